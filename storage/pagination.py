@@ -1,0 +1,46 @@
+"""Opaque keyset cursors.
+
+A cursor is URL-safe base64 of a small JSON array: the sort key values of the row
+it points after, and the direction to read. Clients treat it as opaque; a
+tampered or foreign cursor gives :class:`InvalidCursorError`, never a query.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+
+class InvalidCursorError(ValueError):
+    """A cursor that this store did not issue, or one for another ordering."""
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """A decoded cursor: the key of the boundary row and whether to read backwards."""
+
+    key: tuple[Any, ...]
+    backward: bool = False
+
+    def encode(self) -> str:
+        """The opaque string form."""
+        raw = orjson.dumps([list(self.key), self.backward])
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, text: str, arity: int) -> Cursor:
+        """Parse a cursor whose key has ``arity`` values."""
+        try:
+            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+            key, backward = orjson.loads(raw)
+        except (binascii.Error, ValueError, TypeError) as exc:
+            raise InvalidCursorError("cursor is not valid") from exc
+        if not isinstance(key, list) or len(key) != arity or not isinstance(backward, bool):
+            raise InvalidCursorError("cursor does not match this query")
+        if not all(isinstance(v, str | int | float) for v in key):
+            raise InvalidCursorError("cursor does not match this query")
+        return cls(tuple(key), backward)

@@ -1,0 +1,63 @@
+"""Full-text search: SQLite FTS5 (external content) or PostgreSQL tsvector.
+
+User text never reaches the FTS grammar raw: it is tokenised into quoted terms, so
+``a-b``, ``col:x`` or a stray quote search for those characters instead of raising
+a syntax error. A ``"quoted phrase"`` stays a phrase; a trailing ``*`` is a prefix.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Select, func, literal_column, select, text
+
+from storage.tables import EventRow
+
+_TOKEN = re.compile(r'"([^"]*)"|(\S+)')
+
+
+def fts5_query(user_text: str) -> str | None:
+    """An FTS5 MATCH expression for ``user_text`` (all terms must match), or None if empty."""
+    parts: list[str] = []
+    for phrase, word in _TOKEN.findall(user_text):
+        if phrase:
+            parts.append('"' + phrase.replace('"', '""') + '"')
+            continue
+        prefix = word.endswith("*") and len(word) > 1
+        word = word.rstrip("*").replace('"', '""')
+        if word:
+            parts.append(f'"{word}"' + ("*" if prefix else ""))
+    return " ".join(parts) or None
+
+
+def text_filter(conn: Connection, user_text: str) -> ColumnElement[bool] | None:
+    """A WHERE clause restricting events to those matching ``user_text``."""
+    if conn.dialect.name == "sqlite":
+        expression = fts5_query(user_text)
+        if expression is None:
+            return None
+        matches: Select[Any] = select(literal_column("rowid")).select_from(text("event_fts")).where(
+            text("event_fts MATCH :fts_query").bindparams(fts_query=expression)
+        )
+        return EventRow.id.in_(matches.scalar_subquery())
+    if not user_text.strip():
+        return None
+    return literal_column("event.search").op("@@")(
+        func.websearch_to_tsquery("simple", user_text)
+    )
+
+
+def index_new_events(conn: Connection, *, after_id: int) -> None:
+    """Add events with ``id > after_id`` to the FTS index (SQLite; PostgreSQL is automatic).
+
+    Called once per ingest batch inside the writing transaction, so the index is
+    current when the batch commits.
+    """
+    if conn.dialect.name != "sqlite":
+        return
+    conn.exec_driver_sql(
+        "INSERT INTO event_fts(rowid, title, body, attributes) "
+        "SELECT id, title, body, attributes FROM event WHERE id > ?",
+        (after_id,),
+    )

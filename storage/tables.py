@@ -1,0 +1,195 @@
+"""The schema, as SQLAlchemy 2 typed ORM rows.
+
+Rows are used for Core statements inside ``storage`` and never leave it; see
+``storage.converters`` for the domain models. The authoritative DDL history is in
+``storage/migrations``; a test checks the two agree.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    ForeignKey,
+    Index,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storage.types import UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class EventRow(Base):
+    __tablename__ = "event"
+    __table_args__ = (
+        UniqueConstraint("source", "dedup_key", name="uq_event_source_dedup"),
+        Index("ix_event_time", "occurred_at", "id"),
+        # Equality column first, then time, then the filter: a range column before
+        # the time column makes SQLite sort every match (400x at p99).
+        Index("ix_event_service_time", "service", "occurred_at", "severity"),
+        Index("ix_event_source_time", "source", "occurred_at"),
+        Index("ix_event_trace", "trace_id", sqlite_where=text("trace_id IS NOT NULL"),
+              postgresql_where=text("trace_id IS NOT NULL")),
+        Index("ix_event_commit", "commit_sha", sqlite_where=text("commit_sha IS NOT NULL"),
+              postgresql_where=text("commit_sha IS NOT NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(16))
+    dedup_key: Mapped[str] = mapped_column(String(512))
+    kind: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[int] = mapped_column(SmallInteger)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    service: Mapped[str | None] = mapped_column(String(256))
+    environment: Mapped[str | None] = mapped_column(String(256))
+    host: Mapped[str | None] = mapped_column(String(256))
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    trace_id: Mapped[str | None] = mapped_column(String(256))
+    span_id: Mapped[str | None] = mapped_column(String(256))
+    commit_sha: Mapped[str | None] = mapped_column(String(256))
+    url: Mapped[str | None] = mapped_column(Text)
+    attributes: Mapped[str] = mapped_column(Text)
+    tags: Mapped[str] = mapped_column(Text)
+
+
+class EventTagRow(Base):
+    __tablename__ = "event_tag"
+    __table_args__ = (Index("ix_event_tag_tag", "tag", "event_id"),)
+
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("event.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(256), primary_key=True)
+
+
+class InvestigationRow(Base):
+    __tablename__ = "investigation"
+    __table_args__ = (
+        Index("ix_investigation_status_updated", "status", "updated_at"),
+        Index("ix_investigation_updated", "updated_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    severity: Mapped[int] = mapped_column(SmallInteger)
+    services: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str | None] = mapped_column(String(256))
+    team: Mapped[str | None] = mapped_column(String(256))
+    impact_domain: Mapped[str | None] = mapped_column(String(256))
+    business_impact: Mapped[str | None] = mapped_column(Text)
+    estimated_mttr_minutes: Mapped[int | None]
+    automation_potential: Mapped[str | None] = mapped_column(String(256))
+    root_cause: Mapped[str | None] = mapped_column(Text)
+    impact_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    detected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    mitigated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    tags: Mapped[str] = mapped_column(Text)
+    metadata_json: Mapped[str] = mapped_column("metadata", Text)
+
+
+class InvestigationEventRow(Base):
+    __tablename__ = "investigation_event"
+    __table_args__ = (Index("ix_investigation_event_event", "event_id"),)
+
+    investigation_id: Mapped[int] = mapped_column(
+        ForeignKey("investigation.id", ondelete="CASCADE"), primary_key=True
+    )
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("event.id", ondelete="CASCADE"), primary_key=True
+    )
+    reason: Mapped[str] = mapped_column(String(16))
+    rule: Mapped[str | None] = mapped_column(String(256))
+    key: Mapped[str | None] = mapped_column(String(512))
+    window_seconds: Mapped[int | None]
+    note: Mapped[str | None] = mapped_column(Text)
+    linked_by: Mapped[str | None] = mapped_column(String(256))
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DeadLetterRow(Base):
+    __tablename__ = "dead_letter"
+    __table_args__ = (
+        Index("ix_dead_letter_connector_status", "connector", "status", "id"),
+        Index("ix_dead_letter_hash", "connector", "payload_hash"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    connector: Mapped[str] = mapped_column(String(256))
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    payload_hash: Mapped[str] = mapped_column(String(64))
+    error_class: Mapped[str] = mapped_column(String(256))
+    message: Mapped[str] = mapped_column(Text)
+    source_ref: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16))
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by: Mapped[str | None] = mapped_column(String(256))
+
+
+class ConnectorCursorRow(Base):
+    __tablename__ = "connector_cursor"
+
+    connector: Mapped[str] = mapped_column(String(256), primary_key=True)
+    cursor: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ConnectorHealthRow(Base):
+    """The last health snapshot a runner persisted, so a separate process can show it."""
+
+    __tablename__ = "connector_health"
+
+    connector: Mapped[str] = mapped_column(String(256), primary_key=True)
+    snapshot: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ApiTokenRow(Base):
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(256), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditRow(Base):
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_at", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(256))
+    action: Mapped[str] = mapped_column(String(128))
+    target: Mapped[str | None] = mapped_column(String(512))
+    detail: Mapped[str] = mapped_column(Text)

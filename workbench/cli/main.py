@@ -1,0 +1,99 @@
+"""The ``workbench`` command: subcommands are registered by small modules.
+
+Each module in :data:`COMMANDS` exposes ``register(subparsers)`` and sets a
+``handler(args) -> int`` default; heavy imports happen inside handlers so that
+``workbench --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from workbench import __version__
+
+if TYPE_CHECKING:
+    from storage import Store
+
+Handler = Callable[[argparse.Namespace], int]
+
+COMMANDS = (
+    "workbench.cli.db",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser, with every registered subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="workbench",
+        description="Incident-investigation workbench. With no command, opens the TUI.",
+    )
+    parser.add_argument("--version", action="version", version=f"workbench {__version__}")
+    add_store_option(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def add_store_option(parser: argparse.ArgumentParser) -> None:
+    """``--db``: a file path or database URL (default: ``$WORKBENCH_DB`` or the data dir)."""
+    parser.add_argument(
+        "--db", metavar="PATH|URL", default=argparse.SUPPRESS,
+        help="store location: a SQLite file path or a postgresql:// URL "
+             "(default: $WORKBENCH_DB, else workbench.db in the user data directory)",
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "db"):
+        args.db = None
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:
+        handler = _default_handler()
+        if handler is None:
+            parser.print_help()
+            return 0
+    try:
+        status = handler(args)
+    except KeyboardInterrupt:
+        return 130
+    except CliError as exc:
+        sys.stderr.write(f"workbench: error: {exc}\n")
+        return 2
+    return status
+
+
+def _default_handler() -> Handler | None:
+    """The TUI when it is installed; ``None`` prints help instead."""
+    try:
+        module = importlib.import_module("workbench.cli.tui")
+    except ModuleNotFoundError:
+        return None
+    run: Handler | None = getattr(module, "run", None)
+    return run
+
+
+class CliError(Exception):
+    """A user-facing error: printed as one line, exit status 2."""
+
+
+def open_store(args: argparse.Namespace) -> Store:
+    """Open the store named by ``--db`` (imported lazily); errors become :class:`CliError`."""
+    from storage import Store
+    from storage.engine import StoreConfigError
+
+    try:
+        return Store.open(args.db)
+    except StoreConfigError as exc:
+        raise CliError(str(exc)) from exc
+    except Exception as exc:  # connection refused, bad credentials, unreadable file
+        raise CliError(f"cannot open the store: {exc.__class__.__name__}: {exc}") from exc
