@@ -1,0 +1,67 @@
+"""The connector contract.
+
+A pull connector has a ``name``, a pydantic config model, an async
+``poll(cursor) -> Batch`` and a pure ``parse(raw) -> NewEvent`` used both by
+``poll`` and by DLQ replay: replaying a dead letter re-runs ``parse`` on the stored
+raw payload with the current code. Blocking work inside ``poll`` (subprocesses, file
+reads) runs in ``asyncio.to_thread``; network connectors take their ``httpx``
+client or transport as a constructor parameter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import ClassVar, Protocol, runtime_checkable
+
+from pydantic import BaseModel
+
+from storage.models import NewDeadLetter, NewEvent
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """What one poll produced.
+
+    ``cursor`` is where the next poll resumes; it commits in the same transaction
+    as ``events`` and ``dead_letters``, so a crash replays the batch rather than
+    skipping or duplicating it. ``caught_up`` says the source had nothing more
+    right now (``workbench sync`` stops once every connector has caught up).
+    """
+
+    events: Sequence[NewEvent] = ()
+    dead_letters: Sequence[NewDeadLetter] = ()
+    cursor: str | None = None
+    caught_up: bool = True
+    received: int = field(default=-1)
+
+    @property
+    def received_count(self) -> int:
+        """Records read from the source in this batch (events + dead letters by default)."""
+        return self.received if self.received >= 0 else len(self.events) + len(self.dead_letters)
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """A pull connector. ``kind`` names the implementation (``git``, ``logs`` ...)."""
+
+    kind: ClassVar[str]
+    name: str
+
+    async def poll(self, cursor: str | None) -> Batch:
+        """Read what is new since ``cursor``; raise ``TransientSourceError`` on outages."""
+        ...
+
+    def parse(self, raw: bytes) -> NewEvent:
+        """Turn one raw record into an event; raise ``PoisonRecordError`` if impossible."""
+        ...
+
+
+class ConnectorConfig(BaseModel):
+    """Fields every connector config has; each connector subclasses it."""
+
+    name: str
+    kind: str
+    enabled: bool = True
+    interval_seconds: float = 30.0
+    timeout_seconds: float = 60.0

@@ -1,0 +1,1 @@
+"""REST API (FastAPI): app factory, one router per resource, uvicorn side thread."""
