@@ -12,7 +12,14 @@ from enum import StrEnum
 from typing import Annotated, Any, Generic, TypeVar
 
 import orjson
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 MAX_TITLE = 2_000
 MAX_BODY = 1_000_000
@@ -124,8 +131,26 @@ def check_transition(current: InvestigationStatus, target: InvestigationStatus) 
         raise InvalidTransitionError(current, target)
 
 
+NUL_REPLACEMENT = "\ufffd"
+
+
+def _without_nul(value: Any) -> Any:
+    # PostgreSQL text cannot hold NUL, and a log line may contain one: replacing it
+    # keeps the record (same result on both engines) instead of failing the batch.
+    if isinstance(value, str):
+        return value.replace("\x00", NUL_REPLACEMENT) if "\x00" in value else value
+    if isinstance(value, tuple) and any(isinstance(v, str) and "\x00" in v for v in value):
+        return tuple(_without_nul(v) for v in value)
+    return value
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_max_length=MAX_BODY)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _replace_nul(cls, value: Any) -> Any:
+        return _without_nul(value)
 
 
 Short = Annotated[str, Field(max_length=MAX_SHORT)]
