@@ -23,6 +23,9 @@ Handler = Callable[[argparse.Namespace], int]
 
 COMMANDS = (
     "workbench.cli.db",
+    "workbench.cli.demo",
+    "workbench.cli.ingest",
+    "workbench.cli.report",
 )
 
 

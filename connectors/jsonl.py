@@ -1,0 +1,53 @@
+"""JSON Lines events: the bulk-import format and its pure parser.
+
+One JSON object per line with the Event model's field names. ``parse_line`` is
+what ``workbench ingest`` runs on every line and what DLQ replay runs on a stored
+line (connector name :data:`CONNECTOR`).
+"""
+
+from __future__ import annotations
+
+import orjson
+from pydantic import ValidationError
+
+from connectors.errors import PoisonRecordError
+from storage.models import NewEvent
+
+CONNECTOR = "import"
+MAX_LINE_BYTES = 16 * 1024 * 1024
+
+
+def parse_line(raw: bytes) -> NewEvent:
+    """Parse one line into an event; :class:`PoisonRecordError` names what is wrong."""
+    if len(raw) > MAX_LINE_BYTES:
+        raise PoisonRecordError(f"line is {len(raw)} bytes, over the {MAX_LINE_BYTES} limit",
+                                payload=raw, error_class="LineTooLong")
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise PoisonRecordError(f"not valid JSON: {exc}", payload=raw,
+                                error_class="InvalidJSON") from exc
+    if not isinstance(data, dict):
+        raise PoisonRecordError(f"expected a JSON object, got {type(data).__name__}",
+                                payload=raw, error_class="NotAnObject")
+    try:
+        return NewEvent.model_validate(data)
+    except ValidationError as exc:
+        raise PoisonRecordError(describe_validation_error(exc), payload=raw,
+                                error_class="InvalidEvent") from exc
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line per problem: the field path, the reason and (shortened) the value given."""
+    problems = []
+    for error in exc.errors(include_url=False):
+        path = ".".join(str(part) for part in error["loc"]) or "(object)"
+        value = error.get("input")
+        shown = "" if error["type"] == "missing" else f" (got {_short(value)})"
+        problems.append(f"field {path!r}: {error['msg']}{shown}")
+    return "; ".join(problems)
+
+
+def _short(value: object, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,40 @@
+"""``workbench demo``: load the demo incident, then open the product on it."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Any
+
+from workbench.cli.main import open_store
+
+
+def register(sub: Any) -> None:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "demo", help="load a realistic demo incident into the store and open it")
+    parser.add_argument("--no-ui", action="store_true",
+                        help="only load the store (for scripts); print nothing but a summary")
+    parser.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from workbench.demo import load_demo
+
+    store = open_store(args)
+    try:
+        result = load_demo(store)
+    finally:
+        store.close()
+    sys.stdout.write(f"demo loaded: {result.stored} events stored, {result.already_present} "
+                     f"already present; investigation #{result.investigation_id}\n")
+    if args.no_ui:
+        return 0
+    try:
+        tui = importlib.import_module("workbench.cli.tui")
+    except ModuleNotFoundError:
+        from workbench.demo.summary import print_summary
+
+        return print_summary(args, result.investigation_id)
+    status: int = tui.run(args)
+    return status

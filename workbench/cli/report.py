@@ -1,0 +1,34 @@
+"""``workbench report ID``: an investigation as Markdown or JSON, for tickets and chat."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from workbench.cli.main import CliError, open_store
+
+
+def register(sub: Any) -> None:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "report", help="print an investigation (fields, suspects, timeline) as Markdown or JSON")
+    parser.add_argument("investigation_id", type=int, metavar="ID")
+    parser.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    parser.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from storage import NotFoundError
+    from workbench.report import json_report, markdown_report
+
+    store = open_store(args)
+    try:
+        if args.format == "json":
+            sys.stdout.buffer.write(json_report(store, args.investigation_id) + b"\n")
+        else:
+            sys.stdout.write(markdown_report(store, args.investigation_id))
+    except NotFoundError as exc:
+        raise CliError(str(exc)) from exc
+    finally:
+        store.close()
+    return 0

@@ -1,0 +1,105 @@
+"""Investigation reports: a Markdown (or JSON) write-up for a ticket, a chat or a terminal.
+
+Untrusted text (titles, log lines, commit messages) goes through
+:func:`workbench.sanitize.sanitize`, so printing a report to a terminal is safe.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+
+from storage.models import TIMESTAMP_ORDER, Investigation, LinkedEvent, utcnow
+from storage.store import Store
+from workbench.correlation import Suspect, rank_suspects
+from workbench.sanitize import sanitize, sanitize_line
+
+
+def format_duration(seconds: float) -> str:
+    """``1h 05m`` / ``12m 30s`` / ``45s``."""
+    seconds = int(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
+
+
+def duration_line(investigation: Investigation, now: datetime) -> str:
+    """Time to resolve (or open so far), saying how it was computed."""
+    start = investigation.impact_started_at or investigation.detected_at
+    if start is None:
+        return "Time to resolve: unknown (no impact start or detection time recorded)"
+    label = "impact_started_at" if investigation.impact_started_at else "detected_at"
+    if investigation.resolved_at is not None:
+        spent = investigation.resolved_at - start
+        return f"Time to resolve: {format_duration(spent.total_seconds())} (resolved_at - {label})"
+    spent = max(now - start, timedelta(0))
+    return f"Open for: {format_duration(spent.total_seconds())} (now - {label}; not resolved)"
+
+
+def _header(inv: Investigation, now: datetime) -> list[str]:
+    lines = [f"# #{inv.id} {sanitize_line(inv.title)}", "",
+             f"- Status: {inv.status.value}  ·  Severity: {inv.severity.value}",
+             f"- Services: {sanitize_line(', '.join(inv.services) or '-')}",
+             f"- Owner: {sanitize_line(inv.owner or '-')}"
+             f"  ·  Team: {sanitize_line(inv.team or '-')}"]
+    if inv.business_impact:
+        lines.append(f"- Impact: {sanitize_line(inv.business_impact)}")
+    if inv.root_cause:
+        lines.append(f"- Root cause: {sanitize_line(inv.root_cause)}")
+    lines.append(f"- {duration_line(inv, now)}")
+    for name in TIMESTAMP_ORDER:
+        value = getattr(inv, name)
+        if value is not None:
+            lines.append(f"- {name.removesuffix('_at').replace('_', ' ')}: {value.isoformat()}")
+    if inv.summary:
+        lines += ["", sanitize(inv.summary)]
+    return lines
+
+
+def _suspects(suspects: list[Suspect]) -> list[str]:
+    if not suspects:
+        return []
+    lines = ["", "## Suspect changes", ""]
+    for rank, s in enumerate(suspects, start=1):
+        e = s.event
+        lines.append(f"{rank}. [{s.score:.1f}] {e.occurred_at:%Y-%m-%d %H:%M} {e.kind.value} "
+                     f"{sanitize_line(e.title)} — {'; '.join(s.reasons)}")
+    return lines
+
+
+def _timeline(linked: list[LinkedEvent]) -> list[str]:
+    lines = ["", f"## Timeline ({len(linked)} linked events)", ""]
+    for item in linked:
+        e = item.event
+        why = item.link.rule or item.link.reason.value
+        lines.append(f"- {e.occurred_at:%Y-%m-%d %H:%M:%S} [{e.source.value}] "
+                     f"{e.severity.value:<8} {sanitize_line(e.service or '-')}: "
+                     f"{sanitize_line(e.title)} (linked: {sanitize_line(why)})")
+    return lines
+
+
+def markdown_report(store: Store, investigation_id: int, *, now: datetime | None = None) -> str:
+    """The investigation as Markdown: fields, timing, suspects, timeline."""
+    now = now or utcnow()
+    inv = store.get_investigation(investigation_id)
+    linked = store.investigation_events(investigation_id)
+    lines = _header(inv, now) + _suspects(rank_suspects(store, inv)) + _timeline(linked)
+    return "\n".join(lines) + "\n"
+
+
+def json_report(store: Store, investigation_id: int) -> bytes:
+    """The investigation, its linked events (with link reasons) and suspects as JSON."""
+    inv = store.get_investigation(investigation_id)
+    linked = store.investigation_events(investigation_id)
+    document: dict[str, Any] = {
+        "investigation": inv.model_dump(mode="json"),
+        "events": [{"event": item.event.model_dump(mode="json"),
+                    "link": item.link.model_dump(mode="json")} for item in linked],
+        "suspects": [{"event_id": s.event.id, "score": s.score, "reasons": list(s.reasons)}
+                     for s in rank_suspects(store, inv)],
+    }
+    return orjson.dumps(document, option=orjson.OPT_INDENT_2)
