@@ -41,11 +41,38 @@ def text_filter(conn: Connection, user_text: str) -> ColumnElement[bool] | None:
             text("event_fts MATCH :fts_query").bindparams(fts_query=expression)
         )
         return EventRow.id.in_(matches.scalar_subquery())
-    if not user_text.strip():
+    query = tsquery(user_text)
+    if query is None:
         return None
-    return literal_column("event.search").op("@@")(
-        func.websearch_to_tsquery("simple", user_text)
-    )
+    return literal_column("event.search").op("@@")(query)
+
+
+def tsquery(user_text: str) -> ColumnElement[Any] | None:
+    """A PostgreSQL tsquery with the same grammar as :func:`fts5_query`.
+
+    Every term must match, a ``"quoted phrase"`` is a phrase and a trailing ``*`` a
+    prefix; terms go in as bound parameters, so no text reaches the tsquery syntax raw.
+    """
+    parts: list[ColumnElement[Any]] = []
+    for phrase, word in _TOKEN.findall(user_text):
+        if phrase:
+            parts.append(func.phraseto_tsquery("simple", phrase))
+            continue
+        prefix = word.endswith("*") and len(word) > 1
+        word = word.rstrip("*")
+        if not word:
+            continue
+        if prefix:
+            quoted = "'" + word.replace("\\", "\\\\").replace("'", "''") + "':*"
+            parts.append(func.to_tsquery("simple", quoted))
+        else:
+            parts.append(func.phraseto_tsquery("simple", word))
+    if not parts:
+        return None
+    combined = parts[0]
+    for part in parts[1:]:
+        combined = combined.op("&&")(part)
+    return combined
 
 
 def index_new_events(conn: Connection, *, after_id: int) -> None:
