@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -16,3 +18,19 @@ class ApiSettings(BaseModel):
     """Bind address; a bastion host has many users, keep it on loopback unless needed."""
     port: int = Field(default=8765, ge=0, le=65535)
     """TCP port."""
+    max_body_bytes: int = Field(default=5_000_000, ge=1_024)
+    """Largest request body accepted; bigger ones get 413 before they are read in full."""
+    rate_limit_per_second: float = Field(default=200.0, gt=0)
+    """Sustained requests per second allowed to one token (token-bucket refill rate)."""
+    rate_limit_burst: int = Field(default=400, ge=1)
+    """Requests one token may send in a burst (token-bucket capacity)."""
+    metrics_auth: Literal["none", "viewer", "admin"] = "viewer"
+    """Who may read ``/metrics``: anyone, any valid token, or admin tokens only."""
+    page_limit_default: int = Field(default=50, ge=1, le=500)
+    """Page size when a request gives no ``limit``."""
+    page_limit_max: int = Field(default=500, ge=1, le=500)
+    """Largest page size; larger ``limit`` values are clamped to it."""
+    limit_concurrency: int | None = Field(default=None, ge=1)
+    """Cap on concurrent connections (uvicorn); beside the TUI a small cap keeps frames on time."""
+    docs: bool = True
+    """Serve the interactive docs at ``/docs`` (the OpenAPI document is always served)."""

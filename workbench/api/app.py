@@ -1,0 +1,96 @@
+"""The FastAPI app factory.
+
+Everything the routes need hangs off ``app.state``: ``store``, ``db`` (how routes
+reach the store), ``settings``, ``health`` (the connector health registry, or None),
+``control`` (the supervisor's control facade, or None), ``authenticator`` and
+``metrics``. Nothing is global, so several apps can live in one process.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+
+from storage import Store
+from workbench import __version__
+from workbench.api import problems
+from workbench.api.auth import Authenticator
+from workbench.api.connector_status import collect
+from workbench.api.db import Database
+from workbench.api.metrics import ApiMetrics
+from workbench.api.middleware import EdgeMiddleware
+from workbench.api.ratelimit import TokenBucketLimiter
+from workbench.api.routes import analytics, connectors, events, investigations, ops, tokens
+from workbench.api.settings import ApiSettings
+
+log = logging.getLogger(__name__)
+ROUTERS = (investigations.router, events.router, connectors.router, analytics.router,
+           tokens.router, ops.router)
+OPTIONAL_ROUTERS = ("workbench.api.routes.receivers",)
+FAILED_AUTH_PER_SECOND = 2.0
+FAILED_AUTH_BURST = 20
+
+
+def create_app(*, store: Store, settings: ApiSettings | None = None, health: Any = None,
+               control: Any = None) -> FastAPI:
+    """A ready app serving ``store``; ``health``/``control`` come from the supervisor."""
+    settings = settings or ApiSettings()
+    db = Database(store)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        db.close()
+
+    app = FastAPI(title="Investigation Workbench API", version=__version__,
+                  docs_url="/docs" if settings.docs else None, redoc_url=None,
+                  lifespan=lifespan,
+                  description="Every `/api` route needs `Authorization: Bearer <token>` "
+                              "(`workbench token create`). Errors are "
+                              "`application/problem+json`.")
+    _state(app, store, db, settings, health, control)
+    problems.install(app)
+    for router in (*ROUTERS, *_optional_routers()):
+        app.include_router(router)
+    app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes,
+                       metrics=app.state.metrics)
+    return app
+
+
+def _state(app: FastAPI, store: Store, db: Database, settings: ApiSettings, health: Any,
+           control: Any) -> None:
+    app.state.store = store
+    app.state.db = db
+    app.state.settings = settings
+    app.state.health = health
+    app.state.control = control
+    limiter = TokenBucketLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+    failures = TokenBucketLimiter(FAILED_AUTH_PER_SECOND, FAILED_AUTH_BURST)
+    app.state.authenticator = Authenticator(db, limiter, failures)
+    metrics = ApiMetrics()
+
+    def statuses() -> list[Mapping[str, Any]]:
+        with store.read() as session:
+            return [s.model_dump() for s in collect(session, health)]
+
+    metrics.watch_connectors(statuses)
+    app.state.metrics = metrics
+
+
+def _optional_routers() -> list[APIRouter]:
+    """Routers of other features (the receivers) when they are installed."""
+    found = []
+    for name in OPTIONAL_ROUTERS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        found.append(module.router)
+    return found

@@ -1,0 +1,118 @@
+"""Bearer-token authentication and role checks.
+
+A token is looked up by its SHA-256 (see ``storage.tokens``): there is no secret
+comparison in Python to time. Roles are ordered viewer < responder < admin; a
+viewer reads, a responder also writes investigations, events and notes and replays
+the DLQ, an admin also manages connectors and tokens. The token itself is never
+logged or stored; a principal is named by the token's ``name``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+
+from fastapi import Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from storage import tokens
+from workbench.api.db import Database
+from workbench.api.problems import ProblemError
+from workbench.api.ratelimit import TokenBucketLimiter, retry_after_header
+
+log = logging.getLogger(__name__)
+TOUCH_EVERY_SECONDS = 60.0
+MAX_TOKEN_LENGTH = 256
+
+
+class Role(StrEnum):
+    """What a token may do; each role includes the ones below it."""
+
+    VIEWER = "viewer"
+    RESPONDER = "responder"
+    ADMIN = "admin"
+
+    @property
+    def rank(self) -> int:
+        """0 for viewer, 1 for responder, 2 for admin."""
+        return _RANK[self]
+
+
+_RANK = {Role.VIEWER: 0, Role.RESPONDER: 1, Role.ADMIN: 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: the token's id, name and role."""
+
+    token_id: int
+    name: str
+    role: Role
+
+
+bearer_scheme = HTTPBearer(auto_error=False, description="`Authorization: Bearer <token>`")
+
+
+class Authenticator:
+    """Turns an ``Authorization`` header into a :class:`Principal`, or a 401/429 problem."""
+
+    def __init__(self, db: Database, limiter: TokenBucketLimiter,
+                 failures: TokenBucketLimiter) -> None:
+        self._db = db
+        self._limiter = limiter
+        self._failures = failures
+        self._touched: dict[int, float] = {}
+
+    async def authenticate(self, request: Request,
+                           credentials: HTTPAuthorizationCredentials | None) -> Principal:
+        """The caller, after authentication and rate limiting."""
+        if credentials is None or not credentials.credentials:
+            raise self._refusal(request, "send `Authorization: Bearer <token>`")
+        secret = credentials.credentials
+        found = None
+        if len(secret) <= MAX_TOKEN_LENGTH:
+            found = await self._db.quick_read(
+                lambda session: tokens.authenticate(session=session, token=secret))
+        if found is None:
+            raise self._refusal(request, "the token is not valid (unknown or revoked)")
+        wait = self._limiter.take(f"token:{found.id}")
+        if wait > 0:
+            raise ProblemError(429, "rate-limited", f"rate limit exceeded for token {found.name}",
+                               headers={"Retry-After": retry_after_header(wait)})
+        await self._touch(found.id)
+        return Principal(found.id, found.name, Role(found.role))
+
+    def _refusal(self, request: Request, detail: str) -> ProblemError:
+        # Repeated failures from one address are throttled harder than normal traffic.
+        client = request.client.host if request.client else "unknown"
+        wait = self._failures.take(f"client:{client}")
+        if wait > 0:
+            return ProblemError(429, "rate-limited", "too many failed authentications",
+                                headers={"Retry-After": retry_after_header(wait)})
+        return ProblemError(401, "unauthorized", detail, headers={"WWW-Authenticate": "Bearer"})
+
+    async def _touch(self, token_id: int) -> None:
+        now = time.monotonic()
+        if now - self._touched.get(token_id, -TOUCH_EVERY_SECONDS) < TOUCH_EVERY_SECONDS:
+            return
+        self._touched[token_id] = now
+
+        def work(session: Session) -> None:
+            tokens.touch(session=session, token_id=token_id)
+
+        try:
+            await self._db.write(work)
+        except Exception:  # noqa: BLE001 - bookkeeping must not fail the request
+            log.warning("could not record token use", exc_info=True)
+
+
+def check_role(principal: Principal, needed: Role) -> Principal:
+    """``principal`` if its role is at least ``needed``, else a 403 problem."""
+    if principal.role.rank < needed.rank:
+        raise ProblemError(403, "forbidden",
+                           f"this needs the {needed} role; token {principal.name!r} is "
+                           f"{principal.role}")
+    return principal

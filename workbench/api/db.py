@@ -1,0 +1,88 @@
+"""How routes reach the store without stalling the API's event loop.
+
+Writes and heavy reads (search, analytics) run in the threadpool, one unit of work
+each. Point reads on SQLite (an event by primary key, a token by hash, a keyset page)
+take tens to hundreds of microseconds, less than the thread hop itself
+(performance.md §4: a threadpool route runs at 0.49x an ``async`` one), so they run
+inline on a connection owned by the API loop's thread. The API always has a loop of
+its own (uvicorn in a side thread), so this never delays the TUI or the connectors.
+On PostgreSQL every read is a network round trip and goes to the threadpool.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+from sqlalchemy import Connection
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from storage import Store
+
+T = TypeVar("T")
+
+
+class Database:
+    """The store as seen from async routes."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.inline_reads = store.dialect == "sqlite"
+        self._local = threading.local()
+        self._connections: list[Connection] = []
+        self._lock = threading.Lock()
+
+    async def read(self, work: Callable[[Session], T]) -> T:
+        """Run ``work`` in a read-only unit of work."""
+        return await run_in_threadpool(self._read, work)
+
+    async def quick_read(self, work: Callable[[Session], T]) -> T:
+        """Like :meth:`read`, for bounded reads: inline on SQLite."""
+        if not self.inline_reads:
+            return await run_in_threadpool(self._read, work)
+        return self.quick_read_sync(work)
+
+    def quick_read_sync(self, work: Callable[[Session], T]) -> T:
+        """A bounded read on this thread's own connection (SQLite only)."""
+        connection = self._connection()
+        session = Session(bind=connection)
+        try:
+            return work(session)
+        finally:
+            # Ending the transaction releases the WAL snapshot: the next read sees new rows.
+            session.close()
+            if connection.in_transaction():
+                connection.rollback()
+
+    async def write(self, work: Callable[[Session], T]) -> T:
+        """Run ``work`` in one write transaction in the threadpool."""
+        return await run_in_threadpool(self._write, work)
+
+    def _read(self, work: Callable[[Session], T]) -> T:
+        with self.store.read() as session:
+            return work(session)
+
+    def _write(self, work: Callable[[Session], T]) -> T:
+        with self.store.write() as session:
+            return work(session)
+
+    def _connection(self) -> Connection:
+        connection: Connection | None = getattr(self._local, "connection", None)
+        if connection is None or connection.closed:
+            connection = self.store.engine.connect()
+            self._local.connection = connection
+            with self._lock:
+                self._connections.append(connection)
+        return connection
+
+    def close(self) -> None:
+        """Close the per-thread connections (at shutdown)."""
+        with self._lock:
+            connections, self._connections = self._connections, []
+        for connection in connections:
+            try:
+                connection.close()
+            except Exception:  # noqa: BLE001 - a connection of a finished thread
+                continue

@@ -1,0 +1,81 @@
+"""Prometheus metrics of the API, in a registry of its own per app.
+
+A registry per app (not the global one) lets a test run several apps in one
+process and keeps ``/metrics`` to what this workbench knows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+BREAKER_STATES = ("closed", "half_open", "open")
+
+
+class _ConnectorCollector:
+    """Connector gauges, read from the health source at scrape time."""
+
+    def __init__(self, statuses: Callable[[], list[Mapping[str, Any]]]) -> None:
+        self._statuses = statuses
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        state = GaugeMetricFamily("workbench_connector_state",
+                                  "1 for the connector's current breaker state",
+                                  labels=["connector", "state"])
+        dlq = GaugeMetricFamily("workbench_connector_dlq_size",
+                                "pending dead letters per connector", labels=["connector"])
+        for status in self._statuses():
+            name = str(status.get("name", ""))
+            current = str(status.get("state") or "unknown").lower()
+            for candidate in (*BREAKER_STATES, "unknown"):
+                state.add_metric([name, candidate], 1.0 if candidate == current else 0.0)
+            dlq.add_metric([name], float(status.get("dlq_size") or 0))
+        yield state
+        yield dlq
+
+    def describe(self) -> list[Any]:
+        return []  # collected lazily: nothing to describe up front
+
+
+class ApiMetrics:
+    """Counters and histograms the API updates, plus connector gauges."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.requests = Counter("workbench_api_requests", "API requests by route template",
+                                ["method", "route", "status"], registry=self.registry)
+        self.latency = Histogram("workbench_api_request_seconds", "API request latency",
+                                 ["method", "route"], buckets=LATENCY_BUCKETS,
+                                 registry=self.registry)
+        self.ingested = Counter("workbench_api_ingested_events",
+                                "events received through POST /api/events by outcome",
+                                ["outcome"], registry=self.registry)
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count one request and its latency."""
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:  # label lookups are the costly part: do them once per key
+            children = (self.requests.labels(method, route, str(status)),
+                        self.latency.labels(method, route))
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
+
+    def count_ingest_counts(self, stored: int, deduplicated: int) -> None:
+        """Count what one ``POST /api/events`` stored."""
+        self.ingested.labels("stored").inc(stored)
+        self.ingested.labels("deduplicated").inc(deduplicated)
+
+    def watch_connectors(self, statuses: Callable[[], list[Mapping[str, Any]]]) -> None:
+        """Export connector gauges from ``statuses`` (called at scrape time)."""
+        self.registry.register(_ConnectorCollector(statuses))
+
+    def render(self) -> bytes:
+        """The Prometheus text exposition."""
+        return bytes(generate_latest(self.registry))

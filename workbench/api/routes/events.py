@@ -1,0 +1,145 @@
+"""``/api/events``: ingest (notes, generic JSON), filtered pages, search, tags."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Path, Query, Request
+from pydantic import AwareDatetime, Field
+from sqlalchemy.orm import Session
+
+from storage import audit, events, ingest, lookups
+from storage.models import Event, EventKind, NewEvent, Page, Severity, Source
+from storage.queries import EventQuery
+from workbench.api.deps import Db, Responder, Settings, Viewer
+from workbench.api.models import MAX_BATCH, IngestOut, TagsBody
+from workbench.api.pagination import CursorParam, LimitParam, PageOut, clamp_limit
+from workbench.api.problems import PROBLEM_RESPONSES, check_window, problem_doc
+
+router = APIRouter(prefix="/api/events", tags=["events"], responses=PROBLEM_RESPONSES)
+
+EventId = Annotated[int, Path(ge=1, le=2**62, description="event id")]
+Short = Annotated[str | None, Query(max_length=256)]
+Order = Literal["asc", "desc"]
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: problem_doc("No such event")}
+EventsBody = Annotated[NewEvent | Annotated[list[NewEvent], Field(min_length=1,
+                                                                  max_length=MAX_BATCH)],
+                       Body(description="one event, or a list of up to 1,000")]
+
+
+async def _page(db: Db, query: EventQuery, *, quick: bool = True) -> PageOut[Event]:
+    def work(session: Session) -> Page[Event]:
+        return events.list_events(session=session, query=query)
+
+    # Keyset pages without full-text search are bounded index walks: inline on SQLite.
+    page = await (db.quick_read(work) if quick and not query.text else db.read(work))
+    return PageOut[Event](items=page.items, limit=query.limit, next_cursor=page.next_cursor,
+                          prev_cursor=page.prev_cursor)
+
+
+def _query(settings: Any, limit: int | None, cursor: str | None, **filters: Any) -> EventQuery:
+    return EventQuery(limit=clamp_limit(limit, settings), cursor=cursor,
+                      **{k: v for k, v in filters.items() if v is not None})
+
+
+@router.post("", response_model=IngestOut, summary="Add events (a note, or generic JSON)")
+async def post_events(principal: Responder, db: Db, request: Request,
+                      body: EventsBody) -> IngestOut:
+    """Store one event or a batch; posting the same dedup key again stores nothing new."""
+    batch = body if isinstance(body, list) else [body]
+    keys = [(e.source.value, e.effective_dedup_key()) for e in batch]
+
+    def work(session: Session) -> IngestOut:
+        result = ingest.ingest(session=session, events=batch)
+        ids = lookups.event_ids_by_key(session=session, keys=keys)
+        audit.record(session=session, actor=principal.name, action="events.ingest",
+                     detail={"received": result.received, "stored": result.stored})
+        return IngestOut(received=result.received, stored=result.stored,
+                         deduplicated=result.deduplicated, ids=[ids[k] for k in keys])
+
+    out = await db.write(work)
+    request.app.state.metrics.count_ingest_counts(out.stored, out.deduplicated)
+    return out
+
+
+@router.get("", response_model=PageOut[Event], summary="List events")
+async def list_events(
+    _: Viewer, db: Db, settings: Settings,
+    source: Annotated[list[Source] | None, Query()] = None,
+    kind: Annotated[list[EventKind] | None, Query()] = None,
+    min_severity: Severity | None = None,
+    service: Annotated[list[Annotated[str, Query(max_length=256)]] | None,
+                       Query(max_length=50)] = None,
+    environment: Short = None, host: Short = None, trace_id: Short = None,
+    commit_sha: Short = None, tag: Short = None,
+    start: AwareDatetime | None = None, end: AwareDatetime | None = None,
+    order: Order = "desc", limit: LimitParam = None, cursor: CursorParam = None,
+) -> PageOut[Event]:
+    """Events matching every filter given, newest first by default."""
+    check_window(start, end)
+    query = _query(settings, limit, cursor, sources=tuple(source or ()),
+                   kinds=tuple(kind or ()), min_severity=min_severity,
+                   services=tuple(service or ()), environment=environment, host=host,
+                   trace_id=trace_id, commit_sha=commit_sha, tag=tag, start=start, end=end,
+                   order=order)
+    return await _page(db, query)
+
+
+@router.get("/search", response_model=PageOut[Event], summary="Full-text search")
+async def search(_: Viewer, db: Db, settings: Settings,
+                 q: Annotated[str, Query(min_length=1, max_length=1_000)],
+                 limit: LimitParam = None, cursor: CursorParam = None) -> PageOut[Event]:
+    """Events whose title, body or attributes match every term of ``q``."""
+    return await _page(db, _query(settings, limit, cursor, text=q))
+
+
+@router.get("/range", response_model=PageOut[Event], summary="Events in a time range")
+async def time_range(_: Viewer, db: Db, settings: Settings, start: AwareDatetime,
+                     end: AwareDatetime, order: Order = "asc", limit: LimitParam = None,
+                     cursor: CursorParam = None) -> PageOut[Event]:
+    """Events with ``start <= occurred_at < end``, oldest first by default."""
+    check_window(start, end)
+    return await _page(db, _query(settings, limit, cursor, start=start, end=end, order=order))
+
+
+@router.get("/source/{source}", response_model=PageOut[Event], summary="Events from a source")
+async def by_source(_: Viewer, db: Db, settings: Settings, source: Source,
+                    limit: LimitParam = None, cursor: CursorParam = None) -> PageOut[Event]:
+    """Events from one source, newest first."""
+    return await _page(db, _query(settings, limit, cursor, sources=(source,)))
+
+
+@router.get("/severity/{severity}", response_model=PageOut[Event],
+            summary="Events of one severity")
+async def by_severity(_: Viewer, db: Db, settings: Settings, severity: Severity,
+                      limit: LimitParam = None, cursor: CursorParam = None) -> PageOut[Event]:
+    """Events with exactly this severity (use ``GET /api/events?min_severity=`` for "at least")."""
+    return await _page(db, _query(settings, limit, cursor, severity=severity))
+
+
+@router.get("/service/{service}", response_model=PageOut[Event],
+            summary="Events of one service")
+async def by_service(_: Viewer, db: Db, settings: Settings,
+                     service: Annotated[str, Path(min_length=1, max_length=256)],
+                     limit: LimitParam = None, cursor: CursorParam = None) -> PageOut[Event]:
+    """Events of one service, newest first."""
+    return await _page(db, _query(settings, limit, cursor, services=(service,)))
+
+
+@router.get("/{event_id}", response_model=Event, responses=NOT_FOUND, summary="One event")
+async def get_event(_: Viewer, db: Db, event_id: EventId) -> Event:
+    """One event by id."""
+    return await db.quick_read(lambda s: events.get_event(session=s, event_id=event_id))
+
+
+@router.put("/{event_id}/tags", response_model=Event, responses=NOT_FOUND,
+            summary="Replace an event's tags")
+async def put_tags(principal: Responder, db: Db, event_id: EventId, body: TagsBody) -> Event:
+    """Replace the event's tags with ``tags``."""
+    def work(session: Session) -> Event:
+        updated = events.set_tags(session=session, event_id=event_id, tags=body.tags)
+        audit.record(session=session, actor=principal.name, action="event.tags",
+                     target=f"event:{event_id}", detail={"tags": body.tags})
+        return updated
+
+    return await db.write(work)

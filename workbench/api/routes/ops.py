@@ -1,0 +1,58 @@
+"""Operations: ``/healthz`` (liveness, no auth), ``/readyz`` (store reachable), ``/metrics``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials
+from prometheus_client import CONTENT_TYPE_LATEST
+from pydantic import BaseModel
+
+from workbench.api.auth import Role, bearer_scheme, check_role
+from workbench.api.deps import Db
+from workbench.api.problems import PROBLEM_RESPONSES, ProblemError, problem_doc
+
+router = APIRouter(tags=["operations"])
+
+
+class Health(BaseModel):
+    """Liveness or readiness."""
+
+    status: str
+    store: str | None = None
+
+
+@router.get("/healthz", response_model=Health, summary="Liveness")
+async def healthz() -> Health:
+    """The process is up and serving (no authentication, no store access)."""
+    return Health(status="ok")
+
+
+@router.get("/readyz", response_model=Health, summary="Readiness",
+            responses={503: problem_doc("The store is unreachable")})
+async def readyz(db: Db) -> Health:
+    """The store answers a query."""
+    try:
+        await db.read(lambda s: s.connection().exec_driver_sql("SELECT 1").scalar())
+    except Exception as exc:
+        raise ProblemError(503, "unavailable", "the store is not reachable") from exc
+    return Health(status="ready", store=db.store.dialect)
+
+
+async def _metrics_access(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> None:
+    mode = request.app.state.settings.metrics_auth
+    if mode == "none":
+        return
+    principal = await request.app.state.authenticator.authenticate(request, credentials)
+    check_role(principal, Role.ADMIN if mode == "admin" else Role.VIEWER)
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response,
+            dependencies=[Depends(_metrics_access)], responses=PROBLEM_RESPONSES)
+async def metrics(request: Request) -> Response:
+    """Request counts and latency per route, ingest counters, connector gauges (text format)."""
+    return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE_LATEST)

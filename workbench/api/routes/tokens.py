@@ -1,0 +1,69 @@
+"""``/api/tokens`` (admin): list, create (the secret is in that one response) and revoke."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
+
+from storage import audit, tokens
+from storage.tokens import ApiToken, TokenExistsError
+from workbench.api.deps import Admin, Db
+from workbench.api.problems import PROBLEM_RESPONSES, ProblemError, problem_doc
+
+router = APIRouter(prefix="/api/tokens", tags=["tokens"], responses=PROBLEM_RESPONSES)
+TokenName = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.@-]+$")]
+
+
+class NewToken(BaseModel):
+    """A token to create."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: TokenName
+    role: Literal["viewer", "responder", "admin"]
+
+
+class CreatedToken(BaseModel):
+    """The new token; ``token`` is shown here once and never again."""
+
+    token: str
+    info: ApiToken
+
+
+@router.get("", response_model=list[ApiToken], summary="List tokens")
+async def list_tokens(_: Admin, db: Db) -> list[ApiToken]:
+    """Every token (never the secret), revoked ones included."""
+    return await db.read(lambda s: tokens.list_tokens(session=s))
+
+
+@router.post("", response_model=CreatedToken, status_code=201, summary="Create a token",
+             responses={409: problem_doc("A token with this name exists")})
+async def create_token(principal: Admin, db: Db, body: NewToken) -> CreatedToken:
+    """Create a token; the secret is in this response only."""
+    def work(session: Session) -> CreatedToken:
+        info, secret = tokens.create_token(session=session, name=body.name, role=body.role)
+        audit.record(session=session, actor=principal.name, action="token.create",
+                     target=f"token:{body.name}", detail={"role": body.role})
+        return CreatedToken(token=secret, info=info)
+
+    try:
+        return await db.write(work)
+    except TokenExistsError as exc:
+        raise ProblemError(409, "conflict", str(exc)) from exc
+
+
+@router.delete("/{name}", status_code=204, summary="Revoke a token",
+               responses={404: problem_doc("No token with this name")})
+async def revoke_token(principal: Admin, db: Db,
+                       name: Annotated[str, Path(min_length=1, max_length=128)]) -> Response:
+    """Revoke a token; it is refused from the next request on."""
+    def work(session: Session) -> Any:
+        tokens.revoke_token(session=session, name=name)
+        audit.record(session=session, actor=principal.name, action="token.revoke",
+                     target=f"token:{name}")
+
+    await db.write(work)
+    return Response(status_code=204)
