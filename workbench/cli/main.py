@@ -26,6 +26,7 @@ COMMANDS = (
     "workbench.cli.demo",
     "workbench.cli.ingest",
     "workbench.cli.report",
+    "workbench.cli.group",
 )
 
 
