@@ -1,0 +1,195 @@
+"""Anomaly detection for one query: series matrix -> episodes -> events.
+
+Dedup keys are ``<connector>:<query>:<series fingerprint>:<start ts>:<state>``. The
+start timestamp is a grid point, and the grid is aligned to multiples of the step,
+so the same episode gets the same key on every poll. An episode that is still open
+at the end of the polled range is reported once as ``open`` (start and peak so far,
+no end) so the on-call hears about it now; when it closes it is reported once more
+as ``closed`` with start, peak and end. An episode that opens and closes between two
+polls is a single ``closed`` event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+from urllib.parse import quote
+
+import numpy as np
+import orjson
+from numpy.typing import NDArray
+from pydantic import BaseModel, ConfigDict, Field
+
+from connectors.metrics.episodes import (
+    DEFAULTS,
+    Direction,
+    Episode,
+    MetricType,
+    find_episodes,
+    flag,
+)
+from connectors.metrics.series import SeriesMatrix
+from connectors.metrics.zscore import Matrix, ZScores, rolling_zscore
+from storage.models import EventKind, NewEvent, Severity, Source
+
+
+class MetricQuery(BaseModel):
+    """One configured query and how to judge it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=100)
+    query: str = Field(min_length=1)
+    metric_type: MetricType = MetricType.CUSTOM
+    threshold: float | None = Field(default=None, gt=0)
+    """|z| that counts as anomalous (default per metric type)."""
+    direction: Direction | None = None
+    """Which way matters (default per metric type: latency rise, throughput both ...)."""
+    window: int = Field(default=30, ge=2, le=10_000)
+    """Baseline length in samples (the samples before each one)."""
+    min_baseline: int = Field(default=10, ge=2)
+    """Fewest baseline samples for a verdict."""
+    rel_std_floor: float = Field(default=0.01, ge=0)
+    """Changes under this fraction of the level are never anomalous."""
+    max_gap: int = Field(default=1, ge=0)
+    """Normal samples allowed inside one episode."""
+    service: str | None = None
+    """Service to put on events when the series has no ``service``/``job`` label."""
+
+    def effective(self) -> tuple[float, Direction]:
+        """The threshold and direction, with per-type defaults filled in."""
+        default_threshold, default_direction = DEFAULTS[self.metric_type]
+        return self.threshold or default_threshold, self.direction or default_direction
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One episode with everything its event needs."""
+
+    query: MetricQuery
+    labels: dict[str, str]
+    episode: Episode
+    times: np.ndarray[Any, np.dtype[np.float64]]
+    values: np.ndarray[Any, np.dtype[np.float64]]
+    scores: ZScores
+
+    @property
+    def start_ts(self) -> float:
+        """Unix time of the episode's first sample."""
+        return float(self.times[self.episode.start])
+
+    def key(self, connector: str) -> str:
+        """The stable identity of the episode (without its open/closed state)."""
+        return f"{connector}:{self.query.name}:{fingerprint(self.labels)}:{self.start_ts:.0f}"
+
+
+def fingerprint(labels: dict[str, str]) -> str:
+    """A short stable hash of a label set."""
+    return hashlib.sha256(orjson.dumps(labels, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
+
+
+def detect(matrix: SeriesMatrix, query: MetricQuery) -> Iterator[Finding]:
+    """Every anomaly episode of every series in ``matrix``."""
+    if matrix.values.size == 0:
+        return
+    scores, flags = score(matrix.values, query)
+    for episode in find_episodes(flags, scores.z, max_gap=query.max_gap):
+        yield Finding(query=query, labels=matrix.labels[episode.series], episode=episode,
+                      times=matrix.times, values=matrix.values[episode.series],
+                      scores=scores)
+
+
+MAX_REFINE = 8
+"""Rescoring rounds that take anomalous samples out of the baselines."""
+
+
+def score(values: Matrix, query: MetricQuery) -> tuple[ZScores, NDArray[np.bool_]]:
+    """z-scores and flags, with flagged samples kept out of later baselines.
+
+    The first pass is one vectorised sweep over every series. Only series with a
+    flag are rescored, with their flagged samples excluded from the baselines, until
+    the flags stop changing: otherwise the first samples of a long spike enter the
+    baseline of the next ones and the episode ends before the spike does.
+    """
+    threshold, direction = query.effective()
+    scorer = partial(rolling_zscore, window=query.window,
+                     min_baseline=min(query.min_baseline, query.window),
+                     rel_std_floor=query.rel_std_floor)
+    scores = scorer(values)
+    flags = flag(scores, threshold, direction)
+    rows = np.flatnonzero(flags.any(axis=1))
+    for _ in range(MAX_REFINE):
+        if rows.size == 0:
+            break
+        sub = scorer(values[rows], exclude=flags[rows])
+        sub_flags = flag(sub, threshold, direction)
+        changed = (sub_flags != flags[rows]).any(axis=1)
+        for full, part in ((scores.z, sub.z), (scores.mean, sub.mean), (scores.std, sub.std)):
+            full[rows] = part
+        flags[rows] = sub_flags
+        rows = rows[changed]
+    return scores, flags
+
+
+def _ts(value: float) -> datetime:
+    return datetime.fromtimestamp(value, UTC)
+
+
+def to_event(finding: Finding, *, connector: str, link: str | None) -> NewEvent:
+    """The event for one episode (``open`` or ``closed``)."""
+    ep, row = finding.episode, finding.episode.series
+    z = float(finding.scores.z[row, ep.peak])
+    # Report the baseline as it stood when the episode began: later samples' baselines
+    # already contain the anomaly.
+    mean = float(finding.scores.mean[row, ep.start])
+    std = float(finding.scores.std[row, ep.start])
+    value = float(finding.values[ep.peak])
+    threshold, direction = finding.query.effective()
+    state = "open" if ep.open else "closed"
+    labels = finding.labels
+    service = labels.get("service") or finding.query.service or labels.get("job")
+    episode = {
+        "start": _ts(finding.start_ts).isoformat(),
+        "peak": _ts(float(finding.times[ep.peak])).isoformat(),
+        "end": None if ep.open else _ts(float(finding.times[ep.end])).isoformat(),
+        "open": ep.open,
+        "samples": ep.samples,
+    }
+    return NewEvent(
+        source=Source.METRICS, kind=EventKind.ANOMALY,
+        severity=Severity.HIGH if abs(z) >= 2 * threshold else Severity.MEDIUM,
+        occurred_at=_ts(finding.start_ts), service=service,
+        environment=labels.get("env") or labels.get("environment"),
+        host=labels.get("instance") or labels.get("host"),
+        title=_title(finding, z, state), url=link,
+        body=f"{finding.query.query}\nvalue {value:g} vs baseline {mean:g} ± {std:g} (z={z:.1f})",
+        attributes={
+            "query": finding.query.name, "promql": finding.query.query,
+            "metric_type": finding.query.metric_type.value, "labels": labels,
+            "value": value, "baseline_mean": mean, "baseline_std": std, "z": z,
+            "threshold": threshold, "direction": direction.value, "state": state,
+            "episode": episode,
+        },
+        dedup_key=f"{finding.key(connector)}:{state}",
+    )
+
+
+def _title(finding: Finding, z: float, state: str) -> str:
+    shown = ",".join(f"{k}={v}" for k, v in sorted(finding.labels.items()) if k != "__name__")
+    name = finding.labels.get("__name__", finding.query.name)
+    verb = "rising" if z > 0 else "dropping"
+    suffix = " (ongoing)" if state == "open" else ""
+    return f"{finding.query.metric_type.value} anomaly: {name}{{{shown}}} {verb}, " \
+           f"z={z:.1f}{suffix}"
+
+
+def graph_link(base_url: str, expr: str, *, end: float, range_seconds: float) -> str:
+    """A Prometheus ``/graph`` link showing ``expr`` around the episode."""
+    end_input = _ts(end).strftime("%Y-%m-%d %H:%M:%S")
+    return (f"{base_url.rstrip('/')}/graph?g0.expr={quote(expr, safe='')}&g0.tab=0"
+            f"&g0.range_input={max(int(range_seconds), 60)}s"
+            f"&g0.end_input={quote(end_input)}")

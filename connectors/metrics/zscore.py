@@ -1,0 +1,108 @@
+"""Rolling z-score over a matrix of series, vectorised with cumulative sums.
+
+Row ``i`` of ``values`` is one series on a common time grid (``NaN`` = no sample).
+The baseline of sample ``t`` is the ``window`` samples *before* it (the sample
+itself is excluded, so a spike does not dilute its own baseline). Two cumulative
+sums (values and squares) give every window's mean and variance in O(S*P); this is
+the anchor implementation of performance.md §6 plus the three things a real feed
+needs: missing samples, a minimum baseline size, and a floor on the standard
+deviation (a perfectly flat baseline would otherwise make any wiggle infinitely
+anomalous).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+Matrix = NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class ZScores:
+    """z, baseline mean and baseline standard deviation per sample (``NaN`` = no baseline)."""
+
+    z: Matrix
+    mean: Matrix
+    std: Matrix
+
+
+def rolling_zscore(values: Matrix, *, window: int, min_baseline: int,
+                   rel_std_floor: float = 0.01, abs_std_floor: float = 1e-9,
+                   exclude: NDArray[np.bool_] | None = None) -> ZScores:
+    """Rolling z-score of every sample against the ``window`` samples before it.
+
+    ``min_baseline`` is the fewest valid baseline samples for a z to be computed.
+    The standard deviation is floored at ``max(abs_std_floor, rel_std_floor*|mean|)``:
+    changes smaller than ``rel_std_floor`` of the level are never anomalous.
+    ``exclude`` marks samples that are scored but kept out of every baseline (samples
+    already known to be anomalous, so a long spike does not become its own baseline).
+    """
+    if window < 1 or min_baseline < 1 or min_baseline > window:
+        raise ValueError("need 1 <= min_baseline <= window")
+    values = np.asarray(values, dtype=np.float64)
+    valid = np.isfinite(values)
+    complete = bool(valid.all())
+    # Centre each series first: cumulative sums of large, nearly constant values lose
+    # the variance to cancellation otherwise.
+    centre = _row_centre(values, valid, complete)
+    centred = values - centre
+    if not complete:
+        centred[~valid] = 0.0
+    usable = valid if exclude is None else valid & ~exclude
+    in_baseline = centred if exclude is None else np.where(usable, centred, 0.0)
+    sums = _window_sums(in_baseline, window)
+    sums2 = _window_sums(in_baseline * in_baseline, window)
+    counts = _window_counts(usable, window, complete and exclude is None)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = sums / counts
+        var = sums2 / counts - mean * mean
+        np.maximum(var, 0.0, out=var)
+        std = np.sqrt(var, out=var)
+        level = np.abs(mean + centre)
+        np.maximum(std, np.maximum(level * rel_std_floor, abs_std_floor), out=std)
+        z = (centred - mean) / std
+    mean += centre
+    no_baseline = counts < min_baseline
+    if not complete:
+        no_baseline = no_baseline | ~valid
+    for arr in (z, mean, std):
+        np.copyto(arr, np.nan, where=no_baseline)
+    return ZScores(z=z, mean=mean, std=std)
+
+
+def _row_centre(values: Matrix, valid: NDArray[np.bool_], complete: bool) -> Matrix:
+    """Each row's first valid sample (0 for an empty row), as a column."""
+    rows = values.shape[0]
+    if values.shape[1] == 0:
+        return np.zeros((rows, 1))
+    if complete:
+        return values[:, :1].copy()
+    first = valid.argmax(axis=1)
+    centre: Matrix = values[np.arange(rows), first]
+    centre[~valid.any(axis=1)] = 0.0
+    return centre.reshape(rows, 1)
+
+
+def _window_sums(values: Matrix, window: int) -> Matrix:
+    """Sum of the ``window`` samples before each index (fewer at the start)."""
+    rows, cols = values.shape
+    csum = np.empty((rows, cols + 1))
+    csum[:, 0] = 0.0
+    np.cumsum(values, axis=1, out=csum[:, 1:])
+    out = np.empty((rows, cols))
+    head = min(window, cols)
+    out[:, :head] = csum[:, :head]
+    np.subtract(csum[:, window:cols], csum[:, : cols - window], out=out[:, head:])
+    return out
+
+
+def _window_counts(valid: NDArray[np.bool_], window: int, complete: bool
+                   ) -> NDArray[np.float64]:
+    cols = valid.shape[1]
+    if complete:
+        # Every sample present: the count depends on the column only (broadcast row).
+        return np.minimum(np.arange(cols, dtype=np.float64), float(window))[None, :]
+    return _window_sums(valid.astype(np.float64), window)
