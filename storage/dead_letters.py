@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from storage.converters import dead_letter_from_row
 from storage.events import NotFoundError
 from storage.models import DeadLetter, DeadLetterStatus, NewDeadLetter, Page, utcnow
-from storage.pagination import Cursor
+from storage.pagination import Cursor, int_value
 from storage.tables import DeadLetterRow
 
 
@@ -71,7 +71,7 @@ def list_dead_letters(
     if status is not None:
         stmt = stmt.where(DeadLetterRow.status == status.value)
     if cursor is not None:
-        stmt = stmt.where(DeadLetterRow.id < int(Cursor.decode(cursor, 1).key[0]))
+        stmt = stmt.where(DeadLetterRow.id < int_value(Cursor.decode(cursor, 1).key[0]))
     rows = session.scalars(stmt.order_by(DeadLetterRow.id.desc()).limit(limit + 1)).all()
     items = [dead_letter_from_row(r) for r in rows[:limit]]
     more = len(rows) > limit

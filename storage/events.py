@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from storage.converters import EVENT_COLUMNS, event_from_row
 from storage.models import Event, Page, Severity
-from storage.pagination import Cursor, InvalidCursorError
+from storage.pagination import Cursor, InvalidCursorError, int_value
 from storage.queries import EventQuery
 from storage.search import text_filter
 from storage.tables import EventRow, EventTagRow
@@ -102,6 +102,7 @@ def _cursor_key(event: Event, query: EventQuery) -> tuple[Any, ...]:
 
 def _keyset(columns: tuple[Any, ...], cursor: Cursor, descending: bool) -> ColumnElement[bool]:
     values: list[Any] = list(cursor.key)
+    values[-1] = int_value(values[-1])  # the id
     if len(columns) == 2:
         values[0] = cast_datetime(values[0])
     left = tuple_(*columns) if len(columns) > 1 else columns[0]

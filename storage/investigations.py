@@ -36,7 +36,7 @@ from storage.models import (
     check_transition,
     utcnow,
 )
-from storage.pagination import Cursor
+from storage.pagination import Cursor, int_value, str_value
 from storage.queries import InvestigationQuery
 from storage.tables import EventRow, InvestigationEventRow, InvestigationRow
 
@@ -170,7 +170,7 @@ def _sort_value(inv: Investigation, sort: str) -> Any:
 def _decode_sort_value(value: Any, sort: str) -> Any:
     if sort in ("created_at", "updated_at"):
         return cast_datetime(value)
-    return value
+    return int_value(value) if sort == "severity" else str_value(value)
 
 
 def list_investigations(*, session: Session, query: InvestigationQuery) -> Page[Investigation]:
@@ -180,10 +180,10 @@ def list_investigations(*, session: Session, query: InvestigationQuery) -> Page[
     stmt = select(InvestigationRow, count).where(*_filters(query))
     if query.cursor:
         key = Cursor.decode(query.cursor, 2).key
-        value = _decode_sort_value(key[0], query.sort)
-        after = or_(column < value, (column == value) & (InvestigationRow.id < key[1])) \
+        value, last_id = _decode_sort_value(key[0], query.sort), int_value(key[1])
+        after = or_(column < value, (column == value) & (InvestigationRow.id < last_id)) \
             if query.descending else \
-            or_(column > value, (column == value) & (InvestigationRow.id > key[1]))
+            or_(column > value, (column == value) & (InvestigationRow.id > last_id))
         stmt = stmt.where(after)
     order = (column.desc(), InvestigationRow.id.desc()) if query.descending \
         else (column.asc(), InvestigationRow.id.asc())

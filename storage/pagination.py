@@ -44,3 +44,17 @@ class Cursor:
         if not all(isinstance(v, str | int | float) for v in key):
             raise InvalidCursorError("cursor does not match this query")
         return cls(tuple(key), backward)
+
+
+def int_value(value: Any) -> int:
+    """An integer key value from a decoded cursor; anything else is a foreign cursor."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidCursorError("cursor does not match this query")
+    return value
+
+
+def str_value(value: Any) -> str:
+    """A text key value from a decoded cursor; anything else is a foreign cursor."""
+    if not isinstance(value, str):
+        raise InvalidCursorError("cursor does not match this query")
+    return value

@@ -188,6 +188,8 @@ def _tampered() -> list[str]:
         Cursor(({"$gt": 1}, 5)).encode(),  # type: ignore[arg-type]
         Cursor(("2026-11-01T12:00:00+00:00", [1])).encode(),  # type: ignore[arg-type]
         "W1siMjAyNiJdLCJ5ZXMiXQ",  # backward flag is not a bool
+        Cursor(("2026-11-01T12:00:00+00:00", "5")).encode(),  # id is not an integer
+        Cursor(("2026-11-01T12:00:00+00:00", True)).encode(),
         "",
     ]
 
