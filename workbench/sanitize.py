@@ -1,0 +1,102 @@
+"""The one display-boundary sanitiser for untrusted text.
+
+Everything that comes from data (log lines, commit messages, span names, API
+fields, DLQ payloads, titles, services) passes through :func:`sanitize` before a
+terminal sees it, and is rendered as a ``Text``/``Content`` object, never as
+markup. Rich and Textual strip only BEL, BS, VT, FF and CR: ESC, every C1 control
+(including the 8-bit CSI ``0x9B``) and complete OSC/DCS sequences would reach the
+terminal and could set its title, write the clipboard (OSC 52), inject
+hyperlinks (OSC 8) or redraw the screen.
+
+Policy: a complete escape sequence is replaced by one visible ``␛`` (the user
+sees that something was there, the terminal sees nothing it would act on); any
+other control character becomes a visible ``\\xNN``; bidi overrides and isolates
+become ``<U+202E>`` (the "Trojan Source" class); lone surrogates become U+FFFD
+so encoding the text for the terminal can never fail. ``\\t`` and ``\\n`` stay,
+and ``\\r\\n`` becomes ``\\n`` so Windows line endings read normally.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.text import Text
+    from textual.content import Content
+
+ESCAPE_MARK = "\u241b"  # ␛ SYMBOL FOR ESCAPE: shows where a sequence was removed
+
+# 7-bit and 8-bit introducers. Strings (OSC, DCS, SOS, PM, APC) end at ST (ESC \ or
+# 0x9C) or, for OSC, BEL; an unterminated string runs to the end of the text,
+# which is what a terminal would swallow too.
+_STRING_SEQ = r"(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c|$)"
+_CSI_SEQ = r"(?:\x1b\[|\x9b)[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]?"
+_ESC_SEQ = r"\x1b[\x20-\x2f]*[\x30-\x7e]?"
+_SEQUENCES = re.compile(f"{_STRING_SEQ}|{_CSI_SEQ}|{_ESC_SEQ}")
+
+_BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+# Every C0 control except \t and \n, DEL, every C1 control, bidi controls,
+# line/paragraph separators and lone surrogates.
+_SINGLE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}\u2028\u2029\ud800-\udfff]")
+
+
+def _escape_one(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    if 0xD800 <= code <= 0xDFFF:
+        return "\ufffd"
+    if code in (0x2028, 0x2029):
+        return "\n"
+    if code > 0xFF:
+        return f"<U+{code:04X}>"
+    return f"\\x{code:02x}"
+
+
+def sanitize(text: object) -> str:
+    """``text`` as a string that is safe to hand to a terminal (see the module doc)."""
+    value = text if isinstance(text, str) else str(text)
+    value = value.replace("\r\n", "\n")
+    value = _SEQUENCES.sub(ESCAPE_MARK, value)
+    return _SINGLE.sub(_escape_one, value)
+
+
+def sanitize_line(text: object, *, limit: int = 500) -> str:
+    """:func:`sanitize` for one table cell: newlines and tabs shown inline, length capped."""
+    value = text if isinstance(text, str) else str(text)
+    if len(value) > limit * 4:
+        value = value[: limit * 4]  # keep the regex work bounded on huge bodies
+    value = sanitize(value).replace("\n", " \u21b5 ").replace("\t", " ")
+    return value if len(value) <= limit else value[: limit - 1] + "\u2026"
+
+
+def safe_text(text: object, style: str = "", *, line: bool = False) -> Text:
+    """A Rich ``Text`` holding ``text`` verbatim (sanitised, never parsed as markup)."""
+    from rich.text import Text
+
+    return Text(sanitize_line(text) if line else sanitize(text), style=style)
+
+
+def safe_content(text: object, *, line: bool = False) -> Content:
+    """A Textual ``Content`` holding ``text`` verbatim (sanitised, never parsed as markup)."""
+    from textual.content import Content
+
+    return Content(sanitize_line(text) if line else sanitize(text))
+
+
+def assemble(*parts: tuple[object, str] | str) -> Text:
+    """A ``Text`` from ``(untrusted value, style)`` pairs and trusted literal strings.
+
+    Use this instead of an f-string with markup: the value is sanitised and its
+    brackets stay brackets.
+    """
+    from rich.text import Text
+
+    out = Text()
+    for part in parts:
+        if isinstance(part, str):
+            out.append(part)
+        else:
+            value, style = part
+            out.append(sanitize(value), style=style)
+    return out

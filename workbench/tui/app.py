@@ -1,0 +1,166 @@
+"""The Textual app: routing between screens, app-wide keys, live polling, side services.
+
+Screens do the work; this module only opens them, owns the clock and the store
+adapter, and starts what runs beside the UI (the REST API thread, the connector
+supervisor) when those are installed and enabled.
+"""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from textual.app import App
+from textual.screen import Screen
+from textual.timer import Timer
+
+from storage import Store
+from storage.models import utcnow
+from storage.queries import EventQuery
+from workbench.tui import keymap
+from workbench.tui.commands import WorkbenchCommands, action_for
+from workbench.tui.data import Repo
+from workbench.tui.messages import StoreChanged
+from workbench.tui.settings import TuiSettings
+
+Clock = Callable[[], datetime]
+
+
+class WorkbenchApp(App[None]):
+    """Investigation workbench TUI."""
+
+    TITLE = "workbench"
+    CSS_PATH = "styles/app.tcss"
+    BINDINGS = keymap.bindings(keymap.APP)
+    COMMANDS = {WorkbenchCommands}
+    ENABLE_COMMAND_PALETTE = True
+
+    def __init__(self, store: Store, *, settings: TuiSettings | None = None,
+                 read_only: bool = False, clock: Clock = utcnow, live: bool = True,
+                 services: list[Any] | None = None, user: str | None = None) -> None:
+        super().__init__()
+        self.settings = settings or TuiSettings()
+        self.repo = Repo(store)
+        self.read_only = read_only or self.settings.read_only
+        self.now = clock
+        self.live = live
+        """Poll for new data; tests switch it off to keep snapshots still."""
+        self.services = services or []
+        self.user = user or _user()
+        self._poll_timers: dict[tuple[int, str], Timer] = {}
+        self.set_keymap(keymap.check_keymap(self.settings.keymap))
+
+    def on_mount(self) -> None:
+        from workbench.tui.screens.investigations import InvestigationsScreen
+
+        self.push_screen(InvestigationsScreen())
+        for service in self.services:
+            service.start(self)
+
+    async def on_unmount(self) -> None:
+        for service in self.services:
+            service.stop()
+
+    # -- routing ---------------------------------------------------------------
+    def open_investigation(self, investigation_id: int) -> None:
+        """Push the detail + timeline of one investigation."""
+        from workbench.tui.screens.investigation import InvestigationScreen
+
+        self.push_screen(InvestigationScreen(investigation_id))
+
+    def open_event(self, event_id: int) -> None:
+        """Push one event in full."""
+        from workbench.tui.screens.event import EventScreen
+
+        self.push_screen(EventScreen(event_id))
+
+    def action_open_events(self) -> None:
+        """Every event, newest first."""
+        from workbench.tui.screens.events import EventsScreen
+
+        query = EventQuery(order="desc", limit=self.settings.page_size)
+        self.push_screen(EventsScreen(query, "All events, newest first"))
+
+    def action_open_health(self) -> None:
+        """Connector health and the DLQ."""
+        from workbench.tui.screens.health import HealthScreen
+
+        self.push_screen(HealthScreen())
+
+    def action_open_list(self) -> None:
+        """Back to the investigation list (the bottom of the stack)."""
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+
+    def action_help(self) -> None:
+        """Help generated from the live bindings."""
+        from workbench.tui.screens.help import HelpScreen
+
+        active = {key: (b.binding.description or b.binding.action, b.binding.id or "")
+                  for key, b in self.screen.active_bindings.items()}
+        self.push_screen(HelpScreen(active))
+
+    def action_command_line(self) -> None:
+        """The ``:`` line."""
+        from workbench.tui.screens.help import CommandLineScreen
+
+        def run(line: str | None) -> None:
+            if line:
+                self.call_later(self.run_command_line, line)
+
+        self.push_screen(CommandLineScreen(), run)
+
+    async def run_command_line(self, line: str) -> None:
+        """Run one ``:`` command."""
+        try:
+            action = action_for(line)
+        except ValueError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        await self.run_command_action(action)
+
+    async def run_command_action(self, action: str) -> None:
+        """Run ``action`` on the app (``app.`` prefix) or on the current screen."""
+        if action.startswith("app."):
+            await self.run_action(action.removeprefix("app."))
+            return
+        name = action.split("(", 1)[0]
+        for target in (self.screen, *self._focused_ancestors()):
+            if hasattr(target, f"action_{name}"):
+                await self.run_action(action, target)
+                return
+        self.notify(f"{name.replace('_', ' ')} is not available on this screen",
+                    severity="warning")
+
+    def _focused_ancestors(self) -> list[Any]:
+        node = self.focused
+        out = []
+        while node is not None and node is not self.screen:
+            out.append(node)
+            node = node.parent  # type: ignore[assignment]
+        return out
+
+    # -- live data -------------------------------------------------------------
+    def arm(self, screen: Screen[Any], callback: Callable[[], None]) -> None:
+        """Schedule the next poll of ``screen`` once the previous one completed."""
+        if not (self.live and screen.is_attached):
+            return
+        key = (id(screen), getattr(callback, "__name__", repr(callback)))
+        previous = self._poll_timers.pop(key, None)
+        if previous is not None:
+            previous.stop()  # one poll chain per screen and callback, never a pile-up
+        self._poll_timers[key] = screen.set_timer(self.settings.poll_seconds, callback, name="poll")
+
+    def broadcast_changed(self) -> None:
+        """A write happened: every screen on the stack reloads what it shows."""
+        for screen in self.screen_stack:
+            screen.post_message(StoreChanged())
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry in some containers
+        return "tui"

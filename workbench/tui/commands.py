@@ -1,0 +1,117 @@
+"""The ``:`` command line and the palette share one table of "area: verb" commands.
+
+A command names an action (run on the current screen, falling back to the app),
+optionally taking the rest of the line as its argument: ``:note disk full``,
+``:status resolved``, ``:owner alex``, ``:filter sev:high``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+if TYPE_CHECKING:
+    from workbench.tui.app import WorkbenchApp
+
+
+@dataclass(frozen=True)
+class Command:
+    """One command: palette title, ``:`` aliases, action, and whether it takes text."""
+
+    title: str
+    aliases: tuple[str, ...]
+    action: str
+    help: str
+    takes_arg: bool = False
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("investigation: list", ("list", "ls", "inv"), "app.open_list",
+            "the investigation list"),
+    Command("investigation: new", ("new",), "new_investigation",
+            "create one (blank, or from marked events on a timeline)"),
+    Command("investigation: set status", ("status", "st"), "set_status", "open, "
+            "investigating or resolved (validated)", True),
+    Command("investigation: resolve", ("resolve",), "set_status('resolved')",
+            "mark resolved"),
+    Command("investigation: set severity", ("severity", "sev"), "set_field_severity",
+            "critical, high, medium, low, info", True),
+    Command("investigation: set owner", ("owner",), "set_field_owner", "who owns it", True),
+    Command("investigation: set impact", ("impact",), "set_field_business_impact",
+            "business impact", True),
+    Command("investigation: add note", ("note",), "add_note_text", "a manual note", True),
+    Command("investigation: toggle window", ("window", "w"), "toggle_window",
+            "linked events or every event around the impact"),
+    Command("timeline: filter", ("filter", "f"), "apply_filter", "filter this list", True),
+    Command("events: all", ("events", "ev", "all"), "app.open_events",
+            "every event, newest first"),
+    Command("event: pivot", ("pivot",), "pivot_to", "trace, commit, request or service",
+            True),
+    Command("connector: health", ("health", "conn", "connectors", "dlq"), "app.open_health",
+            "connector health and the dead-letter queue"),
+    Command("connector: replay DLQ entry", ("replay",), "replay", "replay the selected entry"),
+    Command("connector: discard DLQ entry", ("discard",), "discard",
+            "discard the selected entry"),
+    Command("app: help", ("help", "h"), "app.help", "keys and commands"),
+    Command("app: quit", ("quit", "q", "q!", "exit"), "app.quit", "leave the workbench"),
+)
+
+
+def find(name: str) -> Command | None:
+    """The command whose alias (or title) is ``name``."""
+    key = name.strip().lower()
+    for command in COMMANDS:
+        if key in command.aliases or key == command.title:
+            return command
+    return None
+
+
+def action_for(line: str) -> str:
+    """The action string for a ``:`` line; ``ValueError`` if unknown."""
+    name, _, arg = line.strip().lstrip(":").partition(" ")
+    command = find(name)
+    if command is None:
+        raise ValueError(f"unknown command {name!r} (? lists them)")
+    if command.takes_arg:
+        return f"{command.action}({arg.strip()!r})"
+    return command.action
+
+
+def iter_help() -> Iterator[tuple[str, str, str]]:
+    """(title, ``:`` aliases, help) for the help screen."""
+    for command in COMMANDS:
+        suffix = " <text>" if command.takes_arg else ""
+        yield command.title, " ".join(f":{a}{suffix}" for a in command.aliases[:2]), command.help
+
+
+class WorkbenchCommands(Provider):
+    """The command palette: every command, titled "area: verb"."""
+
+    def _app(self) -> WorkbenchApp:
+        from workbench.tui.app import WorkbenchApp
+
+        assert isinstance(self.app, WorkbenchApp)
+        return self.app
+
+    async def discover(self) -> Hits:
+        for command in COMMANDS:
+            if not command.takes_arg:
+                yield DiscoveryHit(command.title, partial(self._run, command.action),
+                                   help=command.help)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for command in COMMANDS:
+            if command.takes_arg:
+                continue
+            score = matcher.match(command.title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(command.title),
+                          partial(self._run, command.action), help=command.help)
+
+    async def _run(self, action: str) -> None:
+        await self._app().run_command_action(action)

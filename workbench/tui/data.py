@@ -1,0 +1,194 @@
+"""Store access for the TUI. Every function here blocks: call it from a thread worker.
+
+The screens never touch a session; they ask this module for frozen models and
+get them back through messages, so the event loop never waits on SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import JSON, cast, func, select
+from sqlalchemy.dialects.postgresql import JSONB
+
+from storage import Store
+from storage import events as event_repo
+from storage import investigations as inv_repo
+from storage.models import (
+    CHANGE_KINDS,
+    Event,
+    EventKind,
+    Investigation,
+    InvestigationStatus,
+    LinkedEvent,
+    LinkReason,
+    NewEvent,
+    NewInvestigation,
+    Page,
+    Severity,
+    Source,
+)
+from storage.queries import EventQuery
+from storage.tables import EventRow, InvestigationEventRow
+from workbench.tui.filters import Filter, investigation_query
+
+REQUEST_ID_KEYS = ("request_id", "http.request_id", "request.id", "x-request-id")
+
+
+@dataclass(frozen=True)
+class InvestigationView:
+    """An investigation with what the detail pane shows beside it."""
+
+    investigation: Investigation
+    linked: list[LinkedEvent]
+    suspects: list[Any]
+
+
+class Repo:
+    """Blocking queries and writes the TUI needs, over one :class:`Store`."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    # -- reads ---------------------------------------------------------------
+    def investigations(self, flt: Filter, *, sort: str, limit: int) -> list[Investigation]:
+        """The investigations matching ``flt`` (``source:`` matches linked events)."""
+        items = self.store.list_investigations(
+            investigation_query(flt, sort=sort, limit=limit)).items
+        sources = flt.terms.get("source")
+        if not sources:
+            return items
+        with self.store.read() as session:
+            stmt = (select(InvestigationEventRow.investigation_id)
+                    .join(EventRow, EventRow.id == InvestigationEventRow.event_id)
+                    .where(EventRow.source.in_([s.lower() for s in sources])))
+            keep = set(session.scalars(stmt.distinct()))
+        return [i for i in items if i.id in keep]
+
+    def investigation(self, investigation_id: int) -> InvestigationView:
+        """One investigation, its linked events and (if available) ranked suspects."""
+        inv = self.store.get_investigation(investigation_id)
+        linked = self.store.investigation_events(investigation_id)
+        return InvestigationView(inv, linked, self._suspects(inv))
+
+    def _suspects(self, inv: Investigation) -> list[Any]:
+        try:
+            from workbench.correlation import rank_suspects
+        except ImportError:  # correlation is optional: the pane just omits the section
+            return []
+        return list(rank_suspects(self.store, inv, limit=5))
+
+    def events(self, query: EventQuery) -> Page[Event]:
+        """One keyset page of events."""
+        return self.store.list_events(query)
+
+    def events_after(self, query: EventQuery, after_id: int, limit: int) -> list[Event]:
+        """Events matching ``query`` stored after ``after_id`` (the live tail), oldest first."""
+        with self.store.read() as session:
+            clauses = event_repo.event_filters(session, query)
+            stmt = (select(EventRow.id).where(*clauses, EventRow.id > after_id)
+                    .order_by(EventRow.id).limit(limit))
+            ids = list(session.scalars(stmt))
+            return event_repo.get_events(session=session, ids=ids)
+
+    def max_event_id(self) -> int:
+        """The newest stored event id (0 when empty)."""
+        with self.store.read() as session:
+            return int(session.scalar(select(func.max(EventRow.id))) or 0)
+
+    def histogram(self, query: EventQuery, buckets: int
+                  ) -> tuple[int, list[tuple[datetime, str, int]]]:
+        """Counts by source in ``buckets`` equal slices of the query's window."""
+        if query.start is None or query.end is None:
+            return 60, []
+        span = max(int((query.end - query.start).total_seconds()), buckets)
+        size = max(span // max(buckets, 1), 1)
+        with self.store.read() as session:
+            return size, event_repo.count_series(session=session, by="source",
+                                                 bucket_seconds=size, query=query)
+
+    def preceding_changes(self, event: Event, limit: int = 5) -> list[Event]:
+        """Changes (commit, deploy, pipeline) before ``event``: same service first."""
+        base = EventQuery(kinds=tuple(CHANGE_KINDS), end=event.occurred_at,
+                          start=event.occurred_at - timedelta(days=1), limit=limit)
+        same = self.store.list_events(base.model_copy(
+            update={"services": (event.service,)})).items if event.service else []
+        others = [e for e in self.store.list_events(base).items if e not in same]
+        return (same + others)[:limit]
+
+    def request_id_events(self, request_id: str, limit: int = 500) -> tuple[int, ...]:
+        """Ids of events whose attributes carry ``request_id`` under a usual key."""
+        with self.store.read() as session:
+            dialect = session.get_bind().dialect.name
+            doc = (cast(EventRow.attributes, JSONB) if dialect == "postgresql"
+                   else cast(EventRow.attributes, JSON))
+            matches = [doc[key].as_string() == request_id for key in REQUEST_ID_KEYS]
+            from sqlalchemy import or_
+            stmt = select(EventRow.id).where(or_(*matches)).order_by(EventRow.id.desc())
+            return tuple(session.scalars(stmt.limit(limit)))
+
+    def investigations_of(self, event_id: int) -> list[int]:
+        """Investigations an event is linked to."""
+        with self.store.read() as session:
+            return inv_repo.investigations_for_event(session=session, event_id=event_id)
+
+    # -- writes --------------------------------------------------------------
+    def set_status(self, investigation_id: int, status: InvestigationStatus) -> Investigation:
+        """Validated status change (raises ``InvalidTransitionError``)."""
+        return self.store.set_status(investigation_id, status)
+
+    def update(self, investigation_id: int, changes: dict[str, Any]) -> Investigation:
+        """Update editable fields (validated by the store)."""
+        return self.store.update_investigation(investigation_id, changes)
+
+    def add_note(self, investigation_id: int, text: str, *, author: str,
+                 now: datetime) -> Event:
+        """A ``manual``/``note`` event linked to the investigation, in one transaction."""
+        inv = self.store.get_investigation(investigation_id)
+        first_line = text.strip().splitlines()[0][:200] if text.strip() else "note"
+        note = NewEvent(source=Source.MANUAL, kind=EventKind.NOTE, severity=Severity.INFO,
+                        occurred_at=now, title=first_line, body=text,
+                        service=inv.services[0] if inv.services else None,
+                        attributes={"author": author, "investigation_id": investigation_id},
+                        dedup_key=f"tui-note:{investigation_id}:{now.isoformat()}")
+        from storage.ingest import ingest
+        with self.store.write() as session:
+            ingest(session=session, events=[note], dead_letters=[], connector=None, cursor=None)
+            stored = session.scalar(select(EventRow.id).where(
+                EventRow.source == Source.MANUAL.value,
+                EventRow.dedup_key == note.effective_dedup_key()))
+            assert stored is not None
+            inv_repo.link_events(session=session, investigation_id=investigation_id,
+                                 event_ids=[stored], reason=LinkReason.MANUAL, linked_by=author,
+                                 note="note added in the TUI", now=now)
+            return event_repo.get_event(session=session, event_id=stored)
+
+    def create(self, title: str, event_ids: Sequence[int], *, author: str) -> Investigation:
+        """A new investigation, linked to ``event_ids`` (manual links) in one transaction."""
+        with self.store.write() as session:
+            chosen = event_repo.get_events(session=session, ids=list(event_ids))
+            services = tuple(dict.fromkeys(e.service for e in chosen if e.service))
+            worst = max((e.severity for e in chosen), key=lambda s: s.rank,
+                        default=Severity.MEDIUM)
+            start = min((e.occurred_at for e in chosen), default=None)
+            inv = inv_repo.create_investigation(session=session, new=NewInvestigation(
+                title=title, services=services, severity=worst, impact_started_at=start))
+            if chosen:
+                inv_repo.link_events(session=session, investigation_id=inv.id,
+                                     event_ids=[e.id for e in chosen], linked_by=author)
+            return inv_repo.get_investigation(session=session, investigation_id=inv.id)
+
+    def link(self, investigation_id: int, event_ids: Sequence[int], *, author: str) -> None:
+        """Link events manually."""
+        self.store.link_events(investigation_id, event_ids, linked_by=author)
+
+    def unlink(self, investigation_id: int, event_id: int) -> None:
+        """Remove one link."""
+        self.store.unlink_event(investigation_id, event_id)
+
+    def set_tags(self, event_id: int, tags: Sequence[str]) -> Event:
+        """Replace an event's tags."""
+        return self.store.set_tags(event_id, tags)

@@ -1,0 +1,89 @@
+"""What every screen shares: blocking work in threads, writes, back, and the poll loop."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from textual.screen import Screen
+from textual.worker import get_current_worker
+
+from workbench.sanitize import sanitize_line
+from workbench.tui import keymap
+from workbench.tui.messages import Fetched, FetchFailed, StoreChanged
+
+if TYPE_CHECKING:
+    from workbench.tui.app import WorkbenchApp
+
+R = TypeVar("R")
+
+
+def describe(exc: Exception) -> str:
+    """One safe line for the status bar from any exception."""
+    return sanitize_line(f"{exc.__class__.__name__}: {exc}", limit=300)
+
+
+class BaseScreen(Screen[None]):
+    """A screen that loads through thread workers and can be left with ``Esc``."""
+
+    BINDINGS = keymap.bindings(keymap.BACK)
+
+    @property
+    def wb(self) -> WorkbenchApp:
+        """The app, typed."""
+        from workbench.tui.app import WorkbenchApp
+
+        return cast(WorkbenchApp, self.app)
+
+    def fetch(self, fn: Callable[[], R], then: Callable[[R], None], *, group: str = "load",
+              failed: Callable[[Exception], None] | None = None) -> None:
+        """Run ``fn`` in a thread; ``then(result)`` runs on the loop via a message."""
+
+        def job() -> None:
+            try:
+                result = fn()
+            except Exception as exc:  # shown to the user; the app keeps running
+                self.post_message(FetchFailed(describe(exc), then=failed, error=exc))
+                return
+            if not get_current_worker().is_cancelled:
+                self.post_message(Fetched(then, result))
+
+        self.run_worker(job, thread=True, group=group, exclusive=True, exit_on_error=False)
+
+    def write(self, fn: Callable[[], Any], done: str, *,
+              after: Callable[[Any], None] | None = None) -> None:
+        """Run a write in a thread unless read-only; notify and tell the panes to reload."""
+        if self.wb.read_only:
+            self.notify("read-only: this session cannot change anything", severity="warning")
+            return
+
+        def finished(result: Any) -> None:
+            self.notify(done)
+            if after is not None:
+                after(result)
+            self.wb.broadcast_changed()
+
+        self.fetch(fn, finished, group="write")
+
+    def on_fetched(self, message: Fetched) -> None:
+        message.stop()
+        message.then(message.result)
+
+    def on_fetch_failed(self, message: FetchFailed) -> None:
+        message.stop()
+        if message.then is not None and message.error is not None:
+            message.then(message.error)
+            return
+        self.notify(message.text, severity="error", timeout=8)
+
+    def on_store_changed(self, message: StoreChanged) -> None:
+        """Reload after a write (screens override :meth:`reload`)."""
+        self.reload()
+
+    def reload(self) -> None:
+        """Fetch what this screen shows again."""
+
+    def action_back(self) -> None:
+        """Back to exactly where the previous screen was (it was never torn down)."""
+        if len(self.app.screen_stack) > 2:
+            self.app.pop_screen()

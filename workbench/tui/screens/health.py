@@ -1,0 +1,160 @@
+"""Connector health (state, breaker, last success/error, counters, DLQ size) and the DLQ:
+``Enter`` on a connector lists its dead letters, ``Enter`` on a letter inspects it,
+``R`` replays and ``X`` discards, each after a confirmation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Footer, Static
+
+from storage.models import DeadLetter
+from workbench.sanitize import sanitize, sanitize_line
+from workbench.tui import health_data, keymap
+from workbench.tui.fmt import stamp
+from workbench.tui.screens.base import BaseScreen
+from workbench.tui.screens.modals import ConfirmScreen
+from workbench.tui.widgets.header import ColumnHeader
+from workbench.tui.widgets.rows import ConnectorRows, DeadLetterRows
+
+PAYLOAD_PREVIEW = 4_000
+
+
+class HealthScreen(BaseScreen):
+    """Connectors above, the selected connector's dead letters below."""
+
+    BINDINGS = keymap.bindings(keymap.HEALTH)
+    DEFAULT_CSS = """
+    HealthScreen .pane-title { height: 1; background: $boost; padding: 0 1; }
+    HealthScreen #connectors { height: 40%; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.connectors = ConnectorRows(id="connectors")
+        self.letters = DeadLetterRows(id="letters")
+        self.connector: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("Connector health", classes="pane-title", markup=False)
+        yield ColumnHeader(self.connectors)
+        yield self.connectors
+        yield Static("Dead letters (all connectors)", id="dlq-title", classes="pane-title",
+                     markup=False)
+        yield ColumnHeader(self.letters)
+        yield self.letters
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.connectors.focus()
+        self.reload()
+
+    def reload(self) -> None:
+        store, connector = self.wb.repo.store, self.connector
+        self.fetch(lambda: (health_data.connector_rows(store),
+                            health_data.dead_letters(store, connector)), self._loaded,
+                   group="health")
+
+    def _loaded(self, result: tuple[list[dict[str, Any]], list[DeadLetter]]) -> None:
+        connectors, letters = result
+        with self.app.batch_update():
+            self.connectors.set_rows(connectors)
+            self.letters.set_rows(letters)
+        title = Text(f"Dead letters ({len(letters)} pending", style="bold")
+        title.append(", connector " if self.connector else ", all connectors")
+        title.append(sanitize_line(self.connector or "", limit=40))
+        title.append(")  Enter: inspect  R: replay  X: discard")
+        self.query_one("#dlq-title", Static).update(title)
+        self.wb.arm(self, self.reload)
+
+    def action_refresh(self) -> None:
+        """Reload now."""
+        self.reload()
+
+    def on_row_view_selected(self, message: Any) -> None:
+        if message.view is self.connectors and self.connectors.current is not None:
+            self.connector = str(self.connectors.current["name"])
+            self.letters.focus()
+            self.reload()
+        elif message.view is self.letters and self.letters.current is not None:
+            self.app.push_screen(DeadLetterScreen(self.letters.current))
+
+    def action_open(self) -> None:
+        """Enter: drill into the connector or inspect the letter."""
+        focused = self.focused
+        if isinstance(focused, ConnectorRows | DeadLetterRows):
+            focused.action_open()
+
+    def _letter(self) -> DeadLetter | None:
+        if self.letters.current is None:
+            self.notify("select a dead letter first (Tab to the DLQ list)")
+        return self.letters.current
+
+    def action_replay(self) -> None:
+        """Replay the selected letter (asks first)."""
+        letter = self._letter()
+        if letter is None:
+            return
+        store, user = self.wb.repo.store, self.wb.user
+        self.app.push_screen(
+            ConfirmScreen(f"Replay dead letter {letter.id} with the current parser?"),
+            lambda yes: yes and self.write(
+                lambda: health_data.replay(store, letter.id, by=user),
+                f"dead letter {letter.id} replayed"))
+
+    def action_discard(self) -> None:
+        """Discard the selected letter (asks first)."""
+        letter = self._letter()
+        if letter is None:
+            return
+        store, user = self.wb.repo.store, self.wb.user
+        self.app.push_screen(
+            ConfirmScreen(f"Discard dead letter {letter.id}? It will not be replayed."),
+            lambda yes: yes and self.write(
+                lambda: health_data.discard(store, letter.id, by=user),
+                f"dead letter {letter.id} discarded"))
+
+    def action_pause(self) -> None:
+        """Pause or resume a connector (needs the connector runtime)."""
+        self.notify("pause/resume needs the connector runtime (workbench serve)")
+
+
+class DeadLetterScreen(BaseScreen):
+    """One dead letter: error, attempts, source reference and the raw payload (sanitised)."""
+
+    DEFAULT_CSS = "DeadLetterScreen #dl-scroll { padding: 0 1; }"
+
+    def __init__(self, letter: DeadLetter) -> None:
+        super().__init__()
+        self.letter = letter
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="dl-scroll"):
+            yield Static(dead_letter_text(self.letter), markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#dl-scroll").focus()
+
+
+def dead_letter_text(letter: DeadLetter) -> Text:
+    """A dead letter in full; the payload decoded leniently and sanitised."""
+    text = Text(f"Dead letter {letter.id}\n\n", style="bold")
+    for name, value in (("connector", letter.connector), ("status", letter.status.value),
+                        ("error class", letter.error_class), ("attempts", letter.attempts),
+                        ("first seen", stamp(letter.first_seen)),
+                        ("last seen", stamp(letter.last_seen)),
+                        ("source ref", letter.source_ref or "\u2014")):
+        text.append(f"{name:<14}", "bold")
+        text.append(sanitize_line(value, limit=400) + "\n")
+    text.append("\nError\n", "bold underline")
+    text.append(sanitize(letter.message) + "\n", "red")
+    payload = letter.payload[:PAYLOAD_PREVIEW].decode("utf-8", errors="replace")
+    text.append(f"\nPayload ({len(letter.payload)} bytes)\n", "bold underline")
+    text.append(sanitize(payload))
+    if len(letter.payload) > PAYLOAD_PREVIEW:
+        text.append("\n\u2026 truncated", "dim")
+    return text

@@ -1,0 +1,95 @@
+"""``?``: the keys active right now (read from the live bindings, so a remapped key shows
+as remapped) and the ``:`` commands."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from workbench.tui.commands import iter_help
+
+
+def bindings_table(active: dict[str, tuple[str, str]]) -> Table:
+    """A two-column table: keys and what they do."""
+    table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
+    table.add_column("keys", style="bold cyan", no_wrap=True)
+    table.add_column("does")
+    table.add_column("binding id", style="dim")
+    by_action: dict[tuple[str, str], list[str]] = {}
+    for key, (description, binding_id) in active.items():
+        by_action.setdefault((description, binding_id), []).append(key)
+    for (description, binding_id), keys in by_action.items():
+        table.add_row(", ".join(keys), description, binding_id)
+    return table
+
+
+class HelpScreen(ModalScreen[None]):
+    """Generated help."""
+
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll { width: 90; max-width: 100%; height: 90%;
+        border: round $primary; background: $panel; padding: 0 1; }
+    """
+    BINDINGS = [Binding("escape,q,question_mark", "dismiss_help", "close", id="help.close"),
+                Binding("j,down", "scroll(1)", show=False, id="help.down"),
+                Binding("k,up", "scroll(-1)", show=False, id="help.up")]
+
+    def __init__(self, active: dict[str, tuple[str, str]]) -> None:
+        super().__init__()
+        self.active = active
+
+    def compose(self) -> ComposeResult:
+        commands = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
+        commands.add_column("command")
+        commands.add_column(":alias", style="bold cyan")
+        commands.add_column("does", style="dim")
+        for row in iter_help():
+            commands.add_row(*row)
+        with VerticalScroll():
+            yield Static(Text("Keys on this screen", style="bold underline"))
+            yield Static(bindings_table(self.active))
+            yield Static(Text("\nCommands (: or ctrl+p)", style="bold underline"))
+            yield Static(commands)
+            yield Static(Text("\nRemap any key in the config: [tui.keymap] \"binding.id\" = "
+                              "\"keys\".  Esc closes.", style="dim"))
+
+    def on_mount(self) -> None:
+        self.query_one(VerticalScroll).focus()
+
+    def action_scroll(self, delta: int) -> None:
+        """j/k scroll."""
+        self.query_one(VerticalScroll).scroll_relative(y=delta, animate=False)
+
+    def action_dismiss_help(self) -> None:
+        """Close."""
+        self.dismiss(None)
+
+
+class CommandLineScreen(ModalScreen[str | None]):
+    """The ``:`` line at the bottom of the screen."""
+
+    DEFAULT_CSS = """
+    CommandLineScreen { align: left bottom; background: transparent; }
+    CommandLineScreen > Input { dock: bottom; width: 100%; border: none; height: 1;
+        padding: 0; background: $panel; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "cancel", id="cmdline.cancel")]
+
+    def compose(self) -> ComposeResult:
+        from textual.widgets import Input
+
+        yield Input(placeholder=":command (help lists them)", id="cmdline")
+
+    def on_input_submitted(self, event: object) -> None:
+        value = getattr(event, "value", "")
+        self.dismiss(str(value).lstrip(":").strip() or None)
+
+    def action_cancel(self) -> None:
+        """Close without running anything."""
+        self.dismiss(None)

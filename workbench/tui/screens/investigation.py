@@ -1,0 +1,272 @@
+"""One investigation: its details (every field, MTTR with the formula, suspects, links)
+beside or above its timeline. ``w`` switches the timeline between the linked events
+and every event in a window around the impact; ``d``/``Tab`` toggles the details
+on small terminals, where the two panes stack.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Container, VerticalScroll
+from textual.widgets import Footer, Static
+
+from storage.models import ALLOWED_TRANSITIONS, Event, Investigation, Severity
+from storage.queries import EventQuery
+from workbench.sanitize import sanitize_line
+from workbench.tui import keymap
+from workbench.tui.data import InvestigationView
+from workbench.tui.fmt import STATUS_STYLE, within
+from workbench.tui.messages import TimelineFilterChanged
+from workbench.tui.screens.base import BaseScreen
+from workbench.tui.screens.modals import ChoiceScreen, ConfirmScreen, PromptScreen
+from workbench.tui.screens.timeline_loader import TimelineLoader
+from workbench.tui.widgets.detail import investigation_text, link_reason, mttr_line
+from workbench.tui.widgets.timeline import TimelinePane
+
+
+class InvestigationScreen(BaseScreen):
+    """Details and timeline of one investigation."""
+
+    BINDINGS = keymap.bindings(keymap.INVESTIGATION)
+    DEFAULT_CSS = """
+    InvestigationScreen > #inv-head { height: 1; background: $primary 30%; padding: 0 1; }
+    InvestigationScreen > #inv-body { layout: vertical; height: 1fr; }
+    InvestigationScreen #details { height: 1fr; display: none; padding: 0 1; }
+    InvestigationScreen.-details #details { display: block; }
+    InvestigationScreen.-details TimelinePane { display: none; }
+    InvestigationScreen.-wide > #inv-body { layout: horizontal; }
+    InvestigationScreen.-wide #details { display: block; width: 45%; border-right: vkey $primary; }
+    InvestigationScreen.-wide TimelinePane { display: block; }
+    """
+
+    def __init__(self, investigation_id: int) -> None:
+        super().__init__()
+        self.investigation_id = investigation_id
+        self.view: InvestigationView | None = None
+        self.window_mode = False
+        self.pane = TimelinePane(id="tl-pane")
+        self.loader = TimelineLoader(self, self.pane)
+
+    @property
+    def investigation(self) -> Investigation | None:
+        """The investigation as last loaded."""
+        return self.view.investigation if self.view else None
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="inv-head", markup=False)
+        with Container(id="inv-body"):
+            with VerticalScroll(id="details"):
+                yield Static("loading\u2026", id="detail-text", markup=False)
+            yield self.pane
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.pane.rows.focus()
+        self.on_resize()
+        self.reload()
+
+    def on_resize(self) -> None:
+        self.set_class(self.app.size.width >= 120, "-wide")
+        self.pane.histogram.set_class(self.app.size.height < 30, "-compact")
+
+    def reload(self) -> None:
+        self.fetch(lambda: self.wb.repo.investigation(self.investigation_id), self._loaded,
+                   group="detail")
+
+    def _loaded(self, view: InvestigationView) -> None:
+        first = self.view is None
+        self.view = view
+        inv = view.investigation
+        self._draw_head(inv)
+        self.query_one("#detail-text", Static).update(
+            investigation_text(inv, view.linked, view.suspects, self.wb.now()))
+        self.pane.rows.reasons = {le.event.id: link_reason(le) for le in view.linked}
+        if self.window_mode:
+            self.loader.reload_if_needed(first)
+        else:
+            self._show_linked(first)
+        self.wb.arm(self, self.reload)
+
+    def _draw_head(self, inv: Investigation) -> None:
+        text = Text(f"#{inv.id} ", style="bold")
+        text.append(sanitize_line(inv.title, limit=200), "bold")
+        text.append("  ")
+        text.append(inv.status.value, STATUS_STYLE[inv.status])
+        text.append(f"  {inv.severity.value}  MTTR so far {mttr_line(inv, self.wb.now())[0]}")
+        self.query_one("#inv-head", Static).update(text)
+
+    def _show_linked(self, first: bool) -> None:
+        assert self.view is not None
+        events = [le.event for le in self.view.linked]
+        events = self.loader.apply_local_filter(events)
+        known = {row.id for row in self.pane.rows.rows}
+        fresh = {e.id for e in events} - known
+        if not first and fresh:
+            self.pane.rows.new_ids |= fresh
+            self.pane.note_new(len(self.pane.rows.new_ids))
+        with self.app.batch_update():
+            self.pane.rows.set_rows(events)
+        self.pane.set_caption(f"Timeline: {len(events)} linked events (w: window)")
+        self.loader.load_histogram(self._window_query())
+        if first and events:
+            self.pane.rows.set_cursor(0)
+
+    def _window_query(self) -> EventQuery:
+        inv = self.investigation
+        assert inv is not None
+        center = inv.impact_started_at or inv.detected_at or inv.created_at
+        half = timedelta(minutes=self.wb.settings.timeline_window_minutes)
+        end = min(inv.resolved_at + half, center + 4 * half) if inv.resolved_at else \
+            max(center + half, self.wb.now())
+        return EventQuery(start=center - half, end=end, order="asc",
+                          limit=self.wb.settings.page_size)
+
+    # -- actions -------------------------------------------------------------
+    def action_toggle_window(self) -> None:
+        """Linked events <-> every event in the window around the impact."""
+        if self.investigation is None:
+            return
+        self.window_mode = not self.window_mode
+        if self.window_mode:
+            query = self._window_query()
+            half = timedelta(minutes=self.wb.settings.timeline_window_minutes)
+            self.loader.start(query, caption=f"Timeline: all events {within(half)} "
+                                             "around the impact (w: linked)")
+        else:
+            self.loader.stop()
+            self._show_linked(first=True)
+
+    def on_timeline_filter_changed(self, message: TimelineFilterChanged) -> None:
+        message.stop()
+        self.loader.set_filter(message.text)
+        if not self.window_mode and self.view is not None:
+            self._show_linked(first=True)
+
+    def action_toggle_details(self) -> None:
+        """Show the details instead of the timeline (or back) when they stack."""
+        self.toggle_class("-details")
+        if self.has_class("-details"):
+            self.query_one("#details").focus()
+        else:
+            self.pane.rows.focus()
+
+    def on_row_view_selected(self, message: object) -> None:
+        event = self.pane.rows.current
+        if event is not None:
+            self.wb.open_event(event.id)
+
+    def action_change_status(self) -> None:
+        """Choose the next status among the allowed transitions."""
+        inv = self.investigation
+        if inv is None:
+            return
+        options = [(s.value, s.value) for s in sorted(ALLOWED_TRANSITIONS[inv.status])]
+
+        def chosen(value: str | None) -> None:
+            if value:
+                self.set_status(value)
+
+        self.app.push_screen(ChoiceScreen(f"Status (now {inv.status.value})", options), chosen)
+
+    def set_status(self, value: str) -> None:
+        """Validated status change in a thread (resolving asks first)."""
+        from storage.models import InvestigationStatus
+
+        try:
+            status = InvestigationStatus(value)
+        except ValueError:
+            self.notify(f"unknown status {sanitize_line(value, limit=40)!r}", severity="error")
+            return
+        run = lambda: self.wb.repo.set_status(self.investigation_id, status)  # noqa: E731
+        self.write(run, f"status: {status.value}")
+
+    def action_set_severity(self) -> None:
+        """Choose the severity."""
+        options = [(s.value, s.value) for s in reversed(Severity)]
+        self.app.push_screen(ChoiceScreen("Severity", options),
+                             lambda v: v and self.set_field("severity", v))
+
+    def action_set_owner(self) -> None:
+        """Set the owner."""
+        inv = self.investigation
+        self.app.push_screen(PromptScreen("Owner", (inv.owner or "") if inv else ""),
+                             lambda v: v is not None and self.set_field("owner", v or None))
+
+    def action_set_impact(self) -> None:
+        """Set the business impact."""
+        inv = self.investigation
+        self.app.push_screen(
+            PromptScreen("Business impact", (inv.business_impact or "") if inv else ""),
+            lambda v: v is not None and self.set_field("business_impact", v or None))
+
+    def set_field(self, name: str, value: object) -> None:
+        """Update one field (validated by the store)."""
+        self.write(lambda: self.wb.repo.update(self.investigation_id, {name: value}),
+                   f"{name.replace('_', ' ')} updated")
+
+    def action_add_note(self) -> None:
+        """Add a manual note: it becomes a ``manual``/``note`` event on the timeline."""
+
+        def save(text: str | None) -> None:
+            if text and text.strip():
+                self.add_note(text.strip())
+
+        self.app.push_screen(PromptScreen("Note (becomes a manual event on the timeline)"), save)
+
+    def add_note(self, text: str) -> None:
+        """Store a note now."""
+        self.write(lambda: self.wb.repo.add_note(self.investigation_id, text,
+                                                 author=self.wb.user, now=self.wb.now()),
+                   "note added")
+
+    def action_unlink(self) -> None:
+        """Unlink the current event (asks first)."""
+        event: Event | None = self.pane.rows.current
+        if event is None:
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.write(lambda: self.wb.repo.unlink(self.investigation_id, event.id),
+                           f"event {event.id} unlinked")
+
+        title = sanitize_line(event.title, limit=60)
+        self.app.push_screen(ConfirmScreen(f"Unlink event {event.id} ({title})?"), confirmed)
+
+    # -- ``:`` commands with an argument ---------------------------------------
+    def action_set_status(self, value: str) -> None:
+        """``:status resolved``."""
+        self.set_status(value.strip().lower())
+
+    def action_set_field_severity(self, value: str) -> None:
+        """``:sev high``."""
+        try:
+            self.set_field("severity", Severity(value.strip().lower()))
+        except ValueError:
+            self.notify("severity must be one of: " + ", ".join(s.value for s in Severity),
+                        severity="error")
+
+    def action_set_field_owner(self, value: str) -> None:
+        """``:owner alex``."""
+        self.set_field("owner", value.strip() or None)
+
+    def action_set_field_business_impact(self, value: str) -> None:
+        """``:impact 12% of payments fail``."""
+        self.set_field("business_impact", value.strip() or None)
+
+    def action_add_note_text(self, value: str) -> None:
+        """``:note text``."""
+        if value.strip():
+            self.add_note(value.strip())
+
+    def action_apply_filter(self, value: str) -> None:
+        """``:filter sev:high``."""
+        self.pane.filter_text = value.strip()
+        self.post_message(TimelineFilterChanged(value.strip()))
+
+    def action_new_investigation(self) -> None:
+        """``:new`` here creates one from the marked events."""
+        self.pane.action_new_from_marked()

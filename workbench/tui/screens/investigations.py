@@ -1,0 +1,136 @@
+"""The investigation list: status, severity, title, service, age, event count.
+
+``/`` filters (``status:open sev:high service:x source:logs words``), ``S`` cycles
+the sort, ``N`` creates a blank investigation, ``Enter`` opens one. The list
+reloads itself: each refresh arms the next when it completes (never a fixed
+interval that could pile up on a slow store), rows are updated by key so the
+cursor stays on the same investigation.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.widgets import Footer, Input, Static
+
+from storage.models import Investigation
+from workbench.tui import keymap
+from workbench.tui.filters import INVESTIGATION_KEYS, Filter, FilterError, parse
+from workbench.tui.screens.base import BaseScreen
+from workbench.tui.screens.modals import PromptScreen
+from workbench.tui.widgets.header import ColumnHeader
+from workbench.tui.widgets.rows import InvestigationRows
+
+SORTS = ("updated_at", "severity", "created_at", "status", "title")
+
+
+class InvestigationsScreen(BaseScreen):
+    """The first screen: every investigation, newest activity first."""
+
+    BINDINGS = keymap.bindings(keymap.LIST)
+    DEFAULT_CSS = """
+    InvestigationsScreen > #list-status { height: 1; background: $boost; padding: 0 1; }
+    InvestigationsScreen > Input { display: none; }
+    InvestigationsScreen > Input.-active { display: block; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows = InvestigationRows(clock=lambda: self.wb.now(), id="investigations")
+        self.filter = Filter(terms={"status": ("open", "investigating")})
+        self.filter_text = "status:open,investigating"
+        self.sort = SORTS[0]
+        self.loaded_once = False
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="list-status", markup=False)
+        yield Input(placeholder="status:open sev:high service:x source:logs owner:x words",
+                    id="list-filter")
+        yield ColumnHeader(self.rows)
+        yield self.rows
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.rows.focus()
+        self.reload()
+
+    def reload(self) -> None:
+        flt, sort, limit = self.filter, self.sort, 500
+        self.fetch(lambda: self.wb.repo.investigations(flt, sort=sort, limit=limit),
+                   self._loaded, group="list")
+
+    def _loaded(self, items: list[Investigation]) -> None:
+        with self.app.batch_update():
+            self.rows.set_rows(items)
+        self.loaded_once = True
+        self._draw_status()
+        self.wb.arm(self, self.reload)
+
+    def _draw_status(self) -> None:
+        text = Text("Investigations", style="bold")
+        text.append(f"  {len(self.rows.rows)} shown  sort: {self.sort}", "dim")
+        text.append("  filter: ", "dim")
+        text.append(self.filter_text or "none")
+        if self.wb.read_only:
+            text.append("  READ-ONLY", "bold reverse")
+        self.query_one("#list-status", Static).update(text)
+
+    def on_row_view_selected(self, message: InvestigationRows.Selected) -> None:
+        row = self.rows.current
+        if row is not None:
+            self.wb.open_investigation(row.id)
+
+    # -- actions -------------------------------------------------------------
+    def action_filter(self) -> None:
+        """Open the filter line (``/``)."""
+        box = self.query_one("#list-filter", Input)
+        box.value = self.filter_text
+        box.add_class("-active")
+        box.focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.apply_filter(event.value)
+
+    def apply_filter(self, raw: str) -> None:
+        """Parse and apply a filter (errors go to the status line, nothing changes)."""
+        try:
+            self.filter = parse(raw, INVESTIGATION_KEYS)
+        except FilterError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.filter_text = raw.strip()
+        box = self.query_one("#list-filter", Input)
+        box.remove_class("-active")
+        self.rows.focus()
+        self.reload()
+
+    def on_key(self, event: object) -> None:
+        box = self.query_one("#list-filter", Input)
+        if getattr(event, "key", None) == "escape" and box.has_focus:
+            event.stop()  # type: ignore[attr-defined]
+            box.remove_class("-active")
+            self.rows.focus()
+
+    def action_cycle_sort(self) -> None:
+        """Next sort order."""
+        self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
+        self.reload()
+
+    def action_refresh(self) -> None:
+        """Reload now."""
+        self.reload()
+
+    def action_new_investigation(self) -> None:
+        """Create a blank investigation (asks for its title)."""
+
+        def create(title: str | None) -> None:
+            if title and title.strip():
+                self.write(lambda: self.wb.repo.create(title.strip(), [], author=self.wb.user),
+                           "investigation created")
+
+        self.app.push_screen(PromptScreen("Title of the new investigation"), create)
+
+    def action_apply_filter(self, value: str) -> None:
+        """``:filter status:open sev:high``."""
+        self.apply_filter(value)

@@ -1,0 +1,155 @@
+"""The concrete virtualised lists: investigations, events, dead letters, connectors.
+
+Every value that came from data goes through :func:`workbench.sanitize.sanitize_line`
+before it becomes part of a row; styles come only from our own tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from datetime import datetime
+from typing import Any
+
+from rich.text import Text
+
+from storage.models import DeadLetter, Event, Investigation
+from workbench.sanitize import sanitize_line
+from workbench.tui.fmt import (
+    SEVERITY_SHORT,
+    SEVERITY_STYLE,
+    SOURCE_BADGE,
+    SOURCE_STYLE,
+    STATUS_STYLE,
+    age,
+    short_time,
+)
+from workbench.tui.widgets.rowview import RowView
+
+Clock = Callable[[], datetime]
+
+
+def _cell(value: object, width: int) -> str:
+    text = sanitize_line("" if value is None else value, limit=max(width, 1))
+    return text[:width].ljust(width)
+
+
+class InvestigationRows(RowView[Investigation]):
+    """status · severity · title · service · age · events."""
+
+    def __init__(self, clock: Clock, **kwargs: Any) -> None:
+        super().__init__(empty_text="no investigations match (N: new, /: filter)", **kwargs)
+        self.clock = clock
+
+    def row_key(self, row: Investigation) -> Hashable:
+        return row.id
+
+    @staticmethod
+    def widths(width: int) -> tuple[int, int]:
+        """(title width, service width) for ``width`` cells."""
+        service = 20 if width >= 120 else 12
+        return max(width - 14 - 5 - service - 1 - 6 - 6, 8), service
+
+    def header(self, width: int) -> Text:
+        title_w, service_w = self.widths(width - 1)
+        return Text(" " + "STATUS".ljust(14) + "SEV".ljust(5) + "TITLE".ljust(title_w + 1)
+                    + "SERVICE".ljust(service_w + 1) + "  AGE" + "  EVTS", style="bold")
+
+    def render_row(self, row: Investigation, width: int) -> Text:
+        title_w, service_w = self.widths(width)
+        text = Text(no_wrap=True, end="")
+        text.append(row.status.value.ljust(14), STATUS_STYLE[row.status])
+        text.append(SEVERITY_SHORT[row.severity].ljust(5), SEVERITY_STYLE[row.severity])
+        text.append(_cell(row.title, title_w) + " ")
+        text.append(_cell(", ".join(row.services), service_w) + " ", "cyan")
+        text.append(age(row.created_at, self.clock()).rjust(5) + " ", "dim")
+        text.append(str(row.event_count).rjust(5))
+        return text
+
+
+class EventRows(RowView[Event]):
+    """time · source badge · severity · service · title, severity-coloured."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(empty_text="no events", **kwargs)
+        self.reasons: dict[int, str] = {}
+        """Event id -> why it is linked (shown on wide terminals)."""
+        self.new_ids: set[int] = set()
+        """Events that arrived since the user last looked (drawn with a + marker)."""
+
+    def row_key(self, row: Event) -> Hashable:
+        return row.id
+
+    def header(self, width: int) -> Text:
+        wide = width >= 110
+        time_w = 15 if wide else 9
+        return Text(" " + "TIME".ljust(time_w) + "SRC " + "SEV  " + "SERVICE".ljust(13)
+                    + "TITLE", style="bold")
+
+    def render_row(self, row: Event, width: int) -> Text:
+        wide = width >= 110
+        text = Text(no_wrap=True, end="")
+        text.append(short_time(row.occurred_at, wide) + " ", "dim")
+        text.append(SOURCE_BADGE[row.source].ljust(4), SOURCE_STYLE[row.source])
+        text.append(SEVERITY_SHORT[row.severity].ljust(5), SEVERITY_STYLE[row.severity])
+        text.append(_cell(row.service or "", 12) + " ", "cyan")
+        title_style = SEVERITY_STYLE[row.severity] if row.severity.rank >= 3 else ""
+        marker = "+" if row.id in self.new_ids else ""
+        text.append(marker + sanitize_line(row.title, limit=max(width, 20)), title_style)
+        reason = self.reasons.get(row.id)
+        if wide and reason:
+            text.append("  \u2190 " + sanitize_line(reason, limit=60), "dim italic")
+        return text
+
+
+class DeadLetterRows(RowView[DeadLetter]):
+    """id · connector · attempts · error class · message."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(empty_text="the dead-letter queue is empty", **kwargs)
+
+    def row_key(self, row: DeadLetter) -> Hashable:
+        return row.id
+
+    def header(self, width: int) -> Text:
+        return Text(" " + "ID".ljust(7) + "CONNECTOR".ljust(15) + "TRIES " + "STATUS".ljust(10)
+                    + "ERROR", style="bold")
+
+    def render_row(self, row: DeadLetter, width: int) -> Text:
+        text = Text(no_wrap=True, end="")
+        text.append(str(row.id).ljust(7), "dim")
+        text.append(_cell(row.connector, 14) + " ", "cyan")
+        text.append(str(row.attempts).rjust(5) + " ")
+        text.append(row.status.value.ljust(10), "yellow" if row.status == "pending" else "dim")
+        text.append(_cell(row.error_class, 18) + " ", "red")
+        text.append(sanitize_line(row.message, limit=max(width, 20)))
+        return text
+
+
+class ConnectorRows(RowView[dict[str, Any]]):
+    """One row per connector from the health snapshot."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(empty_text="no connectors have reported (run `workbench serve` "
+                                    "or configure [connectors])", **kwargs)
+
+    def row_key(self, row: dict[str, Any]) -> Hashable:
+        return str(row.get("name"))
+
+    def header(self, width: int) -> Text:
+        return Text(" " + "CONNECTOR".ljust(17) + "STATE".ljust(10) + "BREAKER".ljust(10)
+                    + "IN".rjust(8) + "DEDUP".rjust(7) + "DLQ".rjust(6) + "  LAST ERROR",
+                    style="bold")
+
+    def render_row(self, row: dict[str, Any], width: int) -> Text:
+        breaker = str(row.get("breaker") or "-")
+        style = {"closed": "green", "open": "bold red", "half_open": "yellow"}.get(
+            breaker.lower(), "")
+        text = Text(no_wrap=True, end="")
+        text.append(_cell(row.get("name"), 16) + " ", "bold")
+        text.append(_cell(row.get("state") or "-", 9) + " ")
+        text.append(_cell(breaker, 9) + " ", style)
+        for key, w in (("events_in", 8), ("deduplicated", 7), ("dlq_size", 6)):
+            text.append(str(row.get(key, 0) or 0).rjust(w))
+        text.append("  " + sanitize_line(row.get("last_error") or "", limit=max(width, 20)),
+                    "red")
+        return text

@@ -1,0 +1,240 @@
+"""A virtualised, keyboard-driven list of rows (Textual Line API + LRU strip cache).
+
+Only the visible lines are rendered, each at most once per (row, width, state):
+a list of a million loaded-on-demand rows costs what its screenful costs. Rows
+arrive in keyset pages; when the cursor nears the end of what is loaded the view
+posts :class:`RowView.NearEnd` and the screen fetches the next page in a thread.
+Subclasses say how a row looks (:meth:`render_row`) and what identifies it
+(:meth:`row_key`); the cursor and marks follow keys, so a refresh that replaces
+the rows keeps the user where they were.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable
+from typing import Generic, TypeVar
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from workbench.tui import keymap
+
+T = TypeVar("T")
+
+GUTTER_CURSOR = "\u25b6"  # ▶: visible without colour (NO_COLOR, monochrome)
+GUTTER_MARK = "\u25cf"  # ●
+
+
+class RowView(ScrollView, Generic[T], can_focus=True):
+    """A cursor over rows of ``T``, rendered line by line."""
+
+    BINDINGS = keymap.bindings(keymap.ROWS)
+    COMPONENT_CLASSES = {"rowview--cursor", "rowview--marked", "rowview--empty"}
+    DEFAULT_CSS = """
+    RowView { height: 1fr; background: $surface; }
+    RowView > .rowview--cursor { background: $primary 45%; text-style: bold; }
+    RowView:blur > .rowview--cursor { background: $primary 20%; text-style: none; }
+    RowView > .rowview--marked { color: $warning; }
+    RowView > .rowview--empty { color: $text-muted; }
+    """
+
+    cursor: reactive[int] = reactive(0, always_update=False, init=False)
+    """Index of the highlighted row."""
+
+    class Highlighted(Message):
+        """The cursor moved to a row."""
+
+        def __init__(self, view: RowView[object], index: int) -> None:
+            super().__init__()
+            self.view = view
+            self.index = index
+
+    class Selected(Message):
+        """Enter on a row."""
+
+        def __init__(self, view: RowView[object], index: int) -> None:
+            super().__init__()
+            self.view = view
+            self.index = index
+
+    class NearEnd(Message):
+        """The cursor is close to the last loaded row: time to fetch the next page."""
+
+        def __init__(self, view: RowView[object]) -> None:
+            super().__init__()
+            self.view = view
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, RowView.NearEnd) and message.view is self.view
+
+    def __init__(self, *, empty_text: str = "nothing here", id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.rows: list[T] = []
+        self.marked: set[Hashable] = set()
+        self.has_more = False
+        self.empty_text = empty_text
+        self._cache: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
+
+    # -- what subclasses define ----------------------------------------------
+    def render_row(self, row: T, width: int) -> Text:
+        """The row's text (sanitised!) for ``width`` cells."""
+        return Text(str(row))
+
+    def row_key(self, row: T) -> Hashable:
+        """A stable identity for ``row`` (cursor and marks follow it)."""
+        return id(row)
+
+    # -- data ----------------------------------------------------------------
+    @property
+    def current(self) -> T | None:
+        """The row under the cursor, if any."""
+        return self.rows[self.cursor] if 0 <= self.cursor < len(self.rows) else None
+
+    def set_rows(self, rows: Iterable[T], *, has_more: bool = False) -> None:
+        """Replace the rows, keeping the cursor on the same key when it is still there."""
+        old = self.current
+        old_key = self.row_key(old) if old is not None else None
+        self.rows = list(rows)
+        self.has_more = has_more
+        self._cache.clear()
+        index = next((i for i, r in enumerate(self.rows) if self.row_key(r) == old_key), None)
+        self._resize()
+        self.set_cursor(min(self.cursor, len(self.rows) - 1) if index is None else index,
+                        notify=index is None)
+        self.refresh()
+
+    def append_rows(self, rows: Iterable[T], *, has_more: bool) -> None:
+        """Add rows at the end (next page or live tail): the view does not move."""
+        self.rows.extend(rows)
+        self.has_more = has_more
+        self._resize()
+        self.refresh()
+
+    def prepend_rows(self, rows: list[T]) -> None:
+        """Add rows at the top without moving what the user is looking at."""
+        if not rows:
+            return
+        self.rows[:0] = rows
+        self._resize()
+        self.set_reactive(RowView.cursor, self.cursor + len(rows))
+        self.scroll_to(y=self.scroll_offset.y + len(rows), animate=False, immediate=True)
+        self.refresh()
+
+    def _resize(self) -> None:
+        self.virtual_size = Size(self.size.width, len(self.rows))
+
+    def toggle_mark(self) -> bool:
+        """Mark or unmark the current row; returns whether it is now marked."""
+        row = self.current
+        if row is None:
+            return False
+        key = self.row_key(row)
+        self.marked.symmetric_difference_update({key})
+        self.refresh_line(self.cursor)
+        return key in self.marked
+
+    # -- cursor --------------------------------------------------------------
+    def set_cursor(self, index: int, *, notify: bool = True) -> None:
+        """Move the cursor (clamped) and scroll it into view."""
+        index = max(0, min(index, len(self.rows) - 1))
+        previous = self.cursor
+        self.set_reactive(RowView.cursor, index)
+        self.refresh_line(previous)
+        self.refresh_line(index)
+        self._follow()
+        if notify and self.rows:
+            self.post_message(self.Highlighted(self, index))  # type: ignore[arg-type]
+        if self.has_more and index >= len(self.rows) - self._page_height() * 2:
+            self.post_message(self.NearEnd(self))  # type: ignore[arg-type]
+
+    def _page_height(self) -> int:
+        return max(self.scrollable_content_region.height, 1)
+
+    def _follow(self) -> None:
+        top = int(self.scroll_offset.y)
+        height = self._page_height()
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False, immediate=True)
+        elif self.cursor >= top + height:
+            self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
+
+    def action_cursor(self, delta: int) -> None:
+        """Move by ``delta`` rows."""
+        self.set_cursor(self.cursor + delta)
+
+    def action_page(self, direction: int) -> None:
+        """Move by one screenful."""
+        self.set_cursor(self.cursor + direction * self._page_height())
+
+    def action_first(self) -> None:
+        """Go to the first row."""
+        self.set_cursor(0)
+
+    def action_last(self) -> None:
+        """Go to the last loaded row (and ask for more if there is more)."""
+        self.set_cursor(len(self.rows) - 1)
+
+    def action_open(self) -> None:
+        """Open the current row."""
+        if self.current is not None:
+            self.post_message(self.Selected(self, self.cursor))  # type: ignore[arg-type]
+
+    def on_resize(self) -> None:
+        self._resize()
+        self._cache.clear()
+
+    def on_focus(self) -> None:
+        self._cache.clear()
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self._cache.clear()
+        self.refresh()
+
+    # -- rendering -----------------------------------------------------------
+    def render_line(self, y: int) -> Strip:
+        """Render screen line ``y`` from the row it shows (cached)."""
+        scroll_x, scroll_y = self.scroll_offset
+        index = y + scroll_y
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        if not self.rows:
+            if y == 0:
+                style = self.get_component_rich_style("rowview--empty")
+                return Strip([Segment(" " + self.empty_text, style)]).adjust_cell_length(
+                    width, base)
+            return Strip.blank(width, base)
+        if index >= len(self.rows):
+            return Strip.blank(width, base)
+        row = self.rows[index]
+        key = self.row_key(row)
+        is_cursor, is_marked = index == self.cursor, key in self.marked
+        cache_key = (key, width, is_cursor, is_marked, self.has_focus)
+        strip = self._cache.get(cache_key)
+        if strip is None:
+            strip = self._render_strip(row, width, is_cursor, is_marked, base)
+            self._cache[cache_key] = strip
+        return strip.crop(scroll_x, scroll_x + width)
+
+    def _render_strip(self, row: T, width: int, is_cursor: bool, is_marked: bool,
+                      base: Style) -> Strip:
+        gutter = GUTTER_CURSOR if is_cursor else GUTTER_MARK if is_marked else " "
+        text = Text(gutter, end="")
+        text.append_text(self.render_row(row, max(width - 1, 1)))
+        text.truncate(width, overflow="ellipsis", pad=True)
+        line_style = base
+        if is_marked:
+            line_style = line_style + self.get_component_rich_style("rowview--marked")
+        if is_cursor:
+            line_style = line_style + self.get_component_rich_style("rowview--cursor")
+        segments = [Segment(s.text, line_style + s.style if s.style else line_style)
+                    for s in text.render(self.app.console) if s.text != "\n"]
+        return Strip(segments, width)

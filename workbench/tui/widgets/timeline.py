@@ -1,0 +1,206 @@
+"""The timeline pane: status line, histogram by source, and the virtualised event rows.
+
+The pane owns the timeline keys (``e``/``E`` errors, marks, tags, linking, ``/``)
+so every screen that shows events gets the same grammar.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Input, Static
+
+from storage.models import Event
+from workbench.tui import keymap
+from workbench.tui.fmt import ERROR_RANK
+from workbench.tui.messages import TimelineFilterChanged
+from workbench.tui.screens.modals import ChoiceScreen, PromptScreen
+from workbench.tui.widgets.header import ColumnHeader
+from workbench.tui.widgets.histogram import Histogram
+from workbench.tui.widgets.rows import EventRows
+
+if TYPE_CHECKING:
+    from workbench.tui.screens.base import BaseScreen
+    from workbench.tui.screens.timeline_loader import TimelineLoader
+
+
+class TimelinePane(Vertical):
+    """Events merged by time with a source histogram above them."""
+
+    DEFAULT_CSS = """
+    TimelinePane { height: 1fr; }
+    TimelinePane > #tl-status { height: 1; background: $boost; padding: 0 1; }
+    TimelinePane > Input { display: none; }
+    TimelinePane > Input.-active { display: block; }
+    """
+    BINDINGS = keymap.bindings(keymap.TIMELINE)
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.rows = EventRows(id="timeline")
+        self.status = Static("", id="tl-status", markup=False)
+        self.histogram = Histogram(id="histogram")
+        self.new_count = 0
+        self.caption = ""
+        self.filter_text = ""
+        self.loader: TimelineLoader | None = None
+
+    def compose(self) -> ComposeResult:
+        yield self.status
+        yield Input(placeholder="filter: sev:high source:logs service:x kind:log "
+                                "trace:ID commit:SHA tag:x words", id="tl-filter")
+        yield self.histogram
+        yield ColumnHeader(self.rows)
+        yield self.rows
+
+    @property
+    def host(self) -> BaseScreen:
+        """The screen, typed."""
+        from workbench.tui.screens.base import BaseScreen
+
+        return cast(BaseScreen, self.screen)
+
+    def set_caption(self, caption: str) -> None:
+        """The first part of the status line (what is shown)."""
+        self.caption = caption
+        self._draw_status()
+
+    def _draw_status(self) -> None:
+        text = Text(self.caption)
+        if self.filter_text:
+            text.append("  filter: ", "dim")
+            text.append(self.filter_text)
+        if self.rows.marked:
+            text.append(f"  {len(self.rows.marked)} marked", "yellow")
+        if self.new_count:
+            text.append(f"  \u25cf {self.new_count} new since you looked (J)", "bold green")
+        self.status.update(text)
+
+    def note_new(self, count: int) -> None:
+        """Show the "N new since you looked" marker (does not move anything)."""
+        self.new_count = count
+        self._draw_status()
+
+    def on_row_view_near_end(self, message: EventRows.NearEnd) -> None:
+        message.stop()
+        if self.loader is not None:
+            self.loader.load_more()
+
+    # -- actions -------------------------------------------------------------
+    def action_next_error(self, direction: int) -> None:
+        """Move to the next (1) or previous (-1) event at high severity or worse."""
+        rows = self.rows.rows
+        index = self.rows.cursor + direction
+        while 0 <= index < len(rows):
+            if rows[index].severity.rank >= ERROR_RANK:
+                self.rows.set_cursor(index)
+                return
+            index += direction
+        self.app.notify("no more errors in that direction" + (
+            " (more rows load as you scroll)" if self.rows.has_more else ""))
+
+    def action_jump_new(self) -> None:
+        """Go to the first event that arrived since the user last looked."""
+        for index, row in enumerate(self.rows.rows):
+            if row.id in self.rows.new_ids:
+                self.rows.set_cursor(index)
+                break
+        self.rows.new_ids.clear()
+        self.note_new(0)
+
+    def action_mark(self) -> None:
+        """Mark the current event (for a new investigation or linking)."""
+        self.rows.toggle_mark()
+        self.rows.set_cursor(self.rows.cursor + 1)
+        self._draw_status()
+
+    def marked_ids(self) -> list[int]:
+        """Marked event ids, or the current one when nothing is marked."""
+        ids = [int(str(k)) for k in self.rows.marked]
+        if not ids and self.rows.current is not None:
+            ids = [self.rows.current.id]
+        return ids
+
+    def action_tag(self) -> None:
+        """Set the tags of the current event (comma-separated)."""
+        event = self.rows.current
+        if event is not None:
+            tag_event(self.host, event)
+
+    def action_new_from_marked(self) -> None:
+        """Create an investigation from the marked events."""
+        ids = self.marked_ids()
+
+        def create(title: str | None) -> None:
+            if not title:
+                return
+            self.host.write(lambda: self.host.wb.repo.create(title, ids, author=self.host.wb.user),
+                            f"investigation created from {len(ids)} events",
+                            after=lambda _: self._clear_marks())
+
+        self.app.push_screen(PromptScreen(f"Title of the new investigation ({len(ids)} events)"),
+                             create)
+
+    def action_link_marked(self) -> None:
+        """Link the marked events to an open investigation (chosen from a list)."""
+        ids = self.marked_ids()
+        repo = self.host.wb.repo
+
+        def chosen(value: str | None) -> None:
+            if value:
+                self.host.write(lambda: repo.link(int(value), ids, author=self.host.wb.user),
+                                f"linked {len(ids)} events to #{value}",
+                                after=lambda _: self._clear_marks())
+
+        def offer(items: list[Any]) -> None:
+            options = [(str(i.id), f"#{i.id} {i.status.value} {i.title}") for i in items]
+            if not options:
+                self.app.notify("no open investigation to link to (N creates one)")
+                return
+            self.app.push_screen(ChoiceScreen(f"Link {len(ids)} events to", options), chosen)
+
+        from workbench.tui.filters import Filter
+        flt = Filter(terms={"status": ("open", "investigating")})
+        self.host.fetch(lambda: repo.investigations(flt, sort="updated_at", limit=50), offer)
+
+    def _clear_marks(self) -> None:
+        self.rows.marked.clear()
+        self.rows.refresh()
+        self._draw_status()
+
+    def action_filter(self) -> None:
+        """Open the filter line."""
+        box = self.query_one("#tl-filter", Input)
+        box.value = self.filter_text
+        box.add_class("-active")
+        box.focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        event.input.remove_class("-active")
+        self.filter_text = event.value.strip()
+        self.rows.focus()
+        self._draw_status()
+        self.post_message(TimelineFilterChanged(self.filter_text))
+
+    def on_key(self, event: Any) -> None:
+        box = self.query_one("#tl-filter", Input)
+        if event.key == "escape" and box.has_focus:
+            event.stop()
+            box.remove_class("-active")
+            self.rows.focus()
+
+
+def tag_event(host: BaseScreen, event: Event) -> None:
+    """Prompt for an event's tags and store them."""
+
+    def save(value: str | None) -> None:
+        if value is None:
+            return
+        tags = [t.strip() for t in value.split(",") if t.strip()]
+        host.write(lambda: host.wb.repo.set_tags(event.id, tags), f"tags of event {event.id} set")
+
+    host.app.push_screen(PromptScreen("Tags (comma-separated)", ", ".join(event.tags)), save)
