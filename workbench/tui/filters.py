@@ -68,6 +68,7 @@ def investigation_query(flt: Filter, *, sort: str, limit: int) -> InvestigationQ
     """The store query for an investigation-list filter."""
     t = flt.terms
     severity = _enum(Severity, t["severity"])[0] if "severity" in t else None
+    _enum(Source, t.get("source", ()))  # matched on linked events by the caller; check here
     return InvestigationQuery(
         statuses=_enum(InvestigationStatus, t.get("status", ())),
         min_severity=severity, service=(t.get("service") or (None,))[0],

@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Static
 
-from storage.models import Event
+from storage.models import Event, EventKind
 from storage.queries import EventQuery
 from workbench.sanitize import sanitize_line
 from workbench.tui import keymap
@@ -77,7 +77,9 @@ class EventScreen(BaseScreen):
         if self.context is None or not self.context.changes:
             self.notify("no change before this event in the previous 24 hours")
             return
-        commits = [c for c in self.context.changes if c.commit_sha] or self.context.changes
+        changes = self.context.changes
+        commits = ([c for c in changes if c.kind is EventKind.COMMIT]
+                   or [c for c in changes if c.commit_sha] or changes)
         self.wb.open_event(commits[0].id)
 
     def action_tag(self) -> None:

@@ -15,7 +15,13 @@ from textual.widgets import Footer, Input, Static
 
 from storage.models import Investigation
 from workbench.tui import keymap
-from workbench.tui.filters import INVESTIGATION_KEYS, Filter, FilterError, parse
+from workbench.tui.filters import (
+    INVESTIGATION_KEYS,
+    Filter,
+    FilterError,
+    investigation_query,
+    parse,
+)
 from workbench.tui.screens.base import BaseScreen
 from workbench.tui.screens.modals import PromptScreen
 from workbench.tui.widgets.header import ColumnHeader
@@ -95,11 +101,12 @@ class InvestigationsScreen(BaseScreen):
     def apply_filter(self, raw: str) -> None:
         """Parse and apply a filter (errors go to the status line, nothing changes)."""
         try:
-            self.filter = parse(raw, INVESTIGATION_KEYS)
+            flt = parse(raw, INVESTIGATION_KEYS)
+            investigation_query(flt, sort=self.sort, limit=1)
         except FilterError as exc:
             self.notify(str(exc), severity="error")
             return
-        self.filter_text = raw.strip()
+        self.filter, self.filter_text = flt, raw.strip()
         box = self.query_one("#list-filter", Input)
         box.remove_class("-active")
         self.rows.focus()

@@ -1,0 +1,247 @@
+"""Pilot tests: every action driven by keys, asserting on the store and the screen state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from storage import Store
+from storage.models import EventKind, InvestigationStatus, Severity, Source
+from storage.queries import InvestigationQuery
+from tests.tui.conftest import make_app, settle
+from workbench.tui.screens.event import EventScreen
+from workbench.tui.screens.events import EventsScreen
+from workbench.tui.screens.health import DeadLetterScreen, HealthScreen
+from workbench.tui.screens.investigation import InvestigationScreen
+from workbench.tui.screens.investigations import InvestigationsScreen
+
+
+def screen(app: Any) -> Any:
+    return app.screen
+
+
+async def test_done_flow_by_keys(seeded: tuple[Store, int]) -> None:
+    """Find the incident, read its timeline, open the error with its stack trace, jump to
+    the commit before it, add a note, resolve: keys only."""
+    store, inv_id = seeded
+    app = make_app(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, lambda: bool(app.screen.rows.rows))
+        assert isinstance(app.screen, InvestigationsScreen)
+        await pilot.press("enter")
+        await settle(pilot, lambda: isinstance(app.screen, InvestigationScreen)
+                     and bool(app.screen.pane.rows.rows))
+        timeline = app.screen.pane.rows
+        await pilot.press("e")
+        assert timeline.current.severity.rank >= Severity.HIGH.rank
+        await pilot.press("enter")
+        await settle(pilot, lambda: isinstance(app.screen, EventScreen)
+                     and app.screen.context is not None)
+        event = app.screen.context.event
+        assert "Traceback" in event.body or "stack" in str(event.attributes)
+        await pilot.press("c")
+        await settle(pilot, lambda: app.screen.context is not None
+                     and app.screen.context.event.id != event.id)
+        assert app.screen.context.event.kind is EventKind.COMMIT
+        assert app.screen.context.event.occurred_at < event.occurred_at
+        await pilot.press("escape", "escape")
+        await settle(pilot, lambda: isinstance(app.screen, InvestigationScreen))
+        await pilot.press("n")
+        await pilot.press(*"pool size raised to 20")
+        await pilot.press("enter")
+        await settle(pilot)
+        notes = [le.event for le in store.investigation_events(inv_id)
+                 if le.event.kind is EventKind.NOTE and "pool size" in le.event.title]
+        assert notes and notes[0].source is Source.MANUAL
+        await pilot.press("s")
+        await settle(pilot)
+        options = app.screen.options
+        await pilot.press(*["down"] * [v for v, _ in options].index("resolved"), "enter")
+        await settle(pilot, lambda: store.get_investigation(inv_id).status == "resolved")
+        assert store.get_investigation(inv_id).resolved_at is not None
+
+
+async def test_list_filter_sort_and_new(seeded: tuple[Store, int]) -> None:
+    """`/` filters by status/severity/service/source, S cycles sort, N creates."""
+    store, inv_id = seeded
+    app = make_app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot, lambda: bool(app.screen.rows.rows))
+        list_screen = app.screen
+        await pilot.press("slash", *"status:resolved", "enter")
+        await settle(pilot)
+        assert list_screen.rows.rows == []
+        await pilot.press("slash", "ctrl+u", *"sev:critical source:traces", "enter")
+        await settle(pilot)
+        assert [r.id for r in list_screen.rows.rows] == [inv_id]
+        await pilot.press("slash", "ctrl+u", *"source:nosuch", "enter")
+        await settle(pilot)
+        assert "nosuch" not in list_screen.filter_text  # bad value: filter unchanged
+        await pilot.press("escape")
+        await pilot.press("S")
+        await settle(pilot)
+        assert list_screen.sort == "severity"
+        await pilot.press("N", *"Disk full on db-1", "enter")
+        await settle(pilot)
+        titles = [i.title for i in store.list_investigations(InvestigationQuery()).items]
+        assert "Disk full on db-1" in titles
+
+
+async def test_fields_status_and_validation(seeded: tuple[Store, int]) -> None:
+    """v, O, I and : commands set fields; an invalid status change is refused."""
+    store, inv_id = seeded
+    app = make_app(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, lambda: bool(app.screen.rows.rows))
+        await pilot.press("enter")
+        await settle(pilot, lambda: isinstance(app.screen, InvestigationScreen))
+        await pilot.press("v")
+        await settle(pilot)
+        values = [v for v, _ in app.screen.options]
+        await pilot.press(*["down"] * values.index("high"), "enter")
+        await settle(pilot, lambda: store.get_investigation(inv_id).severity == "high")
+        await pilot.press("O", "ctrl+u", *"sam", "enter")
+        await settle(pilot, lambda: store.get_investigation(inv_id).owner == "sam")
+        await pilot.press("I", "ctrl+u", *"payments down", "enter")
+        await settle(pilot, lambda: store.get_investigation(inv_id).business_impact
+                     == "payments down")
+        await pilot.press("colon", *"status investigating", "enter")
+        await settle(pilot)
+        assert store.get_investigation(inv_id).status == InvestigationStatus.INVESTIGATING
+        await pilot.press("colon", *"resolve", "enter")
+        await settle(pilot, lambda: store.get_investigation(inv_id).status == "resolved")
+
+
+async def test_mark_create_link_tag_unlink(seeded: tuple[Store, int]) -> None:
+    """space marks, N creates from marked, L links, t tags, u unlinks after y."""
+    store, inv_id = seeded
+    app = make_app(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, lambda: bool(app.screen.rows.rows))
+        await pilot.press("enter")
+        await settle(pilot, lambda: isinstance(app.screen, InvestigationScreen)
+                     and bool(app.screen.pane.rows.rows))
+        rows = app.screen.pane.rows
+        first, second = rows.rows[0].id, rows.rows[1].id
+        await pilot.press("space", "space", "N", *"Gateway 502s", "enter")
+        await settle(pilot)
+        created = [i for i in store.list_investigations(InvestigationQuery()).items
+                   if i.title == "Gateway 502s"][0]
+        assert {le.event.id for le in store.investigation_events(created.id)} == {first, second}
+        await pilot.press("t", "ctrl+u", *"pool, db", "enter")
+        await settle(pilot)
+        tagged = store.get_event(rows.current.id)
+        assert tagged.tags == ("pool", "db")
+        victim = rows.current.id
+        await pilot.press("u", "n")
+        await settle(pilot)
+        assert victim in {le.event.id for le in store.investigation_events(inv_id)}
+        await pilot.press("u", "y")
+        await settle(pilot, lambda: victim not in {le.event.id for le in
+                                                   store.investigation_events(inv_id)})
+        await pilot.press("space", "L")
+        await settle(pilot)
+        await pilot.press("enter")  # the first open investigation in the list
+        await settle(pilot)
+
+
+async def test_pivot_and_back_to_exactly_where_you_were(seeded: tuple[Store, int]) -> None:
+    """p pivots on the trace id; Esc returns to the same event at the same scroll."""
+    store, _ = seeded
+    app = make_app(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, lambda: bool(app.screen.rows.rows))
+        await pilot.press("enter")
+        await settle(pilot, lambda: isinstance(app.screen, InvestigationScreen)
+                     and bool(app.screen.pane.rows.rows))
+        await pilot.press("e", "e")
+        cursor = app.screen.pane.rows.cursor
+        await pilot.press("enter")
+        await settle(pilot, lambda: isinstance(app.screen, EventScreen)
+                     and app.screen.context is not None)
+        event_screen = app.screen
+        trace = event_screen.context.event.trace_id
+        await pilot.press("j", "j")
+        scroll = event_screen.query_one("#event-scroll").scroll_y
+        await pilot.press("p")
+        await settle(pilot)
+        assert [v for v, _ in app.screen.options][0] == "trace"
+        await pilot.press("enter")
+        await settle(pilot, lambda: isinstance(app.screen, EventsScreen)
+                     and bool(app.screen.pane.rows.rows))
+        assert {e.trace_id for e in app.screen.pane.rows.rows} == {trace}
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is event_screen
+        assert event_screen.query_one("#event-scroll").scroll_y == scroll
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen.pane.rows.cursor == cursor
+
+
+async def test_health_inspect_and_discard_with_confirmation(seeded: tuple[Store, int]) -> None:
+    """H opens health; Enter drills into the DLQ; X asks, n keeps, X y discards."""
+    store, _ = seeded
+    app = make_app(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, lambda: bool(app.screen.rows.rows))
+        await pilot.press("H")
+        await settle(pilot, lambda: isinstance(app.screen, HealthScreen)
+                     and bool(app.screen.connectors.rows))
+        health = app.screen
+        assert health.connectors.rows[0]["dlq_size"] == 1
+        await pilot.press("enter")
+        await settle(pilot, lambda: bool(health.letters.rows))
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, DeadLetterScreen)
+        await pilot.press("escape")
+        await pilot.press("X", "n")
+        await settle(pilot)
+        assert store.pending_dead_letters() == {"logs:checkout": 1}
+        await pilot.press("X", "y")
+        await settle(pilot, lambda: store.pending_dead_letters() == {})
+
+
+async def test_read_only_writes_nothing(seeded: tuple[Store, int]) -> None:
+    """--read-only: a note and a status change are refused, the store is unchanged."""
+    store, inv_id = seeded
+    before = store.get_investigation(inv_id)
+    app = make_app(store, read_only=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, lambda: bool(app.screen.rows.rows))
+        await pilot.press("enter")
+        await settle(pilot, lambda: isinstance(app.screen, InvestigationScreen))
+        await pilot.press("n", *"should not land", "enter")
+        await pilot.press("colon", *"resolve", "enter")
+        await settle(pilot)
+    assert store.get_investigation(inv_id) == before
+
+
+async def test_keymap_remaps_by_binding_id(seeded: tuple[Store, int]) -> None:
+    """[tui].keymap moves "next error" to x; help shows the new key."""
+    from workbench.tui.settings import TuiSettings
+
+    store, _ = seeded
+    settings = TuiSettings(keymap={"timeline.next_error": "x"})
+    app = make_app(store, settings=settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, lambda: bool(app.screen.rows.rows))
+        await pilot.press("enter")
+        await settle(pilot, lambda: isinstance(app.screen, InvestigationScreen)
+                     and bool(app.screen.pane.rows.rows))
+        rows = app.screen.pane.rows
+        await pilot.press("x")
+        assert rows.cursor > 0 and rows.current.severity.rank >= Severity.HIGH.rank
+        await pilot.press("question_mark")
+        await settle(pilot)
+        assert "x" in app.screen.active and "e" not in app.screen.active
+
+
+def test_unknown_keymap_id_is_a_clear_error(seeded: tuple[Store, int]) -> None:
+    """A typo in [tui].keymap names the bad id instead of silently doing nothing."""
+    import pytest
+
+    from workbench.tui.settings import TuiSettings
+
+    with pytest.raises(ValueError, match="timeline.nxt"):
+        make_app(seeded[0], settings=TuiSettings(keymap={"timeline.nxt": "x"}))
