@@ -32,8 +32,6 @@ log = logging.getLogger(__name__)
 ROUTERS = (investigations.router, events.router, connectors.router, analytics.router,
            tokens.router, ops.router)
 OPTIONAL_ROUTERS = ("workbench.api.routes.receivers",)
-FAILED_AUTH_PER_SECOND = 2.0
-FAILED_AUTH_BURST = 20
 
 
 def create_app(*, store: Store, settings: ApiSettings | None = None, health: Any = None,
@@ -70,7 +68,8 @@ def _state(app: FastAPI, store: Store, db: Database, settings: ApiSettings, heal
     app.state.health = health
     app.state.control = control
     limiter = TokenBucketLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
-    failures = TokenBucketLimiter(FAILED_AUTH_PER_SECOND, FAILED_AUTH_BURST)
+    failures = TokenBucketLimiter(settings.auth_failures_per_second,
+                                  settings.auth_failures_burst)
     app.state.authenticator = Authenticator(db, limiter, failures)
     metrics = ApiMetrics()
 

@@ -70,7 +70,8 @@ class Authenticator:
                            credentials: HTTPAuthorizationCredentials | None) -> Principal:
         """The caller, after authentication and rate limiting."""
         if credentials is None or not credentials.credentials:
-            raise self._refusal(request, "send `Authorization: Bearer <token>`")
+            raise ProblemError(401, "unauthorized", "send `Authorization: Bearer <token>`",
+                               headers={"WWW-Authenticate": "Bearer"})
         secret = credentials.credentials
         found = None
         if len(secret) <= MAX_TOKEN_LENGTH:
@@ -86,7 +87,8 @@ class Authenticator:
         return Principal(found.id, found.name, Role(found.role))
 
     def _refusal(self, request: Request, detail: str) -> ProblemError:
-        # Repeated failures from one address are throttled harder than normal traffic.
+        # Wrong tokens from one address are throttled harder than normal traffic: that is
+        # what guessing looks like. A missing header is not counted.
         client = request.client.host if request.client else "unknown"
         wait = self._failures.take(f"client:{client}")
         if wait > 0:

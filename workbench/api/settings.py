@@ -24,6 +24,10 @@ class ApiSettings(BaseModel):
     """Sustained requests per second allowed to one token (token-bucket refill rate)."""
     rate_limit_burst: int = Field(default=400, ge=1)
     """Requests one token may send in a burst (token-bucket capacity)."""
+    auth_failures_per_second: float = Field(default=2.0, gt=0)
+    """Sustained rate of wrong tokens tolerated from one client address."""
+    auth_failures_burst: int = Field(default=20, ge=1)
+    """Wrong tokens one client address may send at once before getting 429."""
     metrics_auth: Literal["none", "viewer", "admin"] = "viewer"
     """Who may read ``/metrics``: anyone, any valid token, or admin tokens only."""
     page_limit_default: int = Field(default=50, ge=1, le=500)
