@@ -27,6 +27,7 @@ COMMANDS = (
     "workbench.cli.ingest",
     "workbench.cli.report",
     "workbench.cli.group",
+    "workbench.cli.token",
 )
 
 
