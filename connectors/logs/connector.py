@@ -125,7 +125,14 @@ class LogsConnector:
         out.records += len(result.records)
         out.caught_up = out.caught_up and result.caught_up
         keep = [] if (final and result.caught_up) else [entry]
-        return ([result.copy] if result.copy is not None else []) + keep
+        if result.copy is None:
+            return keep
+        # A copytruncate: the copy holds the tail we had not read yet, under the old identity.
+        left = budget - len(result.records)
+        if left <= 0:
+            out.caught_up = False
+            return [result.copy, *keep]
+        return self._read(result.copy, left, observed, out) + keep
 
     @staticmethod
     def _quiet_for(entry: FollowedFile) -> float:

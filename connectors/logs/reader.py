@@ -103,7 +103,9 @@ def _read_from(handle: BinaryIO, entry: FollowedFile, size: int, limits: Limits)
         records.append(_record(entry.offset + end, tail, limits.max_line))
         consumed += len(tail)
     entry.offset += consumed
-    return ReadResult(records, caught_up=at_eof and consumed >= end)
+    # A record held back for continuation lines is "caught up": nothing more to read now.
+    held = limits.hold_last and len(records) < limits.max_records
+    return ReadResult(records, caught_up=at_eof and (consumed >= end or held))
 
 
 def _no_newline(fd: int, entry: FollowedFile, data: bytes, at_eof: bool,
@@ -124,7 +126,7 @@ def _no_newline(fd: int, entry: FollowedFile, data: bytes, at_eof: bool,
 
 def _skip_long_line(fd: int, start: int, *, final: bool) -> tuple[RawRecord, int] | None:
     """Stream past one over-long line; ``None`` if it is not complete yet."""
-    digest, head, position = hashlib.sha256(), b"", start
+    digest, head, position, newline = hashlib.sha256(), b"", start, -1
     while True:
         block = os.pread(fd, _BLOCK, position)
         if not block:
@@ -137,11 +139,10 @@ def _skip_long_line(fd: int, start: int, *, final: bool) -> tuple[RawRecord, int
         head = head or chunk[:OVERSIZE_HEAD]
         position += len(chunk)
         if newline >= 0:
-            position += 1
             break
     length = position - start
     record = RawRecord(start, head[:OVERSIZE_HEAD], oversize=length, digest=digest.hexdigest())
-    return record, length
+    return record, length + (1 if newline >= 0 else 0)
 
 
 def _record(offset: int, line: bytes, max_line: int) -> RawRecord:
