@@ -124,3 +124,16 @@ def serve_app(app: Any) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+def receiver_app(store: Any, **receivers: Any) -> Any:
+    """A small FastAPI app with only the receivers router mounted (the brief's test rig)."""
+    from fastapi import FastAPI
+
+    from workbench.api.routes.receivers import ReceiverSettings, router
+
+    app = FastAPI()
+    app.state.store = store
+    app.state.receivers = ReceiverSettings(**receivers)
+    app.include_router(router)
+    return app

@@ -1,0 +1,1 @@
+"""CI sources: GitHub Actions and GitLab pipelines (pull and webhooks)."""

@@ -1,0 +1,137 @@
+"""GitHub Actions pull connector: workflow runs and their jobs over the REST API.
+
+``GET /repos/{owner}/{repo}/actions/runs?created=>=<since>&per_page=100`` (paged by
+the ``Link: <...>; rel="next"`` header), then ``.../runs/{id}/jobs`` for each run.
+Runs can stay in progress for a while, so every poll re-reads runs created within
+``in_progress_lookback_seconds`` before the cursor; dedup keys make the re-read free.
+The token comes from a secret reference (``env:NAME`` / ``file:PATH``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Literal
+
+import httpx
+import orjson
+from pydantic import Field
+
+from connectors.base import Batch, ConnectorConfig
+from connectors.ci.github_events import job_event, run_event
+from connectors.errors import PoisonRecordError
+from connectors.http import Limits, check_advances, fetch_json, resolve_secret
+from connectors.push import dead_letter
+from storage.models import NewDeadLetter, NewEvent
+
+_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
+
+
+class GitHubActionsConfig(ConnectorConfig):
+    """``[[connectors]] kind = "github_actions"``."""
+
+    kind: Literal["github_actions"] = "github_actions"
+    repository: str = Field(pattern=r"^[\w.-]+/[\w.-]+$")
+    """``owner/name``."""
+    api_url: str = "https://api.github.com"
+    token_ref: str | None = None
+    """Secret reference for the token: ``env:GITHUB_TOKEN`` or ``file:/path``."""
+    initial_lookback_seconds: float = Field(default=86_400.0, gt=0)
+    in_progress_lookback_seconds: float = Field(default=6 * 3600.0, ge=0)
+    max_pages: int = Field(default=20, ge=1)
+    fetch_jobs: bool = True
+    max_response_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
+
+
+def next_link(headers: httpx.Headers) -> str | None:
+    """The ``rel="next"`` URL of a ``Link`` header, if any."""
+    match = _NEXT.search(headers.get("link", ""))
+    return match.group(1) if match else None
+
+
+class GitHubActionsConnector:
+    """Polls workflow runs (and jobs) of one repository."""
+
+    kind: ClassVar[str] = "github_actions"
+
+    def __init__(self, config: GitHubActionsConfig, client: httpx.AsyncClient, *,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.name = config.name
+        self._client = client
+        self._clock = clock
+        self._token: str | None = None
+        self._limits = Limits(max_bytes=config.max_response_bytes, timeout=config.timeout_seconds)
+
+    async def poll(self, cursor: str | None) -> Batch:
+        """Runs created since the cursor (minus the in-progress lookback)."""
+        now = self._clock()
+        since = float(cursor) - self.config.in_progress_lookback_seconds if cursor else \
+            now - self.config.initial_lookback_seconds
+        created = datetime.fromtimestamp(since, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        runs = await self._pages(f"{self._repo_url()}/actions/runs",
+                                 {"created": f">={created}", "per_page": 100}, "workflow_runs")
+        events: list[NewEvent] = []
+        letters: list[NewDeadLetter] = []
+        for run in runs:
+            self._parse_into(run_event, run, events, letters)
+            if self.config.fetch_jobs and isinstance(run, dict) and "id" in run:
+                for job in await self._pages(f"{self._repo_url()}/actions/runs/{run['id']}/jobs",
+                                             {"per_page": 100}, "jobs"):
+                    self._parse_into(job_event, job, events, letters)
+        return Batch(events=events, dead_letters=letters, cursor=f"{now:.0f}",
+                     received=len(events) + len(letters))
+
+    def _parse_into(self, make: Callable[[Any, str], NewEvent | None], raw: Any,
+                    events: list[NewEvent], letters: list[NewDeadLetter]) -> None:
+        try:
+            event = make(raw, self.config.repository)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            letters.append(dead_letter(self.name, orjson.dumps(raw), exc))
+            return
+        if event is not None:
+            events.append(event)
+
+    def _repo_url(self) -> str:
+        return f"{self.config.api_url.rstrip('/')}/repos/{self.config.repository}"
+
+    async def _headers(self) -> dict[str, str]:
+        headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
+        if self.config.token_ref:
+            if self._token is None:
+                self._token = await asyncio.to_thread(resolve_secret, self.config.token_ref)
+            headers["Authorization"] = f"Bearer {self._token}"
+        return headers
+
+    async def _pages(self, url: str, params: dict[str, Any], key: str) -> list[Any]:
+        items: list[Any] = []
+        seen: set[str] = set()
+        next_url: str | None = url
+        query: dict[str, Any] | None = params
+        for _ in range(self.config.max_pages):
+            if next_url is None:
+                break
+            body = await fetch_json(self._client, next_url, params=query,
+                                    headers=await self._headers(), limits=self._limits)
+            if not isinstance(body.data, dict) or not isinstance(body.data.get(key), list):
+                raise PoisonRecordError(f"{url}: response has no {key!r} list",
+                                        payload=orjson.dumps(body.data)[:65_536])
+            items.extend(body.data[key])
+            next_url, query = next_link(body.headers), None
+            check_advances(seen, next_url)
+        return items
+
+    def parse(self, raw: bytes) -> NewEvent:
+        """Replay one run or job object."""
+        try:
+            obj = orjson.loads(raw)
+            event = job_event(obj, self.config.repository) if "run_id" in obj else \
+                run_event(obj, self.config.repository)
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            raise PoisonRecordError(f"not a workflow run or job: {exc!r}", payload=raw) from exc
+        if event is None:
+            raise PoisonRecordError("run or job in a state that is not reported", payload=raw)
+        return event

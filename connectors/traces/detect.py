@@ -1,0 +1,155 @@
+"""Trace detection: span errors, slow traces, and the critical path of a slow trace.
+
+* A span whose status is ERROR is a ``span_error`` event carrying its exception
+  events (type, message, stack trace).
+* A root span (no parent) slower than its ``service/operation`` (or ``service``)
+  threshold, or -- with no threshold configured -- slower than the configured
+  percentile of the recent root durations of the same service and operation, makes
+  its trace a ``slow_trace`` event. The baseline needs ``min_baseline`` samples first.
+* The critical path of a slow trace (the chain of spans that sets its duration,
+  each with its self-time) goes into the event's attributes. Spans are buffered per
+  trace (bounded) because an SDK exports children before their root.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from connectors.traces.critical_path import critical_path
+from connectors.traces.model import Span
+from storage.models import EventKind, NewEvent, Severity, Source
+
+
+class TraceRules(BaseModel):
+    """How traces are judged (shared by the OTLP receiver and the Jaeger connector)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    thresholds_ms: dict[str, float] = Field(default_factory=dict)
+    """Root duration limits by ``service/operation`` or ``service``."""
+    percentile: float = Field(default=99.0, gt=0, lt=100)
+    min_baseline: int = Field(default=50, ge=1)
+    baseline_size: int = Field(default=1000, ge=10)
+    min_duration_ms: float = Field(default=1.0, ge=0)
+    """Never call a trace faster than this slow, whatever the percentile says."""
+    link_template: str | None = None
+    """Trace link, e.g. ``http://jaeger:16686/trace/{trace_id}``."""
+    buffer_traces: int = Field(default=10_000, ge=1)
+    max_spans_per_trace: int = Field(default=5_000, ge=1)
+
+
+@dataclass
+class _Baseline:
+    samples: np.ndarray  # type: ignore[type-arg]
+    count: int = 0
+    cached: float = float("inf")
+    stale: int = 0
+
+
+class TraceDetector:
+    """Stateful detector: feed it spans as they arrive, get events back."""
+
+    def __init__(self, rules: TraceRules | None = None) -> None:
+        self.rules = rules or TraceRules()
+        self._buffer: OrderedDict[str, list[Span]] = OrderedDict()
+        self._baselines: dict[tuple[str, str], _Baseline] = {}
+
+    def observe(self, spans: list[Span]) -> list[NewEvent]:
+        """Events for the failing spans and the slow traces among ``spans``."""
+        events = [span_error_event(s, self.rules) for s in spans if s.error]
+        roots = [s for s in spans if s.parent_id is None]
+        self._remember(spans)
+        for root in roots:
+            limit, basis = self._limit(root)
+            self._add_baseline(root)
+            if limit is not None and root.duration_ns / 1e6 > limit:
+                trace = self._buffer.pop(root.trace_id, [root])
+                events.append(slow_trace_event(root, trace, limit, basis, self.rules))
+            else:
+                self._buffer.pop(root.trace_id, None)
+        return events
+
+    def _remember(self, spans: list[Span]) -> None:
+        buffer, cap = self._buffer, self.rules.max_spans_per_trace
+        for span in spans:
+            trace = buffer.get(span.trace_id)
+            if trace is None:
+                trace = buffer[span.trace_id] = []
+            if len(trace) < cap:
+                trace.append(span)
+        while len(buffer) > self.rules.buffer_traces:
+            buffer.popitem(last=False)
+
+    def _limit(self, root: Span) -> tuple[float | None, str]:
+        thresholds = self.rules.thresholds_ms
+        for key in (f"{root.service}/{root.name}", root.service):
+            if key in thresholds:
+                return thresholds[key], f"threshold {key}"
+        baseline = self._baselines.get((root.service, root.name))
+        if baseline is None or baseline.count < self.rules.min_baseline:
+            return None, "baseline too small"
+        if baseline.stale:
+            filled = baseline.samples[: min(baseline.count, len(baseline.samples))]
+            baseline.cached = float(np.percentile(filled, self.rules.percentile))
+            baseline.stale = 0
+        limit = max(baseline.cached, self.rules.min_duration_ms)
+        return limit, f"p{self.rules.percentile:g} of {min(baseline.count, len(baseline.samples))}"
+
+    def _add_baseline(self, root: Span) -> None:
+        key = (root.service, root.name)
+        baseline = self._baselines.get(key)
+        if baseline is None:
+            baseline = self._baselines[key] = _Baseline(np.empty(self.rules.baseline_size))
+        baseline.samples[baseline.count % len(baseline.samples)] = root.duration_ns / 1e6
+        baseline.count += 1
+        baseline.stale += 1
+
+
+def _when(ns: int) -> datetime:
+    return datetime.fromtimestamp(ns / 1e9, UTC)
+
+
+def _link(rules: TraceRules, trace_id: str) -> str | None:
+    return rules.link_template.format(trace_id=trace_id) if rules.link_template else None
+
+
+def span_error_event(span: Span, rules: TraceRules) -> NewEvent:
+    """The event for a span whose status is ERROR."""
+    first = span.exceptions[0] if span.exceptions else {}
+    what = ": ".join(p for p in (first.get("type"), first.get("message") or span.status_message)
+                     if p)
+    title = f"{span.service}: {span.name[:300]} failed" + (f": {what[:1000]}" if what else "")
+    return NewEvent(
+        source=Source.TRACES, kind=EventKind.SPAN_ERROR, severity=Severity.HIGH,
+        occurred_at=_when(span.start_ns), service=span.service[:256], title=title,
+        body=first.get("stacktrace", ""), trace_id=span.trace_id, span_id=span.span_id,
+        url=_link(rules, span.trace_id),
+        attributes={"operation": span.name, "duration_ms": span.duration_ns / 1e6,
+                    "status_message": span.status_message, "exceptions": span.exceptions,
+                    "span_attributes": span.attributes},
+        dedup_key=f"span_error:{span.trace_id}:{span.span_id}",
+    )
+
+
+def slow_trace_event(root: Span, trace: list[Span], limit_ms: float, basis: str,
+                     rules: TraceRules) -> NewEvent:
+    """The event for a slow trace, with its critical path."""
+    duration_ms = root.duration_ns / 1e6
+    path = critical_path(trace, root)
+    return NewEvent(
+        source=Source.TRACES, kind=EventKind.SLOW_TRACE,
+        severity=Severity.HIGH if duration_ms > 3 * limit_ms else Severity.MEDIUM,
+        occurred_at=_when(root.start_ns), service=root.service[:256],
+        title=f"{root.service}: {root.name[:300]} took {duration_ms:.0f} ms "
+              f"(limit {limit_ms:.0f} ms)",
+        trace_id=root.trace_id, span_id=root.span_id, url=_link(rules, root.trace_id),
+        attributes={"operation": root.name, "duration_ms": duration_ms,
+                    "limit_ms": limit_ms, "basis": basis, "spans": len(trace),
+                    "critical_path": path},
+        dedup_key=f"slow_trace:{root.trace_id}",
+    )

@@ -1,0 +1,54 @@
+"""The span shape every trace source decodes into (OTLP protobuf/JSON, Jaeger)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+HEX = frozenset("0123456789abcdef")
+
+
+@dataclass(slots=True)
+class Span:
+    """One span, with ids as lower-case hex and times in unix nanoseconds.
+
+    ``attributes`` and ``exceptions`` are only filled for spans that need them
+    (errors), to keep decoding a million healthy spans cheap.
+    """
+
+    trace_id: str
+    span_id: str
+    parent_id: str | None
+    service: str
+    name: str
+    start_ns: int
+    end_ns: int
+    error: bool = False
+    status_message: str = ""
+    attributes: dict[str, Any] = field(default_factory=dict)
+    exceptions: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def duration_ns(self) -> int:
+        """End minus start (never negative: clocks of bad senders go backwards)."""
+        return max(0, self.end_ns - self.start_ns)
+
+
+class InvalidSpanIdError(ValueError):
+    """A trace or span id that is not 16/8 bytes, or is all zeros."""
+
+
+def check_hex_id(value: str, size: int, what: str) -> str:
+    """Validate a hex id of ``size`` bytes; return it lower-cased."""
+    lowered = value.lower()
+    if len(lowered) != size * 2 or not HEX.issuperset(lowered) or not lowered.strip("0"):
+        raise InvalidSpanIdError(f"invalid {what} {value[:80]!r}: want {size * 2} hex digits, "
+                                 "not all zero")
+    return lowered
+
+
+def check_bytes_id(value: bytes, size: int, what: str) -> str:
+    """Validate a binary id of ``size`` bytes; return it as hex."""
+    if len(value) != size or not any(value):
+        raise InvalidSpanIdError(f"invalid {what}: {len(value)} bytes (want {size}, not all zero)")
+    return value.hex()

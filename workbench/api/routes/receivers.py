@@ -1,0 +1,251 @@
+"""Push receivers: GitHub, GitLab and Alertmanager webhooks, OTLP/HTTP traces.
+
+These routes do not take the API's bearer tokens -- GitHub and GitLab cannot send
+one -- and authenticate each sender its own way instead: GitHub's
+``X-Hub-Signature-256`` HMAC, GitLab's ``X-Gitlab-Token`` shared secret,
+and an optional bearer token for Alertmanager and OTLP. A failed check is 401,
+counted, and stores nothing. Parsing lives in ``connectors``; every receiver ends
+in :func:`connectors.push.ingest_push` (one transaction, off the event loop), with
+bad records in the DLQ under the receiver's name. Unknown event types are
+acknowledged (2xx, so the sender does not retry), ignored and counted.
+
+Secrets are references (``env:NAME``/``file:PATH``) in :class:`ReceiverSettings`,
+found at ``app.state.receivers`` or ``app.state.settings.receivers``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import zlib
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict
+from starlette.responses import Response
+
+from connectors.alertmanager import UnsupportedPayloadError, parse_alert, split_webhook
+from connectors.ci import github_events, gitlab
+from connectors.ci.signatures import verify_github, verify_token
+from connectors.errors import ConnectorError
+from connectors.http import resolve_secret
+from connectors.push import (
+    ReceiverStats,
+    SeenDeliveries,
+    dead_letter,
+    ingest_push,
+    parse_records,
+)
+from connectors.traces import otlp
+from connectors.traces.detect import TraceDetector, TraceRules
+from connectors.traces.model import InvalidSpanIdError
+from workbench.api.problems import problem_response
+
+router = APIRouter(tags=["receivers"])
+
+GITHUB, GITLAB, ALERTMANAGER, OTLP = ("github-webhook", "gitlab-webhook",
+                                      "alertmanager-webhook", "otlp")
+PROTOBUF = "application/x-protobuf"
+MAX_INFLATED = 64 * 1024 * 1024
+
+
+class ReceiverSettings(BaseModel):
+    """Secrets (as references) and trace rules of the push receivers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    github_secret_ref: str | None = None
+    """GitHub webhook secret; without it every GitHub delivery is refused."""
+    gitlab_token_ref: str | None = None
+    """GitLab webhook secret token; without it every GitLab delivery is refused."""
+    alertmanager_token_ref: str | None = None
+    """Bearer token Alertmanager must send (``http_config.authorization``); optional."""
+    otlp_token_ref: str | None = None
+    """Bearer token OTLP exporters must send; optional."""
+    traces: TraceRules = TraceRules()
+
+
+class _State:
+    """Per-app receiver state, created on first use."""
+
+    def __init__(self, settings: ReceiverSettings) -> None:
+        self.settings = settings
+        self.stats = ReceiverStats()
+        self.deliveries = SeenDeliveries()
+        self.detector = TraceDetector(settings.traces)
+        self.detector_lock = threading.Lock()
+        self._secrets: dict[str, str | None] = {}
+
+    async def secret(self, field: str) -> str | None:
+        if field not in self._secrets:
+            ref = getattr(self.settings, field)
+            self._secrets[field] = await asyncio.to_thread(resolve_secret, ref) if ref else None
+        return self._secrets[field]
+
+
+_CREATE = threading.Lock()
+
+
+def _state(request: Request) -> _State:
+    app_state = request.app.state
+    existing = getattr(app_state, "receiver_state", None)
+    if existing is not None:
+        return existing  # type: ignore[no-any-return]
+    with _CREATE:
+        if getattr(app_state, "receiver_state", None) is None:
+            settings = getattr(app_state, "receivers", None) or \
+                getattr(getattr(app_state, "settings", None), "receivers", None) or \
+                ReceiverSettings()
+            app_state.receiver_state = _State(settings)
+    return app_state.receiver_state  # type: ignore[no-any-return]
+
+
+def _json(body: dict[str, Any], status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+def _unauthorized(state: _State, name: str, why: str) -> Response:
+    state.stats.add(name, unauthorized=1)
+    return problem_response(401, "unauthorized", why)
+
+
+async def _store(request: Request, state: _State, name: str, raws: list[bytes], parser: Any,
+                 kind: str) -> dict[str, int]:
+    parsed = parse_records(name, raws, parser)
+    result = await ingest_push(request.app.state.store, connector=name, events=parsed.events,
+                               dead_letters=parsed.dead_letters, stats=state.stats,
+                               ignored=parsed.ignored, kind=kind,
+                               health=getattr(request.app.state, "health", None))
+    return {**result.model_dump(), "ignored": parsed.ignored}
+
+
+def _ignored(state: _State, name: str, what: str) -> Response:
+    state.stats.add(name, ignored=1)
+    return _json({"status": "ignored", "reason": what}, status=202)
+
+
+@router.post("/api/webhooks/github", summary="GitHub webhook (X-Hub-Signature-256)")
+async def github_webhook(request: Request) -> Response:
+    """``workflow_run``, ``workflow_job``, ``deployment_status`` and ``push`` deliveries."""
+    state = _state(request)
+    body = await request.body()
+    secret = await state.secret("github_secret_ref")
+    if not verify_github(secret, body, request.headers.get("x-hub-signature-256")):
+        return _unauthorized(state, GITHUB, "missing or wrong X-Hub-Signature-256"
+                             if secret else "no GitHub webhook secret is configured")
+    event_type = request.headers.get("x-github-event", "")
+    delivery = request.headers.get("x-github-delivery", "")
+    if event_type not in github_events.HANDLED:
+        return _ignored(state, GITHUB, f"event type {event_type!r} is not used")
+    if delivery and state.deliveries.seen(delivery):
+        state.stats.add(GITHUB, redelivered=1)
+        return _json({"status": "duplicate", "delivery": delivery})
+    raw = github_events.webhook_record(event_type, delivery, body)
+    counts = await _store(request, state, GITHUB, [raw], github_events.parse_webhook, "github")
+    if delivery:
+        state.deliveries.record(delivery)
+    return _json({"status": "ok", **counts})
+
+
+@router.post("/api/webhooks/gitlab", summary="GitLab Pipeline Hook (X-Gitlab-Token)")
+async def gitlab_webhook(request: Request) -> Response:
+    """Pipeline Hook deliveries; other hooks are acknowledged and ignored."""
+    state = _state(request)
+    token = await state.secret("gitlab_token_ref")
+    if not verify_token(token, request.headers.get("x-gitlab-token")):
+        return _unauthorized(state, GITLAB, "missing or wrong X-Gitlab-Token"
+                             if token else "no GitLab webhook token is configured")
+    event_type = request.headers.get("x-gitlab-event", "")
+    if event_type != "Pipeline Hook":
+        return _ignored(state, GITLAB, f"event type {event_type!r} is not used")
+    body = await request.body()
+    counts = await _store(request, state, GITLAB, [body], gitlab.parse_hook, "gitlab")
+    return _json({"status": "ok", **counts})
+
+
+def _bearer_ok(expected: str | None, request: Request) -> bool:
+    if expected is None:
+        return True
+    header = request.headers.get("authorization", "")
+    scheme, _, given = header.partition(" ")
+    return scheme.lower() == "bearer" and verify_token(expected, given.strip())
+
+
+@router.post("/api/webhooks/alertmanager", summary="Alertmanager webhook (payload v4)")
+async def alertmanager_webhook(request: Request) -> Response:
+    """Firing and resolved alerts; a resend of the same state stores nothing."""
+    state = _state(request)
+    if not _bearer_ok(await state.secret("alertmanager_token_ref"), request):
+        return _unauthorized(state, ALERTMANAGER, "missing or wrong bearer token")
+    body = await request.body()
+    try:
+        records = split_webhook(body)
+    except UnsupportedPayloadError as exc:
+        await ingest_push(request.app.state.store, connector=ALERTMANAGER, events=[],
+                          dead_letters=[dead_letter(ALERTMANAGER, body, exc)], stats=state.stats)
+        return problem_response(400, "bad-request", f"{exc} (kept in the dead-letter queue)")
+    counts = await _store(request, state, ALERTMANAGER, records, parse_alert, "alertmanager")
+    return _json({"status": "ok", **counts})
+
+
+@router.post("/v1/traces", summary="OTLP/HTTP trace export (protobuf or JSON)")
+async def otlp_traces(request: Request) -> Response:
+    """Decode, detect span errors and slow traces, store the events; OTLP response."""
+    state = _state(request)
+    if not _bearer_ok(await state.secret("otlp_token_ref"), request):
+        return _unauthorized(state, OTLP, "missing or wrong bearer token")
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype not in (PROTOBUF, "application/json"):
+        return problem_response(415, "unsupported-media-type",
+                                f"use {PROTOBUF} or application/json, not {ctype!r}")
+    try:
+        body = _inflate(await request.body(), request.headers.get("content-encoding", ""))
+        decoded, events = await asyncio.to_thread(_decode_and_detect, state, body, ctype)
+    except (ConnectorError, ValueError, zlib.error, EOFError) as exc:
+        payload = getattr(exc, "payload", b"")[:1_000_000]
+        await ingest_push(request.app.state.store, connector=OTLP, events=[],
+                          dead_letters=[dead_letter(OTLP, payload or b"<undecodable>", exc)],
+                          stats=state.stats)
+        return problem_response(400, "bad-request", str(exc)[:500])
+    letters = [dead_letter(OTLP, raw, InvalidSpanIdError(why), source_ref="span")
+               for raw, why in decoded.rejected]
+    await ingest_push(request.app.state.store, connector=OTLP, events=events,
+                      dead_letters=letters, stats=state.stats, kind="otlp",
+                      health=getattr(request.app.state, "health", None))
+    reply = otlp.response(len(letters), "; ".join(why for _, why in decoded.rejected[:5]))
+    if ctype == PROTOBUF:
+        return Response(reply.SerializeToString(), media_type=PROTOBUF)
+    return Response(otlp.response_json(reply), media_type="application/json")
+
+
+def _decode_and_detect(state: _State, body: bytes, ctype: str
+                       ) -> tuple[otlp.Decoded, list[Any]]:
+    """CPU-bound: runs in a worker thread; the detector is shared, so it is locked."""
+    decoded = otlp.decode_protobuf(body) if ctype == PROTOBUF else otlp.decode_json(body)
+    with state.detector_lock:
+        events = state.detector.observe(decoded.spans)
+    return decoded, events
+
+
+def _inflate(body: bytes, encoding: str) -> bytes:
+    encoding = encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return body
+    if encoding != "gzip":
+        raise ValueError(f"unsupported Content-Encoding {encoding!r}")
+    # Bounded: a small gzip bomb must not become gigabytes in memory.
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    out = inflater.decompress(body, MAX_INFLATED)
+    if inflater.unconsumed_tail:
+        raise ValueError(f"inflated body is larger than {MAX_INFLATED} bytes")
+    return out
+
+
+def receiver_stats(app_state: Any) -> dict[str, dict[str, Any]]:
+    """Counters of every receiver of an app (empty before the first request)."""
+    state = getattr(app_state, "receiver_state", None)
+    return state.stats.snapshot() if state is not None else {}
+
+
+__all__ = ["ReceiverSettings", "receiver_stats", "router"]
