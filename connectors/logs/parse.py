@@ -216,17 +216,22 @@ def _context(fields: dict[str, Any], body: str, attrs: dict[str, Any]) -> dict[s
     parent = fields.get("traceparent")
     if isinstance(parent, str) and parent.count("-") == 3 and context["trace_id"] is None:
         _, context["trace_id"], context["span_id"], _ = parent.split("-")
-    if context["trace_id"] is None or context["request_id"] is None:
+    if (context["trace_id"] is None or context["request_id"] is None) and _may_name_ids(body):
         for match in _TEXT_CONTEXT.finditer(body):
             key = match["key"].lower()[:3]
             role = {"tra": "trace_id", "spa": "span_id"}.get(key, "request_id")
             context[role] = context[role] or match["value"]
-    if context["error_type"] is None:
+    if context["error_type"] is None and sev.may_name_error(body):
         context["error_type"] = sev.error_type_from_text(body)
     for key in ("request_id", "error_type"):
         if context[key] is not None:
             attrs[key] = _short(context[key])
     return context
+
+
+def _may_name_ids(text: str) -> bool:
+    return "id=" in text or "id:" in text or "ID=" in text or "Id=" in text or "ID:" in text \
+        or "Id:" in text
 
 
 def _signals_and_tags(body: str, ctx: LogContext, attrs: dict[str, Any],

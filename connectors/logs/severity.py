@@ -50,15 +50,25 @@ _SIGNALS: tuple[tuple[str, Severity, str], ...] = (
                        r"Exception in thread \"|\b[A-Za-z_][\w$.]*(?:Exception|Error):"),
     ("http_5xx", _H, r"\"\s(5\d\d)\s|\bstatus[=:]\s*\"?5\d\d\b|\bHTTP/\d(?:\.\d)?\"?\s+5\d\d\b"),
 )
-_ANY_SIGNAL = re.compile("|".join(f"(?:{p})" for _, _, p in _SIGNALS), re.MULTILINE)
 _EACH_SIGNAL = tuple((tag, sev, re.compile(p, re.MULTILINE)) for tag, sev, p in _SIGNALS)
+# Literal words at least one of which every signal pattern contains: substring tests
+# are far cheaper than the patterns, and most lines contain none of them.
+_KEYWORDS = ("panic", "goroutine", "SIGSEGV", "egmentation", "emory", "OOM", "oom",
+             "Killed", "Traceback", "at ", "Exception", "Error")
+_HTTP_HINT = re.compile(r"[\s=:\"]5\d\d\b")
 
 
 def content_signals(text: str) -> list[tuple[str, Severity]]:
     """Signals found in ``text``: traceback, panic, OOM, HTTP 5xx."""
-    if not _ANY_SIGNAL.search(text):
+    if not any(word in text for word in _KEYWORDS) and not _HTTP_HINT.search(text):
         return []
     return [(tag, sev) for tag, sev, rx in _EACH_SIGNAL if rx.search(text)]
+
+
+def may_name_error(text: str) -> bool:
+    """Cheap test before :func:`error_type_from_text`."""
+    return "Error" in text or "Exception" in text or "panic" in text or "Exit" in text \
+        or "Interrupt" in text or "Fault" in text
 
 
 def status_severity(status: Any) -> Severity | None:

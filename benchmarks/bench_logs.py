@@ -1,0 +1,192 @@
+"""JSON-log connector end to end (file -> parse -> store) vs a bare pipeline (ING-3).
+
+Project (P): ``LogsConnector.poll_sync`` over a generated JSON Lines file, each batch
+committed with ``storage.ingest.ingest`` (events + cursor, FTS kept current) into a
+fresh SQLite store, until caught up.
+
+Anchor (A): the same file read line by line, ``orjson.loads``, a row tuple, and
+``sqlite3.executemany`` into the same ``event`` table (same schema and indexes, no
+FTS, no validation), committed every ``--batch`` rows.
+
+A second anchor (``anchor+fts``) adds the store's FTS statement to each batch, to
+separate what the store costs from what the connector costs.
+
+Runs are interleaved (A, A+fts, P, A, A+fts, P ...), each on a fresh database; medians of
+``--reps``. Prints one JSON line per variant and the ratio P/A in lines per second
+(goal >= 0.5).
+
+    .venv/bin/python benchmarks/bench_logs.py 1000000 --reps 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import platform
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from connectors.logs import LogsConfig, LogsConnector  # noqa: E402
+from storage import Store  # noqa: E402
+from storage.ingest import ingest  # noqa: E402
+
+LEVELS = ("debug", "info", "info", "info", "warn", "error")
+SERVICES = ("checkout", "payments", "search", "auth", "inventory")
+INSERT = (
+    "INSERT INTO event (source, dedup_key, kind, severity, occurred_at, received_at, service,"
+    " environment, host, title, body, trace_id, span_id, commit_sha, url, attributes, tags)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (source, dedup_key) DO NOTHING"
+)
+SEVERITY = {"debug": 0, "info": 0, "warn": 2, "error": 3}
+
+
+def generate(path: Path, lines: int, seed: int = 1) -> int:
+    """Write ``lines`` JSON log lines of about 200 bytes; return the file size."""
+    rng = random.Random(seed)
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    with open(path, "wb") as out:
+        chunk = []
+        for i in range(lines):
+            record = {
+                "ts": (start + timedelta(milliseconds=i * 7)).isoformat(),
+                "level": rng.choice(LEVELS), "service": rng.choice(SERVICES),
+                "msg": f"request {i} handled in {rng.randint(1, 900)} ms",
+                "trace_id": f"{rng.getrandbits(128):032x}",
+                "span_id": f"{rng.getrandbits(64):016x}",
+                "request_id": f"req-{i}", "status": rng.choice((200, 200, 200, 404, 503)),
+            }
+            chunk.append(orjson.dumps(record))
+            if len(chunk) == 10_000:
+                out.write(b"\n".join(chunk) + b"\n")
+                chunk = []
+        if chunk:
+            out.write(b"\n".join(chunk) + b"\n")
+    return path.stat().st_size
+
+
+def run_anchor(log: Path, db: Path, batch: int, *, fts: bool = False) -> int:
+    """orjson + tuple + executemany into the same table; returns rows inserted."""
+    Store.open(db).close()  # same schema and indexes
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    rows, total, offset = [], 0, 0
+    with open(log, "rb") as handle:
+        for line in handle:
+            r = orjson.loads(line)
+            ts = datetime.fromisoformat(r["ts"]).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+            rows.append(("logs", f"f@{offset}", "log", SEVERITY[r["level"]], ts, now, r["service"],
+                         None, None, r["msg"], "", r["trace_id"], r["span_id"], None, None,
+                         orjson.dumps({"request_id": r["request_id"]}).decode(), "[]"))
+            offset += len(line)
+            if len(rows) == batch:
+                total += _flush(conn, rows, fts)
+                rows = []
+    total += _flush(conn, rows, fts)
+    conn.close()
+    return total
+
+
+def run_anchor_fts(log: Path, db: Path, batch: int) -> int:
+    """The anchor plus the store's FTS statement per batch: what the store alone costs."""
+    return run_anchor(log, db, batch, fts=True)
+
+
+def _flush(conn: sqlite3.Connection, rows: list[tuple[object, ...]], fts: bool) -> int:
+    if not rows:
+        return 0
+    conn.execute("BEGIN IMMEDIATE")
+    before = conn.execute("SELECT coalesce(max(id), 0) FROM event").fetchone()[0]
+    conn.executemany(INSERT, rows)
+    if fts:
+        conn.execute("INSERT INTO event_fts(rowid, title, body, attributes) "
+                     "SELECT id, title, body, attributes FROM event WHERE id > ?", (before,))
+    conn.execute("COMMIT")
+    return len(rows)
+
+
+def run_project(log: Path, db: Path, batch: int) -> int:
+    """The connector's poll loop, each batch through the one ingest path."""
+    store = Store.open(db)
+    connector = LogsConnector(LogsConfig(name="bench", paths=[str(log)], max_batch_records=batch,
+                                         max_batch_bytes=64 * 1024 * 1024))
+    cursor, stored = None, 0
+    while True:
+        result = connector.poll_sync(cursor)
+        with store.write() as session:
+            stored += ingest(session=session, events=result.events,
+                             dead_letters=result.dead_letters, connector="bench",
+                             cursor=result.cursor).stored
+        cursor = result.cursor
+        if result.caught_up:
+            break
+    store.close()
+    return stored
+
+
+def machine() -> dict[str, object]:
+    """Where the figures come from."""
+    return {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+            "python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
+            "orjson": orjson.__version__}
+
+
+def measure(lines: int, reps: int, batch: int, workdir: Path) -> dict[str, object]:
+    """Interleaved runs; returns the summary (and prints one JSON line per variant)."""
+    log = workdir / "app.log"
+    size = generate(log, lines)
+    runs = {"anchor": run_anchor, "anchor+fts": run_anchor_fts, "project": run_project}
+    times: dict[str, list[float]] = {role: [] for role in runs}
+    for rep in range(reps):
+        for role, run in runs.items():
+            db = workdir / f"{role}-{rep}.db"
+            gc.collect()
+            started = time.perf_counter()
+            count = run(log, db, batch)
+            times[role].append(time.perf_counter() - started)
+            if count != lines:
+                raise SystemExit(f"{role} stored {count} of {lines} lines")
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{db}{suffix}").unlink(missing_ok=True)
+    rates = {role: lines / statistics.median(t) for role, t in times.items()}
+    for role, t in times.items():
+        sys.stdout.write(orjson.dumps({
+            "scenario": "json-log connector", "variant": f"{lines} lines, {size >> 20} MiB",
+            "role": role, "value": round(rates[role]), "unit": "lines/s",
+            "reps": [round(x, 3) for x in t], "machine": machine()}).decode() + "\n")
+    ratio = rates["project"] / rates["anchor"]
+    sys.stdout.write(f"ratio project/anchor = {ratio:.2f} (goal >= 0.50); "
+                     f"project/anchor+fts = {rates['project'] / rates['anchor+fts']:.2f}; "
+                     f"{1e6 / rates['project']:.1f} us/line end to end\n")
+    return {"rates": rates, "ratio": ratio}
+
+
+def main(argv: list[str] | None = None) -> dict[str, object]:
+    """Command line: ``bench_logs.py LINES [--reps N] [--batch N] [--dir D]``."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("lines", type=int, nargs="?", default=1_000_000)
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--batch", type=int, default=5_000)
+    parser.add_argument("--dir", type=Path, default=None)
+    args = parser.parse_args(argv)
+    if args.dir is not None:
+        args.dir.mkdir(parents=True, exist_ok=True)
+        return measure(args.lines, args.reps, args.batch, args.dir)
+    with tempfile.TemporaryDirectory() as tmp:
+        return measure(args.lines, args.reps, args.batch, Path(tmp))
+
+
+if __name__ == "__main__":
+    main()
