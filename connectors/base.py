@@ -14,8 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, Protocol, runtime_checkable
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
+from connectors.breaker import BreakerSettings
+from connectors.retry import RetrySettings
 from storage.models import NewDeadLetter, NewEvent
 
 
@@ -58,10 +60,21 @@ class Connector(Protocol):
 
 
 class ConnectorConfig(BaseModel):
-    """Fields every connector config has; each connector subclasses it."""
+    """Fields every connector config has; each connector subclasses it.
 
-    name: str
+    Unknown keys are errors (a misspelt option must not be silently ignored).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=256)
     kind: str
     enabled: bool = True
-    interval_seconds: float = 30.0
-    timeout_seconds: float = 60.0
+    interval_seconds: float = Field(default=30.0, gt=0)
+    """Pause between the end of one poll and the start of the next (plus jitter)."""
+    timeout_seconds: float = Field(default=60.0, gt=0)
+    """One poll attempt taking longer than this is a ``SourceTimeoutError``."""
+    retry: RetrySettings = Field(default_factory=RetrySettings)
+    """Retries of one poll (``[connectors.retry]``)."""
+    breaker: BreakerSettings = Field(default_factory=BreakerSettings)
+    """The connector's circuit breaker (``[connectors.breaker]``)."""

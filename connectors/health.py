@@ -1,0 +1,151 @@
+"""The health registry: what each connector is doing, for the TUI, the API and metrics.
+
+Written by the supervisor on the event loop, read from any thread (the API's
+uvicorn thread, the TUI's workers): every access holds one lock, and readers get
+frozen :class:`ConnectorHealth` values, never the mutable state.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from connectors.breaker import BreakerState, Transition
+from storage.models import IngestResult, utcnow
+
+
+class RunStatus(StrEnum):
+    """What a connector's runner is doing."""
+
+    STARTING = "starting"
+    RUNNING = "running"
+    PAUSED = "paused"
+    FAILING = "failing"
+    STOPPED = "stopped"
+
+
+class ConnectorHealth(BaseModel):
+    """One connector's health at one moment.
+
+    ``status`` is the runner's state; ``breaker_state`` the circuit breaker's.
+    Counters are totals since this process started the connector.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    kind: str
+    status: RunStatus = RunStatus.STARTING
+    breaker_state: BreakerState = BreakerState.CLOSED
+    breaker_since: datetime | None = None
+    breaker_transitions: int = 0
+    last_success_at: datetime | None = None
+    last_error_at: datetime | None = None
+    last_error: str | None = None
+    last_error_class: str | None = None
+    polls: int = 0
+    errors: int = 0
+    received: int = 0
+    stored: int = 0
+    deduplicated: int = 0
+    dead_lettered: int = 0
+    retries: int = 0
+    dlq_size: int = 0
+    next_poll_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+Listener = Callable[[ConnectorHealth], None]
+
+
+class HealthRegistry:
+    """Thread-safe per-connector health, updated by the supervisor."""
+
+    def __init__(self, clock: Callable[[], datetime] = utcnow) -> None:
+        self._lock = threading.Lock()
+        self._items: dict[str, ConnectorHealth] = {}
+        self._clock = clock
+        self._listeners: list[Listener] = []
+
+    def add_listener(self, listener: Listener) -> None:
+        """Call ``listener`` with the new value after every change (from the writer's thread)."""
+        self._listeners.append(listener)
+
+    def register(self, name: str, kind: str) -> None:
+        """Start tracking ``name`` (idempotent: counters survive a re-register)."""
+        with self._lock:
+            if name not in self._items:
+                self._items[name] = ConnectorHealth(name=name, kind=kind,
+                                                    updated_at=self._clock())
+
+    def get(self, name: str) -> ConnectorHealth:
+        """One connector's health; ``KeyError`` if it is not registered."""
+        with self._lock:
+            return self._items[name]
+
+    def snapshot(self) -> dict[str, ConnectorHealth]:
+        """Every connector's health, by name (a copy: safe to keep)."""
+        with self._lock:
+            return dict(self._items)
+
+    def update(self, name: str, **changes: Any) -> ConnectorHealth:
+        """Replace fields of ``name``'s health; returns the new value."""
+        return self._apply(name, lambda h: changes)
+
+    def _apply(self, name: str, change: Callable[[ConnectorHealth], dict[str, Any]]
+               ) -> ConnectorHealth:
+        with self._lock:
+            current = self._items[name]
+            new = current.model_copy(update={**change(current), "updated_at": self._clock()})
+            self._items[name] = new
+        for listener in list(self._listeners):
+            listener(new)
+        return new
+
+    # -- what the supervisor reports ----------------------------------------------
+    def set_status(self, name: str, status: RunStatus) -> None:
+        """The runner moved to ``status``."""
+        self.update(name, status=status)
+
+    def record_batch(self, name: str, received: int, result: IngestResult,
+                     dlq_size: int | None = None) -> ConnectorHealth:
+        """A poll committed: bump the counters; a success clears ``failing``."""
+        now = self._clock()
+
+        def change(h: ConnectorHealth) -> dict[str, Any]:
+            status = RunStatus.RUNNING if h.status is RunStatus.FAILING else h.status
+            return {"polls": h.polls + 1, "received": h.received + received,
+                    "stored": h.stored + result.stored,
+                    "deduplicated": h.deduplicated + result.deduplicated,
+                    "dead_lettered": h.dead_lettered + result.dead_lettered,
+                    "last_success_at": now, "status": status,
+                    "dlq_size": h.dlq_size if dlq_size is None else dlq_size}
+
+        return self._apply(name, change)
+
+    def record_error(self, name: str, error: BaseException) -> ConnectorHealth:
+        """A poll failed for good (after retries): mark the connector failing."""
+        now = self._clock()
+
+        def change(h: ConnectorHealth) -> dict[str, Any]:
+            status = h.status if h.status is RunStatus.PAUSED else RunStatus.FAILING
+            return {"polls": h.polls + 1, "errors": h.errors + 1, "last_error_at": now,
+                    "last_error": str(error)[:1000] or type(error).__name__,
+                    "last_error_class": type(error).__name__, "status": status}
+
+        return self._apply(name, change)
+
+    def record_retry(self, name: str) -> None:
+        """One retry attempt of a poll."""
+        self._apply(name, lambda h: {"retries": h.retries + 1})
+
+    def record_transition(self, name: str, transition: Transition) -> None:
+        """The connector's breaker changed state."""
+        self._apply(name, lambda h: {"breaker_state": transition.target,
+                                     "breaker_since": self._clock(),
+                                     "breaker_transitions": h.breaker_transitions + 1})
