@@ -1,0 +1,73 @@
+"""Run the real ``workbench`` command under a pseudo-terminal and record every byte."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import struct
+import subprocess
+import sys
+import termios
+import threading
+import time
+from pathlib import Path
+
+KEYS = {"enter": b"\r", "tab": b"\t", "escape": b"\x1b", "down": b"\x1b[B", "pagedown": b"\x1b[6~"}
+
+
+class PtyApp:
+    """The TUI in a child process on a pty of ``cols`` x ``rows``."""
+
+    def __init__(self, db: Path, *args: str, cols: int = 80, rows: int = 24) -> None:
+        self.master, slave = os.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(cols),
+               "LINES": str(rows), "TEXTUAL_ANIMATIONS": "none", "ESCDELAY": "25"}
+        env.pop("NO_COLOR", None)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "workbench", "--db", str(db), "--no-api", *args],
+            stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True)
+        os.close(slave)
+        self.output = bytearray()
+        self._last = time.monotonic()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self.master, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            self.output += chunk
+            self._last = time.monotonic()
+
+    def quiet(self, *, idle: float = 0.3, timeout: float = 20.0, expect: float = 3.0) -> None:
+        """Wait until the app has reacted (new output, or ``expect`` s of none) and is idle."""
+        start_len, start = len(self.output), time.monotonic()
+        while time.monotonic() - start < timeout:
+            reacted = len(self.output) > start_len or time.monotonic() - start > expect
+            if reacted and time.monotonic() - self._last >= idle:
+                return
+            time.sleep(0.02)  # polling the reader's progress, not waiting for a result
+        raise AssertionError("the app did not settle")
+
+    def press(self, *keys: str) -> None:
+        """Send keys (names from :data:`KEYS` or literal characters), letting each settle."""
+        for key in keys:
+            os.write(self.master, KEYS.get(key, key.encode()))
+            self.quiet()
+
+    def close(self) -> int:
+        """Quit with ctrl+q; return the exit status."""
+        if self.proc.poll() is None:
+            os.write(self.master, b"\x11")
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        os.close(self.master)
+        return self.proc.returncode
