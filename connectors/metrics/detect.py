@@ -33,7 +33,7 @@ from connectors.metrics.episodes import (
     flag,
 )
 from connectors.metrics.series import SeriesMatrix
-from connectors.metrics.zscore import Matrix, ZScores, rolling_zscore
+from connectors.metrics.zscore import Matrix, ZScores, carry_baseline, rolling_zscore
 from storage.models import EventKind, NewEvent, Severity, Source
 
 
@@ -125,7 +125,8 @@ def score(values: Matrix, query: MetricQuery) -> tuple[ZScores, NDArray[np.bool_
     for _ in range(MAX_REFINE):
         if rows.size == 0:
             break
-        sub = scorer(values[rows], exclude=flags[rows])
+        sub = carry_baseline(scorer(values[rows], exclude=flags[rows]), values[rows],
+                             limit=query.window)
         sub_flags = flag(sub, threshold, direction)
         changed = (sub_flags != flags[rows]).any(axis=1)
         for full, part in ((scores.z, sub.z), (scores.mean, sub.mean), (scores.std, sub.std)):

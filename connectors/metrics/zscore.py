@@ -95,6 +95,8 @@ def _window_sums(values: Matrix, window: int) -> Matrix:
     out = np.empty((rows, cols))
     head = min(window, cols)
     out[:, :head] = csum[:, :head]
+    if window >= cols:
+        return out
     np.subtract(csum[:, window:cols], csum[:, : cols - window], out=out[:, head:])
     return out
 
@@ -106,3 +108,26 @@ def _window_counts(valid: NDArray[np.bool_], window: int, complete: bool
         # Every sample present: the count depends on the column only (broadcast row).
         return np.minimum(np.arange(cols, dtype=np.float64), float(window))[None, :]
     return _window_sums(valid.astype(np.float64), window)
+
+
+def carry_baseline(scores: ZScores, values: Matrix, limit: int) -> ZScores:
+    """Where a sample has no baseline, reuse the last one from at most ``limit`` samples back.
+
+    Used when anomalous samples are excluded from baselines: deep into a long spike
+    the window holds too few normal samples, and the spike should still be judged
+    against the level before it. The limit lets a lasting level shift become the
+    new normal instead of an endless episode.
+    """
+    have = np.isfinite(scores.mean)
+    cols = np.arange(values.shape[1])
+    last = np.maximum.accumulate(np.where(have, cols, -1), axis=1)
+    take = ~have & np.isfinite(values) & (last >= 0) & (cols - last <= limit)
+    if not take.any():
+        return scores
+    rows, where = np.nonzero(take)
+    source = last[rows, where]
+    mean, std, z = scores.mean.copy(), scores.std.copy(), scores.z.copy()
+    mean[rows, where] = scores.mean[rows, source]
+    std[rows, where] = scores.std[rows, source]
+    z[rows, where] = (values[rows, where] - mean[rows, where]) / std[rows, where]
+    return ZScores(z=z, mean=mean, std=std)

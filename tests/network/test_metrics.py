@@ -1,0 +1,220 @@
+"""z-score, episodes and the Prometheus/Datadog parsing (unit level, MockTransport)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+import numpy as np
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from connectors.metrics import (
+    Direction,
+    MetricQuery,
+    MetricType,
+    PrometheusConfig,
+    PrometheusConnector,
+)
+from connectors.metrics.datadog import parse_datadog
+from connectors.metrics.detect import detect
+from connectors.metrics.episodes import find_episodes
+from connectors.metrics.series import BadSeriesResponseError, parse_prometheus
+from connectors.metrics.zscore import rolling_zscore
+
+
+def _brute(values: np.ndarray, window: int, min_baseline: int, floor: float) -> np.ndarray:
+    out = np.full(values.shape, np.nan)
+    for i, row in enumerate(values):
+        for t in range(len(row)):
+            base = row[max(0, t - window):t]
+            base = base[np.isfinite(base)]
+            if len(base) < min_baseline or not np.isfinite(row[t]):
+                continue
+            std = max(base.std(), abs(base.mean()) * floor, 1e-9)
+            out[i, t] = (row[t] - base.mean()) / std
+    return out
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.one_of(st.floats(-1e6, 1e6), st.just(float("nan"))), min_size=1,
+                max_size=60), st.integers(2, 12))
+def test_zscore_matches_brute_force(values: list[float], window: int) -> None:
+    matrix = np.array([values, values[::-1]])
+    got = rolling_zscore(matrix, window=window, min_baseline=2).z
+    want = _brute(matrix, window, 2, 0.01)
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+
+
+def test_large_level_keeps_precision() -> None:
+    small = np.tile([0.0, 2.0, 1.0], 20)[None, :]
+    shifted = rolling_zscore(small + 1e12, window=10, min_baseline=5, rel_std_floor=0).z
+    plain = rolling_zscore(small, window=10, min_baseline=5, rel_std_floor=0).z
+    np.testing.assert_allclose(shifted, plain, atol=1e-3)
+
+
+def test_episodes_merge_small_gaps_and_mark_open() -> None:
+    flags = np.array([[0, 1, 1, 0, 1, 0, 0, 1, 1], [0] * 9], dtype=bool)
+    z = flags.astype(float) * 5
+    z[0, 2] = 9
+    episodes = find_episodes(flags, z, max_gap=1)
+    assert [(e.start, e.peak, e.end, e.open) for e in episodes] == [
+        (1, 2, 4, False), (7, 7, 8, True)]
+
+
+def _matrix(values: list[list[float]], start: float = 1000.0) -> dict:  # type: ignore[type-arg]
+    return {"status": "success", "data": {"resultType": "matrix", "result": [
+        {"metric": {"__name__": "lat", "service": f"s{i}"},
+         "values": [[start + k, str(v)] for k, v in enumerate(row)]}
+        for i, row in enumerate(values)]}}
+
+
+def test_direction_latency_drop_is_not_an_anomaly() -> None:
+    flat = [1.0, 1.02] * 10
+    series = parse_prometheus(_matrix([flat + [5.0, 1.0], flat + [0.01, 1.0]]), start=1000,
+                              end=1021, step=1)
+    query = MetricQuery(name="q", query="lat", metric_type=MetricType.LATENCY, window=10,
+                        min_baseline=5)
+    found = list(detect(series, query))
+    assert [f.labels["service"] for f in found] == ["s0"]
+    both = query.model_copy(update={"direction": Direction.BOTH})
+    assert len(list(detect(series, both))) == 2
+
+
+def test_long_spike_is_one_episode_covering_it() -> None:
+    values = [1.0, 1.05] * 10 + [9.0] * 8 + [1.0, 1.05] * 3
+    series = parse_prometheus(_matrix([values]), start=1000, end=1000 + len(values) - 1, step=1)
+    query = MetricQuery(name="q", query="lat", metric_type=MetricType.LATENCY, window=10,
+                        min_baseline=5)
+    [finding] = detect(series, query)
+    assert (finding.episode.start, finding.episode.end) == (20, 27)
+
+
+def test_min_baseline_respected() -> None:
+    series = parse_prometheus(_matrix([[1.0, 1.0, 50.0]]), start=1000, end=1002, step=1)
+    assert list(detect(series, MetricQuery(name="q", query="x", window=5, min_baseline=3))) == []
+
+
+def test_malformed_series_are_rejected_not_fatal() -> None:
+    body = _matrix([[1.0, 2.0]])
+    body["data"]["result"].append({"metric": {"a": "b"}, "values": [["x", "y"]]})
+    body["data"]["result"].append({"nometric": True})
+    series = parse_prometheus(body, start=1000, end=1001, step=1)
+    assert len(series.labels) == 1 and len(series.rejected) == 2
+    with pytest.raises(BadSeriesResponseError):
+        parse_prometheus({"status": "error", "errorType": "bad_data", "error": "parse error"},
+                         start=0, end=1, step=1)
+
+
+class FakePrometheus:
+    """``query_range`` over a value function of time, as Prometheus would answer it."""
+
+    def __init__(self, value: Callable[[float], float]) -> None:
+        self.value = value
+        self.requests: list[httpx.QueryParams] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        params = request.url.params
+        self.requests.append(params)
+        start, end, step = (float(params[k]) for k in ("start", "end", "step"))
+        stamps = np.arange(start, end + step / 2, step)
+        values = [[t, str(self.value(t))] for t in stamps]
+        return httpx.Response(200, json={"status": "success", "data": {
+            "resultType": "matrix",
+            "result": [{"metric": {"__name__": "lat", "job": "api"}, "values": values}]}})
+
+
+def _connector(fake: FakePrometheus, now: list[float]) -> PrometheusConnector:
+    config = PrometheusConfig(name="prom", url="http://prom.test", step_seconds=10,
+                              initial_lookback_seconds=600,
+                              queries=[MetricQuery(name="lat", query="lat", window=10,
+                                                   min_baseline=5,
+                                                   metric_type=MetricType.LATENCY)])
+    client = httpx.AsyncClient(transport=httpx.MockTransport(fake))
+    return PrometheusConnector(config, client, clock=lambda: now[0])
+
+
+async def test_open_episode_reported_once_then_closed_once() -> None:
+    spike = (100_500.0, 100_560.0)
+    fake = FakePrometheus(lambda t: 5.0 if spike[0] <= t < spike[1] else 1.0 + (t % 20) / 200)
+    now = [100_530.0]
+    connector = _connector(fake, now)
+    first = await connector.poll(None)
+    assert [e.attributes["state"] for e in first.events] == ["open"]
+    assert first.events[0].attributes["episode"]["end"] is None
+    now[0] = 100_550.0
+    second = await connector.poll(first.cursor)
+    assert second.events == []     # still open: already reported
+    # The next range reaches back to the open episode's start (its key needs it).
+    assert float(fake.requests[-1]["start"]) <= spike[0] - 10 * 10
+    now[0] = 100_800.0
+    third = await connector.poll(second.cursor)
+    [closed] = third.events
+    assert closed.attributes["state"] == "closed"
+    assert closed.attributes["episode"]["start"] == first.events[0].attributes["episode"]["start"]
+    assert closed.attributes["episode"]["samples"] == 6
+    assert closed.dedup_key.removesuffix(":closed") == first.events[0].dedup_key.removesuffix(
+        ":open")
+    fourth = await connector.poll(third.cursor)
+    assert fourth.events == []
+
+
+async def test_closed_between_polls_is_one_event_and_link() -> None:
+    fake = FakePrometheus(lambda t: 5.0 if 100_500 <= t < 100_530 else 1.0 + (t % 20) / 200)
+    now = [100_900.0]
+    connector = _connector(fake, now)
+    first = await connector.poll(None)
+    [event] = first.events
+    assert event.attributes["state"] == "closed"
+    assert event.url is not None and event.url.startswith("http://prom.test/graph?g0.expr=lat")
+    assert event.attributes["baseline_mean"] == pytest.approx(1.05, abs=0.05)
+    assert (await connector.poll(first.cursor)).events == []
+
+
+async def test_malformed_series_go_to_dlq_and_bad_cursor_restarts() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"status": "success", "data": {
+            "resultType": "matrix", "result": [{"metric": {"a": "1"}, "values": "oops"}]}})
+
+    connector = _connector(FakePrometheus(lambda t: 1.0), [100_000.0])
+    connector._client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    batch = await connector.poll("not json")
+    assert batch.events == [] and len(batch.dead_letters) == 1
+    assert orjson.loads(batch.dead_letters[0].payload) == {"metric": {"a": "1"},
+                                                            "values": "oops"}
+
+
+DATADOG_V1 = {
+    "status": "ok", "res_type": "time_series", "from_date": 1_700_000_000_000,
+    "to_date": 1_700_000_240_000, "query": "avg:trace.http.request.duration{*} by {service}",
+    "message": "", "group_by": ["service"],
+    "series": [{
+        "metric": "trace.http.request.duration", "display_name": "trace.http.request.duration",
+        "scope": "service:web", "tag_set": ["service:web"], "expression": "avg:...",
+        "unit": None, "aggr": "avg", "interval": 20, "length": 13,
+        "start": 1_700_000_000_000, "end": 1_700_000_240_000,
+        "pointlist": [[1_700_000_000_000 + 20_000 * k, v] for k, v in enumerate(
+            [0.1, 0.11, 0.1, 0.12, 0.1, None, 0.11, 0.1, 0.11, 0.1, 2.5, 0.1, 0.11])],
+    }],
+}
+DATADOG_V2 = {"data": {"type": "timeseries_response", "id": "0", "attributes": {
+    "series": [{"group_tags": ["env:prod"], "query_index": 0,
+                "unit": [{"family": "time", "name": "second", "plural": "seconds",
+                          "scale_factor": 1.0, "short_name": "s"}, None]}],
+    "times": [1_700_000_000_000 + 60_000 * k for k in range(12)],
+    "values": [[0.2, 0.21, 0.2, 0.22, 0.2, 0.21, None, 0.2, 0.21, 3.0, 0.2, 0.21]],
+}}, "errors": ""}
+
+
+@pytest.mark.parametrize("payload", [DATADOG_V1, DATADOG_V2])
+def test_datadog_payloads_detect_the_spike(payload: dict) -> None:  # type: ignore[type-arg]
+    series = parse_datadog(orjson.loads(orjson.dumps(payload)))
+    assert series.values.shape[0] == 1 and np.isnan(series.values).sum() == 1
+    query = MetricQuery(name="dd", query="x", metric_type=MetricType.LATENCY, window=8,
+                        min_baseline=4)
+    [finding] = detect(series, query)
+    assert finding.values[finding.episode.peak] in (2.5, 3.0)
+    labels = series.labels[0]
+    assert labels.get("service") == "web" or labels.get("env") == "prod"
