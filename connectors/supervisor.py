@@ -94,6 +94,7 @@ class Supervisor:
         for connector, config in connectors:
             self._add(connector, config, breaker_clock)
         self.loop: asyncio.AbstractEventLoop | None = None
+        self._stopping = False
 
     def _add(self, connector: Connector, config: ConnectorConfig,
              clock: Callable[[], float] | None) -> None:
@@ -110,6 +111,7 @@ class Supervisor:
     async def start(self) -> None:
         """Start one task per enabled connector on the running loop."""
         self.loop = asyncio.get_running_loop()
+        self._stopping = False
         for runner in self.runners.values():
             if runner.config.enabled and runner.task is None:
                 self.health.set_status(runner.name, RunStatus.RUNNING)
@@ -117,6 +119,7 @@ class Supervisor:
 
     async def stop(self) -> None:
         """Stop every runner; a commit in progress finishes first (whole or not at all)."""
+        self._stopping = True
         tasks = [r.task for r in self.runners.values() if r.task is not None]
         for task in tasks:
             task.cancel()
@@ -168,7 +171,10 @@ class Supervisor:
     async def _attempt(self, runner: Runner) -> Batch:
         timeout = runner.config.timeout_seconds
         try:
-            return await asyncio.wait_for(runner.connector.poll(runner.cursor), timeout)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
+            # that races with completion, and a runner that ignores stop() hangs shutdown.
+            async with asyncio.timeout(timeout):
+                return await runner.connector.poll(runner.cursor)
         except TimeoutError as exc:
             raise SourceTimeoutError(f"poll took longer than {timeout:g}s") from exc
 
@@ -213,7 +219,7 @@ class Supervisor:
 
     # -- the loop ------------------------------------------------------------------
     async def _run(self, runner: Runner) -> None:
-        while True:
+        while not self._stopping:
             await runner.resumed.wait()
             runner.wake.clear()
             more = await self._run_one(runner)
@@ -234,7 +240,8 @@ class Supervisor:
             await asyncio.sleep(0)  # let others run between backlog batches
             return
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(runner.wake.wait(), seconds)
+            async with asyncio.timeout(seconds):
+                await runner.wake.wait()
 
     def _loop_time(self) -> float:
         return asyncio.get_running_loop().time()
