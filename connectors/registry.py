@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, cast
 
 from connectors.base import Connector, ConnectorConfig
@@ -41,16 +42,21 @@ class Entry:
         return factory(config)
 
 
-def _prometheus(config: Any) -> Connector:
+def _with_client(target: str, config: Any) -> Connector:
     """Network connectors get their own client; the supervisor closes it on shutdown."""
     import httpx
 
-    from connectors.metrics.prometheus import PrometheusConnector
-
     client = httpx.AsyncClient(timeout=config.timeout_seconds)
-    connector = PrometheusConnector(config, client)
-    connector.aclose = client.aclose  # type: ignore[attr-defined]
+    connector = _resolve(target)(config, client)
+    connector.aclose = client.aclose
     return cast(Connector, connector)
+
+
+_prometheus = partial(_with_client, "connectors.metrics.prometheus:PrometheusConnector")
+_alertmanager = partial(_with_client, "connectors.alertmanager:AlertmanagerConnector")
+_jaeger = partial(_with_client, "connectors.traces.jaeger:JaegerConnector")
+_github_actions = partial(_with_client, "connectors.ci.github:GitHubActionsConnector")
+_gitlab = partial(_with_client, "connectors.ci.gitlab:GitLabConnector")
 
 
 KINDS: dict[str, Entry] = {
@@ -63,6 +69,14 @@ KINDS: dict[str, Entry] = {
               "log files and globs: JSON Lines, journald JSON, logfmt, regex/plain text"),
         Entry("prometheus", "connectors.metrics.prometheus:PrometheusConfig",
               "connectors.registry:_prometheus", "anomalies in Prometheus query results"),
+        Entry("alertmanager", "connectors.alertmanager:AlertmanagerConfig",
+              "connectors.registry:_alertmanager", "active alerts from Alertmanager's API v2"),
+        Entry("jaeger", "connectors.traces.jaeger:JaegerConfig", "connectors.registry:_jaeger",
+              "span errors and slow traces from the Jaeger query API"),
+        Entry("github_actions", "connectors.ci.github:GitHubActionsConfig",
+              "connectors.registry:_github_actions", "GitHub Actions workflow runs and jobs"),
+        Entry("gitlab", "connectors.ci.gitlab:GitLabConfig", "connectors.registry:_gitlab",
+              "GitLab pipelines"),
     )
 }
 
