@@ -75,9 +75,9 @@ class CommandLineScreen(ModalScreen[str | None]):
     """The ``:`` line at the bottom of the screen."""
 
     DEFAULT_CSS = """
-    CommandLineScreen { align: left bottom; background: transparent; }
-    CommandLineScreen > Input { dock: bottom; width: 100%; border: none; height: 1;
-        padding: 0; background: $panel; }
+    CommandLineScreen { align: left bottom; background: $background 0%; }
+    CommandLineScreen > Input#cmdline { dock: bottom; width: 100%; border: none; height: 1;
+        padding: 0 1; background: $panel; }
     """
     BINDINGS = [Binding("escape", "cancel", "cancel", id="cmdline.cancel")]
 
