@@ -118,3 +118,16 @@ def resolve(
         row.resolved_by = by
     session.flush()
     return dead_letter_from_row(row)
+
+
+def lock_dead_letter(*, session: Session, letter_id: int) -> DeadLetter:
+    """One entry, row-locked until the transaction ends (FOR UPDATE on PostgreSQL).
+
+    Replay takes this lock first, so two racing replays of the same entry run one
+    after the other and the second sees it already replayed. (SQLite writers are
+    serialised by BEGIN IMMEDIATE anyway.)
+    """
+    row = session.get(DeadLetterRow, letter_id, with_for_update=True)
+    if row is None:
+        raise NotFoundError(f"dead letter {letter_id} not found")
+    return dead_letter_from_row(row)
