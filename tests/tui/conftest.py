@@ -8,10 +8,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 from textual.pilot import Pilot
 
 from storage import Store
 from storage.models import NewDeadLetter
+from storage.tables import EventRow
 from workbench.demo.scenario import load_demo
 from workbench.tui.app import WorkbenchApp
 from workbench.tui.settings import TuiSettings
@@ -27,6 +29,9 @@ def seed(store: Store) -> int:
         connector="logs:checkout", payload=b'{"ts": "not a time", "msg": "half a line',
         error_class="PoisonRecordError", message="unterminated string at byte 38",
         source_ref="/var/log/checkout/app.log:48213")])
+    # received_at is the ingest wall clock; pin it so event panes are reproducible.
+    with store.write() as session:
+        session.execute(update(EventRow).values(received_at=NOW))
     return result.investigation_id
 
 
@@ -47,9 +52,9 @@ def make_app(store: Store, **kwargs: object) -> WorkbenchApp:
 
 
 async def settle(pilot: Pilot[None], until: Callable[[], bool] | None = None,
-                 timeout: float = 10.0) -> None:
+                 limit_s: float = 10.0) -> None:
     """Let workers finish and messages drain, until ``until()`` holds (or fail)."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + limit_s
     while True:
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
