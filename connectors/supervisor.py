@@ -52,6 +52,7 @@ class Runner:
     resumed: asyncio.Event = field(default_factory=asyncio.Event)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     committing: bool = False
+    polling: bool = False
     health_saved: float = float("-inf")
 
     @property
@@ -222,7 +223,11 @@ class Supervisor:
         while not self._stopping:
             await runner.resumed.wait()
             runner.wake.clear()
-            more = await self._run_one(runner)
+            runner.polling = True
+            try:
+                more = await self._run_one(runner)
+            finally:
+                runner.polling = False
             await self._wait(runner, 0.0 if more else self._delay(runner))
 
     def _delay(self, runner: Runner) -> float:

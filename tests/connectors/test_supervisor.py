@@ -72,12 +72,10 @@ async def test_pause_and_resume(sqlite_store: Store) -> None:
     async with sup:
         await wait_until(lambda: fake.polls >= 3)
         sup.pause("p")
-        await wait_until(lambda: sup.runners["p"].task is not None
-                         and not sup.runners["p"].committing)
-        await asyncio.sleep(0.05)  # give a (wrongly) unpaused runner time to poll
+        await wait_until(lambda: not sup.runners["p"].polling)  # the in-flight poll ended
         frozen = fake.polls
-        await asyncio.sleep(0.1)
-        assert fake.polls <= frozen + 1  # at most the poll that was in flight
+        await asyncio.sleep(0.1)  # a (wrongly) unpaused runner would poll ~100 times here
+        assert fake.polls == frozen
         assert sup.health.get("p").status is RunStatus.PAUSED
         paused_at = fake.polls
         sup.resume("p")
