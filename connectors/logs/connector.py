@@ -38,22 +38,24 @@ from storage.models import NewDeadLetter, NewEvent
 CURSOR_VERSION = 1
 
 
-def load_cursor(cursor: str | None) -> list[FollowedFile] | None:
-    """Followed files from a cursor; ``None`` for none (or an unreadable one)."""
+def load_cursor(cursor: str | None) -> tuple[list[FollowedFile], float] | None:
+    """Followed files and the previous poll's time; ``None`` for none (or unreadable)."""
     if not cursor:
         return None
     try:
         data = orjson.loads(cursor)
         if data.get("v") != CURSOR_VERSION:
             return None
-        return [FollowedFile.from_json(item) for item in data["files"]]
-    except (orjson.JSONDecodeError, AttributeError, KeyError, TypeError):
+        return ([FollowedFile.from_json(item) for item in data["files"]],
+                float(data.get("polled_at", 0.0)))
+    except (orjson.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError):
         return None
 
 
-def dump_cursor(files: list[FollowedFile]) -> str:
-    """The cursor string for ``files``."""
-    return orjson.dumps({"v": CURSOR_VERSION, "files": [f.to_json() for f in files]}).decode()
+def dump_cursor(files: list[FollowedFile], polled_at: float) -> str:
+    """The cursor string for ``files``, read at ``polled_at`` (epoch seconds)."""
+    return orjson.dumps({"v": CURSOR_VERSION, "polled_at": polled_at,
+                         "files": [f.to_json() for f in files]}).decode()
 
 
 @dataclass(slots=True)
@@ -95,7 +97,9 @@ class LogsConnector:
         """The blocking body of :meth:`poll`."""
         previous = load_cursor(cursor)
         start_at_end = previous is None and self.config.start_at == "end"
-        files = reconcile(previous or [], self.config.paths, start_at_end=start_at_end)
+        polled_at = time.time()
+        files = reconcile(previous[0] if previous else [], self.config.paths,
+                          start_at_end=start_at_end, since=previous[1] if previous else None)
         observed = datetime.now(UTC)
         out = _Collected()
         kept: list[FollowedFile] = []
@@ -106,7 +110,7 @@ class LogsConnector:
                 kept.append(entry)
                 continue
             kept += self._read(entry, budget, observed, out)
-        return Batch(events=out.events, dead_letters=out.dead, cursor=dump_cursor(kept),
+        return Batch(events=out.events, dead_letters=out.dead, cursor=dump_cursor(kept, polled_at),
                      caught_up=out.caught_up, received=out.records)
 
     def _read(self, entry: FollowedFile, budget: int, observed: datetime,

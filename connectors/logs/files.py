@@ -36,6 +36,8 @@ class FollowedFile:
     gen: int = 0
     file_id: str = ""
     rotated: bool = False
+    origin: str = ""
+    """The path the file had when first found (rotated siblings share its name)."""
 
     def to_json(self) -> dict[str, Any]:
         """The cursor form."""
@@ -131,18 +133,53 @@ def find_copy(entry: FollowedFile) -> str | None:
     return None
 
 
+_COMPRESSED = (".gz", ".bz2", ".xz", ".zst", ".lz4", ".zip")
+
+
+def missed_rotations(origins: set[str], known: set[tuple[int, int]],
+                     since: float) -> list[FollowedFile]:
+    """Files rotated while nobody was watching.
+
+    If the process was down across two rotations, the middle file was created and
+    rotated away unseen: it matches no glob now. It is a sibling named like the
+    original (``app.log.1``, ``app.log-20261128``), not compressed, not followed,
+    and written after ``since`` (the previous poll).
+    """
+    missed: list[FollowedFile] = []
+    for origin in sorted(origins):
+        directory, base = os.path.split(origin)
+        try:
+            items = list(os.scandir(directory or "."))
+        except OSError:
+            continue
+        for item in items:
+            if not item.name.startswith(base) or item.path == origin \
+                    or item.name.endswith(_COMPRESSED) or not item.is_file(follow_symlinks=False):
+                continue
+            st = item.stat(follow_symlinks=False)
+            if (st.st_dev, st.st_ino) not in known and st.st_mtime > since:
+                known.add((st.st_dev, st.st_ino))
+                missed.append(FollowedFile(path=item.path, dev=st.st_dev, ino=st.st_ino,
+                                           rotated=True, origin=origin))
+    return missed
+
+
 def reconcile(followed: list[FollowedFile], patterns: list[str], *,
-              start_at_end: bool) -> list[FollowedFile]:
+              start_at_end: bool, since: float | None = None) -> list[FollowedFile]:
     """Match the cursor's files with what is on disk now; rotated-away files come first."""
     found = discover(patterns)
+    known = set(found) | {(e.dev, e.ino) for e in followed}
     rotated: list[FollowedFile] = []
     current: list[FollowedFile] = []
+    moved_from: set[str] = set()
     for entry in followed:
+        entry.origin = entry.origin or entry.path
         key = (entry.dev, entry.ino)
         if key in found:
             entry.path, entry.rotated = found.pop(key), False
             current.append(entry)
             continue
+        moved_from.add(entry.origin)
         moved = find_moved(entry)
         if moved is None:
             log.warning("%s (%s) is gone; stopped following it at offset %d",
@@ -150,8 +187,10 @@ def reconcile(followed: list[FollowedFile], patterns: list[str], *,
             continue
         entry.path, entry.rotated = moved, True
         rotated.append(entry)
+    if since is not None and moved_from:
+        rotated += missed_rotations(moved_from, known, since)
     for (dev, ino), path in found.items():
         offset = os.stat(path).st_size if start_at_end else 0
-        current.append(FollowedFile(path=path, dev=dev, ino=ino, offset=offset))
+        current.append(FollowedFile(path=path, dev=dev, ino=ino, offset=offset, origin=path))
     current.sort(key=lambda e: e.path)
     return rotated + current

@@ -260,3 +260,22 @@ def test_growing_file_with_random_write_boundaries(tmp_path: Path, sqlite_store:
     final, _ = drain(c, cursor)
     seen += numbers(final)
     assert seen == list(range(1, n + 1))
+
+
+def test_two_rotations_while_not_running(tmp_path: Path) -> None:
+    """The middle file was created and rotated away unseen: it is still read, once."""
+    log = tmp_path / "app.log"
+    log.write_bytes(line(1))
+    c = connector(log)
+    _, cursor = drain(c)
+    append(log, line(2))
+    log.rename(tmp_path / "app.log.2")
+    log.write_bytes(line(3))
+    log.rename(tmp_path / "app.log.1")
+    log.write_bytes(line(4))
+    (tmp_path / "app.log.3.gz").write_bytes(b"\x1f\x8b compressed, never read")
+    batches, cursor = drain(c, cursor)
+    assert sorted(numbers(batches)) == [2, 3, 4]
+    assert [d for b in batches for d in b.dead_letters] == []
+    append(log, line(5))
+    assert numbers(drain(c, cursor)[0]) == [5]
