@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import orjson
@@ -91,6 +92,10 @@ def _stored(db: Path) -> list[int]:
     return [r[0] for r in rows]
 
 
+def _progressed(db: Path, target: int, process: subprocess.Popen[bytes]) -> bool:
+    return len(_stored(db)) >= target or process.poll() is not None
+
+
 def _wait_for(condition: Callable[[], bool], what: str) -> None:
     deadline = time.monotonic() + TIMEOUT
     while not condition():
@@ -116,8 +121,7 @@ def test_kill_dash_nine_loses_and_duplicates_nothing(tmp_path: Path) -> None:
                                        stderr=subprocess.PIPE)
             target = len(_stored(db)) + (10 if round_ == 0 else 300)
             try:
-                _wait_for(lambda: len(_stored(db)) >= target or process.poll() is not None,
-                          f"ingest round {round_}")
+                _wait_for(partial(_progressed, db, target, process), f"ingest round {round_}")
                 assert process.poll() is None, process.stderr.read().decode()[-2000:]  # type: ignore[union-attr]
                 if round_ == 0:
                     writer.start()
