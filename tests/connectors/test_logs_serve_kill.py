@@ -92,6 +92,16 @@ def _stored(db: Path) -> list[int]:
     return [r[0] for r in rows]
 
 
+def _polls(db: Path) -> int:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+    try:
+        row = conn.execute("SELECT snapshot FROM connector_health WHERE connector = 'tail'"
+                           ).fetchone()
+    finally:
+        conn.close()
+    return int(orjson.loads(row[0]).get("polls", 0)) if row else 0
+
+
 def _progressed(db: Path, target: int, process: subprocess.Popen[bytes]) -> bool:
     return len(_stored(db)) >= target or process.poll() is not None
 
@@ -135,7 +145,9 @@ def test_kill_dash_nine_loses_and_duplicates_nothing(tmp_path: Path) -> None:
         total = writer.written
         _wait_for(lambda: len(_stored(db)) >= total,
                   f"all {total} lines stored (have {len(_stored(db))})")
-        time.sleep(0)  # the final process keeps running: a late duplicate would show below
+        # Let the live process poll a few more times: a late duplicate would show below.
+        polls = _polls(db)
+        _wait_for(lambda: _polls(db) >= polls + 3, "three more polls")
         stored = _stored(db)
     finally:
         writer.stop.set()
