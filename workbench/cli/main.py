@@ -12,7 +12,7 @@ import importlib
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from workbench import __version__
 
@@ -28,6 +28,7 @@ COMMANDS = (
     "workbench.cli.report",
     "workbench.cli.group",
     "workbench.cli.token",
+    "workbench.cli.config_cmd",
 )
 
 
@@ -39,6 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"workbench {__version__}")
     add_store_option(parser)
+    parser.add_argument(
+        "--config", metavar="PATH", default=None,
+        help="config file (default: $WORKBENCH_CONFIG, else config.toml in the user config "
+             "directory)")
     importlib.import_module("workbench.cli.tui").register_root(parser)  # --read-only etc.
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
@@ -92,13 +97,35 @@ class CliError(Exception):
     """A user-facing error: printed as one line, exit status 2."""
 
 
+def load_config(args: argparse.Namespace) -> Any:
+    """The config named by ``--config`` (or the default); problems become :class:`CliError`."""
+    from workbench.config import ConfigError
+    from workbench.config import load_config as load
+
+    try:
+        return load(getattr(args, "config", None))
+    except ConfigError as exc:
+        raise CliError(f"{exc} (see `workbench config check`)") from exc
+
+
+def _configured_store_url(args: argparse.Namespace) -> str | None:
+    """``[store] url`` from the config, unless ``$WORKBENCH_DB`` says otherwise."""
+    import os
+
+    if os.environ.get("WORKBENCH_DB"):
+        return None
+    url: str | None = load_config(args).store.url
+    return url
+
+
 def open_store(args: argparse.Namespace) -> Store:
     """Open the store named by ``--db`` (imported lazily); errors become :class:`CliError`."""
     from storage import Store
     from storage.engine import StoreConfigError
 
+    location = args.db or _configured_store_url(args)
     try:
-        return Store.open(args.db)
+        return Store.open(location)
     except StoreConfigError as exc:
         raise CliError(str(exc)) from exc
     except Exception as exc:  # connection refused, bad credentials, unreadable file

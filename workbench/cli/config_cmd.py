@@ -1,0 +1,152 @@
+"""``workbench config init|check|show``: write, validate and print the config file."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from workbench.cli.main import CliError
+
+SAMPLE = """\
+# Investigation workbench configuration (TOML).
+# Validate with `workbench config check`; print it (secrets masked) with
+# `workbench config show`. Secrets are never written here: name an environment
+# variable (token_env = "NAME") or a file (token_file = "/path") instead.
+
+[store]
+# A SQLite file path or a postgresql:// URL. --db and $WORKBENCH_DB take precedence.
+# url = "postgresql://workbench@db.internal/workbench"
+
+[api]
+# The REST API, served by `workbench serve` and beside the TUI.
+enabled = true
+host = "127.0.0.1"   # keep it on loopback on a shared bastion host
+port = 8765
+
+[tui]
+# Remap a binding by its id: keymap = { "app.quit" = "q,ctrl+c" }
+keymap = {}
+
+# One [[connectors]] table per source. Common keys: name (unique), kind, enabled,
+# interval_seconds (pause between polls), timeout_seconds (per poll attempt), and
+# the optional [connectors.retry] / [connectors.breaker] tables shown below.
+
+# [[connectors]]
+# kind = "git"
+# name = "app-repo"
+# repositories = ["/srv/git/app"]
+# refs = []                          # empty: every branch and tag
+# interval_seconds = 60
+# services = { checkout = ["services/checkout/*"], payments = ["services/payments/*"] }
+
+# [[connectors]]
+# kind = "logs"
+# name = "app-logs"
+# paths = ["/var/log/app/*.log"]
+# format = "jsonl"                   # jsonl, logfmt, regex, plain, journald
+# timezone = "UTC"                   # assumed for timestamps without a zone
+# interval_seconds = 2
+#
+# [connectors.retry]
+# max_attempts = 4                   # calls per poll, the first included
+# budget_seconds = 60                # total time for one poll's attempts and waits
+# base_seconds = 0.5                 # full-jitter backoff: attempt n waits up to base*2^(n-1)
+# max_wait_seconds = 30
+#
+# [connectors.breaker]
+# failure_rate_threshold = 0.5       # open when failures/calls >= this ...
+# minimum_calls = 5                  # ... over at least this many calls
+# window_seconds = 300               # in this sliding window
+# cooldown_seconds = 60              # then allow probe calls
+# probe_permits = 1
+"""
+
+
+def register(sub: Any) -> None:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "config", help="write, check or show the config file")
+    actions = parser.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    init = actions.add_parser("init", help="write a commented sample config")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    init.set_defaults(handler=_init)
+    check = actions.add_parser("check", help="validate; print every problem with its key path")
+    check.add_argument("--secrets", action="store_true",
+                       help="also check that every secret reference resolves")
+    check.set_defaults(handler=_check)
+    show = actions.add_parser("show", help="print the effective config (secrets masked)")
+    show.set_defaults(handler=_show)
+    path = actions.add_parser("path", help="print which config file is used")
+    path.set_defaults(handler=_path)
+
+
+def _init(args: argparse.Namespace) -> int:
+    from workbench.config import config_path
+
+    path, _ = config_path(args.config)
+    if path.exists() and not args.force:
+        raise CliError(f"{path} exists; use --force to overwrite it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Written owner-only: it names where secrets live, and users add things to it.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(SAMPLE)
+    sys.stdout.write(f"wrote {path}\n")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from workbench.config import ConfigError, config_path, load_config
+
+    path, _ = config_path(args.config)
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        sys.stdout.write(f"{exc.path or path}: {len(exc.problems)} problem(s)\n")
+        for problem in exc.problems:
+            sys.stdout.write(f"  {problem}\n")
+        return 1
+    problems = _secret_problems(config) if args.secrets else []
+    for problem in problems:
+        sys.stdout.write(f"  {problem}\n")
+    if problems:
+        return 1
+    where = config.path or f"{path} (absent: defaults)"
+    sys.stdout.write(f"{where}: ok, {len(config.connectors)} connector(s)\n")
+    return 0
+
+
+def _secret_problems(config: Any) -> list[str]:
+    """Every SecretRef in a connector config that does not resolve now (values never shown)."""
+    from connectors.secrets import SecretRef
+
+    problems = []
+    for index, connector in enumerate(config.connectors):
+        for field in type(connector).model_fields:
+            value = getattr(connector, field)
+            if isinstance(value, SecretRef) and (why := value.check()) is not None:
+                problems.append(f"connectors[{index}].{field}: {why}")
+    return problems
+
+
+def _show(args: argparse.Namespace) -> int:
+    import orjson
+
+    from workbench.cli.main import load_config
+    from workbench.config import redacted
+
+    data = redacted(load_config(args))
+    sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
+    return 0
+
+
+def _path(args: argparse.Namespace) -> int:
+    from workbench.config import config_path
+
+    path, named = config_path(args.config)
+    state = "exists" if Path(path).exists() else "absent"
+    how = ", chosen by --config/$WORKBENCH_CONFIG" if named else ""
+    sys.stdout.write(f"{path} ({state}{how})\n")
+    return 0
