@@ -17,30 +17,12 @@ import orjson
 from connectors.errors import PoisonRecordError
 from connectors.logs import severity as sev
 from connectors.logs.formats import Parsed, json_fields, logfmt_fields, regex_fields
+from connectors.logs.roles import GENERIC, JOURNALD, SYSLOG_LEVEL_KEYS, take_roles
 from connectors.logs.timestamps import TimestampError, parse_timestamp
 from storage.models import MAX_BODY, MAX_SHORT, MAX_TITLE, EventKind, NewEvent, Severity, Source
 
 ENVELOPE_MAGIC = b"wblog1\n"
 
-TS_KEYS = ("timestamp", "time", "ts", "@timestamp", "t", "datetime", "date", "asctime",
-           "timeUnixNano", "Timestamp")
-LEVEL_KEYS = ("level", "lvl", "severity", "loglevel", "log.level", "levelname", "level_name",
-              "severity_text", "SeverityText", "@level")
-MESSAGE_KEYS = ("message", "msg", "MESSAGE", "@message", "log", "text", "body", "Body")
-TRACE_KEYS = ("trace_id", "traceId", "trace.id", "traceid", "otelTraceID", "dd.trace_id",
-              "TraceId")
-SPAN_KEYS = ("span_id", "spanId", "span.id", "spanid", "otelSpanID", "dd.span_id", "SpanId")
-REQUEST_KEYS = ("request_id", "requestId", "req_id", "reqId", "request.id", "x_request_id",
-                "http.request.id", "correlation_id")
-SERVICE_KEYS = ("service", "service.name", "service_name", "serviceName", "app",
-                "application", "SYSLOG_IDENTIFIER", "_SYSTEMD_UNIT")
-HOST_KEYS = ("host", "hostname", "host.name", "_HOSTNAME")
-ERROR_TYPE_KEYS = ("error.type", "error_type", "exc_type", "exception.type", "err.type",
-                   "errorType", "error.kind")
-STATUS_KEYS = ("status", "status_code", "statusCode", "http.status_code",
-               "http.response.status_code", "http_status")
-STACK_KEYS = ("stack", "stack_trace", "stacktrace", "exc_info", "traceback", "exception",
-              "error.stack", "error.stack_trace")
 _TEXT_CONTEXT = re.compile(
     r"\b(?P<key>trace[_.-]?id|span[_.-]?id|request[_.-]?id|req[_.-]?id)[=:]\s*\"?(?P<value>[\w-]+)",
     re.IGNORECASE,
@@ -102,13 +84,6 @@ def decode_envelope(raw: bytes) -> tuple[bytes, RecordRef, int | None]:
     return data, ref, meta.get("truncated_from")
 
 
-def _take(fields: dict[str, Any], keys: tuple[str, ...]) -> Any:
-    for key in keys:
-        if key in fields:
-            return fields.pop(key)
-    return None
-
-
 def _short(value: Any) -> str | None:
     if isinstance(value, str):
         return value[:MAX_SHORT] or None
@@ -137,15 +112,18 @@ def parse_record(data: bytes, ref: RecordRef, ctx: LogContext) -> NewEvent:
     """One record -> event; :class:`PoisonRecordError` says what is wrong with it."""
     parsed = extract(data, ctx)
     fields = parsed.fields
+    roles = take_roles(fields, JOURNALD if ctx.format == "journald" else GENERIC)
     attrs: dict[str, Any] = {"log": {"path": ref.path, "offset": ref.offset,
                                      "file": ref.file_id, "format": ctx.format}}
-    occurred = _occurred(fields, ref, ctx, attrs, data)
-    message = _text(_take(fields, MESSAGE_KEYS))
-    stack = _text(_take(fields, STACK_KEYS))
-    body = "\n".join(p for p in (message, parsed.continuation.rstrip("\n"), stack) if p)
-    severity = _severity(fields, ctx, attrs)
-    context = _context(fields, body, attrs)
-    tags = _signals_and_tags(body, ctx, attrs, severity)
+    occurred = _occurred(roles.get("ts"), ref, ctx, attrs, data)
+    message = _text(_value(roles, "message"))
+    stack = _text(_value(roles, "stack"))
+    continuation = parsed.continuation.rstrip("\n")
+    body = "\n".join(p for p in (message, continuation, stack) if p) if continuation or stack \
+        else message
+    rank = _level_rank(roles, attrs)
+    context = _context(roles, body, attrs, textual=ctx.format not in ("jsonl", "journald"))
+    tags, rank = _signals_and_tags(body, ctx, attrs, rank)
     if parsed.invalid_utf8:
         attrs["invalid_utf8"] = True
     if fields:
@@ -153,16 +131,21 @@ def parse_record(data: bytes, ref: RecordRef, ctx: LogContext) -> NewEvent:
     title = message.strip().split("\n", 1)[0][:MAX_TITLE] or _fallback_title(data)
     try:
         return NewEvent(
-            source=Source.LOGS, kind=EventKind.LOG, severity=tags[1], occurred_at=occurred,
-            title=title, body="" if body == title else body[:MAX_BODY],
-            service=_short(context.get("service")) or ctx.service,
-            environment=ctx.environment, host=_short(context.get("host")) or ctx.host,
-            trace_id=_short(context.get("trace_id")), span_id=_short(context.get("span_id")),
-            attributes=attrs, tags=tags[0], dedup_key=ref.dedup_key,
+            source=Source.LOGS, kind=EventKind.LOG, severity=sev.SEVERITIES[rank],
+            occurred_at=occurred, title=title, body="" if body == title else body[:MAX_BODY],
+            service=_short(context["service"]) or ctx.service, environment=ctx.environment,
+            host=_short(context["host"]) or ctx.host, trace_id=_short(context["trace_id"]),
+            span_id=_short(context["span_id"]), attributes=attrs, tags=tags,
+            dedup_key=ref.dedup_key,
         )
     except ValueError as exc:  # pydantic: oversized attributes, bad values
         raise PoisonRecordError(f"record does not make a valid event: {exc}"[:4000],
                                 payload=data, error_class="InvalidEvent") from exc
+
+
+def _value(roles: dict[str, tuple[str, Any]], role: str) -> Any:
+    found = roles.get(role)
+    return None if found is None else found[1]
 
 
 def _fallback_title(data: bytes) -> str:
@@ -170,18 +153,16 @@ def _fallback_title(data: bytes) -> str:
     return text[:MAX_TITLE] or "(empty log record)"
 
 
-def _occurred(fields: dict[str, Any], ref: RecordRef, ctx: LogContext, attrs: dict[str, Any],
-              data: bytes) -> datetime:
-    raw = fields.pop("__REALTIME_TIMESTAMP", None) if ctx.format == "journald" else None
-    if raw is None:
-        raw = _take(fields, TS_KEYS)
-    if raw is None:
+def _occurred(found: tuple[str, Any] | None, ref: RecordRef, ctx: LogContext,
+              attrs: dict[str, Any], data: bytes) -> datetime:
+    if found is None:
         attrs["timestamp_missing"] = True
         return ref.observed_at.astimezone(UTC)
     try:
-        when, assumed = parse_timestamp(raw, ctx.zone, ref.observed_at)
+        when, assumed = parse_timestamp(found[1], ctx.zone, ref.observed_at)
     except TimestampError as exc:
-        raise PoisonRecordError(str(exc), payload=data, error_class="BadTimestamp") from exc
+        raise PoisonRecordError(f"{found[0]}: {exc}", payload=data,
+                                error_class="BadTimestamp") from exc
     if when > ref.observed_at + ctx.future_tolerance:
         raise PoisonRecordError(
             f"timestamp {when.isoformat()} is more than {ctx.future_tolerance} after it was "
@@ -191,32 +172,28 @@ def _occurred(fields: dict[str, Any], ref: RecordRef, ctx: LogContext, attrs: di
     return when
 
 
-def _severity(fields: dict[str, Any], ctx: LogContext, attrs: dict[str, Any]) -> Severity:
-    level = fields.pop("PRIORITY", None) if ctx.format == "journald" else None
-    found = sev.level_severity(level, syslog=True) if level is not None else None
-    if level is None:
-        level = _take(fields, LEVEL_KEYS)
-        found = sev.level_severity(level) if level is not None else None
+def _level_rank(roles: dict[str, tuple[str, Any]], attrs: dict[str, Any]) -> int:
+    """Severity rank from the level field and an HTTP status field (the higher wins)."""
+    rank = 0
+    level = roles.get("level")
     if level is not None:
-        attrs["level"] = _text(level)[:64]
-    status = _take(fields, STATUS_KEYS)
+        found = sev.level_severity(level[1], syslog=level[0] in SYSLOG_LEVEL_KEYS)
+        rank = found.rank if found is not None else 0
+        attrs["level"] = _text(level[1])[:64]
+    status = roles.get("status")
     if status is not None:
-        attrs["http_status"] = status
-    by_status = sev.status_severity(status)
-    ranks = [s.rank for s in (found, by_status) if s is not None]
-    return Severity.from_rank(max(ranks)) if ranks else Severity.INFO
+        attrs["http_status"] = status[1]
+        if sev.status_severity(status[1]) is not None:
+            rank = max(rank, Severity.HIGH.rank)
+    return rank
 
 
-def _context(fields: dict[str, Any], body: str, attrs: dict[str, Any]) -> dict[str, Any]:
-    context = {
-        "trace_id": _take(fields, TRACE_KEYS), "span_id": _take(fields, SPAN_KEYS),
-        "request_id": _take(fields, REQUEST_KEYS), "service": _take(fields, SERVICE_KEYS),
-        "host": _take(fields, HOST_KEYS), "error_type": _take(fields, ERROR_TYPE_KEYS),
-    }
-    parent = fields.get("traceparent")
-    if isinstance(parent, str) and parent.count("-") == 3 and context["trace_id"] is None:
-        _, context["trace_id"], context["span_id"], _ = parent.split("-")
-    if (context["trace_id"] is None or context["request_id"] is None) and _may_name_ids(body):
+def _context(roles: dict[str, tuple[str, Any]], body: str, attrs: dict[str, Any], *,
+             textual: bool) -> dict[str, Any]:
+    context = {role: _value(roles, role) for role in
+               ("trace_id", "span_id", "request_id", "service", "host", "error_type")}
+    if textual and (context["trace_id"] is None or context["request_id"] is None) \
+            and _may_name_ids(body):
         for match in _TEXT_CONTEXT.finditer(body):
             key = match["key"].lower()[:3]
             role = {"tra": "trace_id", "spa": "span_id"}.get(key, "request_id")
@@ -235,11 +212,11 @@ def _may_name_ids(text: str) -> bool:
 
 
 def _signals_and_tags(body: str, ctx: LogContext, attrs: dict[str, Any],
-                      level: Severity) -> tuple[tuple[str, ...], Severity]:
+                      rank: int) -> tuple[tuple[str, ...], int]:
     found = sev.content_signals(body)
-    tags = [tag for tag, _ in found]
-    tags += [tag for tag, rx in ctx.tags if rx.search(body)]
-    if found:
-        attrs["signals"] = [tag for tag, _ in found]
-    rank = max([level.rank, *(s.rank for _, s in found)])
-    return tuple(dict.fromkeys(tags)), Severity.from_rank(rank)
+    tags = [tag for tag, rx in ctx.tags if rx.search(body)] if ctx.tags else []
+    if not found:
+        return tuple(tags), rank
+    attrs["signals"] = [tag for tag, _ in found]
+    rank = max(rank, *(s.rank for _, s in found))
+    return tuple(dict.fromkeys([*attrs["signals"], *tags])), rank

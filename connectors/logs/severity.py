@@ -71,6 +71,10 @@ def may_name_error(text: str) -> bool:
         or "Interrupt" in text or "Fault" in text
 
 
+SEVERITIES = tuple(Severity)
+"""Severity by rank (0 info .. 4 critical)."""
+
+
 def status_severity(status: Any) -> Severity | None:
     """HTTP status fields: 5xx is high, anything else says nothing."""
     if isinstance(status, str) and status.isdigit():
