@@ -73,6 +73,9 @@ class GitConnector:
         self.config = config
         self.name = config.name
         self._services = ServiceRules.from_globs(config.services)
+        # Per repository: (tips, done tips, commits still pending) after the last poll.
+        # A paginated catch-up then lists the range once instead of once per page.
+        self._pending: dict[str, tuple[list[str], list[str], list[str]]] = {}
 
     async def poll(self, cursor: str | None) -> Batch:
         """Read up to ``max_commits_per_poll`` new commits (git runs in a thread)."""
@@ -112,7 +115,11 @@ class GitConnector:
         gitcli.check_repository(binary, repo, timeout=timeout)
         tips = gitcli.ref_tips(binary, repo, self.config.refs, timeout=timeout)
         done = gitcli.existing_commits(binary, repo, done, timeout=timeout)
-        pending = gitcli.new_commits(binary, repo, tips, done, timeout=timeout)
+        cached = self._pending.pop(str(repo), None)
+        if cached is not None and cached[0] == tips and cached[1] == done:
+            pending = cached[2]
+        else:
+            pending = gitcli.new_commits(binary, repo, tips, done, timeout=timeout)
         taken = pending[:budget]
         records = split_records(gitcli.commit_log(binary, repo, taken, timeout=timeout))
         if len(records) != len(taken):
@@ -121,7 +128,10 @@ class GitConnector:
         parents = self._collect(str(repo), records, out)
         if len(taken) == len(pending):
             return tips, True, len(taken)
-        return _frontier(done, taken, parents), False, len(taken)
+        frontier = _frontier(done, taken, parents)
+        # Valid only if the next poll resumes from exactly this cursor with the same tips.
+        self._pending[str(repo)] = (tips, frontier, pending[len(taken):])
+        return frontier, False, len(taken)
 
     def _collect(self, repository: str, records: Sequence[Sequence[bytes]],
                  out: _Collected) -> set[str]:

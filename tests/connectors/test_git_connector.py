@@ -185,3 +185,21 @@ def test_one_commit_per_poll_over_diverging_branches(tmp_path: Path) -> None:
     batches, _ = drain(_connector(r.path, max_commits_per_poll=1))
     shas = _shas(batches)
     assert len(shas) == len(set(shas)) == 10
+
+
+def test_paginated_catch_up_lists_the_range_once(tmp_path: Path) -> None:
+    r = Repo(tmp_path / "long")
+    for i in range(10):
+        r.commit(f"c{i}", {"f.txt": str(i)})
+    calls = tmp_path / "calls.txt"
+    wrapper = tmp_path / "git-wrapper"
+    wrapper.write_text(f'#!/bin/sh\necho "$@" >> {calls}\nexec git "$@"\n')
+    wrapper.chmod(0o755)
+    connector = _connector(r.path, max_commits_per_poll=3, git_binary=str(wrapper))
+    first = connector.poll_sync(None)
+    later = r.commit("arrives mid catch-up", {"g.txt": "g"})  # tips move: the cache is dropped
+    batches, _ = drain(connector, first.cursor)
+    shas = _shas([first, *batches])
+    assert len(shas) == len(set(shas)) == 11 and shas[-1] == later
+    rev_lists = [c for c in calls.read_text().splitlines() if " rev-list " in c]
+    assert len(rev_lists) == 2  # first poll, then once more after the tips moved
