@@ -57,6 +57,8 @@ class MetricQuery(BaseModel):
     """Changes under this fraction of the level are never anomalous."""
     max_gap: int = Field(default=1, ge=0)
     """Normal samples allowed inside one episode."""
+    min_samples: int = Field(default=2, ge=1)
+    """Anomalous samples an episode needs: one noisy sample is not an incident."""
     service: str | None = None
     """Service to put on events when the series has no ``service``/``job`` label."""
 
@@ -97,7 +99,8 @@ def detect(matrix: SeriesMatrix, query: MetricQuery) -> Iterator[Finding]:
     if matrix.values.size == 0:
         return
     scores, flags = score(matrix.values, query)
-    for episode in find_episodes(flags, scores.z, max_gap=query.max_gap):
+    for episode in find_episodes(flags, scores.z, max_gap=query.max_gap,
+                                 min_samples=query.min_samples):
         yield Finding(query=query, labels=matrix.labels[episode.series], episode=episode,
                       times=matrix.times, values=matrix.values[episode.series],
                       scores=scores)
@@ -121,7 +124,7 @@ def score(values: Matrix, query: MetricQuery) -> tuple[ZScores, NDArray[np.bool_
                      rel_std_floor=query.rel_std_floor)
     scores = scorer(values)
     flags = flag(scores, threshold, direction)
-    rows = np.flatnonzero(flags.any(axis=1))
+    rows = _lasting(values, scores, flags, threshold, direction)
     for _ in range(MAX_REFINE):
         if rows.size == 0:
             break
@@ -134,6 +137,21 @@ def score(values: Matrix, query: MetricQuery) -> tuple[ZScores, NDArray[np.bool_
         flags[rows] = sub_flags
         rows = rows[changed]
     return scores, flags
+
+
+def _lasting(values: Matrix, scores: ZScores, flags: NDArray[np.bool_], threshold: float,
+             direction: Direction) -> NDArray[np.intp]:
+    """Series where a flagged sample is followed by one that is anomalous too when judged
+    against the *same* baseline: only those can hold a spike long enough to leak into
+    its own baseline. Isolated noisy flags (most of them) are not rescored."""
+    if not flags[:, :-1].any():
+        return np.empty(0, dtype=np.intp)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ahead = values[:, 1:] - scores.mean[:, :-1]
+        ahead /= scores.std[:, :-1]
+    follow = flag(ZScores(z=ahead, mean=ahead, std=ahead), threshold, direction)
+    follow &= flags[:, :-1]
+    return np.flatnonzero(follow.any(axis=1))
 
 
 def _ts(value: float) -> datetime:

@@ -69,35 +69,35 @@ def flag(scores: ZScores, threshold: float, direction: Direction) -> NDArray[np.
         return np.abs(z) > threshold
 
 
-def find_episodes(flags: NDArray[np.bool_], z: NDArray[np.float64], *, max_gap: int = 1
-                  ) -> list[Episode]:
-    """Runs of flagged samples per series, merged across gaps of ``max_gap`` samples."""
+def find_episodes(flags: NDArray[np.bool_], z: NDArray[np.float64], *, max_gap: int = 1,
+                  min_samples: int = 1) -> list[Episode]:
+    """Runs of flagged samples per series, merged across gaps of ``max_gap`` samples.
+
+    Episodes with fewer than ``min_samples`` flagged samples are dropped (one noisy
+    sample is not an incident). Everything up to the surviving episodes is vectorised.
+    """
     rows, cols = flags.shape
     if rows == 0 or cols == 0 or not flags.any():
         return []
     padded = np.zeros((rows, cols + 2), dtype=np.int8)
     padded[:, 1:-1] = flags
     edges = np.diff(padded, axis=1)
-    starts = np.argwhere(edges == 1)   # row-major: pairs line up with ends
-    ends = np.argwhere(edges == -1)
-    runs = _merge(starts, ends, max_gap)
-    return [_episode(row, start, end, z, cols) for row, start, end in runs]
+    run_rows, starts = np.nonzero(edges == 1)   # row-major: pairs line up with ends
+    _, stops = np.nonzero(edges == -1)
+    # A new episode begins at a new series or after a gap longer than max_gap.
+    new = np.ones(len(starts), dtype=bool)
+    new[1:] = (run_rows[1:] != run_rows[:-1]) | (starts[1:] - stops[:-1] > max_gap)
+    first = np.flatnonzero(new)
+    last = np.append(first[1:], len(starts)) - 1
+    counts = np.add.reduceat(stops - starts, first)
+    keep = counts >= min_samples
+    return [_episode(int(run_rows[a]), int(starts[a]), int(stops[b]) - 1, int(n), z, cols)
+            for a, b, n in zip(first[keep], last[keep], counts[keep], strict=True)]
 
 
-def _merge(starts: NDArray[np.intp], ends: NDArray[np.intp], max_gap: int
-           ) -> list[tuple[int, int, int]]:
-    runs: list[tuple[int, int, int]] = []
-    for (row, start), (_, stop) in zip(starts.tolist(), ends.tolist(), strict=True):
-        last = stop - 1
-        if runs and runs[-1][0] == row and start - runs[-1][2] - 1 <= max_gap:
-            runs[-1] = (row, runs[-1][1], last)
-        else:
-            runs.append((row, start, last))
-    return runs
-
-
-def _episode(row: int, start: int, end: int, z: NDArray[np.float64], cols: int) -> Episode:
+def _episode(row: int, start: int, end: int, samples: int, z: NDArray[np.float64],
+             cols: int) -> Episode:
     segment = np.abs(z[row, start:end + 1])
     peak = start + int(np.nanargmax(segment)) if np.isfinite(segment).any() else start
     return Episode(series=row, start=start, peak=peak, end=end, open=end == cols - 1,
-                   samples=end - start + 1)
+                   samples=samples)

@@ -54,22 +54,33 @@ def rolling_zscore(values: Matrix, *, window: int, min_baseline: int,
     usable = valid if exclude is None else valid & ~exclude
     in_baseline = centred if exclude is None else np.where(usable, centred, 0.0)
     sums = _window_sums(in_baseline, window)
-    sums2 = _window_sums(in_baseline * in_baseline, window)
-    counts = _window_counts(usable, window, complete and exclude is None)
+    np.multiply(in_baseline, in_baseline, out=in_baseline)    # no longer needed unsquared
+    sums2 = _window_sums(in_baseline, window)
+    simple = complete and exclude is None
+    counts = _window_counts(usable, window, simple)
+    # In place from here on: at 10k x 360 every temporary costs a few milliseconds.
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = sums / counts
-        var = sums2 / counts - mean * mean
+        mean = np.divide(sums, counts, out=sums)
+        var = np.divide(sums2, counts, out=sums2)
+        var -= mean * mean
         np.maximum(var, 0.0, out=var)
         std = np.sqrt(var, out=var)
-        level = np.abs(mean + centre)
-        np.maximum(std, np.maximum(level * rel_std_floor, abs_std_floor), out=std)
-        z = (centred - mean) / std
-    mean += centre
-    no_baseline = counts < min_baseline
-    if not complete:
-        no_baseline = no_baseline | ~valid
-    for arr in (z, mean, std):
-        np.copyto(arr, np.nan, where=no_baseline)
+        mean += centre                        # back to the series' own level
+        floor = np.abs(mean)
+        floor *= rel_std_floor
+        np.maximum(floor, abs_std_floor, out=floor)
+        np.maximum(std, floor, out=std)
+        z = np.subtract(values, mean, out=floor)
+        z /= std
+    if simple:
+        # The count depends on the column only: blank the first columns.
+        blank = min(min_baseline, values.shape[1])
+        for arr in (z, mean, std):
+            arr[:, :blank] = np.nan
+    else:
+        no_baseline = (counts < min_baseline) | ~valid
+        for arr in (z, mean, std):
+            np.copyto(arr, np.nan, where=no_baseline)
     return ZScores(z=z, mean=mean, std=std)
 
 

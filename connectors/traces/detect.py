@@ -120,7 +120,8 @@ def _link(rules: TraceRules, trace_id: str) -> str | None:
 
 def span_error_event(span: Span, rules: TraceRules) -> NewEvent:
     """The event for a span whose status is ERROR."""
-    first = span.exceptions[0] if span.exceptions else {}
+    exceptions = span.exceptions or []
+    first = exceptions[0] if exceptions else {}
     what = ": ".join(p for p in (first.get("type"), first.get("message") or span.status_message)
                      if p)
     title = f"{span.service}: {span.name[:300]} failed" + (f": {what[:1000]}" if what else "")
@@ -130,8 +131,8 @@ def span_error_event(span: Span, rules: TraceRules) -> NewEvent:
         body=first.get("stacktrace", ""), trace_id=span.trace_id, span_id=span.span_id,
         url=_link(rules, span.trace_id),
         attributes={"operation": span.name, "duration_ms": span.duration_ns / 1e6,
-                    "status_message": span.status_message, "exceptions": span.exceptions,
-                    "span_attributes": span.attributes},
+                    "status_message": span.status_message, "exceptions": exceptions,
+                    "span_attributes": span.attributes or {}},
         dedup_key=f"span_error:{span.trace_id}:{span.span_id}",
     )
 

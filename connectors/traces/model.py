@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 HEX = frozenset("0123456789abcdef")
@@ -25,8 +25,8 @@ class Span:
     end_ns: int
     error: bool = False
     status_message: str = ""
-    attributes: dict[str, Any] = field(default_factory=dict)
-    exceptions: list[dict[str, str]] = field(default_factory=list)
+    attributes: dict[str, Any] | None = None
+    exceptions: list[dict[str, str]] | None = None
 
     @property
     def duration_ns(self) -> int:
@@ -47,8 +47,11 @@ def check_hex_id(value: str, size: int, what: str) -> str:
     return lowered
 
 
+ZEROS = {8: bytes(8), 16: bytes(16)}
+
+
 def check_bytes_id(value: bytes, size: int, what: str) -> str:
     """Validate a binary id of ``size`` bytes; return it as hex."""
-    if len(value) != size or not any(value):
+    if len(value) != size or value == ZEROS[size]:
         raise InvalidSpanIdError(f"invalid {what}: {len(value)} bytes (want {size}, not all zero)")
     return value.hex()

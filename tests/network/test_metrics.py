@@ -25,7 +25,8 @@ from connectors.metrics.series import BadSeriesResponseError, parse_prometheus
 from connectors.metrics.zscore import rolling_zscore
 
 
-def _brute(values: np.ndarray, window: int, min_baseline: int, floor: float) -> np.ndarray:
+def _brute(values: np.ndarray, window: int, min_baseline: int, floor: float,
+           abs_floor: float = 1e-9) -> np.ndarray:
     out = np.full(values.shape, np.nan)
     for i, row in enumerate(values):
         for t in range(len(row)):
@@ -33,7 +34,7 @@ def _brute(values: np.ndarray, window: int, min_baseline: int, floor: float) -> 
             base = base[np.isfinite(base)]
             if len(base) < min_baseline or not np.isfinite(row[t]):
                 continue
-            std = max(base.std(), abs(base.mean()) * floor, 1e-9)
+            std = max(base.std(), abs(base.mean()) * floor, abs_floor)
             out[i, t] = (row[t] - base.mean()) / std
     return out
 
@@ -43,8 +44,11 @@ def _brute(values: np.ndarray, window: int, min_baseline: int, floor: float) -> 
                 max_size=60), st.integers(2, 12))
 def test_zscore_matches_brute_force(values: list[float], window: int) -> None:
     matrix = np.array([values, values[::-1]])
-    got = rolling_zscore(matrix, window=window, min_baseline=2).z
-    want = _brute(matrix, window, 2, 0.01)
+    # Cumulative sums cancel: variances are exact to ~1e-16 of the squared scale, so
+    # the floor is set just above that (as the 1% relative floor does in practice).
+    floor = 1e-5 * (np.nanmax(np.abs(matrix), initial=0.0) + 1.0)
+    got = rolling_zscore(matrix, window=window, min_baseline=2, abs_std_floor=floor).z
+    want = _brute(matrix, window, 2, 0.01, floor)
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
 
 
@@ -60,8 +64,9 @@ def test_episodes_merge_small_gaps_and_mark_open() -> None:
     z = flags.astype(float) * 5
     z[0, 2] = 9
     episodes = find_episodes(flags, z, max_gap=1)
-    assert [(e.start, e.peak, e.end, e.open) for e in episodes] == [
-        (1, 2, 4, False), (7, 7, 8, True)]
+    assert [(e.start, e.peak, e.end, e.open, e.samples) for e in episodes] == [
+        (1, 2, 4, False, 3), (7, 7, 8, True, 2)]
+    assert [e.start for e in find_episodes(flags, z, max_gap=0, min_samples=2)] == [1, 7]
 
 
 def _matrix(values: list[list[float]], start: float = 1000.0) -> dict:  # type: ignore[type-arg]
@@ -76,7 +81,7 @@ def test_direction_latency_drop_is_not_an_anomaly() -> None:
     series = parse_prometheus(_matrix([flat + [5.0, 1.0], flat + [0.01, 1.0]]), start=1000,
                               end=1021, step=1)
     query = MetricQuery(name="q", query="lat", metric_type=MetricType.LATENCY, window=10,
-                        min_baseline=5)
+                        min_baseline=5, min_samples=1)
     found = list(detect(series, query))
     assert [f.labels["service"] for f in found] == ["s0"]
     both = query.model_copy(update={"direction": Direction.BOTH})
@@ -213,7 +218,7 @@ def test_datadog_payloads_detect_the_spike(payload: dict) -> None:  # type: igno
     series = parse_datadog(orjson.loads(orjson.dumps(payload)))
     assert series.values.shape[0] == 1 and np.isnan(series.values).sum() == 1
     query = MetricQuery(name="dd", query="x", metric_type=MetricType.LATENCY, window=8,
-                        min_baseline=4)
+                        min_baseline=4, min_samples=1)
     [finding] = detect(series, query)
     assert finding.values[finding.episode.peak] in (2.5, 3.0)
     labels = series.labels[0]

@@ -31,7 +31,8 @@ def _samples(base: str) -> int:
 
 
 async def test_spike_found_once_with_its_episode(
-        start_prometheus: Callable[..., str], store: Store) -> None:
+        start_prometheus: Callable[..., str], sqlite_store: Store) -> None:
+    store = sqlite_store   # the real-server part dominates; PostgreSQL ingest is covered elsewhere
     with ScriptedExporter(SCRIPT) as exporter:
         base = start_prometheus(exporter.port)
         # Wait on what Prometheus has stored, not on the clock.

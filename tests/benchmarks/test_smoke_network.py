@@ -1,0 +1,31 @@
+"""Smoke tier of the network benchmarks: they run end to end and report figures.
+
+No thresholds here (CI machines vary); the full tiers are run by hand.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from benchmarks import bench_metrics_cycle, bench_otlp, bench_zscore
+
+
+def test_bench_zscore_smoke(capsys: pytest.CaptureFixture[str]) -> None:
+    summary = bench_zscore.main(["500", "360", "--reps", "1"])
+    out = capsys.readouterr().out
+    assert '"role":"anchor"' in out and '"role":"project"' in out and "ratio" in out
+    assert float(summary["ratio"]) > 0  # type: ignore[arg-type]
+
+
+def test_bench_metrics_cycle_smoke(capsys: pytest.CaptureFixture[str]) -> None:
+    summary = bench_metrics_cycle.main(["500", "360", "--reps", "1"])
+    assert "ratio project/anchor" in capsys.readouterr().out
+    assert int(summary["events"]) > 0  # type: ignore[call-overload]
+
+
+def test_bench_otlp_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    summary = bench_otlp.main(["10000", "--reps", "1", "--dir", str(tmp_path)])
+    assert '"unit":"spans/s"' in capsys.readouterr().out
+    assert int(summary["events"]) > 0  # type: ignore[call-overload]
