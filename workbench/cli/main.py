@@ -29,6 +29,10 @@ COMMANDS = (
     "workbench.cli.group",
     "workbench.cli.token",
     "workbench.cli.config_cmd",
+    "workbench.cli.sync",
+    "workbench.cli.connectors_cmd",
+    "workbench.cli.dlq",
+    "workbench.cli.serve",
 )
 
 

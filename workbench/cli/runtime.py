@@ -1,0 +1,87 @@
+"""Shared by the connector commands: config -> connectors, and plain-text tables."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from workbench.cli.main import CliError, load_config
+
+if TYPE_CHECKING:
+    from connectors.base import Connector, ConnectorConfig
+    from connectors.dlq import Parsers
+    from workbench.config import Config
+
+log = logging.getLogger(__name__)
+
+
+def config_or_exit(args: argparse.Namespace) -> Config:
+    """The validated config (a :class:`CliError` lists what is wrong)."""
+    config: Config = load_config(args)
+    return config
+
+
+def build_connectors(config: Config, names: Sequence[str] = (), *, enabled_only: bool = True
+                     ) -> tuple[list[tuple[Connector, ConnectorConfig]], dict[str, str]]:
+    """Instances for the configured connectors, and ``name -> error`` for those that failed."""
+    from connectors import registry
+
+    wanted = set(names)
+    unknown = wanted - {c.name for c in config.connectors}
+    if unknown:
+        raise CliError(f"no connector named {', '.join(sorted(unknown))} in the config")
+    built: list[tuple[Connector, ConnectorConfig]] = []
+    failed: dict[str, str] = {}
+    for item in config.connectors:
+        if (wanted and item.name not in wanted) or (enabled_only and not item.enabled):
+            continue
+        try:
+            built.append((registry.build(item), item))
+        except Exception as exc:  # one broken connector must not stop the others
+            log.warning("connector %s could not be created: %s", item.name, exc)
+            failed[item.name] = f"{type(exc).__name__}: {exc}"
+    return built, failed
+
+
+def parsers(config: Config) -> Parsers:
+    """Every configured connector's parser (disabled ones too: their DLQ entries remain)."""
+    from connectors.dlq import Parsers
+
+    built, _ = build_connectors(config, enabled_only=False)
+    return Parsers.of(connector for connector, _ in built)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A plain, aligned text table; every cell is sanitised (data is untrusted)."""
+    from workbench.sanitize import sanitize_line
+
+    cells = [[sanitize_line("" if v is None else v, limit=80) for v in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    numeric = [all(_is_number(r[i]) for r in cells) and bool(cells) for i in range(len(headers))]
+
+    def line(values: Sequence[str]) -> str:
+        parts = [v.rjust(w) if num else v.ljust(w)
+                 for v, w, num in zip(values, widths, numeric, strict=True)]
+        return "  ".join(parts).rstrip()
+
+    return "\n".join([line(headers), *(line(r) for r in cells)]) + "\n"
+
+
+def _is_number(value: str) -> bool:
+    return value.lstrip("-").isdigit()
+
+
+def ago(value: Any, now: Any) -> str:
+    """``12s ago`` style age of a datetime (or ISO string); ``-`` if unknown."""
+    from datetime import datetime
+
+    if value is None:
+        return "-"
+    when = datetime.fromisoformat(value) if isinstance(value, str) else value
+    seconds = max(0, int((now - when).total_seconds()))
+    for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit} ago"
+    return f"{seconds}s ago"
