@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from storage import Store
 from tests.api.conftest import start_api, stop_api
@@ -18,6 +19,7 @@ def _cli(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=60, check=False)
 
 
+@pytest.mark.slow
 def test_create_use_list_revoke(tmp_path: Path) -> None:
     db = tmp_path / "wb.db"
     created = _cli(db, "create", "--name", "oncall", "--role", "responder")

@@ -18,7 +18,7 @@ from fastapi import APIRouter, FastAPI
 
 from storage import Store
 from workbench import __version__
-from workbench.api import problems
+from workbench.api import hot, problems
 from workbench.api.auth import Authenticator
 from workbench.api.connector_status import collect
 from workbench.api.db import Database
@@ -29,7 +29,7 @@ from workbench.api.routes import analytics, connectors, events, investigations, 
 from workbench.api.settings import ApiSettings
 
 log = logging.getLogger(__name__)
-ROUTERS = (investigations.router, events.router, connectors.router, analytics.router,
+ROUTERS = (events.router, investigations.router, connectors.router, analytics.router,
            tokens.router, ops.router)
 OPTIONAL_ROUTERS = ("workbench.api.routes.receivers",)
 
@@ -38,7 +38,7 @@ def create_app(*, store: Store, settings: ApiSettings | None = None, health: Any
                control: Any = None) -> FastAPI:
     """A ready app serving ``store``; ``health``/``control`` come from the supervisor."""
     settings = settings or ApiSettings()
-    db = Database(store)
+    db = Database(store, fast_reads=settings.fast_reads)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -55,6 +55,9 @@ def create_app(*, store: Store, settings: ApiSettings | None = None, health: Any
     problems.install(app)
     for router in (*ROUTERS, *_optional_routers()):
         app.include_router(router)
+    if db.fast.enabled:
+        # Ahead of the FastAPI routes for the same paths (see workbench.api.hot).
+        app.router.routes[0:0] = hot.ROUTES
     app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes,
                        metrics=app.state.metrics)
     return app

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from storage import Store
+from storage.fastread import FastReader
 
 T = TypeVar("T")
 
@@ -27,9 +28,12 @@ T = TypeVar("T")
 class Database:
     """The store as seen from async routes."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, fast_reads: bool = True) -> None:
         self.store = store
         self.inline_reads = store.dialect == "sqlite"
+        self.fast = FastReader(store.engine)
+        self.fast.enabled = self.fast.enabled and fast_reads
+        """Driver-level JSON reads for the hottest routes (SQLite only: ``fast.enabled``)."""
         self._local = threading.local()
         self._connections: list[Connection] = []
         self._lock = threading.Lock()
@@ -79,6 +83,7 @@ class Database:
 
     def close(self) -> None:
         """Close the per-thread connections (at shutdown)."""
+        self.fast.close()
         with self._lock:
             connections, self._connections = self._connections, []
         for connection in connections:

@@ -55,7 +55,7 @@ class EdgeMiddleware:
         else:
             await self.app(scope, self._limited(receive), send_with_headers)
         route = scope.get("route")
-        template = getattr(route, "path", None) or "unmatched"
+        template = getattr(route, "path_format", None) or "unmatched"
         self.metrics.observe(scope["method"], template, status[0],
                              time.perf_counter() - started)
 

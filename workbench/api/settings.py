@@ -36,5 +36,8 @@ class ApiSettings(BaseModel):
     """Largest page size; larger ``limit`` values are clamped to it."""
     limit_concurrency: int | None = Field(default=None, ge=1)
     """Cap on concurrent connections (uvicorn); beside the TUI a small cap keeps frames on time."""
+    fast_reads: bool = True
+    """Serve the hottest reads straight from SQLite (see ``workbench.api.hot``); no effect
+    on PostgreSQL. Off only to compare the two paths."""
     docs: bool = True
     """Serve the interactive docs at ``/docs`` (the OpenAPI document is always served)."""

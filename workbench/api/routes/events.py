@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query, Request
+from fastapi import APIRouter, Body, Path, Query, Request, Response
 from pydantic import AwareDatetime, Field
 from sqlalchemy.orm import Session
 
-from storage import audit, events, ingest, lookups
-from storage.models import Event, EventKind, NewEvent, Page, Severity, Source
+from storage import NotFoundError, audit, events, ingest, lookups
+from storage.models import Event, NewEvent, Page, Severity, Source
 from storage.queries import EventQuery
+from workbench.api.db import Database
 from workbench.api.deps import Db, Responder, Settings, Viewer
+from workbench.api.event_params import EventFilters, Order
 from workbench.api.models import MAX_BATCH, IngestOut, TagsBody
 from workbench.api.pagination import CursorParam, LimitParam, PageOut, clamp_limit
 from workbench.api.problems import PROBLEM_RESPONSES, check_window, problem_doc
@@ -20,19 +22,24 @@ router = APIRouter(prefix="/api/events", tags=["events"], responses=PROBLEM_RESP
 
 EventId = Annotated[int, Path(ge=1, le=2**62, description="event id")]
 Short = Annotated[str | None, Query(max_length=256)]
-Order = Literal["asc", "desc"]
+JSON = "application/json"
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: problem_doc("No such event")}
 EventsBody = Annotated[NewEvent | Annotated[list[NewEvent], Field(min_length=1,
                                                                   max_length=MAX_BATCH)],
                        Body(description="one event, or a list of up to 1,000")]
 
 
-async def _page(db: Db, query: EventQuery, *, quick: bool = True) -> PageOut[Event]:
+async def _page(db: Db, query: EventQuery) -> PageOut[Event] | Response:
+    if db.fast.enabled:
+        # Keyset pages are bounded index walks: inline, straight to JSON (storage.fastread).
+        body = db.fast.page_json(query, {"limit": query.limit})
+        if body is not None:
+            return Response(body, media_type=JSON)
+
     def work(session: Session) -> Page[Event]:
         return events.list_events(session=session, query=query)
 
-    # Keyset pages without full-text search are bounded index walks: inline on SQLite.
-    page = await (db.quick_read(work) if quick and not query.text else db.read(work))
+    page = await db.read(work)
     return PageOut[Event](items=page.items, limit=query.limit, next_cursor=page.next_cursor,
                           prev_cursor=page.prev_cursor)
 
@@ -63,32 +70,17 @@ async def post_events(principal: Responder, db: Db, request: Request,
 
 
 @router.get("", response_model=PageOut[Event], summary="List events")
-async def list_events(
-    _: Viewer, db: Db, settings: Settings,
-    source: Annotated[list[Source] | None, Query()] = None,
-    kind: Annotated[list[EventKind] | None, Query()] = None,
-    min_severity: Severity | None = None,
-    service: Annotated[list[Annotated[str, Query(max_length=256)]] | None,
-                       Query(max_length=50)] = None,
-    environment: Short = None, host: Short = None, trace_id: Short = None,
-    commit_sha: Short = None, tag: Short = None,
-    start: AwareDatetime | None = None, end: AwareDatetime | None = None,
-    order: Order = "desc", limit: LimitParam = None, cursor: CursorParam = None,
-) -> PageOut[Event]:
+async def list_events(_: Viewer, db: Db, settings: Settings,
+                      filters: Annotated[EventFilters, Query()]) -> PageOut[Event] | Response:
     """Events matching every filter given, newest first by default."""
-    check_window(start, end)
-    query = _query(settings, limit, cursor, sources=tuple(source or ()),
-                   kinds=tuple(kind or ()), min_severity=min_severity,
-                   services=tuple(service or ()), environment=environment, host=host,
-                   trace_id=trace_id, commit_sha=commit_sha, tag=tag, start=start, end=end,
-                   order=order)
-    return await _page(db, query)
+    return await _page(db, filters.to_query(settings))
 
 
 @router.get("/search", response_model=PageOut[Event], summary="Full-text search")
 async def search(_: Viewer, db: Db, settings: Settings,
                  q: Annotated[str, Query(min_length=1, max_length=1_000)],
-                 limit: LimitParam = None, cursor: CursorParam = None) -> PageOut[Event]:
+                 limit: LimitParam = None, cursor: CursorParam = None
+                    ) -> PageOut[Event] | Response:
     """Events whose title, body or attributes match every term of ``q``."""
     return await _page(db, _query(settings, limit, cursor, text=q))
 
@@ -96,7 +88,7 @@ async def search(_: Viewer, db: Db, settings: Settings,
 @router.get("/range", response_model=PageOut[Event], summary="Events in a time range")
 async def time_range(_: Viewer, db: Db, settings: Settings, start: AwareDatetime,
                      end: AwareDatetime, order: Order = "asc", limit: LimitParam = None,
-                     cursor: CursorParam = None) -> PageOut[Event]:
+                     cursor: CursorParam = None) -> PageOut[Event] | Response:
     """Events with ``start <= occurred_at < end``, oldest first by default."""
     check_window(start, end)
     return await _page(db, _query(settings, limit, cursor, start=start, end=end, order=order))
@@ -104,7 +96,8 @@ async def time_range(_: Viewer, db: Db, settings: Settings, start: AwareDatetime
 
 @router.get("/source/{source}", response_model=PageOut[Event], summary="Events from a source")
 async def by_source(_: Viewer, db: Db, settings: Settings, source: Source,
-                    limit: LimitParam = None, cursor: CursorParam = None) -> PageOut[Event]:
+                    limit: LimitParam = None, cursor: CursorParam = None
+                    ) -> PageOut[Event] | Response:
     """Events from one source, newest first."""
     return await _page(db, _query(settings, limit, cursor, sources=(source,)))
 
@@ -112,7 +105,8 @@ async def by_source(_: Viewer, db: Db, settings: Settings, source: Source,
 @router.get("/severity/{severity}", response_model=PageOut[Event],
             summary="Events of one severity")
 async def by_severity(_: Viewer, db: Db, settings: Settings, severity: Severity,
-                      limit: LimitParam = None, cursor: CursorParam = None) -> PageOut[Event]:
+                      limit: LimitParam = None, cursor: CursorParam = None
+                    ) -> PageOut[Event] | Response:
     """Events with exactly this severity (use ``GET /api/events?min_severity=`` for "at least")."""
     return await _page(db, _query(settings, limit, cursor, severity=severity))
 
@@ -121,15 +115,22 @@ async def by_severity(_: Viewer, db: Db, settings: Settings, severity: Severity,
             summary="Events of one service")
 async def by_service(_: Viewer, db: Db, settings: Settings,
                      service: Annotated[str, Path(min_length=1, max_length=256)],
-                     limit: LimitParam = None, cursor: CursorParam = None) -> PageOut[Event]:
+                     limit: LimitParam = None, cursor: CursorParam = None
+                    ) -> PageOut[Event] | Response:
     """Events of one service, newest first."""
     return await _page(db, _query(settings, limit, cursor, services=(service,)))
 
 
 @router.get("/{event_id}", response_model=Event, responses=NOT_FOUND, summary="One event")
-async def get_event(_: Viewer, db: Db, event_id: EventId) -> Event:
+async def get_event(_: Viewer, request: Request, event_id: EventId) -> Event | Response:
     """One event by id."""
-    return await db.quick_read(lambda s: events.get_event(session=s, event_id=event_id))
+    db: Database = request.app.state.db  # on SQLite, workbench.api.hot answers first
+    if db.fast.enabled:
+        body = db.fast.event_json(event_id)
+        if body is None:
+            raise NotFoundError(f"event {event_id} not found")
+        return Response(body, media_type=JSON)
+    return await db.read(lambda s: events.get_event(session=s, event_id=event_id))
 
 
 @router.put("/{event_id}/tags", response_model=Event, responses=NOT_FOUND,

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from fastapi import APIRouter, Depends, Request, Response
-from fastapi.security import HTTPAuthorizationCredentials
+from fastapi.security import HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 
-from workbench.api.auth import Role, bearer_scheme, check_role
-from workbench.api.deps import Db
+from workbench.api.auth import Role, check_role
+from workbench.api.deps import SCHEME, Db
 from workbench.api.problems import PROBLEM_RESPONSES, ProblemError, problem_doc
 
 router = APIRouter(tags=["operations"])
@@ -40,15 +38,19 @@ async def readyz(db: Db) -> Health:
     return Health(status="ready", store=db.store.dialect)
 
 
-async def _metrics_access(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-) -> None:
-    mode = request.app.state.settings.metrics_auth
-    if mode == "none":
-        return
-    principal = await request.app.state.authenticator.authenticate(request, credentials)
-    check_role(principal, Role.ADMIN if mode == "admin" else Role.VIEWER)
+class _MetricsBearer(HTTPBearer):
+    """A token of the role ``metrics_auth`` names, or none if it says ``none``."""
+
+    async def __call__(self, request: Request) -> None:  # type: ignore[override]
+        mode = request.app.state.settings.metrics_auth
+        if mode == "none":
+            return
+        credentials = await super().__call__(request)
+        principal = await request.app.state.authenticator.authenticate(request, credentials)
+        check_role(principal, Role.ADMIN if mode == "admin" else Role.VIEWER)
+
+
+_metrics_access = _MetricsBearer(auto_error=False, scheme_name=SCHEME)
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response,
