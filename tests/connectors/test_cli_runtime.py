@@ -135,7 +135,7 @@ def test_serve_ingests_continuously_and_stops_cleanly_on_sigterm(sources: Path) 
     process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        assert process.stdout is not None
+        assert process.stdout is not None and process.stderr is not None
         ready = process.stdout.readline()
         assert ready.startswith("workbench serve: ready"), ready + process.stderr.read()
         wait_for(lambda: sql(sources, "SELECT count(*) FROM event") == [(15,)], "first sync")
@@ -156,8 +156,9 @@ def test_serve_ingests_continuously_and_stops_cleanly_on_sigterm(sources: Path) 
             process.wait()
     assert process.returncode == 0, err
     assert "stopped cleanly" in out
-    statuses = dict(sql(sources, "SELECT connector, json_extract(snapshot, '$.status') "
-                                 "FROM connector_health"))
+    rows = sql(sources, "SELECT connector, json_extract(snapshot, '$.status') "
+                        "FROM connector_health")
+    statuses = {row[0]: row[1] for row in rows}
     assert statuses == {"repo": "stopped", "app": "stopped", "gone": "stopped"}
     assert "received SIGTERM" in (sources / "serve.log").read_text()
     keys = sql(sources, "SELECT count(*), count(DISTINCT dedup_key) FROM event")
