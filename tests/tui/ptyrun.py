@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import signal
 import struct
 import subprocess
 import sys
@@ -53,6 +54,13 @@ class PtyApp:
                 return
             time.sleep(0.02)  # polling the reader's progress, not waiting for a result
         raise AssertionError("the app did not settle")
+
+    def resize(self, cols: int, rows: int) -> None:
+        """Change the window size (twice, so the last one always differs) and settle."""
+        for width in (cols + 1, cols):
+            fcntl.ioctl(self.master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, width, 0, 0))
+            os.killpg(self.proc.pid, signal.SIGWINCH)
+            self.quiet()
 
     def press(self, *keys: str) -> None:
         """Send keys (names from :data:`KEYS` or literal characters), letting each settle."""

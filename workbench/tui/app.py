@@ -10,6 +10,7 @@ from __future__ import annotations
 import getpass
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from textual.app import App
@@ -32,7 +33,7 @@ class WorkbenchApp(App[None]):
     """Investigation workbench TUI."""
 
     TITLE = "workbench"
-    CSS_PATH = "styles/app.tcss"
+    CSS_PATH = Path(__file__).parent / "styles" / "app.tcss"  # absolute: subclasses work
     BINDINGS = keymap.bindings(keymap.APP)
     COMMANDS = {WorkbenchCommands}
     ENABLE_COMMAND_PALETTE = True

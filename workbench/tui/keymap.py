@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ HEALTH = (
 ALL: tuple[Key, ...] = APP + BACK + ROWS + LIST + INVESTIGATION + TIMELINE + EVENT + HEALTH
 
 
-def bindings(*groups: Iterable[Key]) -> list[Binding]:
+def bindings(*groups: Iterable[Key]) -> list[BindingType]:
     """Textual bindings for the given groups, in order."""
     return [key.binding() for group in groups for key in group]
 

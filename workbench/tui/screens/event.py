@@ -106,8 +106,12 @@ class EventScreen(BaseScreen):
         if not options:
             self.notify("nothing to pivot on: no trace id, commit, request id or service")
             return
-        self.app.push_screen(ChoiceScreen("Every event with the same\u2026", options),
-                             lambda v: v and self.pivot(v))
+
+        def chosen(value: str | None) -> None:
+            if value:
+                self.pivot(value)
+
+        self.app.push_screen(ChoiceScreen("Every event with the same\u2026", options), chosen)
 
     def pivot(self, kind: str) -> None:
         """Open the events sharing ``kind`` with this one."""

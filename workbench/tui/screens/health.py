@@ -99,11 +99,14 @@ class HealthScreen(BaseScreen):
         if letter is None:
             return
         store, user = self.wb.repo.store, self.wb.user
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.write(lambda: health_data.replay(store, letter.id, by=user),
+                           f"dead letter {letter.id} replayed")
+
         self.app.push_screen(
-            ConfirmScreen(f"Replay dead letter {letter.id} with the current parser?"),
-            lambda yes: yes and self.write(
-                lambda: health_data.replay(store, letter.id, by=user),
-                f"dead letter {letter.id} replayed"))
+            ConfirmScreen(f"Replay dead letter {letter.id} with the current parser?"), confirmed)
 
     def action_discard(self) -> None:
         """Discard the selected letter (asks first)."""
@@ -111,11 +114,15 @@ class HealthScreen(BaseScreen):
         if letter is None:
             return
         store, user = self.wb.repo.store, self.wb.user
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.write(lambda: health_data.discard(store, letter.id, by=user),
+                           f"dead letter {letter.id} discarded")
+
         self.app.push_screen(
             ConfirmScreen(f"Discard dead letter {letter.id}? It will not be replayed."),
-            lambda yes: yes and self.write(
-                lambda: health_data.discard(store, letter.id, by=user),
-                f"dead letter {letter.id} discarded"))
+            confirmed)
 
     def action_pause(self) -> None:
         """Pause or resume a connector (needs the connector runtime)."""

@@ -6,6 +6,7 @@ on small terminals, where the two panes stack.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from rich.text import Text
@@ -186,21 +187,29 @@ class InvestigationScreen(BaseScreen):
     def action_set_severity(self) -> None:
         """Choose the severity."""
         options = [(s.value, s.value) for s in reversed(Severity)]
-        self.app.push_screen(ChoiceScreen("Severity", options),
-                             lambda v: v and self.set_field("severity", v))
+        self.app.push_screen(ChoiceScreen("Severity", options), self._field_setter("severity"))
 
     def action_set_owner(self) -> None:
         """Set the owner."""
         inv = self.investigation
         self.app.push_screen(PromptScreen("Owner", (inv.owner or "") if inv else ""),
-                             lambda v: v is not None and self.set_field("owner", v or None))
+                             self._field_setter("owner"))
 
     def action_set_impact(self) -> None:
         """Set the business impact."""
         inv = self.investigation
         self.app.push_screen(
             PromptScreen("Business impact", (inv.business_impact or "") if inv else ""),
-            lambda v: v is not None and self.set_field("business_impact", v or None))
+            self._field_setter("business_impact"))
+
+    def _field_setter(self, name: str) -> Callable[[str | None], None]:
+        """A dialog callback: ``None`` (cancelled) changes nothing, "" clears the field."""
+
+        def apply(value: str | None) -> None:
+            if value is not None:
+                self.set_field(name, value.strip() or None)
+
+        return apply
 
     def set_field(self, name: str, value: object) -> None:
         """Update one field (validated by the store)."""

@@ -1,0 +1,198 @@
+"""TUI benchmarks (headless), each against a baseline measured in the same run.
+
+1. Cold start to first paint of the investigation list on an N-event store, against a
+   bare Textual app's first paint (separate processes, interleaved, median of 3).
+2. First paint after a filter change, and render time per frame while scrolling the
+   all-events timeline, at 1k and at N events.
+3. RSS after first paint: empty store vs N events.
+4. Bytes written to a real pty per ``j`` keystroke on the list at 80x24, next to the
+   bytes of one full redraw.
+
+Usage: ``python -m benchmarks.bench_tui [--events 1000000] [--smoke]``. The N-event
+database is built once through the store's ingest path and cached under /tmp.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+CHILD = "--child"
+
+
+def _child(kind: str, db: str) -> None:
+    """In a fresh process: run until first paint, print elapsed seconds and max RSS."""
+    began = time.perf_counter()
+    if kind == "bare":
+        from textual.app import App, ComposeResult
+        from textual.widgets import Static
+
+        class Bare(App[None]):
+            def compose(self) -> ComposeResult:
+                yield Static("hello")
+
+            def on_mount(self) -> None:
+                self.call_after_refresh(self.exit)
+
+        Bare().run(headless=True, size=(80, 24))
+    else:
+        from storage import Store
+        from workbench.tui.app import WorkbenchApp
+
+        class FirstPaint(WorkbenchApp):
+            """Exits right after the list has been painted with data."""
+
+            def on_mount(self) -> None:
+                super().on_mount()
+                self.set_interval(0.002, self._check)
+
+            def _check(self) -> None:
+                if getattr(self.screen, "loaded_once", False):
+                    self.call_after_refresh(self.exit)
+
+        FirstPaint(Store.open(db), live=False).run(headless=True, size=(80, 24))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    sys.stdout.write(json.dumps({"seconds": time.perf_counter() - began,
+                                 "cpu": usage.ru_utime + usage.ru_stime,
+                                 "rss_kib": usage.ru_maxrss}))
+
+
+def _spawn(kind: str, db: str) -> dict[str, float]:
+    began = time.perf_counter()
+    out = subprocess.run([sys.executable, "-m", "benchmarks.bench_tui", CHILD, kind, db],
+                         check=True, capture_output=True, text=True).stdout
+    result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+    result["wall"] = time.perf_counter() - began
+    return result
+
+
+def cold_start(db: str, empty: str, reps: int) -> dict[str, Any]:
+    """Wall time to first paint (process start to exit after paint) and RSS."""
+    runs: dict[str, list[dict[str, float]]] = {"bare": [], "empty": [], "big": []}
+    for _ in range(reps):  # interleaved so drift hits all variants alike
+        runs["bare"].append(_spawn("bare", empty))
+        runs["empty"].append(_spawn("wb", empty))
+        runs["big"].append(_spawn("wb", db))
+    med = {k: statistics.median(r["wall"] for r in v) for k, v in runs.items()}
+    rss = {k: statistics.median(r["rss_kib"] for r in v) / 1024 for k, v in runs.items()}
+    cpu = {k: statistics.median(r["cpu"] for r in v) for k, v in runs.items()}
+    return {"first_paint_s": med, "ratio_big_vs_bare": med["big"] / med["bare"],
+            "cpu_s": cpu, "cpu_ratio_big_vs_bare": cpu["big"] / cpu["bare"],
+            "rss_mib": rss, "rss_growth_mib": rss["big"] - rss["empty"]}
+
+
+async def _scroll_and_filter(db: str, frames: int) -> dict[str, float]:
+    from storage import Store
+    from workbench.tui.app import WorkbenchApp
+
+    store = Store.open(db)
+    app = WorkbenchApp(store, live=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        while not getattr(app.screen, "loaded_once", False):
+            await pilot.pause(0.001)
+        await pilot.press("A")
+        pane = lambda: getattr(app.screen, "pane", None)  # noqa: E731
+        await _until(pilot, lambda: bool(pane() and pane().rows.rows))
+        screen: Any = app.screen
+        rows = screen.pane.rows
+        height = rows.scrollable_content_region.height
+        frame_ms, render_ms = [], []
+        for _ in range(frames):
+            began = time.perf_counter()
+            await pilot.press("pagedown")
+            await pilot.app.workers.wait_for_complete()
+            await pilot.pause()
+            frame_ms.append((time.perf_counter() - began) * 1000)
+            rows._cache.clear()  # a cold frame: every visible line rendered from its row
+            began = time.perf_counter()
+            for y in range(height):
+                rows.render_line(y)
+            render_ms.append((time.perf_counter() - began) * 1000)
+        began = time.perf_counter()
+        screen.action_apply_filter("sev:high source:logs")
+        await _until(pilot, lambda: rows.rows and all(r.severity.rank >= 3 for r in rows.rows))
+        filter_ms = (time.perf_counter() - began) * 1000
+    store.close()
+    return {"render_frame_ms_median": statistics.median(render_ms),
+            "render_frame_ms_p95": sorted(render_ms)[int(len(render_ms) * 0.95) - 1],
+            "keypress_to_frame_ms_median": statistics.median(frame_ms),
+            "filter_first_paint_ms": filter_ms}
+
+
+async def _until(pilot: Any, cond: Any) -> None:
+    deadline = time.monotonic() + 60
+    while not cond():
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not reached")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause(0.001)
+
+
+def keystroke_bytes(db: str, presses: int = 20) -> dict[str, float]:
+    """Bytes per ``j`` on the list vs one full redraw, through a real pty at 80x24."""
+    from tests.tui.ptyrun import PtyApp
+
+    app = PtyApp(Path(db))
+    try:
+        app.quiet(expect=30)
+        app.press("A")
+        app.quiet(expect=10)
+        before = len(app.output)
+        app.press(*["j"] * 5)  # the cursor moves inside the view: two lines repaint
+        move = (len(app.output) - before) / 5
+        before = len(app.output)
+        app.press(*["j"] * presses)  # past the bottom: each key scrolls the pane
+        per_key = (len(app.output) - before) / presses
+        before = len(app.output)
+        app.resize(80, 24)  # SIGWINCH: Textual repaints every cell once
+        full = len(app.output) - before
+    finally:
+        app.close()
+    return {"full_redraw_bytes": full, "bytes_per_keystroke_cursor_move": move,
+            "bytes_per_keystroke": per_key}
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Run every measurement, print the JSON report and return it."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--smoke", action="store_true", help="1k events, one rep")
+    args = parser.parse_args(argv)
+    from benchmarks.store_data import query_db
+    from storage import Store
+
+    big_n = 1000 if args.smoke else args.events
+    reps = 1 if args.smoke else args.reps
+    small, big = str(query_db(1000)), str(query_db(big_n))
+    empty = str(Path(tempfile.mkdtemp()) / "empty.db")
+    Store.open(empty).close()
+    report: dict[str, Any] = {"events": big_n, "cold_start": cold_start(big, empty, reps)}
+    frames = 10 if args.smoke else 60
+    scroll = {"1k": [], "big": []}  # type: dict[str, list[dict[str, float]]]
+    for _ in range(reps):
+        scroll["1k"].append(asyncio.run(_scroll_and_filter(small, frames)))
+        scroll["big"].append(asyncio.run(_scroll_and_filter(big, frames)))
+    report["scroll"] = {k: {m: statistics.median(r[m] for r in v) for m in v[0]}
+                        for k, v in scroll.items()}
+    report["scroll_ratio_big_vs_1k"] = {
+        m: report["scroll"]["big"][m] / report["scroll"]["1k"][m] for m in scroll["1k"][0]}
+    report["pty"] = keystroke_bytes(big)
+    sys.stdout.write(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == CHILD:
+        _child(sys.argv[2], sys.argv[3])
+    else:
+        main()

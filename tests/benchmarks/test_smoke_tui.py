@@ -1,0 +1,20 @@
+"""Smoke tier of the TUI benchmark: it runs end to end at 1k events and reports figures.
+
+No thresholds (CI machines vary); the 1M tier is run by hand:
+``python -m benchmarks.bench_tui --events 1000000``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks import bench_tui
+
+
+@pytest.mark.slow
+def test_bench_tui_smoke(capsys: pytest.CaptureFixture[str]) -> None:
+    report = bench_tui.main(["--smoke"])
+    out = capsys.readouterr().out
+    assert "ratio_big_vs_bare" in out and "bytes_per_keystroke" in out
+    assert report["cold_start"]["first_paint_s"]["big"] > 0
+    assert report["pty"]["full_redraw_bytes"] > report["pty"]["bytes_per_keystroke"] > 0
