@@ -84,6 +84,9 @@ class Parsers:
             module = importlib.import_module("connectors.jsonl")  # the lead's; lazily
             parse: Parser = module.parse_line
             return parse
+        receiver = importlib.import_module("connectors.push").receiver_parser(letter.connector)
+        if receiver is not None:   # push receivers (brief B): not in the config
+            return receiver  # type: ignore[no-any-return]
         raise UnknownParserError(
             f"no connector named {letter.connector!r} is configured, so its records "
             "cannot be re-parsed (add it to the config, or discard the entry)")

@@ -166,3 +166,34 @@ def register_receiver(health: HealthRegistry, connector: str, kind: str) -> None
     health.register(connector, kind)
     if health.get(connector).status is RunStatus.STARTING:
         health.set_status(connector, RunStatus.RUNNING)
+
+
+def receiver_parser(connector: str) -> Callable[[bytes], NewEvent] | None:
+    """The DLQ-replay parser of a push receiver (``github-webhook`` ...), if it is one.
+
+    Replay stores one event per entry: for a record that holds several (a push of
+    many commits) it is the first one -- the others were stored when it first came,
+    unless the whole record failed, in which case replay says so and keeps it.
+    """
+    from connectors import alertmanager
+    from connectors.ci import github_events, gitlab
+    from connectors.traces import otlp
+
+    parsers: dict[str, Callable[[bytes], Sequence[NewEvent]]] = {
+        "github-webhook": github_events.parse_webhook,
+        "gitlab-webhook": gitlab.parse_hook,
+        "alertmanager-webhook": lambda raw: [alertmanager.parse_alert(raw)],
+        "otlp": otlp.replay_span,
+    }
+    many = parsers.get(connector)
+    if many is None:
+        return None
+
+    def parse(raw: bytes) -> NewEvent:
+        events = list(many(raw))
+        if len(events) != 1:
+            raise PoisonRecordError(f"record holds {len(events)} events, replay stores one "
+                                    "(re-send it from the source instead)", payload=raw)
+        return events[0]
+
+    return parse
