@@ -3,13 +3,11 @@
 A writer thread appends numbered JSON lines to a log that is rotated (rename and
 create) as it grows; the tailing process is killed with SIGKILL several times
 while it ingests, and restarted. At the end every line number is stored exactly
-once. Uses ``workbench serve`` with a config file when that command exists, else
-the same runtime (supervisor + connector + ingest) in a small driver process.
+once. The tailing process is the real ``workbench serve`` with a config file.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import signal
 import sqlite3
@@ -28,14 +26,8 @@ ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 60.0
 
 
-def _has_serve() -> bool:
-    return (importlib.util.find_spec("workbench.cli.serve") is not None
-            and importlib.util.find_spec("workbench.config") is not None)
-
-
 def _command(tmp: Path, db: Path, pattern: str) -> list[str]:
-    if not _has_serve():
-        return [sys.executable, "-m", "tests.connectors.logs_serve_driver", str(db), pattern]
+    """``workbench serve`` with a config file holding one logs connector."""
     config = tmp / "workbench.toml"
     config.write_text(
         "[[connectors]]\n"
