@@ -39,10 +39,10 @@ class Committed:
     dlq_size: int
 
 
-def load_cursor(store: Store, connector: str) -> str | None:
-    """The connector's stored cursor."""
+def load_cursor(store: Store, connector: str) -> tuple[str | None, int]:
+    """The connector's stored cursor and its pending DLQ size (where a runner starts)."""
     with store.read() as session:
-        return get_cursor(session=session, connector=connector)
+        return get_cursor(session=session, connector=connector), _dlq_size(session, connector)
 
 
 def save_health(store: Store, connector: str, snapshot: Mapping[str, Any]) -> None:

@@ -159,7 +159,9 @@ class Supervisor:
     async def poll_once(self, runner: Runner) -> tuple[Batch, Committed]:
         """Poll with retries and the breaker, then commit; raises what the poll raised."""
         if not runner.cursor_loaded:
-            runner.cursor = await asyncio.to_thread(load_cursor, self.store, runner.name)
+            runner.cursor, dlq_size = await asyncio.to_thread(load_cursor, self.store,
+                                                              runner.name)
+            self.health.update(runner.name, dlq_size=dlq_size)
             runner.cursor_loaded = True
         batch = await call_with_retry(
             lambda: self._attempt(runner), runner.config.retry, breaker=runner.breaker,
