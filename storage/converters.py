@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from sqlalchemy import type_coerce
+from sqlalchemy.types import NullType
 
 from storage.models import (
     DeadLetter,
@@ -21,6 +24,7 @@ from storage.models import (
     Source,
 )
 from storage.tables import DeadLetterRow, EventRow, InvestigationRow
+from storage.types import UTCDateTime
 
 EVENT_COLUMNS = tuple(c for c in EventRow.__table__.columns)
 
@@ -48,19 +52,81 @@ def event_params(event: NewEvent, received_at: Any) -> dict[str, Any]:
     }
 
 
-def event_from_row(row: Mapping[Any, Any]) -> Event:
-    """An :class:`Event` from a result row mapping of the event table.
+EVENT_NAMES = tuple(c.key for c in EVENT_COLUMNS)
+# The same columns with times left raw: no per-value result processor in
+# SQLAlchemy; event_from_tuple converts them (one C call each).
+EVENT_READ_COLUMNS = tuple(
+    type_coerce(c, NullType()).label(c.key) if isinstance(c.type, UTCDateTime) else c
+    for c in EVENT_COLUMNS
+)
+_fromisoformat = datetime.fromisoformat
+# event_from_tuple unpacks rows positionally: fail at import if the table changes.
+assert EVENT_NAMES == (
+    "id", "source", "dedup_key", "kind", "severity", "occurred_at", "received_at", "service",
+    "environment", "host", "title", "body", "trace_id", "span_id", "commit_sha", "url",
+    "attributes", "tags"), EVENT_NAMES
+_SOURCES = {s.value: s for s in Source}
+_KINDS = {k.value: k for k in EventKind}
+_SEVERITIES = {s.rank: s for s in Severity}
+_EVENT_FIELDS = frozenset(Event.model_fields)
+_new_event = Event.__new__
+_set = object.__setattr__
 
-    Uses ``model_construct``: the row was validated on the way in.
+
+def event_from_row(row: Mapping[Any, Any]) -> Event:
+    """An :class:`Event` from a result row mapping of the event table."""
+    return _event({name: row[name] for name in EVENT_NAMES})
+
+
+def event_from_tuple(row: Sequence[Any]) -> Event:
+    """An :class:`Event` from a row of :data:`EVENT_READ_COLUMNS` (the hot read path).
+
+    Times arrive raw (SQLite text or driver datetimes) and are made UTC here.
     """
-    values = dict(row)
-    values["severity"] = _severity(values["severity"])
-    values["source"] = Source(values["source"])
-    values["kind"] = EventKind(values["kind"])
-    values["attributes"] = orjson.loads(values["attributes"])
-    values["tags"] = tuple(orjson.loads(values["tags"]))
-    values.pop("search", None)
-    return Event.model_construct(**values)
+    (event_id, source, dedup_key, kind, severity, occurred_at, received_at, service,
+     environment, host, title, body, trace_id, span_id, commit_sha, url, attributes,
+     tags) = row
+    return _new({
+        "id": event_id, "source": _SOURCES[source], "dedup_key": dedup_key,
+        "kind": _KINDS[kind], "severity": _SEVERITIES[severity],
+        "occurred_at": utc_time(occurred_at), "received_at": utc_time(received_at),
+        "service": service, "environment": environment, "host": host, "title": title,
+        "body": body, "trace_id": trace_id, "span_id": span_id, "commit_sha": commit_sha,
+        "url": url, "attributes": {} if attributes == "{}" else orjson.loads(attributes),
+        "tags": () if tags == "[]" else tuple(orjson.loads(tags)),
+    })
+
+
+def utc_time(value: Any) -> datetime:
+    """A stored time as tz-aware UTC: SQLite gives naive-UTC text, drivers datetimes."""
+    if value.__class__ is str:
+        return _fromisoformat(value + "+00:00")
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
+    return value if value.tzinfo is UTC else value.astimezone(UTC)  # type: ignore[no-any-return]
+
+
+def _event(values: dict[str, Any]) -> Event:
+    values["severity"] = _SEVERITIES[values["severity"]]
+    values["source"] = _SOURCES[values["source"]]
+    values["kind"] = _KINDS[values["kind"]]
+    attributes = values["attributes"]
+    values["attributes"] = {} if attributes == "{}" else orjson.loads(attributes)
+    tags = values["tags"]
+    values["tags"] = () if tags == "[]" else tuple(orjson.loads(tags))
+    return _new(values)
+
+
+def _new(values: dict[str, Any]) -> Event:
+    # The row was validated on the way in, so skip validation, and even
+    # model_construct's per-field bookkeeping: every field is present. This runs
+    # for each row of every page, so it is a large share of a query's cost.
+    event: Event = _new_event(Event)
+    _set(event, "__dict__", values)
+    _set(event, "__pydantic_fields_set__", set(_EVENT_FIELDS))
+    _set(event, "__pydantic_extra__", None)
+    _set(event, "__pydantic_private__", None)
+    return event
 
 
 def _severity(rank: int) -> Severity:
@@ -106,4 +172,5 @@ def dead_letter_from_row(row: DeadLetterRow) -> DeadLetter:
 
 # Re-exported for callers that need the table object itself.
 EVENT_TABLE = EventRow.__table__
-__all__ = ["EVENT_COLUMNS", "EVENT_TABLE", "event_from_row", "event_params"]
+__all__ = ["EVENT_COLUMNS", "EVENT_NAMES", "EVENT_READ_COLUMNS", "EVENT_TABLE", "event_from_row",
+           "event_from_tuple", "event_params"]

@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from storage.converters import EVENT_COLUMNS, event_from_row
+from storage.converters import EVENT_READ_COLUMNS, event_from_tuple
 from storage.models import Event, Page, Severity
 from storage.pagination import Cursor, InvalidCursorError, int_value
 from storage.queries import EventQuery
@@ -41,19 +41,20 @@ class NotFoundError(LookupError):
 
 def get_event(*, session: Session, event_id: int) -> Event:
     """One event by id; :class:`NotFoundError` if there is none."""
-    row = session.execute(select(*EVENT_COLUMNS).where(EventRow.id == event_id)).mappings().first()
+    stmt = select(*EVENT_READ_COLUMNS).where(EventRow.id == event_id)
+    row = session.connection().execute(stmt).first()
     if row is None:
         raise NotFoundError(f"event {event_id} not found")
-    return event_from_row(row)
+    return event_from_tuple(row)
 
 
 def get_events(*, session: Session, ids: Sequence[int]) -> list[Event]:
     """Events by id, in time order; unknown ids are skipped."""
     if not ids:
         return []
-    stmt = select(*EVENT_COLUMNS).where(EventRow.id.in_(list(ids)))
-    rows = session.execute(stmt.order_by(EventRow.occurred_at, EventRow.id)).mappings()
-    return [event_from_row(r) for r in rows]
+    stmt = select(*EVENT_READ_COLUMNS).where(EventRow.id.in_(list(ids)))
+    rows = session.connection().execute(stmt.order_by(EventRow.occurred_at, EventRow.id))
+    return [event_from_tuple(r) for r in rows]
 
 
 def event_filters(session: Session, query: EventQuery) -> list[ColumnElement[bool]]:
@@ -127,13 +128,14 @@ def list_events(*, session: Session, query: EventQuery) -> Page[Event]:
     cursor = Cursor.decode(query.cursor, len(columns)) if query.cursor else None
     backward = cursor.backward if cursor else False
     descending = (query.order == "desc") != backward
-    stmt: Select[Any] = select(*EVENT_COLUMNS).where(*event_filters(session, query))
+    stmt: Select[Any] = select(*EVENT_READ_COLUMNS).where(*event_filters(session, query))
     if cursor is not None:
         stmt = stmt.where(_keyset(columns, cursor, descending))
     order = [col.desc() if descending else col.asc() for col in columns]
-    rows = session.execute(stmt.order_by(*order).limit(query.limit + 1)).mappings().all()
+    # Core, not the ORM session path: no ORM rows are involved, and it is cheaper.
+    rows = session.connection().execute(stmt.order_by(*order).limit(query.limit + 1)).all()
     more = len(rows) > query.limit
-    items = [event_from_row(r) for r in rows[: query.limit]]
+    items = [event_from_tuple(r) for r in rows[: query.limit]]
     if backward:
         items.reverse()
     return _page(items, query, more=more, came_from_cursor=cursor is not None, backward=backward)

@@ -1,0 +1,259 @@
+"""Q-1, Q-2, Q-3: hot-path queries on a large store against raw ``sqlite3``.
+
+The anchor runs *the same SQL* the store emitted (captured from the engine, with the
+same bound parameters) on a plain ``sqlite3`` connection and fetches the rows as
+tuples; the project variant is the repository call returning frozen models, unit of
+work included. Each query runs anchor and project back to back (order alternating),
+after 20 warm-up queries; latencies are summarised per pass and the medians over
+passes are compared.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+
+from benchmarks.harness import Report, median, percentiles
+from benchmarks.store_data import (
+    HOT_SERVICE,
+    SERVICE_WEIGHTS,
+    SERVICES,
+    SPAN,
+    START,
+    TAG,
+    TERMS,
+)
+from storage import EventQuery, Severity, Source, Store
+from storage.events import count_events, count_series, get_event, list_events
+from storage.pagination import Cursor
+
+Call = Callable[[Store], Any]
+
+
+@dataclass
+class Case:
+    """One query: the repository call, and the SQL it emits (filled on first run)."""
+
+    call: Call
+    sql: list[tuple[str, Any]] | None = None
+
+
+def capture(store: Store, call: Call) -> list[tuple[str, Any]]:
+    """The statements ``call`` sends to the database, with their parameters."""
+    seen: list[tuple[str, Any]] = []
+
+    def record(_c: Any, _cur: Any, statement: str, params: Any, _ctx: Any, _many: bool) -> None:
+        if not statement.startswith(("BEGIN", "ROLLBACK", "COMMIT")):
+            seen.append((statement, params))
+
+    event.listen(store.engine, "before_cursor_execute", record)
+    try:
+        call(store)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", record)
+    return seen
+
+
+def _raw(conn: sqlite3.Connection, sql: list[tuple[str, Any]]) -> None:
+    for statement, params in sql:
+        conn.execute(statement, params).fetchall()
+
+
+def measure(store: Store, conn: sqlite3.Connection, cases: Sequence[Case],
+            passes: int) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
+    """Per pass: latency percentiles (seconds) of the anchor and of the project."""
+    for case in cases:
+        if case.sql is None:
+            case.sql = capture(store, case.call)
+    for case in cases[:20]:  # warm-up
+        case.call(store)
+        _raw(conn, case.sql or [])
+    anchor_passes, project_passes = [], []
+    for p in range(passes):
+        anchor, project = [], []
+        for i, case in enumerate(cases):
+            order = (0, 1) if (i + p) % 2 == 0 else (1, 0)
+            for which in order:
+                start = time.perf_counter()
+                if which == 0:
+                    _raw(conn, case.sql or [])
+                else:
+                    case.call(store)
+                (anchor if which == 0 else project).append(time.perf_counter() - start)
+        anchor_passes.append(percentiles(anchor))
+        project_passes.append(percentiles(project))
+    return anchor_passes, project_passes
+
+
+def _mid(passes: list[dict[str, float]], key: str) -> float:
+    return median([p[key] for p in passes])
+
+
+def _page(query: EventQuery) -> Call:
+    def call(store: Store) -> Any:
+        with store.read() as session:
+            return list_events(session=session, query=query)
+    return call
+
+
+class Mix:
+    """Random but reproducible query parameters over the data set's shape."""
+
+    def __init__(self, total: int, seed: int = 11) -> None:
+        self.rng = random.Random(seed)
+        self.total = total
+
+    def service(self) -> str:
+        return self.rng.choices(SERVICES, weights=SERVICE_WEIGHTS)[0]
+
+    def when(self, fraction: float | None = None) -> Any:
+        f = self.rng.random() if fraction is None else fraction
+        return START + SPAN * f
+
+    def cursor(self, fraction: float | None = None) -> str:
+        f = self.rng.random() if fraction is None else fraction
+        key = (self.when(f).isoformat(), max(1, int(self.total * f)))
+        return Cursor(key).encode()
+
+    def severity(self) -> Severity:
+        return self.rng.choice((Severity.INFO, Severity.LOW, Severity.MEDIUM, Severity.HIGH))
+
+
+def q1_cases(mix: Mix, n: int) -> list[Case]:
+    """Keyset page: service + minimum severity + cursor, 50 rows."""
+    return [Case(_page(EventQuery(services=(mix.service(),), min_severity=mix.severity(),
+                                  cursor=mix.cursor(), limit=50))) for _ in range(n)]
+
+
+def _count(by: str, query: EventQuery) -> Call:
+    def call(store: Store) -> Any:
+        with store.read() as session:
+            return count_events(session=session, by=by, query=query)  # type: ignore[arg-type]
+    return call
+
+
+def _series(query: EventQuery) -> Call:
+    def call(store: Store) -> Any:
+        with store.read() as session:
+            return count_series(session=session, by="source", bucket_seconds=3600, query=query)
+    return call
+
+
+def _get(event_id: int) -> Call:
+    def call(store: Store) -> Any:
+        with store.read() as session:
+            return get_event(session=session, event_id=event_id)
+    return call
+
+
+def q2_scenarios(mix: Mix, n: int, lookups: dict[str, list[str]]) -> dict[str, list[Case]]:
+    """Every hot-path query shape of the UI and the API, incl. the worst cases."""
+    r = range(n)
+    cold = SERVICES[-1]
+    hour = timedelta(hours=1)
+    return {
+        "newest page": [Case(_page(EventQuery(cursor=mix.cursor()))) for _ in r],
+        "first page": [Case(_page(EventQuery(min_severity=mix.severity()))) for _ in r],
+        "timeline 1h": [Case(_page(EventQuery(
+            services=(mix.service(),), start=(t := mix.when()), end=t + hour, order="asc")))
+            for _ in r],
+        "hot svc + critical": [Case(_page(EventQuery(
+            services=(HOT_SERVICE,), severity=Severity.CRITICAL, cursor=mix.cursor())))
+            for _ in r],
+        "cold svc + high": [Case(_page(EventQuery(
+            services=(cold,), min_severity=Severity.HIGH, cursor=mix.cursor()))) for _ in r],
+        "deep cursor": [Case(_page(EventQuery(
+            services=(mix.service(),), cursor=mix.cursor(mix.rng.uniform(0, 0.01)))))
+            for _ in r],
+        "source + severity": [Case(_page(EventQuery(
+            sources=(Source.TRACES,), min_severity=Severity.HIGH, cursor=mix.cursor())))
+            for _ in r],
+        "environment": [Case(_page(EventQuery(environment="staging", cursor=mix.cursor())))
+                        for _ in r],
+        "tag": [Case(_page(EventQuery(tag=TAG, cursor=mix.cursor()))) for _ in r],
+        "trace id": [Case(_page(EventQuery(trace_id=mix.rng.choice(lookups["trace"]))))
+                     for _ in r],
+        "commit sha": [Case(_page(EventQuery(commit_sha=mix.rng.choice(lookups["commit"]))))
+                       for _ in r],
+        "event by id": [Case(_get(mix.rng.randrange(1, mix.total))) for _ in r],
+        "count by severity 1h": [Case(_count("severity", EventQuery(
+            start=(t := mix.when()), end=t + hour))) for _ in r],
+        "count by service 1h": [Case(_count("service", EventQuery(
+            start=(t := mix.when()), end=t + hour))) for _ in r],
+        "hourly series 24h": [Case(_series(EventQuery(
+            start=(t := mix.when(mix.rng.uniform(0, 0.95))), end=t + 24 * hour)))
+            for _ in r],
+    }
+
+
+def q3_cases(mix: Mix, n: int) -> dict[str, list[Case]]:
+    """Recency-ordered full-text search, 50 rows, per term class (every 4th a page 2)."""
+    out: dict[str, list[Case]] = {}
+    for name, text in TERMS.items():
+        cases = []
+        for i in range(n):
+            cursor = Cursor((mix.rng.randrange(mix.total // 2, mix.total),)).encode() \
+                if i % 4 == 3 else None
+            cases.append(Case(_page(EventQuery(text=text, cursor=cursor, limit=50))))
+        out[name] = cases
+    return out
+
+
+def lookups(path: Path) -> dict[str, list[str]]:
+    """Existing trace ids and commit shas to look up."""
+    with sqlite3.connect(path) as conn:
+        traces = [r[0] for r in conn.execute(
+            "SELECT trace_id FROM event WHERE trace_id IS NOT NULL LIMIT 500")]
+        commits = [r[0] for r in conn.execute(
+            "SELECT commit_sha FROM event WHERE commit_sha IS NOT NULL LIMIT 500")]
+    return {"trace": traces, "commit": commits}
+
+
+def raw_connection(path: Path) -> sqlite3.Connection:
+    """The anchor's connection: read-only, autocommit, same busy timeout."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+    conn.execute("PRAGMA busy_timeout = 30000")
+    return conn
+
+
+def run_queries(report: Report, path: Path, total: int, n: int, passes: int) -> None:
+    """Q-1, Q-2 and Q-3 on the database at ``path``."""
+    store = Store.open(path, upgrade=False)
+    conn = raw_connection(path)
+    mix = Mix(total)
+    try:
+        anchor, project = measure(store, conn, q1_cases(mix, n), passes)
+        a50, a99 = _mid(anchor, "p50"), _mid(anchor, "p99")
+        p50, p99 = _mid(project, "p50"), _mid(project, "p99")
+        for label, value in (("anchor p50", a50), ("anchor p99", a99),
+                             ("store p50", p50), ("store p99", p99)):
+            report.figure("Q-1", label, "anchor" if "anchor" in label else "project",
+                          value * 1e3, "ms", reps=[p[label.split()[1]] * 1e3 for p in
+                                                   (anchor if "anchor" in label else project)])
+        report.goal("Q-1 p50", p50 / a50, 1.5, higher_is_better=False,
+                    detail=f"{p50 * 1e3:.3f} ms vs {a50 * 1e3:.3f} ms")
+        report.goal("Q-1 p99", p99 / a99, 2.0, higher_is_better=False,
+                    detail=f"{p99 * 1e3:.3f} ms vs {a99 * 1e3:.3f} ms")
+        scenarios = q2_scenarios(mix, max(n // 10, 20), lookups(path))
+        scenarios.update({f"search {k}": v for k, v in q3_cases(mix, max(n // 10, 20)).items()})
+        for name, cases in scenarios.items():
+            s_anchor, s_project = measure(store, conn, cases, passes)
+            sp99, sa99 = _mid(s_project, "p99"), _mid(s_anchor, "p99")
+            report.figure("Q-2", f"{name} p99", "project", sp99 * 1e3, "ms",
+                          anchor_p99_ms=sa99 * 1e3, p50_ms=_mid(s_project, "p50") * 1e3)
+            report.goal(f"Q-2 {name}", sp99 / a99, 10.0, higher_is_better=False,
+                        detail=f"p99 {sp99 * 1e3:.3f} ms (same SQL raw: {sa99 * 1e3:.3f} ms)")
+            if name.startswith("search "):
+                report.goal(f"Q-3 {name}", sp99 * 1e3, 5.0, higher_is_better=False,
+                            detail="absolute p99 in ms")
+    finally:
+        conn.close()
+        store.close()
