@@ -40,6 +40,15 @@ class Sample:
     rps: float
     p50_ms: float | None
     p99_ms: float | None
+    requests: int = 0
+    cpu_us_per_request: float | None = None
+    """Server CPU time per request: robust when other work shares the machine."""
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def build_db(path: Path, events: int) -> str:
@@ -67,15 +76,15 @@ def build_db(path: Path, events: int) -> str:
 
 
 @contextmanager
-def server(kind: str, db: Path, pin: bool) -> Iterator[int]:
-    """Run one server process; yield its port."""
+def server(kind: str, db: Path, pin: bool) -> Iterator[tuple[int, int]]:
+    """Run one server process; yield its port and pid."""
     cmd = [sys.executable, "-m", "benchmarks.api_apps", kind, str(db)]
     if pin:
         cmd = ["taskset", "-c", SERVER_CPU, *cmd]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
-        yield int(proc.stdout.readline())
+        yield int(proc.stdout.readline()), proc.pid  # taskset execs: same pid
     finally:
         proc.terminate()
         proc.wait(10)
@@ -106,7 +115,8 @@ def run_wrk(port: int, path: str, n: int, token: str, duration: float, conns: in
     if "Non-2xx" in out:
         raise RuntimeError(f"non-2xx responses:\n{out}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    return Sample(rps, _latency(out, "50%"), _latency(out, "99%"))
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    return Sample(rps, _latency(out, "50%"), _latency(out, "99%"), total)
 
 
 def _latency(out: str, label: str) -> float | None:
@@ -146,15 +156,21 @@ async def _py_load(port: int, path: str, n: int, token: str, duration: float,
     latencies.sort()
     return Sample(done / (time.perf_counter() - started),
                   latencies[len(latencies) // 2] * 1000 if latencies else None,
-                  latencies[int(len(latencies) * 0.99)] * 1000 if latencies else None)
+                  latencies[int(len(latencies) * 0.99)] * 1000 if latencies else None, done)
 
 
-def load(port: int, path: str, n: int, token: str, duration: float, conns: int,
+def load(target: tuple[int, int], path: str, n: int, token: str, duration: float, conns: int,
          pin: bool) -> Sample:
     """Load ``path`` with wrk if installed, else the asyncio generator."""
+    port, pid = target
+    before = cpu_seconds(pid)
     if shutil.which("wrk"):
-        return run_wrk(port, path, n, token, duration, conns, pin)
-    return asyncio.run(_py_load(port, path, n, token, duration, conns))
+        sample = run_wrk(port, path, n, token, duration, conns, pin)
+    else:
+        sample = asyncio.run(_py_load(port, path, n, token, duration, conns))
+    if sample.requests:
+        sample.cpu_us_per_request = (cpu_seconds(pid) - before) / sample.requests * 1e6
+    return sample
 
 
 SCENARIOS = {"event_by_id": "", "page_of_50": "/api/events?limit=50"}
@@ -168,7 +184,7 @@ def run(events: int, duration: float, reps: int, conns: int, db_dir: Path,
     samples: dict[str, dict[str, list[Sample]]] = {s: {"baseline": [], "workbench": []}
                                                    for s in SCENARIOS}
     with server("baseline", db, pin) as base_port, server("workbench", db, pin) as wb_port:
-        ports = {"baseline": base_port, "workbench": wb_port}
+        ports = {"baseline": base_port, "workbench": wb_port}  # (port, pid) each
         for port in ports.values():  # warm-up, discarded
             load(port, "", events, token, min(2.0, duration), conns, pin)
         for _ in range(reps):
@@ -184,6 +200,8 @@ def report(samples: dict[str, dict[str, list[Sample]]]) -> dict[str, float]:
     ratios = {}
     for scenario, by_kind in samples.items():
         med = {k: statistics.median(s.rps for s in v) for k, v in by_kind.items()}
+        cpu = {k: statistics.median(s.cpu_us_per_request or 0 for s in v)
+               for k, v in by_kind.items()}
         ratio = med["workbench"] / med["baseline"]
         ratios[scenario] = ratio
         sys.stdout.write(f"\n{scenario}  (goal >= {GOALS[scenario]:.2f}x"
@@ -194,8 +212,13 @@ def report(samples: dict[str, dict[str, list[Sample]]]) -> dict[str, float]:
             p50 = statistics.median(s.p50_ms or 0 for s in runs)
             p99 = statistics.median(s.p99_ms or 0 for s in runs)
             sys.stdout.write(f"  {kind:<10} {per:<28} median {med[kind]:>9,.0f} req/s   "
-                             f"p50 {p50:.2f} ms  p99 {p99:.2f} ms\n")
-        sys.stdout.write(f"  ratio workbench/baseline = {ratio:.2f}x\n")
+                             f"p50 {p50:.2f} ms  p99 {p99:.2f} ms   "
+                             f"server CPU {cpu[kind]:.0f} us/req\n")
+        cpu_ratio = cpu["baseline"] / cpu["workbench"] if cpu["workbench"] else 0.0
+        sys.stdout.write(f"  ratio workbench/baseline = {ratio:.2f}x (throughput); "
+                         f"{cpu_ratio:.2f}x (server CPU per request); one core at the "
+                         f"measured CPU cost = {1e6 / cpu['workbench']:,.0f} req/s\n"
+                         if cpu["workbench"] else "")
     return ratios
 
 
