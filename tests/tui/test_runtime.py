@@ -1,0 +1,67 @@
+"""The connector supervisor runs on Textual's loop: health is live, new lines from a real
+log file appear in the TUI, DLQ replay goes through the runtime, pause is one key."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+from storage import Store
+from tests.tui.conftest import make_app, settle
+from workbench.config import parse_config
+from workbench.tui.runtime import ConnectorService
+from workbench.tui.screens.health import HealthScreen
+from workbench.tui.settings import TuiSettings
+
+
+def _append(path: Path, text: str) -> None:
+    with open(path, "a") as handle:
+        handle.write(text)
+
+
+def _line(n: int) -> str:
+    return json.dumps({"ts": "2026-11-28T10:00:00Z", "level": "error", "msg": f"line {n}",
+                       "n": n}) + "\n"
+
+
+async def test_supervisor_on_the_tui_loop(tmp_path: Path) -> None:
+    """3 good lines + 1 truncated: health shows the running connector with DLQ 1; a line
+    appended later shows up on the live timeline; R y replays (fails again: still
+    pending, attempts grow); P pauses the connector on the app's own loop."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "app.log").write_text("".join(_line(n) for n in range(3)) + "{truncated\n")
+    config = parse_config(f'[[connectors]]\nkind = "logs"\nname = "app"\n'
+                          f'paths = ["{logs}/*.log"]\ninterval_seconds = 0.05\n'
+                          f"multiline_flush_seconds = 0\n")
+    store = Store.open(tmp_path / "rt.db")
+    app = make_app(store, live=True, settings=TuiSettings(poll_seconds=0.05),
+                   services=[ConnectorService(store, config)])
+    app.config = config
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot, lambda: app.control is not None
+                     and store.pending_dead_letters() == {"app": 1})
+        await pilot.press("H")
+        await settle(pilot, lambda: isinstance(app.screen, HealthScreen)
+                     and any(r["name"] == "app" and r["state"] == "running"
+                             and r["dlq_size"] == 1 for r in app.screen.connectors.rows))
+        health = app.screen
+        await pilot.press("enter")
+        await settle(pilot, lambda: bool(health.letters.rows))
+        attempts = health.letters.rows[0].attempts
+        await pilot.press("R", "y")
+        await settle(pilot, lambda: store.get_dead_letter(health.letters.rows[0].id).attempts
+                     > attempts)
+        assert store.pending_dead_letters() == {"app": 1}
+        await pilot.press("escape", "escape", "A")
+        await settle(pilot, lambda: len(getattr(app.screen, "pane", None).rows.rows) == 3)
+        await asyncio.to_thread(_append, logs / "app.log", _line(99))
+        rows = app.screen.pane.rows
+        await settle(pilot, lambda: any("line 99" in r.title for r in rows.rows))
+        await pilot.press("escape", "H")
+        await settle(pilot, lambda: isinstance(app.screen, HealthScreen)
+                     and bool(app.screen.connectors.rows))
+        await pilot.press("P")
+        await settle(pilot, lambda: app.control.snapshot()["app"].status == "paused")
+    store.close()
