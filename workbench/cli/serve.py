@@ -75,8 +75,15 @@ async def connectors_service(ctx: ServeContext) -> AsyncIterator[None]:
         await supervisor.stop()
 
 
-SERVICES: list[Service] = [connectors_service]
-"""Started in order, stopped in reverse. The REST API appends its service here."""
+def api_service(ctx: ServeContext) -> AbstractAsyncContextManager[None]:
+    """The REST API (imported lazily: FastAPI is heavy and ``--help`` should be quick)."""
+    from workbench.api.service import api_service as service
+
+    return service(ctx)
+
+
+SERVICES: list[Service] = [connectors_service, api_service]
+"""Started in order, stopped in reverse."""
 
 
 def register(sub: Any) -> None:

@@ -8,13 +8,13 @@ discarding dead letters only need the store.
 from __future__ import annotations
 
 import base64
-import inspect
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from storage import NotFoundError, audit, dead_letters
 from storage.models import DeadLetter, DeadLetterStatus
@@ -78,15 +78,15 @@ def _control(request: Request) -> Any:
     return control
 
 
-async def _call(control: Any, method: str, *args: Any) -> Any:
-    func = getattr(control, method, None)
-    if func is None:
-        raise ProblemError(503, "unavailable", f"the connector supervisor cannot {method}")
+async def _command(control: Any, method: str, name: str) -> None:
+    """``control.pause(name)``/``resume(name)``: blocking until the supervisor's loop ran it."""
     try:
-        result = func(*args)
-        return await result if inspect.isawaitable(result) else result
+        await run_in_threadpool(getattr(control, method), name)
     except KeyError as exc:
-        raise ProblemError(404, "not-found", f"no connector named {args[0]!r}") from exc
+        raise ProblemError(404, "not-found", f"no connector named {name!r}") from exc
+    except RuntimeError as exc:  # NotRunningError: the supervisor is stopping
+        raise ProblemError(503, "unavailable", "the connector supervisor is not running") \
+            from exc
 
 
 @router.get("/status", response_model=list[ConnectorStatus], summary="Every connector's health")
@@ -109,7 +109,7 @@ async def one_status(_: Viewer, db: Db, request: Request, name: Name) -> Connect
 
 async def _pause_resume(principal: Admin, db: Db, request: Request, name: str,
                         action: str) -> ConnectorStatus:
-    await _call(_control(request), action, name)
+    await _command(_control(request), action, name)
 
     def work(session: Session) -> None:
         audit.record(session=session, actor=principal.name, action=f"connector.{action}",
@@ -157,13 +157,18 @@ async def get_dlq(_: Viewer, db: Db, name: Name, letter_id: LetterId) -> DeadLet
              responses=NEEDS_SUPERVISOR, summary="Replay a dead letter")
 async def retry(principal: Responder, db: Db, request: Request, name: Name,
                 letter_id: LetterId) -> DeadLetterOut:
-    """Re-parse the stored payload with the connector's current parser (idempotent)."""
+    """Re-parse the stored payload with the connector's current parser (idempotent).
+
+    The answer is the entry afterwards: ``replayed``, or still ``pending`` with the
+    new error in ``message`` and one more attempt.
+    """
     await db.read(lambda s: _letter(s, name, letter_id))
-    await _call(_control(request), "replay", name, letter_id)
+    outcome = await _control(request).areplay(letter_id, by=principal.name)
 
     def work(session: Session) -> DeadLetter:
         audit.record(session=session, actor=principal.name, action="dlq.replay",
-                     target=f"dead_letter:{letter_id}", detail={"connector": name})
+                     target=f"dead_letter:{letter_id}",
+                     detail={"connector": name, "outcome": str(outcome.status)})
         return _letter(session, name, letter_id)
 
     return _out(await db.write(work))
