@@ -190,8 +190,7 @@ def _level_rank(roles: dict[str, tuple[str, Any]], attrs: dict[str, Any]) -> int
 
 def _context(roles: dict[str, tuple[str, Any]], body: str, attrs: dict[str, Any], *,
              textual: bool) -> dict[str, Any]:
-    context = {role: _value(roles, role) for role in
-               ("trace_id", "span_id", "request_id", "service", "host", "error_type")}
+    context = {role: roles.get(role, _ABSENT)[1] for role in _CONTEXT_ROLES}
     if textual and (context["trace_id"] is None or context["request_id"] is None) \
             and _may_name_ids(body):
         for match in _TEXT_CONTEXT.finditer(body):
@@ -204,6 +203,10 @@ def _context(roles: dict[str, tuple[str, Any]], body: str, attrs: dict[str, Any]
         if context[key] is not None:
             attrs[key] = _short(context[key])
     return context
+
+
+_ABSENT = (None, None)
+_CONTEXT_ROLES = ("trace_id", "span_id", "request_id", "service", "host", "error_type")
 
 
 def _may_name_ids(text: str) -> bool:

@@ -53,14 +53,13 @@ _SIGNALS: tuple[tuple[str, Severity, str], ...] = (
 _EACH_SIGNAL = tuple((tag, sev, re.compile(p, re.MULTILINE)) for tag, sev, p in _SIGNALS)
 # Literal words at least one of which every signal pattern contains: substring tests
 # are far cheaper than the patterns, and most lines contain none of them.
-_KEYWORDS = ("panic", "goroutine", "SIGSEGV", "egmentation", "emory", "OOM", "oom",
-             "Killed", "Traceback", "at ", "Exception", "Error")
-_HTTP_HINT = re.compile(r"[\s=:\"]5\d\d\b")
+_HINT = re.compile(r"panic|goroutine|SIGSEGV|egmentation|emory|OOM|oom|Killed|Traceback|at "
+                   r"|Exception|Error|[\s=:\"]5\d\d\b")
 
 
 def content_signals(text: str) -> list[tuple[str, Severity]]:
     """Signals found in ``text``: traceback, panic, OOM, HTTP 5xx."""
-    if not any(word in text for word in _KEYWORDS) and not _HTTP_HINT.search(text):
+    if _HINT.search(text) is None:
         return []
     return [(tag, sev) for tag, sev, rx in _EACH_SIGNAL if rx.search(text)]
 
