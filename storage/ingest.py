@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, insert
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
-from storage.converters import event_params
+from storage.converters import INSERT_NAMES, event_params, event_row, sqlite_time
 from storage.cursors import set_cursor
 from storage.dead_letters import enqueue
 from storage.models import IngestResult, NewDeadLetter, NewEvent, utcnow
@@ -35,9 +34,8 @@ def ingest(
 ) -> IngestResult:
     """Store ``events``, dead letters and the cursor in the caller's (write) transaction."""
     now = now or utcnow()
-    params = [event_params(e, now) for e in events]
     tagged = {(e.source.value, e.effective_dedup_key()): e.tags for e in events if e.tags}
-    stored, new_rows = _insert_events(session, params, want_rows=bool(tagged))
+    stored, new_rows = _insert_events(session, events, now, want_rows=bool(tagged))
     tag_rows = [
         {"event_id": event_id, "tag": tag}
         for event_id, source, key in new_rows
@@ -61,34 +59,48 @@ NewRow = tuple[int, str, str]
 
 
 def _insert_events(
-    session: Session, params: list[dict[str, Any]], *, want_rows: bool
+    session: Session, events: Sequence[NewEvent], now: datetime, *, want_rows: bool
 ) -> tuple[int, list[NewRow]]:
     """Insert, skipping known dedup keys.
 
     Returns the number stored and, if ``want_rows``, ``(id, source, dedup_key)`` of
-    each new row (to attach tags).
+    each new row that has tags (to attach them).
     """
-    if not params:
+    if not events:
         return 0, []
-    keys = ["source", "dedup_key"]
     conn = session.connection()
     if conn.dialect.name == "sqlite":
-        # One writer holds the IMMEDIATE lock, so new ids are exactly those above the
-        # current maximum: no RETURNING needed, and executemany stays in C.
-        before = conn.scalar(select(func.coalesce(func.max(EventRow.id), 0))) or 0
-        conn.execute(sqlite.insert(EventRow).on_conflict_do_nothing(index_elements=keys), params)
-        index_new_events(conn, after_id=before)
-        if not want_rows:
-            return conn.scalar(select(func.count()).where(EventRow.id > before)) or 0, []
-        new = conn.execute(
-            select(EventRow.id, EventRow.source, EventRow.dedup_key).where(EventRow.id > before)
-        )
-        rows = [(r[0], r[1], r[2]) for r in new]
-        return len(rows), rows
+        return _insert_sqlite(conn, events, now, want_rows=want_rows)
+    keys = ["source", "dedup_key"]
     stmt = (
         postgresql.insert(EventRow)
         .on_conflict_do_nothing(index_elements=keys)
         .returning(EventRow.id, EventRow.source, EventRow.dedup_key)
     )
+    params = [event_params(e, now) for e in events]
     rows = [(r[0], r[1], r[2]) for r in session.execute(stmt, params)]
     return len(rows), rows
+
+
+_SQLITE_INSERT = (
+    f"INSERT INTO event ({', '.join(INSERT_NAMES)}) VALUES ({', '.join('?' * len(INSERT_NAMES))})"
+    " ON CONFLICT (source, dedup_key) DO NOTHING"
+)
+
+
+def _insert_sqlite(conn: Connection, events: Sequence[NewEvent], now: datetime, *,
+                   want_rows: bool) -> tuple[int, list[NewRow]]:
+    # One writer holds the IMMEDIATE lock, so new ids are exactly those above the
+    # current maximum: no RETURNING needed. Plain tuples go to the driver's
+    # executemany, which stays in C (SQLAlchemy's per-row parameter processing
+    # cost more than the insert itself).
+    before = conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM event").scalar() or 0
+    received = sqlite_time(now)
+    result = conn.exec_driver_sql(_SQLITE_INSERT, [event_row(e, received) for e in events])
+    stored = result.rowcount
+    index_new_events(conn, after_id=before)
+    if not want_rows:
+        return stored, []
+    new = conn.exec_driver_sql(
+        "SELECT id, source, dedup_key FROM event WHERE id > ? AND tags != '[]'", (before,))
+    return stored, [(r[0], r[1], r[2]) for r in new]
