@@ -117,8 +117,8 @@ async def test_health_starts_with_the_stored_dlq_size(sqlite_store: Store) -> No
     fake = FakeConnector("d", [])
     sup = Supervisor(sqlite_store, [(fake, config("d", interval_seconds=30))])
     async with sup:
-        await wait_until(lambda: sup.health.get("d").polls == 1)
-        assert sup.health.get("d").dlq_size == 1
+        await wait_until(lambda: sup.health.get("d").next_poll_at is not None)
+        assert sup.health.get("d").dlq_size == 1 and sup.health.get("d").polls == 1
         next_poll = sup.health.get("d").next_poll_at
         assert next_poll is not None
         assert next_poll - datetime.now(UTC) > timedelta(seconds=20)
