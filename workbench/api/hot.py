@@ -64,9 +64,10 @@ async def event_by_id(request: Request) -> Response:
     request.scope["route"] = EVENT_ROUTE  # the template /metrics counts under
     await _viewer(request)
     event_id: int = request.path_params["event_id"]
-    if not 1 <= event_id <= MAX_ID:
-        raise _invalid([{"loc": ("event_id",), "msg": f"must be between 1 and {MAX_ID}"}],
-                       "path")
+    if not 1 <= event_id <= MAX_ID:  # the messages pydantic gives on the FastAPI route
+        message = "Input should be greater than or equal to 1" if event_id < 1 else \
+            f"Input should be less than or equal to {MAX_ID}"
+        raise _invalid([{"loc": ("event_id",), "msg": message}], "path")
     db: Database = request.app.state.db
     body = db.fast.event_json(event_id)
     if body is None:
