@@ -10,6 +10,7 @@ keys (file identity @ offset) make any overlap harmless.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 import time
@@ -21,7 +22,7 @@ from typing import ClassVar
 import orjson
 
 from connectors.base import Batch
-from connectors.errors import PoisonRecordError
+from connectors.errors import PoisonRecordError, TransientSourceError
 from connectors.logs.config import LogsConfig
 from connectors.logs.files import FollowedFile, reconcile
 from connectors.logs.formats import PLAIN_PATTERN, logfmt_starts_record
@@ -36,6 +37,7 @@ from connectors.logs.reader import Limits, RawRecord, StartsRecord, read_new
 from storage.models import NewDeadLetter, NewEvent
 
 CURSOR_VERSION = 1
+log = logging.getLogger(__name__)
 
 
 def load_cursor(cursor: str | None) -> tuple[list[FollowedFile], float] | None:
@@ -64,6 +66,7 @@ class _Collected:
     dead: list[NewDeadLetter] = field(default_factory=list)
     records: int = 0
     caught_up: bool = True
+    errors: list[str] = field(default_factory=list)
 
 
 class LogsConnector:
@@ -110,6 +113,9 @@ class LogsConnector:
                 kept.append(entry)
                 continue
             kept += self._read(entry, budget, observed, out)
+        if out.errors and not out.records:
+            # Nothing else to commit: surface the failure (retried, shown in health).
+            raise TransientSourceError("; ".join(out.errors)[:2000])
         return Batch(events=out.events, dead_letters=out.dead, cursor=dump_cursor(kept, polled_at),
                      caught_up=out.caught_up, received=out.records)
 
@@ -123,7 +129,12 @@ class LogsConnector:
             max_line=self.config.max_line_bytes, starts=self._starts, final=final,
             hold_last=self._starts is not None and quiet < self.config.multiline_flush_seconds,
         )
-        result = read_new(entry, limits)
+        try:
+            result = read_new(entry, limits)
+        except OSError as exc:  # unreadable file: the others keep flowing
+            log.warning("cannot read %s: %s", entry.path, exc)
+            out.errors.append(f"cannot read {entry.path}: {exc}")
+            return [entry]
         for record in result.records:
             self._convert(record, entry, observed, out)
         out.records += len(result.records)

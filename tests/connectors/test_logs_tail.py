@@ -279,3 +279,29 @@ def test_two_rotations_while_not_running(tmp_path: Path) -> None:
     assert [d for b in batches for d in b.dead_letters] == []
     append(log, line(5))
     assert numbers(drain(c, cursor)[0]) == [5]
+
+
+def test_an_unreadable_file_does_not_stop_the_others(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Policy (root can read anything, so the failure is injected): skip, report, go on."""
+    import connectors.logs.connector as module
+    from connectors.errors import TransientSourceError
+
+    (tmp_path / "a.log").write_bytes(line(1))
+    (tmp_path / "b.log").write_bytes(line(2))
+    real = module.read_new
+
+    def refuse_b(entry: object, limits: object) -> object:
+        if str(getattr(entry, "path", "")).endswith("b.log"):
+            raise PermissionError(13, "Permission denied")
+        return real(entry, limits)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(module, "read_new", refuse_b)
+    c = connector(tmp_path / "*.log")
+    batch = c.poll_sync(None)
+    assert numbers([batch]) == [1]
+    assert len(orjson.loads(batch.cursor or "{}")["files"]) == 2  # b.log is still followed
+    with pytest.raises(TransientSourceError, match="cannot read .*b.log"):
+        c.poll_sync(batch.cursor)  # nothing else to commit: the error surfaces
+    monkeypatch.setattr(module, "read_new", real)
+    assert numbers([c.poll_sync(batch.cursor)]) == [2]
