@@ -91,11 +91,11 @@ def test_configured_refs_only(repo: Repo) -> None:
     assert set(_shas(batches)) == set(repo.git("rev-list", "side").split())
 
 
-def test_force_push_neither_duplicates_nor_loses(repo: Repo, sqlite_store: Store) -> None:
+def test_force_push_neither_duplicates_nor_loses(repo: Repo, store: Store) -> None:
     """Rewrite main (as a force push would), then gc the old tips away entirely."""
     connector = _connector(repo.path, max_commits_per_poll=3)
     batches, cursor = drain(connector)
-    store_batches(sqlite_store, "git", batches)
+    store_batches(store, "git", batches)
     before = _all_commits(repo)
     repo.git("reset", "-q", "--hard", "main~1")
     rewritten = {repo.commit("rewritten 1", {"r.txt": "1\n"}),
@@ -103,7 +103,7 @@ def test_force_push_neither_duplicates_nor_loses(repo: Repo, sqlite_store: Store
     # Old tip still exists (no gc yet): exactly the new commits.
     batches, cursor = drain(connector, cursor)
     assert set(_shas(batches)) == rewritten
-    store_batches(sqlite_store, "git", batches)
+    store_batches(store, "git", batches)
     # Now rewrite side too, expire reflogs and prune: the cursor's tips become unreachable.
     repo.git("branch", "-q", "-f", "side", "main~1")
     repo.git("tag", "-d", "v1.0")
@@ -112,9 +112,9 @@ def test_force_push_neither_duplicates_nor_loses(repo: Repo, sqlite_store: Store
     third = repo.commit("after gc", {"g.txt": "g\n"})
     batches, cursor = drain(connector, cursor)
     assert third in _shas(batches)
-    results = store_batches(sqlite_store, "git", batches)
+    results = store_batches(store, "git", batches)
     assert sum(r.stored for r in results) == 1  # the rest were re-read and deduplicated
-    with sqlite_store.read() as session:
+    with store.read() as session:
         stored = list_events(session=session, query=EventQuery(limit=500)).items
     shas = [e.commit_sha for e in stored]
     assert len(shas) == len(set(shas))

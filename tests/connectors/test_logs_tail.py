@@ -68,7 +68,7 @@ def test_dedup_key_is_file_identity_and_offset(tmp_path: Path) -> None:
     assert events[0].dedup_key.startswith(f"{st.st_dev:x}-{st.st_ino:x}-0-")
 
 
-def test_rename_and_create_rotation(tmp_path: Path, sqlite_store: Store) -> None:
+def test_rename_and_create_rotation(tmp_path: Path, store: Store) -> None:
     log = tmp_path / "app.log"
     log.write_bytes(line(1) + line(2))
     c = connector(log)
@@ -85,7 +85,7 @@ def test_rename_and_create_rotation(tmp_path: Path, sqlite_store: Store) -> None
     append(log, line(6))
     later, _ = drain(c, cursor)
     assert numbers(later) == [6]
-    results = store_batches(sqlite_store, "logs", batches + rotated + later + rotated)
+    results = store_batches(store, "logs", batches + rotated + later + rotated)
     assert sum(r.stored for r in results) == 6  # replaying a batch stores nothing new
 
 
@@ -145,7 +145,7 @@ def test_ten_megabyte_line_goes_to_the_dlq_and_the_rest_flows(tmp_path: Path) ->
     assert dead.source_ref is not None and f"@{len(line(1))}" in dead.source_ref
 
 
-def test_bad_records_each_get_one_dlq_entry(tmp_path: Path, sqlite_store: Store) -> None:
+def test_bad_records_each_get_one_dlq_entry(tmp_path: Path, store: Store) -> None:
     log = tmp_path / "app.log"
     bad = [b'{"msg": "trunc', b"\xff\xfe not utf8", b'{"a":' * 1000 + b"1" + b"}" * 1000,
            b'{"ts": "3000-01-01T00:00:00Z", "msg": "future"}', b'{"ts": false, "msg": "x"}']
@@ -156,8 +156,8 @@ def test_bad_records_each_get_one_dlq_entry(tmp_path: Path, sqlite_store: Store)
     classes = [d.error_class for b in batches for d in b.dead_letters]
     assert classes == ["InvalidJSON", "InvalidJSON", "TooDeep", "FutureTimestamp",
                        "BadTimestamp"]
-    store_batches(sqlite_store, "logs", batches)
-    with sqlite_store.read() as session:
+    store_batches(store, "logs", batches)
+    with store.read() as session:
         letters = list_dead_letters(session=session, connector="logs").items
         assert sum(count_events(session=session, by="source").values()) == 6
     assert len(letters) == 5
