@@ -35,8 +35,9 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Status
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from connectors.traces.detect import TraceDetector, TraceRules  # noqa: E402
+from connectors.traces.detect import TraceDetector  # noqa: E402
 from connectors.traces.otlp import decode_protobuf  # noqa: E402
+from connectors.traces.rules import TraceRules  # noqa: E402
 from storage import Store  # noqa: E402
 
 SPANS_PER_TRACE = 10

@@ -19,13 +19,11 @@ source would make us loop forever.
 from __future__ import annotations
 
 import gc
-import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -230,29 +228,3 @@ async def _read_limited(response: httpx.Response, max_bytes: int) -> bytes:
         raise TransientSourceError(f"{response.url}: body read failed ({exc!r})") from exc
     return b"".join(chunks)
 
-
-class SecretReferenceError(PermanentSourceError):
-    """A secret reference that cannot be resolved (unset variable, unreadable file)."""
-
-
-def resolve_secret(reference: str) -> str:
-    """The value of a secret reference: ``env:NAME`` or ``file:/path`` (first line).
-
-    Configs hold references, never the secret itself, so a config file can be shared
-    and committed; the error names the reference, never a value.
-    """
-    scheme, _, target = reference.partition(":")
-    if scheme == "env":
-        value = os.environ.get(target)
-        if not value:
-            raise SecretReferenceError(f"secret {reference!r}: environment variable not set")
-        return value
-    if scheme == "file":
-        try:
-            lines = Path(target).expanduser().read_text(encoding="utf-8").splitlines()
-        except OSError as exc:
-            raise SecretReferenceError(f"secret {reference!r}: {exc.strerror}") from exc
-        if not lines or not lines[0].strip():
-            raise SecretReferenceError(f"secret {reference!r}: file is empty")
-        return lines[0].strip()
-    raise SecretReferenceError(f"secret reference {reference!r}: use env:NAME or file:PATH")

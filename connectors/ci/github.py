@@ -4,7 +4,7 @@
 the ``Link: <...>; rel="next"`` header), then ``.../runs/{id}/jobs`` for each run.
 Runs can stay in progress for a while, so every poll re-reads runs created within
 ``in_progress_lookback_seconds`` before the cursor; dedup keys make the re-read free.
-The token comes from a secret reference (``env:NAME`` / ``file:PATH``).
+The token comes from a secret reference (``env:NAME`` / ``file:PATH``), resolved per poll.
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ from pydantic import Field
 from connectors.base import Batch, ConnectorConfig
 from connectors.ci.github_events import job_event, run_event
 from connectors.errors import PoisonRecordError
-from connectors.http import Limits, check_advances, fetch_json, resolve_secret
+from connectors.http import Limits, check_advances, fetch_json
 from connectors.push import dead_letter
+from connectors.secrets import SecretRef
 from storage.models import NewDeadLetter, NewEvent
 
 _NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
@@ -37,8 +38,8 @@ class GitHubActionsConfig(ConnectorConfig):
     repository: str = Field(pattern=r"^[\w.-]+/[\w.-]+$")
     """``owner/name``."""
     api_url: str = "https://api.github.com"
-    token_ref: str | None = None
-    """Secret reference for the token: ``env:GITHUB_TOKEN`` or ``file:/path``."""
+    token: SecretRef | None = None
+    """Where the token is: ``"env:GITHUB_TOKEN"`` or ``"file:/run/secrets/gh"``."""
     initial_lookback_seconds: float = Field(default=86_400.0, gt=0)
     in_progress_lookback_seconds: float = Field(default=6 * 3600.0, ge=0)
     max_pages: int = Field(default=20, ge=1)
@@ -63,7 +64,6 @@ class GitHubActionsConnector:
         self.name = config.name
         self._client = client
         self._clock = clock
-        self._token: str | None = None
         self._limits = Limits(max_bytes=config.max_response_bytes, timeout=config.timeout_seconds)
 
     async def poll(self, cursor: str | None) -> Batch:
@@ -72,15 +72,16 @@ class GitHubActionsConnector:
         since = float(cursor) - self.config.in_progress_lookback_seconds if cursor else \
             now - self.config.initial_lookback_seconds
         created = datetime.fromtimestamp(since, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        runs = await self._pages(f"{self._repo_url()}/actions/runs",
+        headers = await self._headers()
+        runs = await self._pages(f"{self._repo_url()}/actions/runs", headers,
                                  {"created": f">={created}", "per_page": 100}, "workflow_runs")
         events: list[NewEvent] = []
         letters: list[NewDeadLetter] = []
         for run in runs:
             self._parse_into(run_event, run, events, letters)
             if self.config.fetch_jobs and isinstance(run, dict) and "id" in run:
-                for job in await self._pages(f"{self._repo_url()}/actions/runs/{run['id']}/jobs",
-                                             {"per_page": 100}, "jobs"):
+                jobs_url = f"{self._repo_url()}/actions/runs/{run['id']}/jobs"
+                for job in await self._pages(jobs_url, headers, {"per_page": 100}, "jobs"):
                     self._parse_into(job_event, job, events, letters)
         return Batch(events=events, dead_letters=letters, cursor=f"{now:.0f}",
                      received=len(events) + len(letters))
@@ -100,13 +101,14 @@ class GitHubActionsConnector:
 
     async def _headers(self) -> dict[str, str]:
         headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
-        if self.config.token_ref:
-            if self._token is None:
-                self._token = await asyncio.to_thread(resolve_secret, self.config.token_ref)
-            headers["Authorization"] = f"Bearer {self._token}"
+        if self.config.token is not None:
+            # Resolved on every poll: a rotated token file needs no restart.
+            token = await asyncio.to_thread(self.config.token.resolve)
+            headers["Authorization"] = f"Bearer {token}"
         return headers
 
-    async def _pages(self, url: str, params: dict[str, Any], key: str) -> list[Any]:
+    async def _pages(self, url: str, headers: dict[str, str], params: dict[str, Any],
+                     key: str) -> list[Any]:
         items: list[Any] = []
         seen: set[str] = set()
         next_url: str | None = url
@@ -115,7 +117,7 @@ class GitHubActionsConnector:
             if next_url is None:
                 break
             body = await fetch_json(self._client, next_url, params=query,
-                                    headers=await self._headers(), limits=self._limits)
+                                    headers=headers, limits=self._limits)
             if not isinstance(body.data, dict) or not isinstance(body.data.get(key), list):
                 raise PoisonRecordError(f"{url}: response has no {key!r} list",
                                         payload=orjson.dumps(body.data)[:65_536])

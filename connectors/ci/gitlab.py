@@ -23,8 +23,9 @@ from pydantic import Field
 from connectors.base import Batch, ConnectorConfig
 from connectors.ci.github_events import ci_attributes, severity_of
 from connectors.errors import PoisonRecordError
-from connectors.http import Limits, check_advances, fetch_json, resolve_secret
+from connectors.http import Limits, check_advances, fetch_json
 from connectors.push import dead_letter
+from connectors.secrets import SecretRef
 from storage.models import EventKind, NewDeadLetter, NewEvent, Source
 
 FINISHED = {"success": "success", "failed": "failure", "canceled": "cancelled",
@@ -129,8 +130,8 @@ class GitLabConfig(ConnectorConfig):
     """GitLab base URL (``https://gitlab.example.com``)."""
     project: str = Field(min_length=1)
     """Project id or ``group/name`` path."""
-    token_ref: str | None = None
-    """Secret reference for a token with ``read_api``: ``env:NAME`` or ``file:PATH``."""
+    token: SecretRef | None = None
+    """Where a token with ``read_api`` is: ``"env:NAME"`` or ``"file:PATH"``."""
     initial_lookback_seconds: float = Field(default=86_400.0, gt=0)
     max_pages: int = Field(default=20, ge=1)
     max_response_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
@@ -147,7 +148,6 @@ class GitLabConnector:
         self.name = config.name
         self._client = client
         self._clock = clock
-        self._token: str | None = None
         self._limits = Limits(max_bytes=config.max_response_bytes, timeout=config.timeout_seconds)
 
     async def poll(self, cursor: str | None) -> Batch:
@@ -173,10 +173,8 @@ class GitLabConnector:
         url = f"{self.config.url.rstrip('/')}/api/v4/projects/" \
               f"{quote(self.config.project, safe='')}/pipelines"
         headers = {}
-        if self.config.token_ref:
-            if self._token is None:
-                self._token = await asyncio.to_thread(resolve_secret, self.config.token_ref)
-            headers["PRIVATE-TOKEN"] = self._token
+        if self.config.token is not None:
+            headers["PRIVATE-TOKEN"] = await asyncio.to_thread(self.config.token.resolve)
         items: list[Any] = []
         seen: set[str] = {"1"}
         page = "1"

@@ -18,29 +18,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.traces.critical_path import critical_path
 from connectors.traces.model import Span
+from connectors.traces.rules import TraceRules
 from storage.models import EventKind, NewEvent, Severity, Source
-
-
-class TraceRules(BaseModel):
-    """How traces are judged (shared by the OTLP receiver and the Jaeger connector)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    thresholds_ms: dict[str, float] = Field(default_factory=dict)
-    """Root duration limits by ``service/operation`` or ``service``."""
-    percentile: float = Field(default=99.0, gt=0, lt=100)
-    min_baseline: int = Field(default=50, ge=1)
-    baseline_size: int = Field(default=1000, ge=10)
-    min_duration_ms: float = Field(default=1.0, ge=0)
-    """Never call a trace faster than this slow, whatever the percentile says."""
-    link_template: str | None = None
-    """Trace link, e.g. ``http://jaeger:16686/trace/{trace_id}``."""
-    buffer_traces: int = Field(default=10_000, ge=1)
-    max_spans_per_trace: int = Field(default=5_000, ge=1)
 
 
 @dataclass

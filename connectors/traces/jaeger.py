@@ -22,8 +22,9 @@ from connectors.base import Batch, ConnectorConfig
 from connectors.errors import PoisonRecordError
 from connectors.http import Limits, fetch_json
 from connectors.push import dead_letter
-from connectors.traces.detect import TraceDetector, TraceRules
+from connectors.traces.detect import TraceDetector
 from connectors.traces.model import InvalidSpanIdError, Span, check_hex_id
+from connectors.traces.rules import TraceRules
 from storage.models import NewDeadLetter, NewEvent
 
 

@@ -207,7 +207,8 @@ def replay_span(raw: bytes) -> list[Any]:
 
     A span rejected for its ids is rejected again; only a failing span is an event.
     """
-    from connectors.traces.detect import TraceRules, span_error_event
+    from connectors.traces.detect import span_error_event
+    from connectors.traces.rules import TraceRules
 
     try:
         resource_spans = ResourceSpans.FromString(raw)

@@ -130,7 +130,8 @@ def receiver_app(store: Any, **receivers: Any) -> Any:
     """A small FastAPI app with only the receivers router mounted (the brief's test rig)."""
     from fastapi import FastAPI
 
-    from workbench.api.routes.receivers import ReceiverSettings, router
+    from workbench.api.receiver_settings import ReceiverSettings
+    from workbench.api.routes.receivers import router
 
     app = FastAPI()
     app.state.store = store

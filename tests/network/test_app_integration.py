@@ -14,14 +14,16 @@ from storage import Store
 from tests.network import payloads
 from tests.network.servers import serve_app
 from workbench.api.app import create_app
-from workbench.api.routes.receivers import ReceiverSettings
+from workbench.api.receiver_settings import ReceiverSettings
+from workbench.api.settings import ApiSettings
 
 
 def test_receivers_in_the_app_factory(sqlite_store: Store, tmp_path: Path) -> None:
     (tmp_path / "secret").write_text("s3cret")
     health = HealthRegistry()
-    app = create_app(store=sqlite_store, health=health)
-    app.state.receivers = ReceiverSettings(github_secret_ref=f"file:{tmp_path / 'secret'}")
+    # The [api.receivers] table of the config file reaches the routes through ApiSettings.
+    settings = ApiSettings(receivers=ReceiverSettings(github_secret=f"file:{tmp_path / 'secret'}"))
+    app = create_app(store=sqlite_store, health=health, settings=settings)
     body = orjson.dumps(payloads.workflow_run())
     with serve_app(app) as base:
         reply = httpx.post(f"{base}/api/webhooks/github", content=body, headers={

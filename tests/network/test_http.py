@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 
 import httpx
 import pytest
@@ -20,10 +19,8 @@ from connectors.http import (
     PaginationStuckError,
     RedirectLoopError,
     ResponseTooLargeError,
-    SecretReferenceError,
     check_advances,
     fetch_json,
-    resolve_secret,
     retry_after_seconds,
 )
 
@@ -148,13 +145,3 @@ def test_pagination_must_advance() -> None:
     with pytest.raises(PaginationStuckError):
         check_advances(seen, "2")
 
-
-def test_secret_references(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("WB_TEST_TOKEN", "t0k")
-    (tmp_path / "s").write_text("from-file\nignored\n")
-    assert resolve_secret("env:WB_TEST_TOKEN") == "t0k"
-    assert resolve_secret(f"file:{tmp_path / 's'}") == "from-file"
-    for bad in ("env:WB_UNSET_VARIABLE", f"file:{tmp_path / 'missing'}", "plain-value"):
-        with pytest.raises(SecretReferenceError) as info:
-            resolve_secret(bad)
-        assert "t0k" not in str(info.value)

@@ -103,7 +103,7 @@ async def test_github_pull_pages_runs_and_jobs_with_token(tmp_path: Path) -> Non
     (tmp_path / "token").write_text("ghp_example\n")
     handler, requests = _github_api(pages=2)
     config = GitHubActionsConfig(name="gh", repository="octo-org/Hello-World",
-                                 api_url="http://gh.test", token_ref=f"file:{tmp_path / 'token'}")
+                                 api_url="http://gh.test", token=f"file:{tmp_path / 'token'}")
     batch = await GitHubActionsConnector(config, _client(handler), clock=lambda: NOW).poll(None)
     assert sorted(e.kind for e in batch.events) == [EventKind.JOB, EventKind.JOB,
                                                     EventKind.PIPELINE, EventKind.PIPELINE]
@@ -128,7 +128,7 @@ async def test_github_pull_stuck_pagination_and_rate_limit() -> None:
 
 async def test_github_pull_missing_token_secret_is_permanent() -> None:
     config = GitHubActionsConfig(name="gh", repository="o/r", api_url="http://gh.test",
-                                 token_ref="env:WB_SURELY_UNSET_TOKEN")
+                                 token="env:WB_SURELY_UNSET_TOKEN")
     with pytest.raises(PermanentSourceError):
         await GitHubActionsConnector(config, _client(_github_api()[0])).poll(None)
 

@@ -12,7 +12,7 @@ CONFIGS = [
      "queries": [{"name": "lat", "query": "x", "metric_type": "latency"}]},
     {"kind": "alertmanager", "url": "http://am:9093"},
     {"kind": "jaeger", "url": "http://jaeger:16686", "rules": {"thresholds_ms": {"api": 500}}},
-    {"kind": "github_actions", "repository": "octo-org/Hello-World", "token_ref": "env:GH"},
+    {"kind": "github_actions", "repository": "octo-org/Hello-World", "token": "env:GH"},
     {"kind": "gitlab", "url": "https://gitlab.test", "project": "group/name"},
 ]
 

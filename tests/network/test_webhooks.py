@@ -26,8 +26,8 @@ TOKEN = "gitlab-shared-token"
 def receiver(store: Store, tmp_path: Path) -> Iterator[tuple[str, Any]]:
     (tmp_path / "gh").write_text(SECRET + "\n")
     (tmp_path / "gl").write_text(TOKEN)
-    app = receiver_app(store, github_secret_ref=f"file:{tmp_path / 'gh'}",
-                       gitlab_token_ref=f"file:{tmp_path / 'gl'}")
+    app = receiver_app(store, github_secret=f"file:{tmp_path / 'gh'}",
+                       gitlab_token=f"file:{tmp_path / 'gl'}")
     with serve_app(app) as base:
         yield base, app
 

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from workbench.api.receiver_settings import ReceiverSettings
+
 
 class ApiSettings(BaseModel):
     """Where and how the REST API is served."""
@@ -41,3 +43,5 @@ class ApiSettings(BaseModel):
     on PostgreSQL. Off only to compare the two paths."""
     docs: bool = True
     """Serve the interactive docs at ``/docs`` (the OpenAPI document is always served)."""
+    receivers: ReceiverSettings = Field(default_factory=ReceiverSettings)
+    """Webhook secrets and OTLP trace rules (``[api.receivers]``; see brief B's receivers)."""

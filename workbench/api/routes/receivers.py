@@ -10,7 +10,7 @@ bad records in the DLQ under the receiver's name. Unknown event types are
 acknowledged (2xx, so the sender does not retry), ignored and counted.
 
 Secrets are references (``env:NAME``/``file:PATH``) in :class:`ReceiverSettings`,
-found at ``app.state.receivers`` or ``app.state.settings.receivers``.
+found at ``app.state.receivers`` or ``app.state.settings.receivers`` (``[api.receivers]``).
 """
 
 from __future__ import annotations
@@ -22,14 +22,12 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict
 from starlette.responses import Response
 
 from connectors.alertmanager import UnsupportedPayloadError, parse_alert, split_webhook
 from connectors.ci import github_events, gitlab
 from connectors.ci.signatures import verify_github, verify_token
 from connectors.errors import ConnectorError
-from connectors.http import resolve_secret
 from connectors.push import (
     ReceiverStats,
     SeenDeliveries,
@@ -37,10 +35,12 @@ from connectors.push import (
     ingest_push,
     parse_records,
 )
+from connectors.secrets import SecretError, SecretRef
 from connectors.traces import otlp
-from connectors.traces.detect import TraceDetector, TraceRules
+from connectors.traces.detect import TraceDetector
 from connectors.traces.model import InvalidSpanIdError
 from workbench.api.problems import problem_response
+from workbench.api.receiver_settings import ReceiverSettings
 
 router = APIRouter(tags=["receivers"])
 
@@ -48,22 +48,6 @@ GITHUB, GITLAB, ALERTMANAGER, OTLP = ("github-webhook", "gitlab-webhook",
                                       "alertmanager-webhook", "otlp")
 PROTOBUF = "application/x-protobuf"
 MAX_INFLATED = 64 * 1024 * 1024
-
-
-class ReceiverSettings(BaseModel):
-    """Secrets (as references) and trace rules of the push receivers."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    github_secret_ref: str | None = None
-    """GitHub webhook secret; without it every GitHub delivery is refused."""
-    gitlab_token_ref: str | None = None
-    """GitLab webhook secret token; without it every GitLab delivery is refused."""
-    alertmanager_token_ref: str | None = None
-    """Bearer token Alertmanager must send (``http_config.authorization``); optional."""
-    otlp_token_ref: str | None = None
-    """Bearer token OTLP exporters must send; optional."""
-    traces: TraceRules = TraceRules()
 
 
 class _State:
@@ -75,13 +59,17 @@ class _State:
         self.deliveries = SeenDeliveries()
         self.detector = TraceDetector(settings.traces)
         self.detector_lock = threading.Lock()
-        self._secrets: dict[str, str | None] = {}
 
     async def secret(self, field: str) -> str | None:
-        if field not in self._secrets:
-            ref = getattr(self.settings, field)
-            self._secrets[field] = await asyncio.to_thread(resolve_secret, ref) if ref else None
-        return self._secrets[field]
+        """The current value of a configured secret (read off the loop), else ``None``."""
+        ref: SecretRef | None = getattr(self.settings, field)
+        if ref is None:
+            return None
+        try:
+            return await asyncio.to_thread(ref.resolve)
+        except SecretError:
+            # A configured but unreadable secret refuses every sender, like no secret.
+            return None
 
 
 _CREATE = threading.Lock()
@@ -130,7 +118,7 @@ async def github_webhook(request: Request) -> Response:
     """``workflow_run``, ``workflow_job``, ``deployment_status`` and ``push`` deliveries."""
     state = _state(request)
     body = await request.body()
-    secret = await state.secret("github_secret_ref")
+    secret = await state.secret("github_secret")
     if not verify_github(secret, body, request.headers.get("x-hub-signature-256")):
         return _unauthorized(state, GITHUB, "missing or wrong X-Hub-Signature-256"
                              if secret else "no GitHub webhook secret is configured")
@@ -152,7 +140,7 @@ async def github_webhook(request: Request) -> Response:
 async def gitlab_webhook(request: Request) -> Response:
     """Pipeline Hook deliveries; other hooks are acknowledged and ignored."""
     state = _state(request)
-    token = await state.secret("gitlab_token_ref")
+    token = await state.secret("gitlab_token")
     if not verify_token(token, request.headers.get("x-gitlab-token")):
         return _unauthorized(state, GITLAB, "missing or wrong X-Gitlab-Token"
                              if token else "no GitLab webhook token is configured")
@@ -176,7 +164,7 @@ def _bearer_ok(expected: str | None, request: Request) -> bool:
 async def alertmanager_webhook(request: Request) -> Response:
     """Firing and resolved alerts; a resend of the same state stores nothing."""
     state = _state(request)
-    if not _bearer_ok(await state.secret("alertmanager_token_ref"), request):
+    if not _bearer_ok(await state.secret("alertmanager_token"), request):
         return _unauthorized(state, ALERTMANAGER, "missing or wrong bearer token")
     body = await request.body()
     try:
@@ -193,7 +181,7 @@ async def alertmanager_webhook(request: Request) -> Response:
 async def otlp_traces(request: Request) -> Response:
     """Decode, detect span errors and slow traces, store the events; OTLP response."""
     state = _state(request)
-    if not _bearer_ok(await state.secret("otlp_token_ref"), request):
+    if not _bearer_ok(await state.secret("otlp_token"), request):
         return _unauthorized(state, OTLP, "missing or wrong bearer token")
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype not in (PROTOBUF, "application/json"):
