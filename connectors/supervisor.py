@@ -27,11 +27,11 @@ from functools import partial
 from connectors.base import Batch, Connector, ConnectorConfig
 from connectors.breaker import CircuitBreaker, CircuitOpenError
 from connectors.commit import Committed, commit_batch, load_cursor, save_health
-from connectors.errors import SourceTimeoutError
+from connectors.errors import PoisonRecordError, SourceTimeoutError
 from connectors.health import HealthRegistry, RunStatus
 from connectors.retry import Sleep, call_with_retry
 from storage import Store
-from storage.models import utcnow
+from storage.models import NewDeadLetter, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -163,9 +163,16 @@ class Supervisor:
                                                               runner.name)
             self.health.update(runner.name, dlq_size=dlq_size)
             runner.cursor_loaded = True
-        batch = await call_with_retry(
-            lambda: self._attempt(runner), runner.config.retry, breaker=runner.breaker,
-            sleep=self._sleep, on_retry=lambda _: self.health.record_retry(runner.name))
+        try:
+            batch = await call_with_retry(
+                lambda: self._attempt(runner), runner.config.retry, breaker=runner.breaker,
+                sleep=self._sleep, on_retry=lambda _: self.health.record_retry(runner.name))
+        except PoisonRecordError as exc:
+            # The whole poll is blocked by one record: keep it in the DLQ (the same
+            # payload again bumps the same entry) and report the connector failing;
+            # the cursor stays, so nothing after it is skipped unseen.
+            await self._commit(runner, Batch(dead_letters=[_letter(runner.name, exc)]))
+            raise
         committed = await self._commit(runner, batch)
         if batch.cursor is not None:
             runner.cursor = batch.cursor
@@ -296,6 +303,12 @@ class Supervisor:
                 return summary
         summary.error = f"not caught up after {max_polls} polls"
         return summary
+
+
+def _letter(connector: str, exc: PoisonRecordError) -> NewDeadLetter:
+    return NewDeadLetter(connector=connector, payload=exc.payload,
+                         error_class=exc.error_class[:256], message=str(exc)[:8000],
+                         source_ref=exc.source_ref[:2048] if exc.source_ref else None)
 
 
 def _expected(exc: Exception) -> bool:

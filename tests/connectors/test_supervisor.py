@@ -9,13 +9,12 @@ import pytest
 
 import connectors.supervisor as supervisor_module
 from connectors.breaker import BreakerState
-from connectors.errors import PermanentSourceError
+from connectors.errors import PermanentSourceError, PoisonRecordError
 from connectors.health import RunStatus
 from connectors.retry import RetrySettings
 from connectors.supervisor import Supervisor
 from storage import Store
 from storage.connector_health import load_health
-from storage.queries import EventQuery
 from tests.connectors.runtime_fakes import FakeConnector, config, records, wait_until
 
 
@@ -128,7 +127,7 @@ async def test_resumes_from_the_stored_cursor(sqlite_store: Store) -> None:
     second = Supervisor(sqlite_store, [(FakeConnector("r", data), config("r"))])
     summary = await second.sync()
     assert (summary["r"].received, summary["r"].stored, summary["r"].deduplicated) == (10, 10, 0)
-    assert len(sqlite_store.list_events(EventQuery(limit=100)).items) == 30
+    assert stored_count(sqlite_store) == 30
 
 
 async def test_sync_reports_failure(sqlite_store: Store) -> None:
@@ -141,3 +140,18 @@ async def test_sync_reports_failure(sqlite_store: Store) -> None:
     g = summary["good"]
     assert not g.failed
     assert (g.received, g.stored, g.dead_lettered, g.errors) == (25, 20, 5, 0)
+
+
+async def test_a_poll_blocked_by_poison_keeps_it_in_the_dlq(sqlite_store: Store) -> None:
+    fake = FakeConnector("x", records("x", 3))
+    fake.fail_with = PoisonRecordError("header unreadable", payload=b"\x00raw", source_ref="f:0")
+    sup = Supervisor(sqlite_store, [(fake, config("x"))])
+    first = await sup.sync()
+    assert first["x"].failed and "header unreadable" in (first["x"].error or "")
+    await sup.sync()
+    letters = sqlite_store.list_dead_letters(connector="x").items
+    assert len(letters) == 1 and letters[0].payload == b"\x00raw" and letters[0].attempts == 2
+    assert letters[0].source_ref == "f:0" and sqlite_store.get_cursor("x") is None
+    fake.fail_with = None
+    assert not (await sup.sync())["x"].failed
+    assert stored_count(sqlite_store) == 3
