@@ -13,11 +13,16 @@ class TraceRules(BaseModel):
     thresholds_ms: dict[str, float] = Field(default_factory=dict)
     """Root duration limits by ``service/operation`` or ``service``."""
     percentile: float = Field(default=99.0, gt=0, lt=100)
+    """Without a threshold: slow means above this percentile of recent root durations."""
     min_baseline: int = Field(default=50, ge=1)
+    """Root spans of an operation needed before its percentile is trusted."""
     baseline_size: int = Field(default=1000, ge=10)
+    """Recent root durations kept per ``service/operation`` (a ring buffer)."""
     min_duration_ms: float = Field(default=1.0, ge=0)
     """Never call a trace faster than this slow, whatever the percentile says."""
     link_template: str | None = None
     """Trace link, e.g. ``http://jaeger:16686/trace/{trace_id}``."""
     buffer_traces: int = Field(default=10_000, ge=1)
+    """Traces whose spans are held while waiting for their root (oldest dropped first)."""
     max_spans_per_trace: int = Field(default=5_000, ge=1)
+    """Spans held per trace for its critical path."""
