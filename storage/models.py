@@ -182,7 +182,13 @@ class NewEvent(_Frozen):
 
     @model_validator(mode="after")
     def _check_attributes_size(self) -> NewEvent:
-        if self.attributes and len(self.attributes_json()) > MAX_ATTRIBUTES_BYTES:
+        if not self.attributes:
+            return self
+        try:
+            encoded = self.attributes_json()
+        except TypeError as exc:  # integers beyond 64 bits, lone surrogates
+            raise ValueError(f"attributes cannot be stored as JSON: {exc}") from exc
+        if len(encoded) > MAX_ATTRIBUTES_BYTES:
             raise ValueError(f"attributes exceed {MAX_ATTRIBUTES_BYTES} bytes when encoded")
         return self
 
