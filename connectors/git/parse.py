@@ -63,22 +63,28 @@ def decode_record(raw: bytes) -> tuple[str, list[bytes]]:
 class ServiceRules:
     """Service name -> compiled path globs; the first listed wins a tie."""
 
-    rules: tuple[tuple[str, re.Pattern[str]], ...] = ()
+    names: tuple[str, ...] = ()
+    rules: tuple[re.Pattern[str], ...] = ()
 
     @classmethod
     def from_globs(cls, services: Mapping[str, Sequence[str]]) -> ServiceRules:
         """Compile ``{service: [glob, ...]}`` (``*`` also crosses ``/``)."""
-        compiled = tuple(
-            (name, re.compile("|".join(fnmatch.translate(g) for g in globs)))
-            for name, globs in services.items() if globs
-        )
-        return cls(compiled)
+        names = tuple(name for name, globs in services.items() if globs)
+        rules = tuple(re.compile("|".join(fnmatch.translate(g) for g in services[name]))
+                      for name in names)
+        return cls(names, rules)
 
     def services_for(self, paths: Sequence[str]) -> list[str]:
         """Matching services, most matched paths first (ties keep config order)."""
-        counts = [(sum(1 for p in paths if rx.match(p)), -i, name)
-                  for i, (name, rx) in enumerate(self.rules)]
-        return [name for count, _, name in sorted(counts, reverse=True) if count]
+        if not self.rules:
+            return []
+        counts = [0] * len(self.rules)
+        for path in paths:
+            for i, rx in enumerate(self.rules):
+                if rx.match(path):
+                    counts[i] += 1
+        order = sorted(range(len(counts)), key=lambda i: (-counts[i], i))
+        return [self.names[i] for i in order if counts[i]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,9 +112,10 @@ def _date(token: bytes, what: str, raw: bytes) -> datetime:
     return value
 
 
-def _person(name: bytes, email: bytes, when: datetime) -> dict[str, str]:
-    return {"name": _text(name), "email": _text(email), "date": when.isoformat(),
-            "tz": when.strftime("%z")[:3] + ":" + when.strftime("%z")[3:]}
+def _person(name: bytes, email: bytes, iso: bytes) -> dict[str, str]:
+    # git's strict ISO date ends with the zone as written by the author: +05:30
+    return {"name": _text(name), "email": _text(email), "date": iso.decode("ascii"),
+            "tz": iso[-6:].decode("ascii") if iso[-6:-5] in (b"+", b"-") else "+00:00"}
 
 
 def _numstat(tokens: Sequence[bytes]) -> list[tuple[str, int | None, int | None]]:
@@ -143,7 +150,7 @@ def parse_commit(record: Sequence[bytes], ctx: CommitContext) -> NewEvent:
         raise PoisonRecordError("malformed git log record", payload=raw)
     sha = record[0][1:].decode("ascii")
     parents = record[1].decode("ascii", "replace").split()
-    authored = _date(record[4], "author", raw)
+    _date(record[4], "author", raw)  # validated: a bad author date is a poison record
     committed = _date(record[7], "committer", raw)
     try:
         files = _numstat(record[HEADER_FIELDS:])
@@ -156,8 +163,8 @@ def parse_commit(record: Sequence[bytes], ctx: CommitContext) -> NewEvent:
         "repository": ctx.repository,
         "parents": parents,
         "merge": len(parents) > 1,
-        "author": _person(record[2], record[3], authored),
-        "committer": _person(record[5], record[6], committed),
+        "author": _person(record[2], record[3], record[4]),
+        "committer": _person(record[5], record[6], record[7]),
         "refs": refs,
         "git_tags": tags,
         "files": [{"path": p, "added": a, "deleted": d} for p, a, d in files[:ctx.max_paths]],
