@@ -26,6 +26,8 @@ class LogsConfig(ConnectorConfig):
     """
 
     kind: Literal["logs"] = "logs"
+    interval_seconds: float = Field(default=2.0, gt=0)
+    """Tailing wants low latency; a poll that finds nothing new costs a few stat calls."""
     paths: Annotated[list[str], Field(min_length=1)]
     format: LogFormat = "jsonl"
     pattern: str | None = None

@@ -183,7 +183,7 @@ def _multiline(data: bytes, base: int, limits: Limits, *,
     for line in data.split(b"\n")[:-1]:
         end = position + len(line) + 1
         starts = bool(line.strip()) and limits.starts(line)
-        if not groups or (starts and len(line) > 0) or len(line) > limits.max_line:
+        if not groups or starts or len(line) > limits.max_line:
             groups.append((position, end))
         else:
             groups[-1] = (groups[-1][0], end)
