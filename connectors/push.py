@@ -197,3 +197,18 @@ def receiver_parser(connector: str) -> Callable[[bytes], NewEvent] | None:
         return events[0]
 
     return parse
+
+
+def record_refusal(health: HealthRegistry | None, connector: str, kind: str, reason: str
+                   ) -> None:
+    """Show a refused delivery (bad signature, wrong token) in the health table.
+
+    The receiver itself is fine, so its status does not change; the refusal is its
+    last error, so someone sending with a wrong secret is visible to the on-call.
+    """
+    if health is None:
+        return
+    register_receiver(health, connector, kind)
+    current = health.get(connector)
+    health.update(connector, errors=current.errors + 1, last_error=reason,
+                  last_error_class="Unauthorized", last_error_at=utcnow())

@@ -26,6 +26,9 @@ def test_receivers_in_the_app_factory(sqlite_store: Store, tmp_path: Path) -> No
     app = create_app(store=sqlite_store, health=health, settings=settings)
     body = orjson.dumps(payloads.workflow_run())
     with serve_app(app) as base:
+        forged = httpx.post(f"{base}/api/webhooks/github", content=body, headers={
+            "X-GitHub-Event": "workflow_run", "X-Hub-Signature-256": "sha256=" + "0" * 64})
+        assert forged.status_code == 401
         reply = httpx.post(f"{base}/api/webhooks/github", content=body, headers={
             "X-GitHub-Event": "workflow_run", "X-GitHub-Delivery": "abc",
             "X-Hub-Signature-256": github_signature("s3cret", body)})
@@ -38,4 +41,5 @@ def test_receivers_in_the_app_factory(sqlite_store: Store, tmp_path: Path) -> No
         assert httpx.get(f"{base}/api/events").status_code == 401
     github = health.get("github-webhook")
     assert (github.kind, github.status.value, github.stored) == ("github", "running", 1)
+    assert (github.errors, github.last_error_class) == (1, "Unauthorized")
     assert health.get("otlp").received == 0

@@ -34,6 +34,7 @@ from connectors.push import (
     dead_letter,
     ingest_push,
     parse_records,
+    record_refusal,
 )
 from connectors.secrets import SecretError, SecretRef
 from connectors.traces import otlp
@@ -93,8 +94,13 @@ def _json(body: dict[str, Any], status: int = 200) -> Response:
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
 
-def _unauthorized(state: _State, name: str, why: str) -> Response:
+KINDS = {GITHUB: "github", GITLAB: "gitlab", ALERTMANAGER: "alertmanager", OTLP: "otlp"}
+
+
+def _unauthorized(request: Request, state: _State, name: str, why: str) -> Response:
     state.stats.add(name, unauthorized=1)
+    record_refusal(getattr(request.app.state, "health", None), name, KINDS[name],
+                   f"401 refused: {why}")
     return problem_response(401, "unauthorized", why)
 
 
@@ -120,7 +126,7 @@ async def github_webhook(request: Request) -> Response:
     body = await request.body()
     secret = await state.secret("github_secret")
     if not verify_github(secret, body, request.headers.get("x-hub-signature-256")):
-        return _unauthorized(state, GITHUB, "missing or wrong X-Hub-Signature-256"
+        return _unauthorized(request, state, GITHUB, "missing or wrong X-Hub-Signature-256"
                              if secret else "no GitHub webhook secret is configured")
     event_type = request.headers.get("x-github-event", "")
     delivery = request.headers.get("x-github-delivery", "")
@@ -142,7 +148,7 @@ async def gitlab_webhook(request: Request) -> Response:
     state = _state(request)
     token = await state.secret("gitlab_token")
     if not verify_token(token, request.headers.get("x-gitlab-token")):
-        return _unauthorized(state, GITLAB, "missing or wrong X-Gitlab-Token"
+        return _unauthorized(request, state, GITLAB, "missing or wrong X-Gitlab-Token"
                              if token else "no GitLab webhook token is configured")
     event_type = request.headers.get("x-gitlab-event", "")
     if event_type != "Pipeline Hook":
@@ -165,13 +171,14 @@ async def alertmanager_webhook(request: Request) -> Response:
     """Firing and resolved alerts; a resend of the same state stores nothing."""
     state = _state(request)
     if not _bearer_ok(await state.secret("alertmanager_token"), request):
-        return _unauthorized(state, ALERTMANAGER, "missing or wrong bearer token")
+        return _unauthorized(request, state, ALERTMANAGER, "missing or wrong bearer token")
     body = await request.body()
     try:
         records = split_webhook(body)
     except UnsupportedPayloadError as exc:
         await ingest_push(request.app.state.store, connector=ALERTMANAGER, events=[],
-                          dead_letters=[dead_letter(ALERTMANAGER, body, exc)], stats=state.stats)
+                          dead_letters=[dead_letter(ALERTMANAGER, body, exc)], stats=state.stats,
+                          kind="alertmanager", health=getattr(request.app.state, "health", None))
         return problem_response(400, "bad-request", f"{exc} (kept in the dead-letter queue)")
     counts = await _store(request, state, ALERTMANAGER, records, parse_alert, "alertmanager")
     return _json({"status": "ok", **counts})
@@ -182,7 +189,7 @@ async def otlp_traces(request: Request) -> Response:
     """Decode, detect span errors and slow traces, store the events; OTLP response."""
     state = _state(request)
     if not _bearer_ok(await state.secret("otlp_token"), request):
-        return _unauthorized(state, OTLP, "missing or wrong bearer token")
+        return _unauthorized(request, state, OTLP, "missing or wrong bearer token")
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype not in (PROTOBUF, "application/json"):
         return problem_response(415, "unsupported-media-type",
@@ -194,7 +201,8 @@ async def otlp_traces(request: Request) -> Response:
         payload = getattr(exc, "payload", b"")[:1_000_000]
         await ingest_push(request.app.state.store, connector=OTLP, events=[],
                           dead_letters=[dead_letter(OTLP, payload or b"<undecodable>", exc)],
-                          stats=state.stats)
+                          stats=state.stats, kind="otlp",
+                          health=getattr(request.app.state, "health", None))
         return problem_response(400, "bad-request", str(exc)[:500])
     letters = [dead_letter(OTLP, raw, InvalidSpanIdError(why), source_ref="span")
                for raw, why in decoded.rejected]
