@@ -140,6 +140,52 @@ def run_project(bodies: list[bytes], db: Path) -> tuple[int, int]:
     return spans, stored
 
 
+def run_http(bodies: list[bytes], db: Path) -> int:
+    """The same bodies POSTed to ``/v1/traces`` of the receivers router under uvicorn;
+    returns the events stored."""
+    import socket
+    import threading
+
+    import httpx
+    import uvicorn
+    from fastapi import FastAPI
+
+    from workbench.api.receiver_settings import ReceiverSettings
+    from workbench.api.routes.receivers import router
+
+    store = Store.open(db)
+    app = FastAPI()
+    app.state.store = store
+    app.state.receivers = ReceiverSettings(traces=TraceRules(
+        thresholds_ms={f"svc-{i}/GET /checkout": 1000 for i in range(8)}))
+    app.include_router(router)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False,
+                                           lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}/v1/traces"
+    try:
+        with httpx.Client(headers={"Content-Type": "application/x-protobuf"}) as client:
+            for body in bodies:
+                client.post(url, content=body).raise_for_status()
+    finally:
+        server.should_exit = True
+        thread.join()
+        sock.close()
+    stored = sum(store.count_events("kind").values())
+    store.close()
+    return stored
+
+
+def _span_count(body: bytes) -> int:
+    request = ExportTraceServiceRequest.FromString(body)
+    return sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
+
+
 def main(argv: list[str] | None = None) -> dict[str, object]:
     """Run the benchmark; returns spans/s medians and the ratio."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -147,10 +193,15 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     parser.add_argument("--per-request", type=int, default=1000)
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--dir", type=Path, default=None)
+    parser.add_argument("--http", action="store_true",
+                        help="also time the receiver over loopback HTTP (uvicorn, one client)")
     args = parser.parse_args(argv)
     bodies = make_bodies(args.spans, args.per_request)
     sys.stdout.write(f"{len(bodies)} requests, {sum(map(len, bodies)) / 2**20:.1f} MiB\n")
     rates: dict[str, list[float]] = {"anchor": [], "project": []}
+    if args.http:
+        rates["project over HTTP"] = []
+    spans_total = sum(_span_count(b) for b in bodies)
     events = 0
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         for rep in range(args.reps):
@@ -160,10 +211,15 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
             start = time.perf_counter()
             count, events = run_project(bodies, Path(tmp) / f"project{rep}.db")
             rates["project"].append(count / (time.perf_counter() - start))
+            if args.http:
+                start = time.perf_counter()
+                run_http(bodies, Path(tmp) / f"http{rep}.db")
+                rates["project over HTTP"].append(spans_total / (time.perf_counter() - start))
     medians = {k: statistics.median(v) for k, v in rates.items()}
     for role, samples in rates.items():
         sys.stdout.write(orjson.dumps({
-            "scenario": f"otlp {args.spans} spans", "variant": role, "role": role,
+            "scenario": f"otlp {args.spans} spans", "variant": role,
+            "role": "anchor" if role == "anchor" else "project",
             "value": round(medians[role]), "unit": "spans/s",
             "reps": [round(r) for r in samples],
             "machine": {"python": platform.python_version(),

@@ -26,6 +26,6 @@ def test_bench_metrics_cycle_smoke(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_bench_otlp_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    summary = bench_otlp.main(["10000", "--reps", "1", "--dir", str(tmp_path)])
-    assert '"unit":"spans/s"' in capsys.readouterr().out
+    summary = bench_otlp.main(["10000", "--reps", "1", "--http", "--dir", str(tmp_path)])
+    assert "project over HTTP" in capsys.readouterr().out
     assert int(summary["events"]) > 0  # type: ignore[call-overload]
