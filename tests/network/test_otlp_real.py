@@ -148,3 +148,21 @@ def test_undecodable_body_is_400_and_dead_lettered(receiver: str, store: Store) 
     wrong = httpx.post(f"{receiver}/v1/traces", content=b"x",
                        headers={"Content-Type": "text/plain"})
     assert wrong.status_code == 415
+
+
+def test_span_by_span_exports_still_give_the_critical_path(receiver: str, store: Store) -> None:
+    """SimpleSpanProcessor exports each span as it ends: children arrive before their root."""
+    provider = TracerProvider(resource=Resource.create({"service.name": "checkout"}))
+    provider.add_span_processor(SimpleSpanProcessor(
+        OTLPSpanExporter(endpoint=f"{receiver}/v1/traces")))
+    tracer = provider.get_tracer("test")
+    root = tracer.start_span("GET /checkout", start_time=T0)
+    child = tracer.start_span("render", context=set_span_in_context(root),
+                              start_time=T0 + 10 * MS)
+    child.end(end_time=T0 + 190 * MS)
+    root.end(end_time=T0 + 200 * MS)
+    provider.shutdown()
+    [slow] = _events(store)
+    assert [s["operation"] for s in slow.attributes["critical_path"]] == ["GET /checkout",
+                                                                           "render"]
+    assert slow.attributes["spans"] == 2
