@@ -188,36 +188,24 @@ def _hex_ids_to_base64(document: Any) -> list[tuple[bytes, str]]:
 
 
 def _convert_span_ids(span: dict[str, Any]) -> None:
+    """Validate every id first, then rewrite: a rejected span is dead-lettered as sent."""
+    converted: dict[str, str] = {}
     for key, size in _ID_FIELDS:
         value = span.get(key)
         if value in (None, "") and key == "parentSpanId":
             continue
         if not isinstance(value, str):
             raise InvalidSpanIdError(f"{key} missing or not a string")
-        span[key] = base64.b64encode(bytes.fromhex(check_hex_id(value, size, key))).decode()
-    for link in span.get("links") or []:
+        converted[key] = _b64(check_hex_id(value, size, key))
+    links = [dict(link) for link in span.get("links") or [] if isinstance(link, dict)]
+    for link in links:
         for key, size in _ID_FIELDS[:2]:
             if isinstance(link.get(key), str):
-                link[key] = base64.b64encode(
-                    bytes.fromhex(check_hex_id(link[key], size, key))).decode()
+                link[key] = _b64(check_hex_id(link[key], size, key))
+    span.update(converted)
+    if links:
+        span["links"] = links
 
 
-def replay_span(raw: bytes) -> list[Any]:
-    """DLQ replay of one rejected span (a serialised ``ResourceSpans``): its error event.
-
-    A span rejected for its ids is rejected again; only a failing span is an event.
-    """
-    from connectors.traces.detect import span_error_event
-    from connectors.traces.rules import TraceRules
-
-    try:
-        resource_spans = ResourceSpans.FromString(raw)
-    except DecodeError as exc:
-        raise OtlpDecodeError(f"not a ResourceSpans: {exc}", payload=raw) from exc
-    request = ExportTraceServiceRequest()
-    request.resource_spans.append(resource_spans)
-    decoded = decode_request(request)
-    if decoded.rejected:
-        raise PoisonRecordError(decoded.rejected[0][1], payload=raw,
-                                error_class="InvalidSpanIdError")
-    return [span_error_event(s, TraceRules()) for s in decoded.spans if s.error]
+def _b64(hex_id: str) -> str:
+    return base64.b64encode(bytes.fromhex(hex_id)).decode()
