@@ -24,6 +24,9 @@ from connectors.traces.model import Span
 from connectors.traces.rules import TraceRules
 from storage.models import EventKind, NewEvent, Severity, Source
 
+MAX_OPERATIONS = 10_000
+"""Distinct ``service/operation`` baselines kept; later ones get thresholds only."""
+
 
 @dataclass
 class _Baseline:
@@ -88,6 +91,8 @@ class TraceDetector:
         key = (root.service, root.name)
         baseline = self._baselines.get(key)
         if baseline is None:
+            if len(self._baselines) >= MAX_OPERATIONS:
+                return   # unbounded operation names (ids in URLs) must not grow memory
             baseline = self._baselines[key] = _Baseline(np.empty(self.rules.baseline_size))
         baseline.samples[baseline.count % len(baseline.samples)] = root.duration_ns / 1e6
         baseline.count += 1
