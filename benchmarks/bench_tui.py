@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import resource
 import statistics
@@ -25,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from textual.worker import WorkerCancelled
 
 CHILD = "--child"
 
@@ -100,8 +103,7 @@ async def _scroll_and_filter(db: str, frames: int) -> dict[str, float]:
         while not getattr(app.screen, "loaded_once", False):
             await pilot.pause(0.001)
         await pilot.press("A")
-        pane = lambda: getattr(app.screen, "pane", None)  # noqa: E731
-        await _until(pilot, lambda: bool(pane() and pane().rows.rows))
+        await _until(pilot, lambda: bool(_shown(app)))
         screen: Any = app.screen
         rows = screen.pane.rows
         height = rows.scrollable_content_region.height
@@ -109,7 +111,8 @@ async def _scroll_and_filter(db: str, frames: int) -> dict[str, float]:
         for _ in range(frames):
             began = time.perf_counter()
             await pilot.press("pagedown")
-            await pilot.app.workers.wait_for_complete()
+            with contextlib.suppress(WorkerCancelled):
+                await pilot.app.workers.wait_for_complete()
             await pilot.pause()
             frame_ms.append((time.perf_counter() - began) * 1000)
             rows._cache.clear()  # a cold frame: every visible line rendered from its row
@@ -128,12 +131,19 @@ async def _scroll_and_filter(db: str, frames: int) -> dict[str, float]:
             "filter_first_paint_ms": filter_ms}
 
 
+def _shown(app: Any) -> int:
+    """Rows loaded on the current screen's timeline (0 while it is not a timeline)."""
+    pane = getattr(app.screen, "pane", None)
+    return len(pane.rows.rows) if pane is not None else 0
+
+
 async def _until(pilot: Any, cond: Any) -> None:
     deadline = time.monotonic() + 60
     while not cond():
         if time.monotonic() > deadline:
             raise TimeoutError("condition not reached")
-        await pilot.app.workers.wait_for_complete()
+        with contextlib.suppress(WorkerCancelled):
+            await pilot.app.workers.wait_for_complete()
         await pilot.pause(0.001)
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 from textual.pilot import Pilot
+from textual.worker import WorkerCancelled
 
 from storage import Store
 from storage.models import NewDeadLetter
@@ -56,7 +57,10 @@ async def settle(pilot: Pilot[None], until: Callable[[], bool] | None = None,
     """Let workers finish and messages drain, until ``until()`` holds (or fail)."""
     deadline = time.monotonic() + limit_s
     while True:
-        await pilot.app.workers.wait_for_complete()
+        try:
+            await pilot.app.workers.wait_for_complete()
+        except WorkerCancelled:  # an exclusive worker replaced by a newer one: fine
+            continue
         await pilot.pause()
         busy = any(w.is_running for w in pilot.app.workers)
         if not busy and (until is None or until()):

@@ -245,3 +245,40 @@ def test_unknown_keymap_id_is_a_clear_error(seeded: tuple[Store, int]) -> None:
 
     with pytest.raises(ValueError, match="timeline.nxt"):
         make_app(seeded[0], settings=TuiSettings(keymap={"timeline.nxt": "x"}))
+
+
+async def test_pivot_on_request_id_commit_and_service(seeded: tuple[Store, int]) -> None:
+    """:pivot request finds the gateway's 502 for the same request; commit and service
+    pivots list only matching events."""
+    store, _ = seeded
+    app = make_app(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, lambda: bool(app.screen.rows.rows))
+        await pilot.press("enter")
+        await settle(pilot, lambda: isinstance(app.screen, InvestigationScreen)
+                     and bool(app.screen.pane.rows.rows))
+        assert app.screen.pane.rows.current.severity is Severity.HIGH  # the first error
+        await pilot.press("enter")
+        await settle(pilot, lambda: isinstance(app.screen, EventScreen)
+                     and app.screen.context is not None)
+        event = app.screen.context.event
+        request = event.attributes["request_id"]
+        await pilot.press("colon", *"pivot request", "enter")
+        await settle(pilot, lambda: isinstance(app.screen, EventsScreen)
+                     and bool(app.screen.pane.rows.rows))
+        found = app.screen.pane.rows.rows
+        assert len(found) >= 2 and all(e.attributes.get("request_id") == request for e in found)
+        assert {e.service for e in found} >= {"checkout", "api-gateway"}
+        await pilot.press("escape", "colon", *"pivot service", "enter")
+        await settle(pilot, lambda: isinstance(app.screen, EventsScreen)
+                     and bool(app.screen.pane.rows.rows))
+        assert {e.service for e in app.screen.pane.rows.rows} == {event.service}
+        await pilot.press("escape", "c")
+        await settle(pilot, lambda: app.screen.context is not None
+                     and app.screen.context.event.kind is EventKind.COMMIT)
+        sha = app.screen.context.event.commit_sha
+        await pilot.press("colon", *"pivot commit", "enter")
+        await settle(pilot, lambda: isinstance(app.screen, EventsScreen)
+                     and bool(app.screen.pane.rows.rows))
+        rows = app.screen.pane.rows.rows
+        assert len(rows) >= 2 and {e.commit_sha for e in rows} == {sha}

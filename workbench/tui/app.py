@@ -50,6 +50,10 @@ class WorkbenchApp(App[None]):
         """Poll for new data; tests switch it off to keep snapshots still."""
         self.services = services or []
         self.user = user or _user()
+        self.control: Any = None
+        """``connectors.control.Control`` once the supervisor runs on this loop."""
+        self.config: Any = None
+        """The loaded ``workbench.config.Config``, when there is one (DLQ parsers)."""
         self._poll_timers: dict[tuple[int, str], Timer] = {}
         self.set_keymap(keymap.check_keymap(self.settings.keymap))
 
@@ -57,12 +61,17 @@ class WorkbenchApp(App[None]):
         from workbench.tui.screens.investigations import InvestigationsScreen
 
         self.push_screen(InvestigationsScreen())
-        for service in self.services:
-            service.start(self)
+        if self.services:
+            from workbench.tui.runtime import start_all
+
+            self.run_worker(start_all(self, self.services), group="services",
+                            exit_on_error=False)
 
     async def on_unmount(self) -> None:
-        for service in self.services:
-            service.stop()
+        if self.services:
+            from workbench.tui.runtime import stop_all
+
+            await stop_all(self.services)
 
     # -- routing ---------------------------------------------------------------
     def open_investigation(self, investigation_id: int) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, cast, func, select
+from sqlalchemy import JSON, cast, func, or_, select, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
 
 from storage import Store
@@ -123,10 +123,10 @@ class Repo:
         """Ids of events whose attributes carry ``request_id`` under a usual key."""
         with self.store.read() as session:
             dialect = session.get_bind().dialect.name
+            # SQLite: no CAST (a JSON "type" there means NUMERIC affinity and mangles text).
             doc = (cast(EventRow.attributes, JSONB) if dialect == "postgresql"
-                   else cast(EventRow.attributes, JSON))
+                   else type_coerce(EventRow.attributes, JSON))
             matches = [doc[key].as_string() == request_id for key in REQUEST_ID_KEYS]
-            from sqlalchemy import or_
             stmt = select(EventRow.id).where(or_(*matches)).order_by(EventRow.id.desc())
             return tuple(session.scalars(stmt.limit(limit)))
 

@@ -10,7 +10,6 @@ if it never reported health.
 from __future__ import annotations
 
 import dataclasses
-import importlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,18 +32,10 @@ def _as_dict(value: Any) -> dict[str, Any]:
     return dict(vars(value))
 
 
-def _live_snapshots() -> list[dict[str, Any]] | None:
-    try:
-        health = importlib.import_module("connectors.health")
-    except ImportError:
+def _live_snapshots(control: Any) -> list[dict[str, Any]] | None:
+    if control is None:
         return None
-    snapshot = getattr(health, "snapshot", None)
-    if snapshot is None:
-        return None
-    data = snapshot()
-    if isinstance(data, Mapping):
-        return [{"name": name, **_as_dict(v)} for name, v in data.items()]
-    return [_as_dict(v) for v in data]
+    return [{"name": name, **_as_dict(v)} for name, v in control.snapshot().items()]
 
 
 def _stored_snapshots(store: Store) -> list[dict[str, Any]]:
@@ -61,21 +52,26 @@ def _stored_snapshots(store: Store) -> list[dict[str, Any]]:
 
 
 def _normalise(row: dict[str, Any]) -> dict[str, Any]:
-    breaker = row.get("breaker") or row.get("breaker_state") or row.get("circuit")
-    if isinstance(breaker, Mapping):
-        breaker = breaker.get("state")
+    """The registry's field names (``connectors.health.ConnectorHealth``) -> the pane's."""
+    breaker = row.get("breaker") or row.get("breaker_state")
+    state = row.get("state") or row.get("status")
     return {**row, "name": row.get("name") or row.get("connector"),
-            "breaker": getattr(breaker, "value", breaker)}
+            "breaker": getattr(breaker, "value", breaker),
+            "state": getattr(state, "value", state),
+            "events_in": row.get("events_in", row.get("received", 0)),
+            "last_error": row.get("last_error") or ""}
 
 
-def connector_rows(store: Store) -> list[dict[str, Any]]:
+def connector_rows(store: Store, control: Any = None) -> list[dict[str, Any]]:
     """One dict per connector: state, breaker, counters, last success/error, DLQ size."""
-    rows = _live_snapshots()
+    rows = _live_snapshots(control)
     if rows is None:
         rows = _stored_snapshots(store)
     by_name = {str(r["name"]): r for r in map(_normalise, rows)}
+    for row in by_name.values():
+        row["dlq_size"] = 0
     for name, pending in store.pending_dead_letters().items():
-        by_name.setdefault(name, {"name": name, "state": "unknown"})["dlq_size"] = pending
+        by_name.setdefault(name, {"name": name, "state": "no runtime"})["dlq_size"] = pending
     return sorted(by_name.values(), key=lambda r: str(r["name"]))
 
 
@@ -84,22 +80,33 @@ def dead_letters(store: Store, connector: str | None, limit: int = 500) -> list[
     return store.list_dead_letters(connector=connector, limit=limit).items
 
 
-def discard(store: Store, letter_id: int, *, by: str) -> DeadLetter:
+def discard(store: Store, letter_id: int, *, by: str, control: Any = None) -> DeadLetter:
     """Mark an entry discarded (terminal; the raw payload is kept for the record)."""
+    if control is not None:
+        result: DeadLetter = control.discard(letter_id, by=by)
+        return result
     with store.write() as session:
         return dlq_repo.resolve(session=session, letter_id=letter_id,
                                 status=DeadLetterStatus.DISCARDED, by=by)
 
 
-def replay(store: Store, letter_id: int, *, by: str) -> str:
-    """Re-parse an entry with the current parser, via the connector runtime if installed."""
-    try:
-        control = importlib.import_module("connectors.dlq")
-    except ImportError:
-        control = None
-    fn = getattr(control, "replay", None) if control else None
-    if fn is None:
-        raise RuntimeError("replay needs the connector runtime (connectors.dlq.replay), "
-                           "which is not installed")
-    result = fn(store, letter_id)
-    return str(getattr(result, "status", result))
+def replay(store: Store, letter_id: int, *, by: str, control: Any = None,
+           config: Any = None) -> str:
+    """Re-parse an entry with the current parser: through the running supervisor's control,
+    else with the parsers of the configured connectors."""
+    if control is not None:
+        outcome = control.replay(letter_id, by=by)
+    else:
+        if config is None or not config.connectors:
+            raise RuntimeError("replay needs the connector's parser: configure the connector "
+                               "([[connectors]] in the config) so its parser is known")
+        from connectors import dlq
+        from workbench.cli.runtime import parsers
+
+        outcome = dlq.replay(store, letter_id, parsers(config), by=by)
+    return _outcome_text(outcome)
+
+
+def _outcome_text(outcome: Any) -> str:
+    status = getattr(outcome, "status", outcome)
+    return str(getattr(status, "value", status))

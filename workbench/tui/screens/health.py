@@ -15,7 +15,7 @@ from storage.models import DeadLetter
 from workbench.sanitize import sanitize, sanitize_line
 from workbench.tui import health_data, keymap
 from workbench.tui.fmt import stamp
-from workbench.tui.screens.base import BaseScreen
+from workbench.tui.screens.base import BaseScreen, describe
 from workbench.tui.screens.modals import ConfirmScreen
 from workbench.tui.widgets.header import ColumnHeader
 from workbench.tui.widgets.rows import ConnectorRows, DeadLetterRows
@@ -53,8 +53,8 @@ class HealthScreen(BaseScreen):
         self.reload()
 
     def reload(self) -> None:
-        store, connector = self.wb.repo.store, self.connector
-        self.fetch(lambda: (health_data.connector_rows(store),
+        store, connector, control = self.wb.repo.store, self.connector, self.wb.control
+        self.fetch(lambda: (health_data.connector_rows(store, control),
                             health_data.dead_letters(store, connector)), self._loaded,
                    group="health")
 
@@ -98,12 +98,15 @@ class HealthScreen(BaseScreen):
         letter = self._letter()
         if letter is None:
             return
-        store, user = self.wb.repo.store, self.wb.user
+        store, user, control, config = (self.wb.repo.store, self.wb.user, self.wb.control,
+                                        self.wb.config)
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self.write(lambda: health_data.replay(store, letter.id, by=user),
-                           f"dead letter {letter.id} replayed")
+                self.write(lambda: health_data.replay(store, letter.id, by=user,
+                                                      control=control, config=config),
+                           f"dead letter {letter.id}: replay done",
+                           after=lambda outcome: self.notify(f"replay: {outcome}"))
 
         self.app.push_screen(
             ConfirmScreen(f"Replay dead letter {letter.id} with the current parser?"), confirmed)
@@ -113,11 +116,12 @@ class HealthScreen(BaseScreen):
         letter = self._letter()
         if letter is None:
             return
-        store, user = self.wb.repo.store, self.wb.user
+        store, user, control = self.wb.repo.store, self.wb.user, self.wb.control
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self.write(lambda: health_data.discard(store, letter.id, by=user),
+                self.write(lambda: health_data.discard(store, letter.id, by=user,
+                                                       control=control),
                            f"dead letter {letter.id} discarded")
 
         self.app.push_screen(
@@ -125,8 +129,25 @@ class HealthScreen(BaseScreen):
             confirmed)
 
     def action_pause(self) -> None:
-        """Pause or resume a connector (needs the connector runtime)."""
-        self.notify("pause/resume needs the connector runtime (workbench serve)")
+        """Pause or resume the selected connector (runs on this loop: no thread needed)."""
+        row, control = self.connectors.current, self.wb.control
+        if control is None or row is None:
+            self.notify("pause/resume needs connectors running in this TUI ([[connectors]])")
+            return
+        if self.wb.read_only:
+            self.notify("read-only: this session cannot change anything", severity="warning")
+            return
+        name = str(row["name"])
+        try:
+            if row.get("state") == "paused":
+                control.resume(name)
+                self.notify(f"{name} resumed")
+            else:
+                control.pause(name)
+                self.notify(f"{name} paused")
+        except (KeyError, RuntimeError) as exc:
+            self.notify(describe(exc), severity="error")
+        self.reload()
 
 
 class DeadLetterScreen(BaseScreen):

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Footer, Input, Static
 
 from storage.models import Investigation
 from workbench.tui import keymap
+from workbench.tui.data import InvestigationView
 from workbench.tui.filters import (
     INVESTIGATION_KEYS,
     Filter,
@@ -24,6 +26,7 @@ from workbench.tui.filters import (
 )
 from workbench.tui.screens.base import BaseScreen
 from workbench.tui.screens.modals import PromptScreen
+from workbench.tui.widgets.detail import investigation_text
 from workbench.tui.widgets.header import ColumnHeader
 from workbench.tui.widgets.rows import InvestigationRows
 
@@ -38,6 +41,11 @@ class InvestigationsScreen(BaseScreen):
     InvestigationsScreen > #list-status { height: 1; background: $boost; padding: 0 1; }
     InvestigationsScreen > Input { display: none; }
     InvestigationsScreen > Input.-active { display: block; }
+    InvestigationsScreen #list-body { height: 1fr; }
+    InvestigationsScreen #list-main { width: 1fr; }
+    InvestigationsScreen #preview { display: none; width: 45%; padding: 0 1;
+        border-left: vkey $primary; }
+    InvestigationsScreen.-wide #preview { display: block; }
     """
 
     def __init__(self) -> None:
@@ -52,13 +60,35 @@ class InvestigationsScreen(BaseScreen):
         yield Static("", id="list-status", markup=False)
         yield Input(placeholder="status:open sev:high service:x source:logs owner:x words",
                     id="list-filter")
-        yield ColumnHeader(self.rows)
-        yield self.rows
+        with Horizontal(id="list-body"):
+            with Vertical(id="list-main"):
+                yield ColumnHeader(self.rows)
+                yield self.rows
+            with VerticalScroll(id="preview", can_focus=False):
+                yield Static("", id="preview-text", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
         self.rows.focus()
+        self.on_resize()
         self.reload()
+
+    def on_resize(self) -> None:
+        """Wide terminals show the highlighted investigation's details beside the list."""
+        self.set_class(self.app.size.width >= 140, "-wide")
+
+    def on_row_view_highlighted(self, message: InvestigationRows.Highlighted) -> None:
+        self._refresh_preview()
+
+    def _refresh_preview(self) -> None:
+        row = self.rows.current
+        if row is not None and self.has_class("-wide"):
+            self.fetch(lambda: self.wb.repo.investigation(row.id), self._preview,
+                       group="preview")
+
+    def _preview(self, view: InvestigationView) -> None:
+        self.query_one("#preview-text", Static).update(investigation_text(
+            view.investigation, view.linked, view.suspects, self.wb.now()))
 
     def reload(self) -> None:
         flt, sort, limit = self.filter, self.sort, 500
@@ -68,6 +98,7 @@ class InvestigationsScreen(BaseScreen):
     def _loaded(self, items: list[Investigation]) -> None:
         with self.app.batch_update():
             self.rows.set_rows(items)
+        self._refresh_preview()
         self.loaded_once = True
         self._draw_status()
         self.wb.arm(self, self.reload)

@@ -1,0 +1,98 @@
+"""What runs beside the TUI: the connector supervisor on Textual's own loop, and the REST
+API in a side thread. Both are optional (present in the config -> started).
+
+The supervisor is plain asyncio, so it runs as an async worker of the app: one loop,
+no thread hand-offs for connector I/O; its blocking writes already go through the
+store in threads. Health is then live: the health pane reads the registry directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from storage import Store
+    from workbench.tui.app import WorkbenchApp
+
+log = logging.getLogger(__name__)
+
+
+class ConnectorService:
+    """The configured connectors, supervised on the app's loop."""
+
+    def __init__(self, store: Store, config: Any) -> None:
+        self.store, self.config = store, config
+        self.supervisor: Any = None
+
+    async def start(self, app: WorkbenchApp) -> None:
+        """Build and start every enabled connector; publish the control facade on the app."""
+        from connectors.control import Control
+        from connectors.supervisor import Supervisor
+        from workbench.cli.runtime import build_connectors, parsers
+
+        built, broken = await asyncio.to_thread(build_connectors, self.config)
+        for name, error in broken.items():
+            app.notify(f"connector {name} not started: {error}", severity="warning",
+                       timeout=10)
+        self.supervisor = Supervisor(self.store, built)
+        await self.supervisor.start()
+        app.control = Control(self.supervisor, await asyncio.to_thread(parsers, self.config))
+        log.info("connectors: %d running, %d broken", len(built), len(broken))
+
+    async def stop(self) -> None:
+        """Stop the runners (an in-flight commit finishes first)."""
+        if self.supervisor is not None:
+            await self.supervisor.stop()
+
+
+class ApiService:
+    """The REST API under uvicorn in a daemon thread (FastAPI is imported only here)."""
+
+    def __init__(self, store: Store, settings: Any) -> None:
+        self.store, self.settings = store, settings
+        self.server: Any = None
+
+    async def start(self, app: WorkbenchApp) -> None:
+        """Bind and serve; the TUI stays usable if this fails."""
+        await asyncio.to_thread(self._start, app)
+
+    def _start(self, app: WorkbenchApp) -> None:
+        from workbench.api.app import create_app
+        from workbench.api.server import ApiServer
+
+        control = app.control
+        health = control.supervisor.health if control is not None else None
+        api = create_app(store=self.store, settings=self.settings, health=health,
+                         control=control)
+        self.server = ApiServer(api, self.settings).start()
+        log.info("REST API on %s", self.server.url)
+
+    async def stop(self) -> None:
+        """Ask uvicorn to finish."""
+        if self.server is not None:
+            await asyncio.to_thread(self.server.stop)
+
+
+async def start_all(app: WorkbenchApp, services: list[Any]) -> None:
+    """Start services in order; one failing is reported and the others still start."""
+    for service in services:
+        try:
+            await service.start(app)
+        except Exception as exc:  # the TUI must outlive a broken side service
+            log.exception("%s did not start", type(service).__name__)
+            app.notify(f"{type(service).__name__} not started: {type(exc).__name__}: {exc}",
+                       severity="warning", timeout=10)
+
+
+async def stop_all(services: list[Any]) -> None:
+    """Stop services in reverse order, never raising."""
+    for service in reversed(services):
+        try:
+            result = service.stop()
+            if inspect.isawaitable(result):
+                await result
+        except Exception:  # shutting down: log and carry on with the rest
+            log.exception("%s did not stop cleanly", type(service).__name__)
