@@ -8,8 +8,7 @@ are returned as the continuation text.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -27,8 +26,7 @@ _DEPTH_HINT = 64  # only records with this many brackets get the (slower) depth 
 MAX_DEPTH = 64
 
 
-@dataclass(frozen=True, slots=True)
-class Parsed:
+class Parsed(NamedTuple):
     """What a format extracted: fields, continuation text, and whether UTF-8 was repaired."""
 
     fields: dict[str, Any]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -29,9 +29,8 @@ _TEXT_CONTEXT = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class RecordRef:
-    """Where a record came from."""
+class RecordRef(NamedTuple):
+    """Where a record came from (a tuple: built once per record on the hot path)."""
 
     file_id: str
     offset: int

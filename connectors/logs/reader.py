@@ -14,7 +14,7 @@ import hashlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from connectors.logs.files import FollowedFile, find_copy, fingerprint, matches_fingerprint
 
@@ -24,8 +24,7 @@ _BLOCK = 1024 * 1024
 StartsRecord = Callable[[bytes], bool]
 
 
-@dataclass(frozen=True, slots=True)
-class RawRecord:
+class RawRecord(NamedTuple):
     """Bytes of one record at ``offset``; ``oversize`` is the real length if truncated."""
 
     offset: int
