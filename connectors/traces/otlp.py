@@ -209,3 +209,24 @@ def _convert_span_ids(span: dict[str, Any]) -> None:
 
 def _b64(hex_id: str) -> str:
     return base64.b64encode(bytes.fromhex(hex_id)).decode()
+
+
+def replay_span(raw: bytes) -> list[Any]:
+    """DLQ replay of one rejected span (a serialised ``ResourceSpans``): its error event.
+
+    A span rejected for its ids is rejected again; only a failing span is an event.
+    """
+    from connectors.traces.detect import span_error_event
+    from connectors.traces.rules import TraceRules
+
+    try:
+        resource_spans = ResourceSpans.FromString(raw)
+    except DecodeError as exc:
+        raise OtlpDecodeError(f"not a ResourceSpans: {exc}", payload=raw) from exc
+    request = ExportTraceServiceRequest()
+    request.resource_spans.append(resource_spans)
+    decoded = decode_request(request)
+    if decoded.rejected:
+        raise PoisonRecordError(decoded.rejected[0][1], payload=raw,
+                                error_class="InvalidSpanIdError")
+    return [span_error_event(s, TraceRules()) for s in decoded.spans if s.error]
