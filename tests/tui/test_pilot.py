@@ -52,10 +52,7 @@ async def test_done_flow_by_keys(seeded: tuple[Store, int]) -> None:
         notes = [le.event for le in store.investigation_events(inv_id)
                  if le.event.kind is EventKind.NOTE and "pool size" in le.event.title]
         assert notes and notes[0].source is Source.MANUAL
-        await pilot.press("s")
-        await settle(pilot)
-        options = app.screen.options
-        await pilot.press(*["down"] * [v for v, _ in options].index("resolved"), "enter")
+        await pilot.press("s", "r")  # status chooser, r = resolved
         await settle(pilot, lambda: store.get_investigation(inv_id).status == "resolved")
         assert store.get_investigation(inv_id).resolved_at is not None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -88,11 +89,21 @@ class ChoiceScreen(ModalScreen[str | None]):
             yield Label(safe_content(self.title_text))
             yield OptionList(*[Option(safe_content(label), id=value)
                                for value, label in self.options], id="choices")
-            yield Label("Enter: choose   Esc: cancel", classes="-hint")
+            yield Label("Enter or first letter: choose   Esc: cancel", classes="-hint")
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
         self.dismiss(event.option.id)
+
+    def on_key(self, event: events.Key) -> None:
+        """A letter that starts exactly one option chooses it (``s`` then ``r``: resolved)."""
+        char = (event.character or "").lower()
+        if not char.isalpha() or char in "jk":
+            return
+        matches = [value for value, _ in self.options if value.lower().startswith(char)]
+        if len(matches) == 1:
+            event.stop()
+            self.dismiss(matches[0])
 
     def action_move(self, delta: int) -> None:
         """j/k move like the arrows."""
