@@ -2,23 +2,39 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from storage.models import EventKind, InvestigationStatus, Severity, Source, UTCDateTime
+from storage.models import (
+    EventKind,
+    InvestigationStatus,
+    Severity,
+    Source,
+    UTCDateTime,
+    _without_nul,
+)
+
+
+class _Query(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _replace_nul(cls, value: Any) -> Any:
+        # Stored text has NUL replaced (see storage.models), so a filter does the same:
+        # it then matches what was stored, and PostgreSQL never sees a NUL parameter.
+        return _without_nul(value)
 
 MAX_PAGE = 500
 
 
-class EventQuery(BaseModel):
+class EventQuery(_Query):
     """Filters for events; every field is optional and they combine with AND.
 
     ``order`` is ``desc`` (newest first, the list default) or ``asc`` (timelines).
     ``cursor`` is an opaque string from a previous :class:`~storage.models.Page`.
     """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     ids: tuple[int, ...] | None = None
     sources: tuple[Source, ...] = ()
@@ -42,10 +58,8 @@ class EventQuery(BaseModel):
 INVESTIGATION_SORTS = ("updated_at", "created_at", "severity", "status", "title")
 
 
-class InvestigationQuery(BaseModel):
+class InvestigationQuery(_Query):
     """Filters for investigations; combine with AND."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     statuses: tuple[InvestigationStatus, ...] = ()
     severity: Severity | None = None

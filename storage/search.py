@@ -33,6 +33,9 @@ def fts5_query(user_text: str) -> str | None:
 
 def text_filter(conn: Connection, user_text: str) -> ColumnElement[bool] | None:
     """A WHERE clause restricting events to those matching ``user_text``."""
+    # NUL ends an FTS5 string ("unterminated string") and PostgreSQL text cannot hold
+    # it; it never matches stored text (NUL is replaced on the way in), so it splits terms.
+    user_text = user_text.replace("\x00", " ")
     if conn.dialect.name == "sqlite":
         expression = fts5_query(user_text)
         if expression is None:

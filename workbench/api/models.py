@@ -87,3 +87,8 @@ class InvestigationPut(InvestigationFields):
     """``PUT``: every editable field (omitted ones take their defaults)."""
 
     status: InvestigationStatus | None = None
+
+
+def storable(text: str) -> str:
+    """``text`` as the store keeps it: NUL replaced (PostgreSQL cannot hold it)."""
+    return text.replace("\x00", "\ufffd")

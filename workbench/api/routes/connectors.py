@@ -20,6 +20,7 @@ from storage import NotFoundError, audit, dead_letters
 from storage.models import DeadLetter, DeadLetterStatus
 from workbench.api.connector_status import ConnectorStatus, collect
 from workbench.api.deps import Admin, Db, Responder, Settings, Viewer
+from workbench.api.models import storable
 from workbench.api.pagination import CursorParam, LimitParam, PageOut, clamp_limit
 from workbench.api.problems import PROBLEM_RESPONSES, ProblemError, problem_doc
 
@@ -140,8 +141,9 @@ async def list_dlq(_: Viewer, db: Db, settings: Settings, name: Name,
                    ) -> PageOut[DeadLetterOut]:
     """A connector's dead letters, newest first (pending ones unless ``status`` says)."""
     size = clamp_limit(limit, settings)
+    connector = storable(name)
     page = await db.read(lambda s: dead_letters.list_dead_letters(
-        session=s, connector=name, status=status, limit=size, cursor=cursor))
+        session=s, connector=connector, status=status, limit=size, cursor=cursor))
     return PageOut[DeadLetterOut](items=[_out(x) for x in page.items], limit=size,
                                   next_cursor=page.next_cursor)
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from storage import audit, tokens
 from storage.tokens import ApiToken, TokenExistsError
 from workbench.api.deps import Admin, Db
+from workbench.api.models import storable
 from workbench.api.problems import PROBLEM_RESPONSES, ProblemError, problem_doc
 
 router = APIRouter(prefix="/api/tokens", tags=["tokens"], responses=PROBLEM_RESPONSES)
@@ -61,7 +62,7 @@ async def revoke_token(principal: Admin, db: Db,
                        name: Annotated[str, Path(min_length=1, max_length=128)]) -> Response:
     """Revoke a token; it is refused from the next request on."""
     def work(session: Session) -> Any:
-        tokens.revoke_token(session=session, name=name)
+        tokens.revoke_token(session=session, name=storable(name))
         audit.record(session=session, actor=principal.name, action="token.revoke",
                      target=f"token:{name}")
 
