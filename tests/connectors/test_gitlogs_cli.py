@@ -58,7 +58,7 @@ def _count(db: Path, source: str) -> int:
 
 
 def _wait_for(condition: Callable[[], bool], what: str,
-              state: Callable[[], str] = lambda: "", timeout: float = 60.0) -> None:
+              state: Callable[[], str] = lambda: "", timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:

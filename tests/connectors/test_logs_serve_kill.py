@@ -23,7 +23,7 @@ import orjson
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-TIMEOUT = 60.0
+TIMEOUT = 120.0  # generous: CI runs two workers on two cores
 
 
 def _command(tmp: Path, db: Path, pattern: str) -> list[str]:
