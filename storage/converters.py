@@ -68,7 +68,7 @@ assert EVENT_NAMES == (
 _SOURCES = {s.value: s for s in Source}
 _KINDS = {k.value: k for k in EventKind}
 _SEVERITIES = {s.rank: s for s in Severity}
-_EVENT_FIELDS = frozenset(Event.model_fields)
+_EVENT_FIELDS = set(Event.model_fields)
 _new_event = Event.__new__
 _set = object.__setattr__
 
@@ -157,7 +157,8 @@ def _new(values: dict[str, Any]) -> Event:
     # for each row of every page, so it is a large share of a query's cost.
     event: Event = _new_event(Event)
     _set(event, "__dict__", values)
-    _set(event, "__pydantic_fields_set__", set(_EVENT_FIELDS))
+    # Shared: frozen models never add to it, and model_copy copies it first.
+    _set(event, "__pydantic_fields_set__", _EVENT_FIELDS)
     _set(event, "__pydantic_extra__", None)
     _set(event, "__pydantic_private__", None)
     return event

@@ -28,10 +28,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from storage.converters import EVENT_READ_COLUMNS, event_from_tuple
+from storage.event_sql import filter_clauses, filter_values, page_rows
 from storage.models import Event, Page, Severity
 from storage.pagination import Cursor, InvalidCursorError, int_value
 from storage.queries import EventQuery
-from storage.search import text_filter
+from storage.search import FTS_ROWID, fts_page, text_filter
 from storage.tables import EventRow, EventTagRow
 
 
@@ -59,31 +60,8 @@ def get_events(*, session: Session, ids: Sequence[int]) -> list[Event]:
 
 def event_filters(session: Session, query: EventQuery) -> list[ColumnElement[bool]]:
     """The WHERE clauses for every filter set on ``query``."""
-    clauses: list[ColumnElement[bool]] = []
-    c = EventRow
-    if query.ids is not None:
-        clauses.append(c.id.in_(query.ids))
-    if query.sources:
-        clauses.append(c.source.in_([s.value for s in query.sources]))
-    if query.kinds:
-        clauses.append(c.kind.in_([k.value for k in query.kinds]))
-    if query.severity is not None:
-        clauses.append(c.severity == query.severity.rank)
-    if query.min_severity is not None:
-        clauses.append(c.severity >= query.min_severity.rank)
-    if query.services:
-        clauses.append(c.service.in_(query.services))
-    for column, value in ((c.environment, query.environment), (c.host, query.host),
-                          (c.trace_id, query.trace_id), (c.commit_sha, query.commit_sha)):
-        if value is not None:
-            clauses.append(column == value)
-    if query.start is not None:
-        clauses.append(c.occurred_at >= query.start)
-    if query.end is not None:
-        clauses.append(c.occurred_at < query.end)
-    if query.tag is not None:
-        tagged = select(EventTagRow.event_id).where(EventTagRow.tag == query.tag)
-        clauses.append(c.id.in_(tagged.scalar_subquery()))
+    shape, values = filter_values(query)
+    clauses = filter_clauses(shape, values)
     if query.text:
         match = text_filter(session.connection(), query.text)
         if match is not None:
@@ -128,17 +106,39 @@ def list_events(*, session: Session, query: EventQuery) -> Page[Event]:
     cursor = Cursor.decode(query.cursor, len(columns)) if query.cursor else None
     backward = cursor.backward if cursor else False
     descending = (query.order == "desc") != backward
-    stmt: Select[Any] = select(*EVENT_READ_COLUMNS).where(*event_filters(session, query))
-    if cursor is not None:
-        stmt = stmt.where(_keyset(columns, cursor, descending))
-    order = [col.desc() if descending else col.asc() for col in columns]
-    # Core, not the ORM session path: no ORM rows are involved, and it is cheaper.
-    rows = session.connection().execute(stmt.order_by(*order).limit(query.limit + 1)).all()
+    if query.text:
+        rows = _text_page(session, query, columns, cursor, descending)
+    else:
+        # The hot path: SQL compiled once per query shape, rows straight from the driver.
+        key = _time_key(cursor) if cursor is not None else None
+        rows = page_rows(session.connection(), query, key=key, descending=descending,
+                         limit=query.limit + 1)
     more = len(rows) > query.limit
     items = [event_from_tuple(r) for r in rows[: query.limit]]
     if backward:
         items.reverse()
     return _page(items, query, more=more, came_from_cursor=cursor is not None, backward=backward)
+
+
+def _time_key(cursor: Cursor) -> tuple[datetime, int]:
+    return cast_datetime(cursor.key[0]), int_value(cursor.key[1])
+
+
+def _text_page(session: Session, query: EventQuery, columns: tuple[Any, ...],
+               cursor: Cursor | None, descending: bool) -> list[Any]:
+    conn = session.connection()
+    base: Select[Any] = select(*EVENT_READ_COLUMNS)
+    shape, values = filter_values(query)
+    stmt = fts_page(conn, query.text or "", base.where(*filter_clauses(shape, values)))
+    if stmt is not None:
+        columns = (FTS_ROWID,)  # the same value as event.id, in the index's own order
+    else:
+        stmt = base.where(*event_filters(session, query))
+    if cursor is not None:
+        stmt = stmt.where(_keyset(columns, cursor, descending))
+    order = [col.desc() if descending else col.asc() for col in columns]
+    # Core, not the ORM session path: no ORM rows are involved, and it is cheaper.
+    return list(conn.execute(stmt.order_by(*order).limit(query.limit + 1)))
 
 
 def _page(items: list[Event], query: EventQuery, *, more: bool, came_from_cursor: bool,
