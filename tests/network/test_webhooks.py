@@ -205,5 +205,10 @@ def test_alertmanager_wrong_version_is_400_and_dead_lettered(receiver: tuple[str
     assert letter.error_class == "UnsupportedPayloadError"
     bad_alert = payloads.alertmanager_webhook()
     bad_alert["alerts"].append({"status": "firing", "labels": "not a dict"})
-    assert _alertmanager(base, bad_alert).json()["dead_lettered"] == 1
+    bad_alert["alerts"].append({"status": "firing", "labels": {}, "annotations": ["a list"],
+                                "startsAt": "2024-05-01T10:00:00Z"})
+    bad_alert["alerts"].append({"status": "firing", "labels": {"service": "s" * 300},
+                                "startsAt": "2024-05-01T10:00:00Z"})
+    reply = _alertmanager(base, bad_alert)
+    assert reply.status_code == 200 and reply.json()["dead_lettered"] == 3
     assert len(_events(store)) == 1

@@ -27,7 +27,6 @@ from starlette.responses import Response
 from connectors.alertmanager import UnsupportedPayloadError, parse_alert, split_webhook
 from connectors.ci import github_events, gitlab
 from connectors.ci.signatures import verify_github, verify_token
-from connectors.errors import ConnectorError
 from connectors.push import (
     ReceiverStats,
     SeenDeliveries,
@@ -197,7 +196,7 @@ async def otlp_traces(request: Request) -> Response:
     try:
         body = _inflate(await request.body(), request.headers.get("content-encoding", ""))
         decoded, events = await asyncio.to_thread(_decode_and_detect, state, body, ctype)
-    except (ConnectorError, ValueError, zlib.error, EOFError) as exc:
+    except Exception as exc:  # noqa: BLE001 -- whatever the body is, 400 + DLQ, never 500
         payload = getattr(exc, "payload", b"")[:1_000_000]
         await ingest_push(request.app.state.store, connector=OTLP, events=[],
                           dead_letters=[dead_letter(OTLP, payload or b"<undecodable>", exc)],
