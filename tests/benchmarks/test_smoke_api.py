@@ -15,3 +15,15 @@ def test_api_benchmark_runs(tmp_path: Path) -> None:
     for by_kind in samples.values():
         for runs in by_kind.values():
             assert runs and all(s.rps > 0 and s.requests > 0 for s in runs)
+
+
+def test_ui_lateness_harness_runs(tmp_path: Path) -> None:
+    import asyncio
+
+    from benchmarks import bench_api_ui
+
+    token = bench_api.build_db(tmp_path / "ui.db", 50)
+    with bench_api_ui.in_thread(tmp_path / "ui.db", None) as port:
+        assert port > 0 and token
+        late = asyncio.run(bench_api_ui.tick_lateness(0.3))
+    assert len(late) >= 10 and all(x >= 0 for x in late)
