@@ -25,7 +25,9 @@ def test_receivers_in_the_app_factory(sqlite_store: Store, tmp_path: Path) -> No
     settings = ApiSettings(receivers=ReceiverSettings(github_secret=f"file:{tmp_path / 'secret'}"))
     app = create_app(store=sqlite_store, health=health, settings=settings)
     body = orjson.dumps(payloads.workflow_run())
-    with serve_app(app) as base:
+    with serve_app(app, lifespan="on") as base:
+        # Listed at startup: GitHub (its secret is configured), Alertmanager and OTLP.
+        assert sorted(health.snapshot()) == ["alertmanager-webhook", "github-webhook", "otlp"]
         forged = httpx.post(f"{base}/api/webhooks/github", content=body, headers={
             "X-GitHub-Event": "workflow_run", "X-Hub-Signature-256": "sha256=" + "0" * 64})
         assert forged.status_code == 401

@@ -18,6 +18,8 @@ from __future__ import annotations
 import asyncio
 import threading
 import zlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
@@ -34,6 +36,7 @@ from connectors.push import (
     ingest_push,
     parse_records,
     record_refusal,
+    register_receiver,
 )
 from connectors.secrets import SecretError, SecretRef
 from connectors.traces import otlp
@@ -42,10 +45,30 @@ from connectors.traces.model import InvalidSpanIdError
 from workbench.api.problems import problem_response
 from workbench.api.receiver_settings import ReceiverSettings
 
-router = APIRouter(tags=["receivers"])
-
 GITHUB, GITLAB, ALERTMANAGER, OTLP = ("github-webhook", "gitlab-webhook",
                                       "alertmanager-webhook", "otlp")
+KINDS = {GITHUB: "github", GITLAB: "gitlab", ALERTMANAGER: "alertmanager", OTLP: "otlp"}
+NEEDS_SECRET = {GITHUB: "github_secret", GITLAB: "gitlab_token"}
+
+
+@asynccontextmanager
+async def _lifespan(app: Any) -> AsyncIterator[None]:
+    """At startup, list the receivers that can accept deliveries in the health table.
+
+    GitHub and GitLab only once their secret is configured (without it they refuse
+    everything); Alertmanager and OTLP always. FastAPI merges this into the app's
+    own lifespan when the router is included.
+    """
+    health = getattr(app.state, "health", None)
+    if health is not None:
+        settings = _settings(app.state)
+        for name, kind in KINDS.items():
+            if getattr(settings, NEEDS_SECRET.get(name, ""), True) is not None:
+                register_receiver(health, name, kind)
+    yield
+
+
+router = APIRouter(tags=["receivers"], lifespan=_lifespan)
 PROTOBUF = "application/x-protobuf"
 MAX_INFLATED = 64 * 1024 * 1024
 
@@ -82,18 +105,18 @@ def _state(request: Request) -> _State:
         return existing  # type: ignore[no-any-return]
     with _CREATE:
         if getattr(app_state, "receiver_state", None) is None:
-            settings = getattr(app_state, "receivers", None) or \
-                getattr(getattr(app_state, "settings", None), "receivers", None) or \
-                ReceiverSettings()
-            app_state.receiver_state = _State(settings)
+            app_state.receiver_state = _State(_settings(app_state))
     return app_state.receiver_state  # type: ignore[no-any-return]
+
+
+def _settings(app_state: Any) -> ReceiverSettings:
+    found = getattr(app_state, "receivers", None) or \
+        getattr(getattr(app_state, "settings", None), "receivers", None)
+    return found if isinstance(found, ReceiverSettings) else ReceiverSettings()
 
 
 def _json(body: dict[str, Any], status: int = 200) -> Response:
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
-
-
-KINDS = {GITHUB: "github", GITLAB: "gitlab", ALERTMANAGER: "alertmanager", OTLP: "otlp"}
 
 
 def _unauthorized(request: Request, state: _State, name: str, why: str) -> Response:
