@@ -20,7 +20,7 @@ from pydantic import Field
 
 from connectors.base import Batch, ConnectorConfig
 from connectors.errors import PoisonRecordError
-from connectors.http import Limits, fetch_json
+from connectors.http import Limits, PaginationStuckError, fetch_json
 from connectors.push import dead_letter
 from connectors.traces.detect import TraceDetector
 from connectors.traces.model import InvalidSpanIdError, Span, check_hex_id
@@ -40,6 +40,8 @@ class JaegerConfig(ConnectorConfig):
     initial_lookback_seconds: float = Field(default=900.0, gt=0)
     rules: TraceRules = Field(default_factory=TraceRules)
     max_response_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
+    max_pages: int = Field(default=10, ge=1)
+    """Full pages (``limit`` traces each) followed back in time per service and poll."""
 
 
 class JaegerConnector:
@@ -87,12 +89,24 @@ class JaegerConnector:
         return [str(s) for s in data or []]
 
     async def _traces(self, service: str, start: int, end: int) -> list[Any]:
-        body = await fetch_json(
-            self._client, f"{self.config.url.rstrip('/')}/api/traces",
-            params={"service": service, "start": start, "end": end, "limit": self.config.limit},
-            limits=self._limits)
-        data = body.data.get("data") if isinstance(body.data, dict) else None
-        return list(data or [])
+        """All traces of ``[start, end]``: Jaeger returns the newest ``limit``, so a full
+        page means older ones were cut -- ask again up to just before the oldest seen."""
+        traces: list[Any] = []
+        for _ in range(self.config.max_pages):
+            body = await fetch_json(
+                self._client, f"{self.config.url.rstrip('/')}/api/traces",
+                params={"service": service, "start": start, "end": end,
+                        "limit": self.config.limit}, limits=self._limits)
+            page = body.data.get("data") if isinstance(body.data, dict) else None
+            page = list(page or [])
+            traces.extend(page)
+            oldest = _oldest_start(page)
+            if len(page) < self.config.limit or oldest is None or oldest <= start:
+                break
+            if oldest > end:
+                raise PaginationStuckError(f"Jaeger returned traces after end={end}")
+            end = oldest - 1
+        return traces
 
     def parse(self, raw: bytes) -> NewEvent:
         """Replay one dead-lettered trace: its first event (an error or a slow root)."""
@@ -103,6 +117,14 @@ class JaegerConnector:
         if not events:
             raise PoisonRecordError("trace has no failing span and no threshold", payload=raw)
         return events[0]
+
+
+def _oldest_start(traces: list[Any]) -> int | None:
+    """The earliest span start (µs) among ``traces``, ignoring malformed ones."""
+    starts = [span.get("startTime") for trace in traces if isinstance(trace, dict)
+              for span in trace.get("spans") or [] if isinstance(span, dict)]
+    numbers = [int(s) for s in starts if isinstance(s, int | float)]
+    return min(numbers) if numbers else None
 
 
 def jaeger_spans(trace: dict[str, Any]) -> list[Span]:

@@ -76,6 +76,31 @@ async def test_jaeger_short_trace_ids_are_padded() -> None:
     assert event.trace_id == "0000000000000000d269b633813fc60c"
 
 
+async def test_jaeger_full_pages_are_followed_back_in_time() -> None:
+    seen: list[httpx.URL] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url)
+        end = int(request.url.params["end"])
+        # Two traces per page, newest first, one second apart, going back from ``end``.
+        traces = []
+        for k in range(2):
+            trace = payloads.jaeger_trace(trace_id=f"{end - k:032x}")
+            for span in trace["spans"]:
+                span["startTime"] = end - 1_000_000 * (k + 1)
+            traces.append(trace)
+        start = int(request.url.params["start"])
+        traces = [t for t in traces if t["spans"][0]["startTime"] >= start]
+        return httpx.Response(200, json={"data": traces})
+
+    config = JaegerConfig(name="j", url="http://j.test", services=["cart"], limit=2,
+                          initial_lookback_seconds=5)
+    batch = await JaegerConnector(config, _client(handler), clock=lambda: NOW).poll(None)
+    ends = [int(u.params["end"]) for u in seen]
+    assert ends == sorted(ends, reverse=True) and len(ends) == 3
+    assert batch.received == 4   # 2 + 2, then a page with nothing left in the window
+
+
 # -- GitHub Actions -------------------------------------------------------------------
 def _github_api(pages: int = 2, stuck: bool = False) -> tuple[Handler, list[httpx.Request]]:
     requests: list[httpx.Request] = []
