@@ -31,6 +31,10 @@ async def test_done_flow_by_keys(seeded: tuple[Store, int]) -> None:
         await settle(pilot, lambda: isinstance(app.screen, InvestigationScreen)
                      and bool(app.screen.pane.rows.rows))
         timeline = app.screen.pane.rows
+        await pilot.press("tab")  # the details, then back: the timeline has the keys again
+        await settle(pilot, lambda: app.focused is not None and app.focused.id == "details")
+        await pilot.press("tab")
+        await settle(pilot, lambda: app.focused is timeline)
         await pilot.press("e")
         assert timeline.current.severity.rank >= Severity.HIGH.rank
         await pilot.press("enter")

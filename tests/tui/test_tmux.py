@@ -84,7 +84,7 @@ def test_incident_flow_in_tmux(session: str) -> None:
     keys(session, "Enter")
     wait_for(session, "note added")
     keys(session, ":")
-    wait_for(session, ":command")
+    wait_for(session, "command (help")
     keys(session, "-l", "resolve")
     keys(session, "Enter")
     screen = wait_for(session, "resolved")

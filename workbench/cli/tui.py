@@ -7,16 +7,9 @@ a file in the user's log directory before the app starts.
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from storage import Store
-    from workbench.tui.app import WorkbenchApp
-
-log = logging.getLogger(__name__)
+from typing import Any
 
 
 def register_root(parser: argparse.ArgumentParser) -> None:
@@ -26,43 +19,33 @@ def register_root(parser: argparse.ArgumentParser) -> None:
                              "(for someone shadowing the on-call)")
     parser.add_argument("--no-api", action="store_true", default=False,
                         help="do not serve the REST API beside the TUI")
+    parser.add_argument("--no-connectors", action="store_true", default=False,
+                        help="do not run the configured connectors beside the TUI")
 
 
 def run(args: argparse.Namespace) -> int:
-    """Open the store and run the TUI until the user quits."""
-    from workbench.cli.main import open_store
+    """Open the store and run the TUI (with connectors and the API beside it) until quit."""
+    from workbench.cli.main import load_config, open_store
 
+    config = load_config(args)
     store = open_store(args)
-    tui_settings, api_settings = _settings(args)
     _log_to_file()
     from workbench.tui.app import WorkbenchApp
+    from workbench.tui.runtime import ApiService, ConnectorService
 
     services: list[Any] = []
-    if api_settings is not None and api_settings.enabled and not getattr(args, "no_api", False):
-        services.append(ApiService(store, api_settings))
-    app = WorkbenchApp(store, settings=tui_settings,
+    if config.connectors and not getattr(args, "no_connectors", False):
+        services.append(ConnectorService(store, config))
+    if config.api.enabled and not getattr(args, "no_api", False):
+        services.append(ApiService(store, config.api))
+    app = WorkbenchApp(store, settings=config.tui,
                        read_only=bool(getattr(args, "read_only", False)), services=services)
+    app.config = config
     try:
         app.run()
     finally:
         store.close()
     return int(app.return_code or 0)
-
-
-def _settings(args: argparse.Namespace) -> tuple[Any, Any]:
-    """([tui], [api]) from the config file when a config module exists, else defaults."""
-    from workbench.api.settings import ApiSettings
-    from workbench.tui.settings import TuiSettings
-
-    try:
-        config = importlib.import_module("workbench.config")
-    except ModuleNotFoundError:
-        return TuiSettings(), ApiSettings()
-    loader = getattr(config, "load_config", None) or getattr(config, "load", None)
-    if loader is None:
-        return TuiSettings(), ApiSettings()
-    loaded = loader(getattr(args, "config", None))
-    return getattr(loaded, "tui", TuiSettings()), getattr(loaded, "api", ApiSettings())
 
 
 def _log_to_file() -> None:
@@ -76,34 +59,3 @@ def _log_to_file() -> None:
     handler = logging.FileHandler(directory / "tui.log", encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
-
-
-class ApiService:
-    """The REST API in a side thread for as long as the TUI runs (FastAPI imported here)."""
-
-    def __init__(self, store: Store, settings: Any) -> None:
-        self.store, self.settings = store, settings
-        self.server: Any = None
-
-    def start(self, app: WorkbenchApp) -> None:
-        """Start serving in a thread worker (binding can take a moment)."""
-        app.run_worker(lambda: self._start(app), thread=True, group="api",
-                       exit_on_error=False)
-
-    def _start(self, app: WorkbenchApp) -> None:
-        try:
-            from workbench.api.app import create_app
-            from workbench.api.server import ApiServer
-
-            self.server = ApiServer(create_app(store=self.store, settings=self.settings),
-                                    self.settings).start()
-            log.info("REST API on %s", self.server.url)
-        except Exception as exc:  # the TUI stays usable without the API
-            log.exception("REST API did not start")
-            app.notify(f"REST API not started: {exc.__class__.__name__}: {exc}",
-                       severity="warning", timeout=10)
-
-    def stop(self) -> None:
-        """Ask uvicorn to finish."""
-        if self.server is not None:
-            self.server.stop()

@@ -113,14 +113,17 @@ class WorkbenchApp(App[None]):
         self.push_screen(HelpScreen(active))
 
     def action_command_line(self) -> None:
-        """The ``:`` line."""
-        from workbench.tui.screens.help import CommandLineScreen
+        """The ``:`` line (in the screen's ask bar: keys typed right after ``:`` land in it)."""
+        from workbench.tui.screens.base import BaseScreen
 
         def run(line: str | None) -> None:
-            if line:
-                self.call_later(self.run_command_line, line)
+            if line and line.strip().lstrip(":"):
+                self.call_later(self.run_command_line, line.strip().lstrip(":"))
 
-        self.push_screen(CommandLineScreen(), run)
+        if isinstance(self.screen, BaseScreen):
+            self.screen.ask(":", "", run, placeholder="command (help lists them)")
+        else:
+            self.notify("close this dialog first (Esc)")
 
     async def run_command_line(self, line: str) -> None:
         """Run one ``:`` command."""

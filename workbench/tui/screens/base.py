@@ -83,6 +83,13 @@ class BaseScreen(Screen[None]):
     def reload(self) -> None:
         """Fetch what this screen shows again."""
 
+    def ask(self, label: str, value: str, answer: Callable[[str | None], object], *,
+            placeholder: str = "") -> None:
+        """A one-line question in this screen's ask bar."""
+        from workbench.tui.widgets.askbar import AskBar
+
+        self.query_one(AskBar).ask(label, value, answer, placeholder=placeholder)
+
     def action_back(self) -> None:
         """Back to exactly where the previous screen was (it was never torn down)."""
         if len(self.app.screen_stack) > 2:

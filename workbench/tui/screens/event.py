@@ -19,6 +19,7 @@ from workbench.tui import keymap
 from workbench.tui.data import REQUEST_ID_KEYS
 from workbench.tui.screens.base import BaseScreen
 from workbench.tui.screens.modals import ChoiceScreen
+from workbench.tui.widgets.askbar import AskBar
 from workbench.tui.widgets.detail import event_text
 from workbench.tui.widgets.timeline import tag_event
 
@@ -46,6 +47,7 @@ class EventScreen(BaseScreen):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="event-scroll"):
             yield Static("loading\u2026", id="event-text", markup=False)
+        yield AskBar()
         yield Footer()
 
     def on_mount(self) -> None:

@@ -10,6 +10,7 @@ from storage.queries import EventQuery
 from workbench.tui.messages import TimelineFilterChanged
 from workbench.tui.screens.base import BaseScreen
 from workbench.tui.screens.timeline_loader import TimelineLoader
+from workbench.tui.widgets.askbar import AskBar
 from workbench.tui.widgets.timeline import TimelinePane
 
 
@@ -25,6 +26,7 @@ class EventsScreen(BaseScreen):
 
     def compose(self) -> ComposeResult:
         yield self.pane
+        yield AskBar()
         yield Footer()
 
     def on_mount(self) -> None:

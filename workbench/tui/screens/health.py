@@ -17,6 +17,7 @@ from workbench.tui import health_data, keymap
 from workbench.tui.fmt import stamp
 from workbench.tui.screens.base import BaseScreen, describe
 from workbench.tui.screens.modals import ConfirmScreen
+from workbench.tui.widgets.askbar import AskBar
 from workbench.tui.widgets.header import ColumnHeader
 from workbench.tui.widgets.rows import ConnectorRows, DeadLetterRows
 
@@ -46,6 +47,7 @@ class HealthScreen(BaseScreen):
                      markup=False)
         yield ColumnHeader(self.letters)
         yield self.letters
+        yield AskBar()
         yield Footer()
 
     def on_mount(self) -> None:
@@ -162,6 +164,7 @@ class DeadLetterScreen(BaseScreen):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="dl-scroll"):
             yield Static(dead_letter_text(self.letter), markup=False)
+        yield AskBar()
         yield Footer()
 
     def on_mount(self) -> None:

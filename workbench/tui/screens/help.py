@@ -69,27 +69,3 @@ class HelpScreen(ModalScreen[None]):
     def action_dismiss_help(self) -> None:
         """Close."""
         self.dismiss(None)
-
-
-class CommandLineScreen(ModalScreen[str | None]):
-    """The ``:`` line at the bottom of the screen."""
-
-    DEFAULT_CSS = """
-    CommandLineScreen { align: left bottom; background: $background 0%; }
-    CommandLineScreen > Input#cmdline { dock: bottom; width: 100%; border: none; height: 1;
-        padding: 0 1; background: $panel; }
-    """
-    BINDINGS = [Binding("escape", "cancel", "cancel", id="cmdline.cancel")]
-
-    def compose(self) -> ComposeResult:
-        from textual.widgets import Input
-
-        yield Input(placeholder=":command (help lists them)", id="cmdline")
-
-    def on_input_submitted(self, event: object) -> None:
-        value = getattr(event, "value", "")
-        self.dismiss(str(value).lstrip(":").strip() or None)
-
-    def action_cancel(self) -> None:
-        """Close without running anything."""
-        self.dismiss(None)

@@ -22,8 +22,9 @@ from workbench.tui.data import InvestigationView
 from workbench.tui.fmt import STATUS_STYLE, within
 from workbench.tui.messages import TimelineFilterChanged
 from workbench.tui.screens.base import BaseScreen
-from workbench.tui.screens.modals import ChoiceScreen, ConfirmScreen, PromptScreen
+from workbench.tui.screens.modals import ChoiceScreen, ConfirmScreen
 from workbench.tui.screens.timeline_loader import TimelineLoader
+from workbench.tui.widgets.askbar import AskBar
 from workbench.tui.widgets.detail import investigation_text, link_reason, mttr_line
 from workbench.tui.widgets.timeline import TimelinePane
 
@@ -62,6 +63,7 @@ class InvestigationScreen(BaseScreen):
             with VerticalScroll(id="details"):
                 yield Static("loading\u2026", id="detail-text", markup=False)
             yield self.pane
+        yield AskBar()
         yield Footer()
 
     def on_mount(self) -> None:
@@ -149,10 +151,10 @@ class InvestigationScreen(BaseScreen):
     def action_toggle_details(self) -> None:
         """Show the details instead of the timeline (or back) when they stack."""
         self.toggle_class("-details")
-        if self.has_class("-details"):
-            self.query_one("#details").focus()
-        else:
-            self.pane.rows.focus()
+        target = self.query_one("#details") if self.has_class("-details") else self.pane.rows
+        # Synchronously: ``focus()`` is queued behind keys already typed (a fast typist or
+        # a burst over SSH would send them to the pane that was just hidden).
+        self.set_focus(target)
 
     def on_row_view_selected(self, message: object) -> None:
         event = self.pane.rows.current
@@ -192,15 +194,13 @@ class InvestigationScreen(BaseScreen):
     def action_set_owner(self) -> None:
         """Set the owner."""
         inv = self.investigation
-        self.app.push_screen(PromptScreen("Owner", (inv.owner or "") if inv else ""),
-                             self._field_setter("owner"))
+        self.ask("Owner:", (inv.owner or "") if inv else "", self._field_setter("owner"))
 
     def action_set_impact(self) -> None:
         """Set the business impact."""
         inv = self.investigation
-        self.app.push_screen(
-            PromptScreen("Business impact", (inv.business_impact or "") if inv else ""),
-            self._field_setter("business_impact"))
+        self.ask("Business impact:", (inv.business_impact or "") if inv else "",
+                 self._field_setter("business_impact"))
 
     def _field_setter(self, name: str) -> Callable[[str | None], None]:
         """A dialog callback: ``None`` (cancelled) changes nothing, "" clears the field."""
@@ -223,7 +223,7 @@ class InvestigationScreen(BaseScreen):
             if text and text.strip():
                 self.add_note(text.strip())
 
-        self.app.push_screen(PromptScreen("Note (becomes a manual event on the timeline)"), save)
+        self.ask("Note (becomes a manual event on the timeline):", "", save)
 
     def add_note(self, text: str) -> None:
         """Store a note now."""

@@ -25,7 +25,7 @@ from workbench.tui.filters import (
     parse,
 )
 from workbench.tui.screens.base import BaseScreen
-from workbench.tui.screens.modals import PromptScreen
+from workbench.tui.widgets.askbar import AskBar
 from workbench.tui.widgets.detail import investigation_text
 from workbench.tui.widgets.header import ColumnHeader
 from workbench.tui.widgets.rows import InvestigationRows
@@ -66,6 +66,7 @@ class InvestigationsScreen(BaseScreen):
                 yield self.rows
             with VerticalScroll(id="preview", can_focus=False):
                 yield Static("", id="preview-text", markup=False)
+        yield AskBar()
         yield Footer()
 
     def on_mount(self) -> None:
@@ -167,7 +168,7 @@ class InvestigationsScreen(BaseScreen):
                 self.write(lambda: self.wb.repo.create(title.strip(), [], author=self.wb.user),
                            "investigation created")
 
-        self.app.push_screen(PromptScreen("Title of the new investigation"), create)
+        self.ask("Title of the new investigation:", "", create)
 
     def action_apply_filter(self, value: str) -> None:
         """``:filter status:open sev:high``."""

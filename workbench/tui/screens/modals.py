@@ -1,4 +1,7 @@
-"""Small modal dialogs: confirm, prompt, choose. Each returns its answer via dismiss()."""
+"""Small modal dialogs: confirm and choose. Each returns its answer via dismiss().
+
+Free-text questions use the ask bar (:mod:`workbench.tui.widgets.askbar`) instead.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, OptionList
+from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
 from workbench.sanitize import safe_content
@@ -43,31 +46,6 @@ class ConfirmScreen(ModalScreen[bool]):
     def action_answer(self, yes: bool) -> None:
         """Close with the answer."""
         self.dismiss(yes)
-
-
-class PromptScreen(ModalScreen[str | None]):
-    """One line of text; ``Enter`` accepts, ``Esc`` cancels."""
-
-    DEFAULT_CSS = _CSS.format(name="PromptScreen")
-    BINDINGS = [Binding("escape", "cancel", "cancel", id="prompt.cancel")]
-
-    def __init__(self, label: str, value: str = "", *, placeholder: str = "") -> None:
-        super().__init__()
-        self.label, self.value, self.placeholder = label, value, placeholder
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Label(safe_content(self.label))
-            yield Input(self.value, placeholder=self.placeholder, id="prompt-input")
-            yield Label("Enter: accept   Esc: cancel", classes="-hint")
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.dismiss(event.value)
-
-    def action_cancel(self) -> None:
-        """Close without an answer."""
-        self.dismiss(None)
 
 
 class ChoiceScreen(ModalScreen[str | None]):

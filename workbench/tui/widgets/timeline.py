@@ -17,7 +17,7 @@ from storage.models import Event
 from workbench.tui import keymap
 from workbench.tui.fmt import ERROR_RANK
 from workbench.tui.messages import TimelineFilterChanged
-from workbench.tui.screens.modals import ChoiceScreen, PromptScreen
+from workbench.tui.screens.modals import ChoiceScreen
 from workbench.tui.widgets.header import ColumnHeader
 from workbench.tui.widgets.histogram import Histogram
 from workbench.tui.widgets.rows import EventRows
@@ -141,8 +141,7 @@ class TimelinePane(Vertical):
                             f"investigation created from {len(ids)} events",
                             after=lambda _: self._clear_marks())
 
-        self.app.push_screen(PromptScreen(f"Title of the new investigation ({len(ids)} events)"),
-                             create)
+        self.host.ask(f"Title of the new investigation ({len(ids)} events):", "", create)
 
     def action_link_marked(self) -> None:
         """Link the marked events to an open investigation (chosen from a list)."""
@@ -203,4 +202,4 @@ def tag_event(host: BaseScreen, event: Event) -> None:
         tags = [t.strip() for t in value.split(",") if t.strip()]
         host.write(lambda: host.wb.repo.set_tags(event.id, tags), f"tags of event {event.id} set")
 
-    host.app.push_screen(PromptScreen("Tags (comma-separated)", ", ".join(event.tags)), save)
+    host.ask("Tags (comma-separated):", ", ".join(event.tags), save)
