@@ -18,7 +18,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, bindparam, exists, select, tuple_
+from sqlalchemy import ColumnElement, Connection, Select, bindparam, exists, false, select, tuple_
 
 from storage.converters import EVENT_READ_COLUMNS, sqlite_time
 from storage.queries import EventQuery
@@ -78,8 +78,8 @@ def filter_clauses(shape: Shape, values: dict[str, Any] | None = None
     clauses: list[ColumnElement[bool]] = []
     for field, count in shape:
         if field in _IN:
-            if count == 0:  # ids=() matches nothing
-                clauses.append(_c.id.in_([]))
+            if count == 0:  # ids=() matches nothing (an empty IN cannot be precompiled)
+                clauses.append(false())
             else:
                 clauses.append(_IN[field].in_([bind(f"{field}_{i}") for i in range(count)]))
         else:

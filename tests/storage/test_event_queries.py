@@ -236,3 +236,20 @@ def test_set_tags_replaces_and_is_queryable(store: Store) -> None:
     assert store.list_events(EventQuery(tag="a")).items == []
     with pytest.raises(NotFoundError):
         store.set_tags(10**9, ["x"])
+
+
+def test_compiled_shapes_never_reuse_values(loaded: tuple[Store, list[Event]]) -> None:
+    """Pages are compiled once per filter shape; each call must bind its own values."""
+    store, events = loaded
+    for service in ("api", "db", "web", "api"):
+        got = _all_pages(store, EventQuery(services=(service,), limit=500))
+        assert {e.service for e in got} == {service}
+        assert len(got) == sum(e.service == service for e in events)
+    for n in (1, 2, 3, 2):
+        wanted = tuple(e.id for e in events[n:n + n])
+        got = store.list_events(EventQuery(ids=wanted, limit=500)).items
+        assert sorted(e.id for e in got) == sorted(wanted)
+    assert store.list_events(EventQuery(ids=())).items == []
+    newer = store.list_events(EventQuery(start=T0 + timedelta(minutes=15), limit=500)).items
+    older = store.list_events(EventQuery(start=T0 + timedelta(minutes=5), limit=500)).items
+    assert len(older) > len(newer) > 0
