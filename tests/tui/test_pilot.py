@@ -283,3 +283,57 @@ async def test_pivot_on_request_id_commit_and_service(seeded: tuple[Store, int])
                      and bool(app.screen.pane.rows.rows))
         rows = app.screen.pane.rows.rows
         assert len(rows) >= 2 and {e.commit_sha for e in rows} == {sha}
+
+
+async def test_timeline_window_filter_and_previous_error(seeded: tuple[Store, int]) -> None:
+    """w shows every event around the impact (background included), / narrows it, E walks
+    back to the previous error; / on the list searches titles."""
+    store, _ = seeded
+    app = make_app(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, lambda: bool(app.screen.rows.rows))
+        await pilot.press("slash", "ctrl+u", *"payments", "enter")
+        await settle(pilot)
+        assert len(app.screen.rows.rows) == 1
+        await pilot.press("enter")
+        await settle(pilot, lambda: isinstance(app.screen, InvestigationScreen)
+                     and bool(app.screen.pane.rows.rows))
+        screen = app.screen
+        linked = len(screen.pane.rows.rows)
+        await pilot.press("w")
+        await settle(pilot, lambda: screen.window_mode and len(screen.pane.rows.rows) > linked)
+        assert {e.service for e in screen.pane.rows.rows} - {"checkout", "api-gateway"}
+        await pilot.press("slash", *"sev:critical", "enter")
+        await settle(pilot, lambda: bool(screen.pane.rows.rows) and all(
+            e.severity is Severity.CRITICAL for e in screen.pane.rows.rows))
+        await pilot.press("slash", "ctrl+u", "enter")
+        await settle(pilot, lambda: len(screen.pane.rows.rows) > linked)
+        await pilot.press("e", "e")
+        second = screen.pane.rows.cursor
+        await pilot.press("E")
+        assert screen.pane.rows.cursor < second
+        assert screen.pane.rows.current.severity.rank >= Severity.HIGH.rank
+
+
+async def test_keyset_pages_load_as_you_scroll(seeded: tuple[Store, int]) -> None:
+    """With 10-row pages, G at the end of what is loaded fetches the next page until every
+    event is there, in order, without duplicates."""
+    from workbench.tui.settings import TuiSettings
+
+    store, _ = seeded
+    total = sum(store.count_events("source").values())
+    app = make_app(store, settings=TuiSettings(page_size=10))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, lambda: bool(app.screen.rows.rows))
+        await pilot.press("A")
+        await settle(pilot, lambda: isinstance(app.screen, EventsScreen)
+                     and bool(app.screen.pane.rows.rows))
+        rows = app.screen.pane.rows
+        assert len(rows.rows) < total and rows.has_more  # a page or two (prefetch), not all
+        for _ in range(total // 10 + 2):
+            await pilot.press("G")
+            await settle(pilot)
+        ids = [e.id for e in rows.rows]
+        assert len(ids) == total == len(set(ids)) and not rows.has_more
+        keys = [(e.occurred_at, e.id) for e in rows.rows]
+        assert keys == sorted(keys, reverse=True)
