@@ -148,6 +148,12 @@ def test_serve_ingests_continuously_and_stops_cleanly_on_sigterm(sources: Path) 
         subprocess.run(make_repo_commit, check=True, env={**os.environ, **GIT_ENV})
         wait_for(lambda: sql(sources, "SELECT count(*) FROM event") == [(15 + 190 + 1,)],
                  "continuous ingest")
+        # Another process sees live health and DLQ sizes through the store.
+        live = json.loads(workbench(sources, "connectors", "--json", check=True).stdout)
+        by_name = {row["connector"]: row for row in live}
+        assert by_name["app"]["status"] == "running" and by_name["app"]["dlq"] == 1
+        assert by_name["gone"]["status"] == "failing"
+        assert by_name["repo"]["breaker"] == "closed"
         process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=30)
     finally:

@@ -159,3 +159,28 @@ def test_check_secrets_and_show_never_print_values(tmp_path: Path,
                             check=True)
     assert "topsecret" not in result.stdout + result.stderr
     assert '"url": "postgresql://wb:***@db/wb"' in result.stdout
+
+
+GITHUB = '[[connectors]]\nkind = "github_actions"\nname = "ci"\nrepository = "acme/app"\n'
+
+
+def test_secret_written_inline_is_refused_without_echoing_it() -> None:
+    found = problems(GITHUB + 'token = "ghp_live_value_123"\n')
+    assert len(found) == 1 and found[0].startswith("connectors[0].token: ")
+    assert "never the secret itself" in found[0] and "ghp_live" not in found[0]
+
+
+def test_check_secrets_resolves_references(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(GITHUB + 'token = { env = "WB_TEST_GH_TOKEN" }\n')
+    monkeypatch.delenv("WB_TEST_GH_TOKEN", raising=False)
+    assert main(["--config", str(path), "config", "check"]) == 0  # syntax only
+    assert main(["--config", str(path), "config", "check", "--secrets"]) == 1
+    assert "connectors[0].token: secret env:WB_TEST_GH_TOKEN: environment variable not set" \
+        in capsys.readouterr().out
+    monkeypatch.setenv("WB_TEST_GH_TOKEN", "ghp_resolved_value")
+    assert main(["--config", str(path), "config", "check", "--secrets"]) == 0
+    assert main(["--config", str(path), "config", "show"]) == 0
+    out = capsys.readouterr().out
+    assert "ghp_resolved_value" not in out and '"env": "WB_TEST_GH_TOKEN"' in out
