@@ -84,7 +84,9 @@ def _drive(app: PtyApp) -> None:
     app.quiet(expect=20)
     app.press("enter")  # investigation: detail + timeline
     app.press("tab", "tab")  # details pane, back to the timeline
+    app.press("O", "escape")  # the owner question, prefilled with the hostile owner
     app.press("enter")  # event detail
+    app.press("t", "escape")  # the tags question, prefilled with hostile tags
     app.press(*["pagedown"] * 4)  # body, stack trace, attributes
     app.press("p")  # pivot menu lists trace id, commit, service
     app.press("escape", "c", "escape", "escape", "escape")

@@ -16,7 +16,7 @@ from textual.containers import Horizontal
 from textual.widget import Widget
 from textual.widgets import Input, Label
 
-from workbench.sanitize import safe_content
+from workbench.sanitize import safe_content, sanitize_line
 
 Answer = Callable[[str | None], object]
 
@@ -53,7 +53,8 @@ class AskBar(Horizontal):
         self._return_focus = self.screen.focused
         self.query_one("#ask-label", Label).update(safe_content(label))
         box = self.input
-        box.value, box.placeholder = value, placeholder
+        # A prefilled value comes from data (owner, tags...): the input draws it verbatim.
+        box.value, box.placeholder = sanitize_line(value, limit=2000), placeholder
         box.cursor_position = len(value)
         self.add_class("-active")
         self.screen.add_class("-asking")  # the bar takes the footer's line (both dock bottom)
