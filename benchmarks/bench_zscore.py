@@ -45,14 +45,16 @@ def make_matrix(series: int, points: int, seed: int = 3) -> np.ndarray:  # type:
 
 def anchor(values: np.ndarray, window: int) -> np.ndarray:  # type: ignore[type-arg]
     """The bare two-cumsum rolling z (baseline = the ``window`` samples before)."""
-    c1 = np.cumsum(values, axis=1)
-    c2 = np.cumsum(values * values, axis=1)
-    s1 = c1[:, window - 1:-1] - np.pad(c1, ((0, 0), (1, 0)))[:, : -window - 1]
-    s2 = c2[:, window - 1:-1] - np.pad(c2, ((0, 0), (1, 0)))[:, : -window - 1]
-    mean = s1 / window
-    std = np.sqrt(np.maximum(s2 / window - mean * mean, 0.0))
+    rows, cols = values.shape
+    c1 = np.empty((rows, cols + 1))
+    c2 = np.empty((rows, cols + 1))
+    c1[:, 0] = c2[:, 0] = 0.0
+    np.cumsum(values, axis=1, out=c1[:, 1:])
+    np.cumsum(values * values, axis=1, out=c2[:, 1:])
+    mean = (c1[:, window:cols] - c1[:, : cols - window]) / window
+    var = (c2[:, window:cols] - c2[:, : cols - window]) / window - mean * mean
     with np.errstate(divide="ignore", invalid="ignore"):
-        return (values[:, window:] - mean) / std
+        return (values[:, window:] - mean) / np.sqrt(np.maximum(var, 0.0))
 
 
 def _time(fn: Callable[[], object]) -> float:
