@@ -56,6 +56,10 @@ class NotJsonError(TransientSourceError):
     """
 
 
+class SourceNotFoundError(PermanentSourceError):
+    """HTTP 404/410: the resource is not (or no longer) there."""
+
+
 class PaginationStuckError(PermanentSourceError):
     """The next-page token did not advance; following it would loop forever."""
 
@@ -106,6 +110,8 @@ def raise_for_status(response: httpx.Response) -> None:
         raise RateLimitedError(f"{where}: HTTP {status}", retry_after=retry)
     if status >= 500:
         raise TransientSourceError(f"{where}: HTTP {status}")
+    if status in (404, 410):
+        raise SourceNotFoundError(f"{where}: HTTP {status}")
     raise PermanentSourceError(f"{where}: HTTP {status}")
 
 

@@ -23,7 +23,7 @@ from pydantic import Field
 from connectors.base import Batch, ConnectorConfig
 from connectors.ci.github_events import job_event, run_event
 from connectors.errors import PoisonRecordError
-from connectors.http import Limits, check_advances, fetch_json
+from connectors.http import Limits, SourceNotFoundError, check_advances, fetch_json
 from connectors.push import dead_letter
 from connectors.secrets import SecretRef
 from storage.models import NewDeadLetter, NewEvent
@@ -47,6 +47,26 @@ class GitHubActionsConfig(ConnectorConfig):
     max_response_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
 
 
+MAX_OPEN = 200
+"""Runs still in progress remembered in the cursor (re-read one by one later)."""
+
+
+def _load_cursor(cursor: str | None) -> tuple[float | None, list[int]]:
+    """``(last poll time, ids of runs in progress then)``; a bare number is an old cursor."""
+    if not cursor:
+        return None, []
+    try:
+        state = orjson.loads(cursor)
+    except orjson.JSONDecodeError:
+        return None, []
+    if isinstance(state, int | float):
+        return float(state), []
+    if isinstance(state, dict) and isinstance(state.get("t"), int | float):
+        ids = [i for i in state.get("open") or [] if isinstance(i, int)]
+        return float(state["t"]), ids
+    return None, []
+
+
 def next_link(headers: httpx.Headers) -> str | None:
     """The ``rel="next"`` URL of a ``Link`` header, if any."""
     match = _NEXT.search(headers.get("link", ""))
@@ -67,14 +87,18 @@ class GitHubActionsConnector:
         self._limits = Limits(max_bytes=config.max_response_bytes, timeout=config.timeout_seconds)
 
     async def poll(self, cursor: str | None) -> Batch:
-        """Runs created since the cursor (minus the in-progress lookback)."""
+        """Runs created since the cursor (minus the in-progress lookback), plus runs that
+        were still in progress last time and have left that window."""
         now = self._clock()
-        since = float(cursor) - self.config.in_progress_lookback_seconds if cursor else \
+        last, still_open = _load_cursor(cursor)
+        since = last - self.config.in_progress_lookback_seconds if last is not None else \
             now - self.config.initial_lookback_seconds
         created = datetime.fromtimestamp(since, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         headers = await self._headers()
         runs = await self._pages(f"{self._repo_url()}/actions/runs", headers,
                                  {"created": f">={created}", "per_page": 100}, "workflow_runs")
+        listed = {run.get("id") for run in runs if isinstance(run, dict)}
+        runs += await self._revisit([i for i in still_open if i not in listed], headers)
         events: list[NewEvent] = []
         letters: list[NewDeadLetter] = []
         for run in runs:
@@ -83,8 +107,23 @@ class GitHubActionsConnector:
                 jobs_url = f"{self._repo_url()}/actions/runs/{run['id']}/jobs"
                 for job in await self._pages(jobs_url, headers, {"per_page": 100}, "jobs"):
                     self._parse_into(job_event, job, events, letters)
-        return Batch(events=events, dead_letters=letters, cursor=f"{now:.0f}",
+        open_now = sorted(run["id"] for run in runs if isinstance(run, dict)
+                          and isinstance(run.get("id"), int) and run.get("status") != "completed")
+        next_cursor = orjson.dumps({"t": round(now), "open": open_now[-MAX_OPEN:]}).decode()
+        return Batch(events=events, dead_letters=letters, cursor=next_cursor,
                      received=len(events) + len(letters))
+
+    async def _revisit(self, run_ids: list[int], headers: dict[str, str]) -> list[Any]:
+        """Fetch runs one by one (a run deleted meanwhile is simply forgotten)."""
+        runs = []
+        for run_id in run_ids[-MAX_OPEN:]:
+            try:
+                body = await fetch_json(self._client, f"{self._repo_url()}/actions/runs/{run_id}",
+                                        headers=headers, limits=self._limits)
+            except SourceNotFoundError:
+                continue
+            runs.append(body.data)
+        return runs
 
     def _parse_into(self, make: Callable[[Any, str], NewEvent | None], raw: Any,
                     events: list[NewEvent], letters: list[NewDeadLetter]) -> None:

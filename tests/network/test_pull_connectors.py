@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from connectors.alertmanager import AlertmanagerConfig, AlertmanagerConnector
@@ -134,7 +135,38 @@ async def test_github_pull_pages_runs_and_jobs_with_token(tmp_path: Path) -> Non
                                                     EventKind.PIPELINE, EventKind.PIPELINE]
     assert all(r.headers["authorization"] == "Bearer ghp_example" for r in requests)
     assert requests[0].url.params["created"].startswith(">=2023-11-13T")
-    assert batch.cursor == f"{NOW:.0f}"
+    assert orjson.loads(batch.cursor or "") == {"t": int(NOW), "open": []}
+
+
+async def test_github_long_running_run_is_followed_until_it_finishes() -> None:
+    state = {"status": "in_progress"}
+    requests: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        requests.append(request.url.path)
+        run = payloads.workflow_run(run_id=7)["workflow_run"]
+        run.update(status=state["status"],
+                   conclusion="success" if state["status"] == "completed" else None)
+        if request.url.path.endswith("/runs/7"):
+            return httpx.Response(200, json=run)
+        if request.url.path.endswith("/runs/8"):
+            return httpx.Response(404, json={"message": "Not Found"})
+        # The run was created long ago: it is outside the listing window by now.
+        listed = [run] if len(requests) == 1 else []
+        return httpx.Response(200, json={"total_count": len(listed), "workflow_runs": listed})
+
+    config = GitHubActionsConfig(name="gh", repository="octo-org/Hello-World",
+                                 api_url="http://gh.test", fetch_jobs=False)
+    connector = GitHubActionsConnector(config, _client(handler), clock=lambda: NOW)
+    first = await connector.poll(None)
+    assert [e.attributes["phase"] for e in first.events] == ["started"]
+    assert orjson.loads(first.cursor or "")["open"] == [7]
+    state["status"] = "completed"
+    cursor = orjson.dumps({"t": NOW, "open": [7, 8]}).decode()   # 8 was deleted since
+    second = await connector.poll(cursor)
+    assert [e.attributes["phase"] for e in second.events] == ["finished"]
+    assert orjson.loads(second.cursor or "")["open"] == []
+    assert "/repos/octo-org/Hello-World/actions/runs/7" in requests
 
 
 async def test_github_pull_stuck_pagination_and_rate_limit() -> None:
