@@ -175,3 +175,17 @@ def test_span_by_span_exports_still_give_the_critical_path(receiver: str, store:
     assert [s["operation"] for s in slow.attributes["critical_path"]] == ["GET /checkout",
                                                                            "render"]
     assert slow.attributes["spans"] == 2
+
+
+def test_gzip_bomb_is_refused(receiver: str, store: Store, monkeypatch: pytest.MonkeyPatch
+                              ) -> None:
+    import gzip
+
+    from workbench.api.routes import receivers
+
+    monkeypatch.setattr(receivers, "MAX_INFLATED", 100_000)
+    bomb = gzip.compress(b"\0" * 1_000_000)
+    reply = httpx.post(f"{receiver}/v1/traces", content=bomb, headers={
+        "Content-Type": "application/x-protobuf", "Content-Encoding": "gzip"})
+    assert reply.status_code == 400 and "larger than" in reply.json()["detail"]
+    assert _events(store) == []
