@@ -44,16 +44,24 @@ def start_prometheus(tmp_path: Path) -> Iterator[object]:
     stack: list[object] = []
 
     def start(target_port: int, **kwargs: object) -> str:
-        port = free_port()
         config = tmp_path / "prometheus.yml"
         config.write_text(prometheus_config(target_port, **kwargs))  # type: ignore[arg-type]
-        ctx = run_binary([
-            PROMETHEUS, f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-            f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn",
-        ], ready_url=f"http://127.0.0.1:{port}/-/ready", log=tmp_path / "prometheus.log")
-        ctx.__enter__()
-        stack.append(ctx)
-        return f"http://127.0.0.1:{port}"
+        for attempt in range(3):   # the free port may be taken by a parallel test meanwhile
+            port = free_port()
+            ctx = run_binary([
+                PROMETHEUS, f"--config.file={config}",
+                f"--storage.tsdb.path={tmp_path / f'tsdb{attempt}'}",
+                f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn",
+            ], ready_url=f"http://127.0.0.1:{port}/-/ready", log=tmp_path / "prometheus.log")
+            try:
+                ctx.__enter__()
+            except AssertionError:
+                if attempt == 2:
+                    raise
+                continue
+            stack.append(ctx)
+            return f"http://127.0.0.1:{port}"
+        raise AssertionError("unreachable")
 
     yield start
     for ctx in reversed(stack):
