@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from typing import Any
 
 import httpx
@@ -111,6 +112,10 @@ def test_token_routes(api: Api) -> None:
     assert bot.post("/api/investigations", json={"title": "from bot"}).status_code == 201
     _problem(bot.get("/api/tokens"), 403, "forbidden")
     bot.close()
+    deadline = time.monotonic() + 30
+    while not _last_used(admin, "bot"):  # recorded in the background, off the request path
+        assert time.monotonic() < deadline, "last_used_at never recorded"
+        time.sleep(0.02)
     listed = admin.get("/api/tokens").json()
     assert {t["name"] for t in listed} >= {"bot", "test-admin"}
     assert "token" not in str(listed).replace("token_", "") or secret not in str(listed)
@@ -118,6 +123,12 @@ def test_token_routes(api: Api) -> None:
     _problem(admin.post("/api/tokens", json={"name": "bot", "role": "viewer"}), 409, "conflict")
     _problem(admin.post("/api/tokens", json={"name": "x", "role": "root"}), 422, "validation")
     _problem(admin.delete("/api/tokens/ghost"), 404, "not-found")
+
+
+def _last_used(admin: httpx.Client, name: str) -> str | None:
+    found: str | None = next(t["last_used_at"] for t in admin.get("/api/tokens").json()
+                             if t["name"] == name)
+    return found
 
 
 def test_tokens_never_logged_or_stored_in_clear(api: Api, caplog: pytest.LogCaptureFixture

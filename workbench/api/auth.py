@@ -9,6 +9,7 @@ logged or stored; a principal is named by the token's ``name``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -62,6 +63,7 @@ class Authenticator:
         self._limiter = limiter
         self._failures = failures
         self._touched: dict[int, float] = {}
+        self._background: set[asyncio.Task[None]] = set()
 
     async def authenticate(self, request: Request,
                            credentials: HTTPAuthorizationCredentials | None) -> Principal:
@@ -78,7 +80,7 @@ class Authenticator:
         if wait > 0:
             raise ProblemError(429, "rate-limited", f"rate limit exceeded for token {name}",
                                headers={"Retry-After": retry_after_header(wait)})
-        await self._touch(token_id)
+        self._touch(token_id)
         return Principal(token_id, name, Role(role))
 
     async def _lookup(self, secret: str) -> tuple[int, str, str] | None:
@@ -97,18 +99,24 @@ class Authenticator:
                                 headers={"Retry-After": retry_after_header(wait)})
         return ProblemError(401, "unauthorized", detail, headers={"WWW-Authenticate": "Bearer"})
 
-    async def _touch(self, token_id: int) -> None:
+    def _touch(self, token_id: int) -> None:
+        """Record ``last_used_at`` at most once a minute, off the request's path."""
         now = time.monotonic()
         if now - self._touched.get(token_id, -TOUCH_EVERY_SECONDS) < TOUCH_EVERY_SECONDS:
             return
         self._touched[token_id] = now
+        task = asyncio.get_running_loop().create_task(self._record_use(token_id))
+        self._background.add(task)  # a reference, so the task is not collected mid-way
+        task.add_done_callback(self._background.discard)
 
+    async def _record_use(self, token_id: int) -> None:
         def work(session: Session) -> None:
             tokens.touch(session=session, token_id=token_id)
 
         try:
+            # A write may wait for the store's write lock: never make a request wait on it.
             await self._db.write(work)
-        except Exception:  # noqa: BLE001 - bookkeeping must not fail the request
+        except Exception:  # noqa: BLE001 - bookkeeping must not fail anything
             log.warning("could not record token use", exc_info=True)
 
 
