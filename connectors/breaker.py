@@ -136,6 +136,7 @@ class CircuitBreaker:
         self._held = False
         self._generation = 0
         self._window: deque[tuple[float, bool]] = deque()
+        self._failures = 0  # failures in _window, kept incrementally (O(1) per call)
         self._probes_free = 0
         self._probes_ok = 0
         self._listeners: list[Listener] = []
@@ -229,11 +230,11 @@ class CircuitBreaker:
 
     def _after_call(self, now: float, failed: bool) -> Transition | None:
         self._window.append((now, failed))
+        self._failures += failed
         self._prune(now)
-        calls = len(self._window)
+        calls, failures = len(self._window), self._failures
         if calls < self.settings.minimum_calls:
             return None
-        failures = sum(1 for _, f in self._window if f)
         if failures / calls >= self.settings.failure_rate_threshold:
             return self._move(BreakerState.OPEN, now,
                               f"failure rate {failures}/{calls} >= "
@@ -252,7 +253,7 @@ class CircuitBreaker:
     def _prune(self, now: float) -> None:
         horizon = now - self.settings.window_seconds
         while self._window and self._window[0][0] <= horizon:
-            self._window.popleft()
+            self._failures -= self._window.popleft()[1]
 
     # -- administration ----------------------------------------------------------
     def force_open(self) -> None:
@@ -285,6 +286,7 @@ class CircuitBreaker:
         self._since = now
         self._generation += 1
         self._window.clear()
+        self._failures = 0
         self._probes_free = 0
         self._probes_ok = 0
         self.transitions[(source, target)] += 1
