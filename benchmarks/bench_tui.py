@@ -157,18 +157,20 @@ def keystroke_bytes(db: str, presses: int = 20) -> dict[str, float]:
         app.press("A")
         app.quiet(expect=10)
         before = len(app.output)
-        app.press(*["j"] * 5)  # the cursor moves inside the view: two lines repaint
+        latencies = [app.press_timed("j") for _ in range(5)]  # inside the view: 2 lines
         move = (len(app.output) - before) / 5
         before = len(app.output)
         app.press(*["j"] * presses)  # past the bottom: each key scrolls the pane
         per_key = (len(app.output) - before) / presses
+        app.resize(81, 24)
         before = len(app.output)
         app.resize(80, 24)  # SIGWINCH: Textual repaints every cell once
         full = len(app.output) - before
     finally:
         app.close()
     return {"full_redraw_bytes": full, "bytes_per_keystroke_cursor_move": move,
-            "bytes_per_keystroke": per_key}
+            "bytes_per_keystroke_scrolling": per_key,
+            "key_to_first_byte_ms_median": statistics.median(latencies) * 1000}
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

@@ -56,11 +56,23 @@ class PtyApp:
         raise AssertionError("the app did not settle")
 
     def resize(self, cols: int, rows: int) -> None:
-        """Change the window size (twice, so the last one always differs) and settle."""
-        for width in (cols + 1, cols):
-            fcntl.ioctl(self.master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, width, 0, 0))
-            os.killpg(self.proc.pid, signal.SIGWINCH)
-            self.quiet()
+        """Change the window size (SIGWINCH) and settle."""
+        fcntl.ioctl(self.master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        os.killpg(self.proc.pid, signal.SIGWINCH)
+        self.quiet()
+
+    def press_timed(self, key: str, timeout: float = 10.0) -> float:
+        """Seconds from writing ``key`` to the first byte the app writes back; then settle."""
+        before = len(self.output)
+        began = time.monotonic()
+        os.write(self.master, KEYS.get(key, key.encode()))
+        while len(self.output) == before:
+            if time.monotonic() - began > timeout:
+                raise AssertionError(f"no output after {key!r}")
+            time.sleep(0.0005)  # spinning on the reader's progress, to time the reply
+        elapsed = time.monotonic() - began
+        self.quiet()
+        return elapsed
 
     def press(self, *keys: str) -> None:
         """Send keys (names from :data:`KEYS` or literal characters), letting each settle."""

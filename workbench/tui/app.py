@@ -55,6 +55,7 @@ class WorkbenchApp(App[None]):
         self.config: Any = None
         """The loaded ``workbench.config.Config``, when there is one (DLQ parsers)."""
         self._poll_timers: dict[tuple[int, str], Timer] = {}
+        self._paused_polls: dict[int, Callable[[], None]] = {}
         self.set_keymap(keymap.check_keymap(self.settings.keymap))
 
     def on_mount(self) -> None:
@@ -160,11 +161,22 @@ class WorkbenchApp(App[None]):
         """Schedule the next poll of ``screen`` once the previous one completed."""
         if not (self.live and screen.is_attached):
             return
+        if screen is not self.screen:
+            # Covered screens do not poll (their repaints would reach the terminal through
+            # the top screen); they catch up when they are shown again.
+            self._paused_polls[id(screen)] = callback
+            return
         key = (id(screen), getattr(callback, "__name__", repr(callback)))
         previous = self._poll_timers.pop(key, None)
         if previous is not None:
             previous.stop()  # one poll chain per screen and callback, never a pile-up
         self._poll_timers[key] = screen.set_timer(self.settings.poll_seconds, callback, name="poll")
+
+    def resume_polls(self, screen: Screen[Any]) -> None:
+        """Run the polls a covered screen skipped, now that it is on top again."""
+        callback = self._paused_polls.pop(id(screen), None)
+        if callback is not None:
+            callback()
 
     def broadcast_changed(self) -> None:
         """A write happened: every screen on the stack reloads what it shows."""

@@ -76,6 +76,10 @@ class BaseScreen(Screen[None]):
             return
         self.notify(message.text, severity="error", timeout=8)
 
+    def on_screen_resume(self) -> None:
+        """Back on top: catch up with what changed while covered."""
+        self.wb.resume_polls(self)
+
     def on_store_changed(self, message: StoreChanged) -> None:
         """Reload after a write (screens override :meth:`reload`)."""
         self.reload()

@@ -20,6 +20,7 @@ from workbench.tui.screens.modals import ConfirmScreen
 from workbench.tui.widgets.askbar import AskBar
 from workbench.tui.widgets.header import ColumnHeader
 from workbench.tui.widgets.rows import ConnectorRows, DeadLetterRows
+from workbench.tui.widgets.steady import Steady
 
 PAYLOAD_PREVIEW = 4_000
 
@@ -43,8 +44,7 @@ class HealthScreen(BaseScreen):
         yield Static("Connector health", classes="pane-title", markup=False)
         yield ColumnHeader(self.connectors)
         yield self.connectors
-        yield Static("Dead letters (all connectors)", id="dlq-title", classes="pane-title",
-                     markup=False)
+        yield Steady("Dead letters (all connectors)", id="dlq-title", classes="pane-title")
         yield ColumnHeader(self.letters)
         yield self.letters
         yield AskBar()
@@ -69,7 +69,7 @@ class HealthScreen(BaseScreen):
         title.append(", connector " if self.connector else ", all connectors")
         title.append(sanitize_line(self.connector or "", limit=40))
         title.append(")  Enter: inspect  R: replay  X: discard")
-        self.query_one("#dlq-title", Static).update(title)
+        self.query_one("#dlq-title", Steady).show(title)
         self.wb.arm(self, self.reload)
 
     def action_refresh(self) -> None:

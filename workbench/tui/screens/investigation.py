@@ -12,7 +12,7 @@ from datetime import timedelta
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Container, VerticalScroll
-from textual.widgets import Footer, Static
+from textual.widgets import Footer
 
 from storage.models import ALLOWED_TRANSITIONS, Event, Investigation, Severity
 from storage.queries import EventQuery
@@ -26,6 +26,7 @@ from workbench.tui.screens.modals import ChoiceScreen, ConfirmScreen
 from workbench.tui.screens.timeline_loader import TimelineLoader
 from workbench.tui.widgets.askbar import AskBar
 from workbench.tui.widgets.detail import investigation_text, link_reason, mttr_line
+from workbench.tui.widgets.steady import Steady
 from workbench.tui.widgets.timeline import TimelinePane
 
 
@@ -58,10 +59,10 @@ class InvestigationScreen(BaseScreen):
         return self.view.investigation if self.view else None
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="inv-head", markup=False)
+        yield Steady("", id="inv-head")
         with Container(id="inv-body"):
             with VerticalScroll(id="details"):
-                yield Static("loading\u2026", id="detail-text", markup=False)
+                yield Steady("loading\u2026", id="detail-text")
             yield self.pane
         yield AskBar()
         yield Footer()
@@ -84,7 +85,7 @@ class InvestigationScreen(BaseScreen):
         self.view = view
         inv = view.investigation
         self._draw_head(inv)
-        self.query_one("#detail-text", Static).update(
+        self.query_one("#detail-text", Steady).show(
             investigation_text(inv, view.linked, view.suspects, self.wb.now()))
         self.pane.rows.reasons = {le.event.id: link_reason(le) for le in view.linked}
         if self.window_mode:
@@ -99,7 +100,7 @@ class InvestigationScreen(BaseScreen):
         text.append("  ")
         text.append(inv.status.value, STATUS_STYLE[inv.status])
         text.append(f"  {inv.severity.value}  MTTR so far {mttr_line(inv, self.wb.now())[0]}")
-        self.query_one("#inv-head", Static).update(text)
+        self.query_one("#inv-head", Steady).show(text)
 
     def _show_linked(self, first: bool) -> None:
         assert self.view is not None

@@ -12,7 +12,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Footer, Input
 
 from storage.models import Investigation
 from workbench.tui import keymap
@@ -29,6 +29,7 @@ from workbench.tui.widgets.askbar import AskBar
 from workbench.tui.widgets.detail import investigation_text
 from workbench.tui.widgets.header import ColumnHeader
 from workbench.tui.widgets.rows import InvestigationRows
+from workbench.tui.widgets.steady import Steady
 
 SORTS = ("updated_at", "severity", "created_at", "status", "title")
 
@@ -57,7 +58,7 @@ class InvestigationsScreen(BaseScreen):
         self.loaded_once = False
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="list-status", markup=False)
+        yield Steady("", id="list-status")
         yield Input(placeholder="status:open sev:high service:x source:logs owner:x words",
                     id="list-filter")
         with Horizontal(id="list-body"):
@@ -65,7 +66,7 @@ class InvestigationsScreen(BaseScreen):
                 yield ColumnHeader(self.rows)
                 yield self.rows
             with VerticalScroll(id="preview", can_focus=False):
-                yield Static("", id="preview-text", markup=False)
+                yield Steady("", id="preview-text")
         yield AskBar()
         yield Footer()
 
@@ -88,7 +89,7 @@ class InvestigationsScreen(BaseScreen):
                        group="preview")
 
     def _preview(self, view: InvestigationView) -> None:
-        self.query_one("#preview-text", Static).update(investigation_text(
+        self.query_one("#preview-text", Steady).show(investigation_text(
             view.investigation, view.linked, view.suspects, self.wb.now()))
 
     def reload(self) -> None:
@@ -111,7 +112,7 @@ class InvestigationsScreen(BaseScreen):
         text.append(self.filter_text or "none")
         if self.wb.read_only:
             text.append("  READ-ONLY", "bold reverse")
-        self.query_one("#list-status", Static).update(text)
+        self.query_one("#list-status", Steady).show(text)
 
     def on_row_view_selected(self, message: InvestigationRows.Selected) -> None:
         row = self.rows.current

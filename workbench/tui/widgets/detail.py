@@ -42,7 +42,9 @@ def mttr_line(inv: Investigation, now: datetime) -> tuple[str, str]:
     end, end_name = (inv.resolved_at, "resolved") if inv.resolved_at else (now, "now")
     assert start is not None
     value = duration((end - start).total_seconds())
-    return value, f"{end_name} {stamp(end)} \u2212 {start_name} {stamp(start)}"
+    # Minute resolution: the text (and so the screen) changes once a minute, not per poll.
+    return value, (f"{end_name} {stamp(end, seconds=False)} \u2212 {start_name} "
+                   f"{stamp(start, seconds=False)}")
 
 
 def link_reason(link: LinkedEvent) -> str:

@@ -36,7 +36,9 @@ class Histogram(Widget):
 
     def show(self, start: datetime | None, bucket_seconds: int,
              series: list[tuple[datetime, str, int]]) -> None:
-        """Replace the data and redraw."""
+        """Replace the data and redraw (nothing happens when it is the same)."""
+        if (start, bucket_seconds, series) == (self.start, self.bucket_seconds, self.series):
+            return
         self.start, self.bucket_seconds, self.series = start, bucket_seconds, series
         self.refresh(layout=True)
 

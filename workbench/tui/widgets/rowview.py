@@ -100,9 +100,12 @@ class RowView(ScrollView, Generic[T], can_focus=True):
 
     def set_rows(self, rows: Iterable[T], *, has_more: bool = False) -> None:
         """Replace the rows, keeping the cursor on the same key when it is still there."""
+        new_rows = list(rows)
+        if new_rows == self.rows and has_more == self.has_more:
+            return  # a poll that found nothing new repaints nothing
         old = self.current
         old_key = self.row_key(old) if old is not None else None
-        self.rows = list(rows)
+        self.rows = new_rows
         self.has_more = has_more
         self._cache.clear()
         index = next((i for i, r in enumerate(self.rows) if self.row_key(r) == old_key), None)

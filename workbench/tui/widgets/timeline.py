@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, cast
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Input, Static
+from textual.widgets import Input
 
 from storage.models import Event
 from workbench.tui import keymap
@@ -21,6 +21,7 @@ from workbench.tui.screens.modals import ChoiceScreen
 from workbench.tui.widgets.header import ColumnHeader
 from workbench.tui.widgets.histogram import Histogram
 from workbench.tui.widgets.rows import EventRows
+from workbench.tui.widgets.steady import Steady
 
 if TYPE_CHECKING:
     from workbench.tui.screens.base import BaseScreen
@@ -41,7 +42,7 @@ class TimelinePane(Vertical):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.rows = EventRows(id="timeline")
-        self.status = Static("", id="tl-status", markup=False)
+        self.status = Steady("", id="tl-status")
         self.histogram = Histogram(id="histogram")
         self.new_count = 0
         self.caption = ""
@@ -77,7 +78,7 @@ class TimelinePane(Vertical):
             text.append(f"  {len(self.rows.marked)} marked", "yellow")
         if self.new_count:
             text.append(f"  \u25cf {self.new_count} new since you looked (J)", "bold green")
-        self.status.update(text)
+        self.status.show(text)
 
     def note_new(self, count: int) -> None:
         """Show the "N new since you looked" marker (does not move anything)."""
