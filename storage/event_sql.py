@@ -124,9 +124,9 @@ def _compile(conn: Connection, shape: Shape, keyset: bool, descending: bool) -> 
     return found
 
 
-def page_rows(conn: Connection, query: EventQuery, *, key: tuple[datetime, int] | None,
-              descending: bool, limit: int) -> list[Any]:
-    """Raw rows of one time-ordered page (no full-text filter), newest or oldest first."""
+def page_sql(conn: Connection, query: EventQuery, *, key: tuple[datetime, int] | None,
+             descending: bool, limit: int) -> tuple[str, Any]:
+    """The driver-level SQL and parameters of one time-ordered page (no full-text filter)."""
     shape, values = filter_values(query)
     sql, names, own = _compile(conn, shape, key is not None, descending)
     if key is not None:
@@ -138,5 +138,20 @@ def page_rows(conn: Connection, query: EventQuery, *, key: tuple[datetime, int] 
                 values[field] = sqlite_time(values[field])
     if own:
         values = {**own, **values}
-    params: Any = tuple(values[n] for n in names) if names is not None else values
-    return list(conn.exec_driver_sql(sql, params).fetchall())
+    return sql, tuple(values[n] for n in names) if names is not None else values
+
+
+def page_rows(conn: Connection, query: EventQuery, *, key: tuple[datetime, int] | None,
+              descending: bool, limit: int) -> list[Any]:
+    """Raw rows of one time-ordered page (no full-text filter), newest or oldest first.
+
+    Executed on the driver's own cursor: SQLAlchemy's execution context costs ~10%
+    of a 50-row page on a million events, for nothing this query needs.
+    """
+    sql, params = page_sql(conn, query, key=key, descending=descending, limit=limit)
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
