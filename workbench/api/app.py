@@ -25,12 +25,20 @@ from workbench.api.db import Database
 from workbench.api.metrics import ApiMetrics
 from workbench.api.middleware import EdgeMiddleware
 from workbench.api.ratelimit import TokenBucketLimiter
-from workbench.api.routes import analytics, connectors, events, investigations, ops, tokens
+from workbench.api.routes import (
+    analytics,
+    audit,
+    connectors,
+    events,
+    investigations,
+    ops,
+    tokens,
+)
 from workbench.api.settings import ApiSettings
 
 log = logging.getLogger(__name__)
 ROUTERS = (events.router, investigations.router, connectors.router, analytics.router,
-           tokens.router, ops.router)
+           tokens.router, audit.router, ops.router)
 OPTIONAL_ROUTERS = ("workbench.api.routes.receivers",)
 
 
