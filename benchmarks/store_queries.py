@@ -167,8 +167,8 @@ class Mix:
 
 def q1_cases(mix: Mix, n: int) -> list[Case]:
     """Keyset page: service + minimum severity + cursor, 50 rows."""
-    return [(_page(EventQuery(services=(mix.service(),), min_severity=mix.severity(),
-                                  cursor=mix.cursor(), limit=50))) for _ in range(n)]
+    return [_page(EventQuery(services=(mix.service(),), min_severity=mix.severity(),
+                                  cursor=mix.cursor(), limit=50)) for _ in range(n)]
 
 
 def _count(by: str, query: EventQuery) -> Call:
@@ -198,28 +198,28 @@ def q2_scenarios(mix: Mix, n: int, lookups: dict[str, list[str]]) -> dict[str, l
     cold = SERVICES[-1]
     hour = timedelta(hours=1)
     return {
-        "newest page": [(_page(EventQuery(cursor=mix.cursor()))) for _ in r],
-        "first page": [(_page(EventQuery(min_severity=mix.severity()))) for _ in r],
-        "timeline 1h": [(_page(EventQuery(
-            services=(mix.service(),), start=(t := mix.when()), end=t + hour, order="asc")))
+        "newest page": [_page(EventQuery(cursor=mix.cursor())) for _ in r],
+        "first page": [_page(EventQuery(min_severity=mix.severity())) for _ in r],
+        "timeline 1h": [_page(EventQuery(
+            services=(mix.service(),), start=(t := mix.when()), end=t + hour, order="asc"))
             for _ in r],
-        "hot svc + critical": [(_page(EventQuery(
-            services=(HOT_SERVICE,), severity=Severity.CRITICAL, cursor=mix.cursor())))
+        "hot svc + critical": [_page(EventQuery(
+            services=(HOT_SERVICE,), severity=Severity.CRITICAL, cursor=mix.cursor()))
             for _ in r],
-        "cold svc + high": [(_page(EventQuery(
-            services=(cold,), min_severity=Severity.HIGH, cursor=mix.cursor()))) for _ in r],
-        "deep cursor": [(_page(EventQuery(
-            services=(mix.service(),), cursor=mix.cursor(mix.rng.uniform(0, 0.01)))))
+        "cold svc + high": [_page(EventQuery(
+            services=(cold,), min_severity=Severity.HIGH, cursor=mix.cursor())) for _ in r],
+        "deep cursor": [_page(EventQuery(
+            services=(mix.service(),), cursor=mix.cursor(mix.rng.uniform(0, 0.01))))
             for _ in r],
-        "source + severity": [(_page(EventQuery(
-            sources=(Source.TRACES,), min_severity=Severity.HIGH, cursor=mix.cursor())))
+        "source + severity": [_page(EventQuery(
+            sources=(Source.TRACES,), min_severity=Severity.HIGH, cursor=mix.cursor()))
             for _ in r],
-        "environment": [(_page(EventQuery(environment="staging", cursor=mix.cursor())))
+        "environment": [_page(EventQuery(environment="staging", cursor=mix.cursor()))
                         for _ in r],
-        "tag": [(_page(EventQuery(tag=TAG, cursor=mix.cursor()))) for _ in r],
-        "trace id": [(_page(EventQuery(trace_id=mix.rng.choice(lookups["trace"]))))
+        "tag": [_page(EventQuery(tag=TAG, cursor=mix.cursor())) for _ in r],
+        "trace id": [_page(EventQuery(trace_id=mix.rng.choice(lookups["trace"])))
                      for _ in r],
-        "commit sha": [(_page(EventQuery(commit_sha=mix.rng.choice(lookups["commit"]))))
+        "commit sha": [_page(EventQuery(commit_sha=mix.rng.choice(lookups["commit"])))
                        for _ in r],
         "event by id": [Case(_get(mix.rng.randrange(1, mix.total))) for _ in r],
         "count by severity 1h": [Case(_count("severity", EventQuery(
@@ -240,7 +240,7 @@ def q3_cases(mix: Mix, n: int) -> dict[str, list[Case]]:
         for i in range(n):
             cursor = Cursor((mix.rng.randrange(mix.total // 2, mix.total),)).encode() \
                 if i % 4 == 3 else None
-            cases.append(_page(EventQuery(text=text, cursor=cursor, limit=50)))
+            cases.append_page(EventQuery(text=text, cursor=cursor, limit=50))
         out[name] = cases
     return out
 
