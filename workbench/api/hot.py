@@ -42,7 +42,8 @@ def _credentials(request: Request) -> HTTPAuthorizationCredentials | None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         return None
-    return HTTPAuthorizationCredentials(scheme=scheme, credentials=token)
+    # model_construct: the two strings need no validation (saves a few us per request)
+    return HTTPAuthorizationCredentials.model_construct(scheme=scheme, credentials=token)
 
 
 async def _viewer(request: Request) -> Principal:
