@@ -1,16 +1,13 @@
-"""Small read helpers the API needs: ids by dedup key, persisted connector health."""
+"""Small read helpers the API needs: event ids by dedup key."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Any
 
-import orjson
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
-from storage.tables import ConnectorHealthRow, EventRow
+from storage.tables import EventRow
 
 
 def event_ids_by_key(*, session: Session, keys: Sequence[tuple[str, str]]
@@ -24,18 +21,4 @@ def event_ids_by_key(*, session: Session, keys: Sequence[tuple[str, str]]
             tuple_(EventRow.source, EventRow.dedup_key).in_(chunk))
         for event_id, source, key in session.execute(stmt):
             out[(source, key)] = event_id
-    return out
-
-
-def connector_health(*, session: Session) -> dict[str, tuple[dict[str, Any], datetime]]:
-    """The last snapshot each connector runner persisted, with when."""
-    rows = session.execute(select(ConnectorHealthRow.connector, ConnectorHealthRow.snapshot,
-                                  ConnectorHealthRow.updated_at))
-    out: dict[str, tuple[dict[str, Any], datetime]] = {}
-    for name, text, updated in rows:
-        try:
-            data = orjson.loads(text)
-        except orjson.JSONDecodeError:
-            data = {}
-        out[name] = (data if isinstance(data, dict) else {}, updated)
     return out

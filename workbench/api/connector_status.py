@@ -17,7 +17,8 @@ import orjson
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
-from storage import dead_letters, lookups
+from storage import dead_letters
+from storage.connector_health import load_health
 
 _REGISTRY_METHODS = ("snapshots", "snapshot", "statuses", "all")
 
@@ -79,7 +80,7 @@ def _state(snapshot: Mapping[str, Any]) -> str | None:
 def collect(session: Session, health: Any) -> list[ConnectorStatus]:
     """Every known connector's status, sorted by name."""
     live = live_snapshots(health)
-    stored = {} if live else lookups.connector_health(session=session)
+    stored = {} if live else load_health(session=session)
     pending = dead_letters.count_pending(session=session)
     names = sorted(set(live) | set(stored) | set(pending))
     result = []
