@@ -5,7 +5,8 @@ user's config directory. A missing default file means "all defaults, no
 connectors"; a missing file that was asked for by name is an error.
 
 Tables: ``[store]`` (``url``), ``[api]`` (:class:`~workbench.api.settings.ApiSettings`),
-``[tui]`` (:class:`~workbench.tui.settings.TuiSettings`) and ``[[connectors]]``, each
+``[tui]`` (:class:`~workbench.tui.settings.TuiSettings`), ``[grouping]``
+(:class:`~workbench.grouping.GroupingSettings`) and ``[[connectors]]``, each
 validated by the model its ``kind`` names in :mod:`connectors.registry`. Secrets are
 references (:class:`~connectors.secrets.SecretRef`), never values; :func:`redacted`
 is the only dump of a config meant for people to read.
@@ -27,6 +28,7 @@ from connectors.dlq import IMPORT_CONNECTOR
 from connectors.registry import UnknownKindError, entry
 from connectors.secrets import SecretRef, redact, secret_from
 from workbench.api.settings import ApiSettings
+from workbench.grouping import GroupingSettings
 from workbench.tui.settings import TuiSettings
 
 __all__ = ["Config", "ConfigError", "SecretRef", "StoreSettings", "config_path",
@@ -62,6 +64,7 @@ class Config(BaseModel):
     store: StoreSettings = Field(default_factory=StoreSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     tui: TuiSettings = Field(default_factory=TuiSettings)
+    grouping: GroupingSettings = Field(default_factory=GroupingSettings)
     connectors: list[SerializeAsAny[ConnectorConfig]] = Field(default_factory=list)
     path: Path | None = Field(default=None, exclude=True)
     """Where it was read from (``None``: defaults, no file)."""
@@ -79,6 +82,7 @@ class _Tables(BaseModel):
     store: StoreSettings = Field(default_factory=StoreSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     tui: TuiSettings = Field(default_factory=TuiSettings)
+    grouping: GroupingSettings = Field(default_factory=GroupingSettings)
     connectors: list[dict[str, Any]] = Field(default_factory=list)
 
 
@@ -127,8 +131,8 @@ def parse_config(raw: bytes | str, *, path: Path | None = None) -> Config:
     connectors = _connectors(tables.connectors, problems)
     if problems:
         raise ConfigError(path, problems)
-    return Config(store=tables.store, api=tables.api, tui=tables.tui, connectors=connectors,
-                  path=path)
+    return Config(store=tables.store, api=tables.api, tui=tables.tui, grouping=tables.grouping,
+                  connectors=connectors, path=path)
 
 
 def _known_good(data: dict[str, Any], exc: ValidationError) -> dict[str, Any]:

@@ -19,10 +19,14 @@ at ``auto_open_severity`` or above that matched nothing.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -43,6 +47,7 @@ from storage.store import Store
 from storage.tables import EventRow
 
 CURSOR_NAME = "grouping"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +58,31 @@ class GroupingRules:
     min_severity: Severity = Severity.MEDIUM
     auto_open: bool = False
     auto_open_severity: Severity = Severity.CRITICAL
+
+
+class GroupingSettings(BaseModel):
+    """The ``[grouping]`` table of the config file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    """Run the grouping rules continuously in ``workbench serve`` and the TUI."""
+    interval_seconds: float = Field(default=5.0, gt=0)
+    """Pause between passes (the next pass is armed when the previous one finishes)."""
+    window_minutes: int = Field(default=30, ge=1)
+    """service-window rule: how far from the latest linked event an event may be."""
+    min_severity: Severity = Severity.MEDIUM
+    """service-window rule: the least severity that is grouped by service."""
+    auto_open: bool = False
+    """Open an investigation for a severe alert or anomaly that matched none."""
+    auto_open_severity: Severity = Severity.CRITICAL
+    """auto_open: the least severity that opens an investigation."""
+
+    def rules(self) -> GroupingRules:
+        """The rules these settings describe."""
+        return GroupingRules(window=timedelta(minutes=self.window_minutes),
+                             min_severity=self.min_severity, auto_open=self.auto_open,
+                             auto_open_severity=self.auto_open_severity)
 
 
 @dataclass
@@ -189,3 +219,21 @@ def group_all(store: Store, rules: GroupingRules | None = None) -> GroupingResul
         total = GroupingResult(total.examined + result.examined, total.linked + result.linked,
                                total.opened + result.opened)
     return total
+
+
+async def run_grouping(store: Store, settings: GroupingSettings, stop: asyncio.Event) -> None:
+    """Group continuously until ``stop`` is set; SQL runs in a thread, never on the loop.
+
+    A failing pass is logged and retried after the interval: grouping is best effort
+    and must never take the process (or the TUI) down.
+    """
+    rules = settings.rules()
+    while not stop.is_set():
+        try:
+            result = await asyncio.to_thread(group_all, store, rules)
+            if result.linked or result.opened:
+                log.info("grouping: %s", result)
+        except Exception:
+            log.exception("grouping pass failed; retrying in %ss", settings.interval_seconds)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), settings.interval_seconds)

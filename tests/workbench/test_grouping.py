@@ -95,3 +95,33 @@ def test_auto_open_only_for_critical_alerts_that_match_nothing(store: Store) -> 
     assert inv.services == ("search",) and inv.event_count == 2
     assert {i.link.rule for i in store.investigation_events(inv.id)} == {"auto-open",
                                                                          "service-window"}
+
+
+async def test_run_grouping_links_while_running_and_stops_promptly(store: Store) -> None:
+    import asyncio
+
+    from workbench.grouping import GroupingSettings, run_grouping
+
+    inv_id = _investigation_with_seed(store)
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_grouping(store, GroupingSettings(interval_seconds=0.05), stop))
+    await asyncio.to_thread(store.ingest, [_log(3, trace="t-1")])
+    for _ in range(200):
+        if store.get_investigation(inv_id).event_count == 2:
+            break
+        await asyncio.sleep(0.05)
+    assert store.get_investigation(inv_id).event_count == 2
+    stop.set()
+    await asyncio.wait_for(task, timeout=5)
+
+
+def test_config_grouping_table_is_validated() -> None:
+    import pytest
+
+    from workbench.config import ConfigError, parse_config
+
+    config = parse_config('[grouping]\nwindow_minutes = 10\nauto_open = true\n')
+    assert config.grouping.rules().window == timedelta(minutes=10)
+    assert config.grouping.auto_open
+    with pytest.raises(ConfigError, match="grouping.min_severity"):
+        parse_config('[grouping]\nmin_severity = "urgent"\n')

@@ -30,6 +30,17 @@ port = 8765
 # Remap a binding by its id: keymap = { "app.quit" = "q,ctrl+c" }
 keymap = {}
 
+[grouping]
+# Link new events to open investigations: same trace id, same alert fingerprint,
+# or same service at min_severity or above within window_minutes of the latest
+# linked event. Every link records the rule that made it.
+enabled = true
+interval_seconds = 5
+window_minutes = 30
+min_severity = "medium"
+auto_open = false              # open an investigation for an unmatched severe alert
+auto_open_severity = "critical"
+
 # One [[connectors]] table per source. Common keys: name (unique), kind, enabled,
 # interval_seconds (pause between polls), timeout_seconds (per poll attempt), and
 # the optional [connectors.retry] / [connectors.breaker] tables shown below.

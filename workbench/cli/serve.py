@@ -82,7 +82,26 @@ def api_service(ctx: ServeContext) -> AbstractAsyncContextManager[None]:
     return service(ctx)
 
 
-SERVICES: list[Service] = [connectors_service, api_service]
+@asynccontextmanager
+async def grouping_service(ctx: ServeContext) -> AsyncIterator[None]:
+    """Link newly stored events to open investigations (``[grouping]``)."""
+    from workbench.grouping import run_grouping
+
+    settings = ctx.config.grouping
+    if not settings.enabled:
+        yield
+        return
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_grouping(ctx.store, settings, stop), name="grouping")
+    ctx.notes.append(f"grouping: every {settings.interval_seconds:g}s")
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+
+
+SERVICES: list[Service] = [connectors_service, grouping_service, api_service]
 """Started in order, stopped in reverse."""
 
 
@@ -144,3 +163,5 @@ def _configure_logging(args: argparse.Namespace) -> None:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
     root.setLevel(args.log_level)
+    # Alembic narrates every plugin it loads at INFO; only its problems matter here.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
