@@ -20,6 +20,7 @@ issue asks for the figure and the ratio).
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import random
 import sqlite3
@@ -156,7 +157,8 @@ def run_http(bodies: list[bytes], db: Path) -> int:
     store = Store.open(db)
     app = FastAPI()
     app.state.store = store
-    app.state.receivers = ReceiverSettings(traces=TraceRules(
+    os.environ["WB_BENCH_OTLP_TOKEN"] = "bench-token"
+    app.state.receivers = ReceiverSettings(otlp_token="env:WB_BENCH_OTLP_TOKEN", traces=TraceRules(
         thresholds_ms={f"svc-{i}/GET /checkout": 1000 for i in range(8)}))
     app.include_router(router)
     sock = socket.socket()
@@ -169,7 +171,8 @@ def run_http(bodies: list[bytes], db: Path) -> int:
         time.sleep(0.01)
     url = f"http://127.0.0.1:{sock.getsockname()[1]}/v1/traces"
     try:
-        with httpx.Client(headers={"Content-Type": "application/x-protobuf"}) as client:
+        with httpx.Client(headers={"Content-Type": "application/x-protobuf",
+                                   "Authorization": "Bearer bench-token"}) as client:
             for body in bodies:
                 client.post(url, content=body).raise_for_status()
     finally:

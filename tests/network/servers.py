@@ -126,13 +126,25 @@ def serve_app(app: Any, *, lifespan: str = "off") -> Iterator[str]:
         sock.close()
 
 
+RECEIVER_TOKEN = "receiver-test-token"
+"""The bearer token the test receivers expect from Alertmanager and OTLP senders."""
+RECEIVER_AUTH = {"Authorization": f"Bearer {RECEIVER_TOKEN}"}
+os.environ["WB_TEST_RECEIVER_TOKEN"] = RECEIVER_TOKEN
+
+
 def receiver_app(store: Any, **receivers: Any) -> Any:
-    """A small FastAPI app with only the receivers router mounted (the brief's test rig)."""
+    """A small FastAPI app with only the receivers router mounted (the brief's test rig).
+
+    Alertmanager and OTLP expect :data:`RECEIVER_TOKEN` unless a test says otherwise
+    (this app has no API tokens, and the receivers are never open).
+    """
     from fastapi import FastAPI
 
     from workbench.api.receiver_settings import ReceiverSettings
     from workbench.api.routes.receivers import router
 
+    receivers.setdefault("alertmanager_token", "env:WB_TEST_RECEIVER_TOKEN")
+    receivers.setdefault("otlp_token", "env:WB_TEST_RECEIVER_TOKEN")
     app = FastAPI()
     app.state.store = store
     app.state.receivers = ReceiverSettings(**receivers)

@@ -13,6 +13,7 @@ from storage import Store
 from storage.queries import EventQuery
 from tests.network.conftest import ALERTMANAGER, need_binary
 from tests.network.servers import (
+    RECEIVER_TOKEN,
     ScriptedExporter,
     free_port,
     receiver_app,
@@ -46,6 +47,9 @@ receivers:
     webhook_configs:
       - url: {receiver}/api/webhooks/alertmanager
         send_resolved: true
+        http_config:
+          authorization:
+            credentials: {RECEIVER_TOKEN}
 """
 
 

@@ -35,13 +35,30 @@ def test_receivers_in_the_app_factory(sqlite_store: Store, tmp_path: Path) -> No
             "X-GitHub-Event": "workflow_run", "X-GitHub-Delivery": "abc",
             "X-Hub-Signature-256": github_signature("s3cret", body)})
         assert reply.status_code == 200, reply.text
-        otlp = httpx.post(f"{base}/v1/traces",
-                          content=ExportTraceServiceRequest().SerializeToString(),
-                          headers={"Content-Type": "application/x-protobuf"})
+        export = ExportTraceServiceRequest().SerializeToString()
+        otlp_url, protobuf = f"{base}/v1/traces", {"Content-Type": "application/x-protobuf"}
+        # No receiver token configured: OTLP senders need an API token of a responder.
+        assert httpx.post(otlp_url, content=export, headers=protobuf).status_code == 401
+        viewer, responder = (_token(sqlite_store, role) for role in ("viewer", "responder"))
+        assert httpx.post(otlp_url, content=export, headers={
+            **protobuf, "Authorization": f"Bearer {viewer}"}).status_code == 401
+        otlp = httpx.post(otlp_url, content=export, headers={
+            **protobuf, "Authorization": f"Bearer {responder}"})
         assert otlp.status_code == 200
+        alerts = httpx.post(f"{base}/api/webhooks/alertmanager",
+                            content=orjson.dumps(payloads.alertmanager_webhook("firing")))
+        assert alerts.status_code == 401
         # The API's own routes still want a token.
         assert httpx.get(f"{base}/api/events").status_code == 401
     github = health.get("github-webhook")
     assert (github.kind, github.status.value, github.stored) == ("github", "running", 1)
     assert (github.errors, github.last_error_class) == (1, "Unauthorized")
     assert health.get("otlp").received == 0
+
+
+def _token(store: Store, role: str) -> str:
+    from storage.tokens import create_token
+
+    with store.write() as session:
+        _, secret = create_token(session=session, name=f"otlp-{role}", role=role)
+    return secret

@@ -20,7 +20,7 @@ from opentelemetry.trace import Status, StatusCode, set_span_in_context
 from storage import Store
 from storage.models import EventKind
 from storage.queries import EventQuery
-from tests.network.servers import receiver_app, serve_app
+from tests.network.servers import RECEIVER_AUTH, receiver_app, serve_app
 
 MS = 1_000_000
 T0 = 1_700_000_000_000_000_000
@@ -70,7 +70,8 @@ def _events(store: Store) -> list:  # type: ignore[type-arg]
 
 def test_sdk_export_becomes_slow_trace_and_span_error(receiver: str, store: Store) -> None:
     spans = _record_traces()
-    exporter = OTLPSpanExporter(endpoint=f"{receiver}/v1/traces", compression=Compression.Gzip)
+    exporter = OTLPSpanExporter(endpoint=f"{receiver}/v1/traces", compression=Compression.Gzip,
+                                headers=RECEIVER_AUTH)
     assert exporter.export(spans).name == "SUCCESS"
 
     events = _events(store)
@@ -93,7 +94,7 @@ def test_sdk_export_becomes_slow_trace_and_span_error(receiver: str, store: Stor
 
 def test_redelivered_export_stores_nothing_new(receiver: str, store: Store) -> None:
     body = encode_spans(_record_traces()).SerializeToString()
-    headers = {"Content-Type": "application/x-protobuf"}
+    headers = {"Content-Type": "application/x-protobuf", **RECEIVER_AUTH}
     for _ in range(2):
         reply = httpx.post(f"{receiver}/v1/traces", content=body, headers=headers)
         assert reply.status_code == 200
@@ -119,7 +120,7 @@ def _json_export(trace_id: str, span_id: str) -> bytes:
 def test_json_export_with_hex_ids(receiver: str, store: Store) -> None:
     trace_id, span_id = "5b8efff798038103d269b633813fc60c", "eee19b7ec3c1b174"
     reply = httpx.post(f"{receiver}/v1/traces", content=_json_export(trace_id, span_id),
-                       headers={"Content-Type": "application/json"})
+                       headers={"Content-Type": "application/json", **RECEIVER_AUTH})
     assert reply.status_code == 200 and reply.json() == {}
     [event] = _events(store)
     assert (event.trace_id, event.span_id, event.service) == (trace_id, span_id, "payments")
@@ -136,7 +137,7 @@ GOOD_TRACE, GOOD_SPAN = "5b8efff798038103d269b633813fc60c", "eee19b7ec3c1b174"
 def test_invalid_ids_are_dead_lettered_not_fatal(receiver: str, store: Store,
                                                  trace_id: str, span_id: str) -> None:
     reply = httpx.post(f"{receiver}/v1/traces", content=_json_export(trace_id, span_id),
-                       headers={"Content-Type": "application/json"})
+                       headers={"Content-Type": "application/json", **RECEIVER_AUTH})
     assert reply.status_code == 200
     assert reply.json()["partialSuccess"]["rejectedSpans"] == "1"
     [letter] = store.list_dead_letters(connector="otlp").items
@@ -149,13 +150,13 @@ def test_invalid_ids_are_dead_lettered_not_fatal(receiver: str, store: Store,
 
 def test_undecodable_body_is_400_and_dead_lettered(receiver: str, store: Store) -> None:
     reply = httpx.post(f"{receiver}/v1/traces", content=b"\xff\xff\xff not protobuf",
-                       headers={"Content-Type": "application/x-protobuf"})
+                       headers={"Content-Type": "application/x-protobuf", **RECEIVER_AUTH})
     assert reply.status_code == 400
     assert reply.headers["content-type"] == "application/problem+json"
     assert [d.error_class for d in store.list_dead_letters(connector="otlp").items] == [
         "OtlpDecodeError"]
     wrong = httpx.post(f"{receiver}/v1/traces", content=b"x",
-                       headers={"Content-Type": "text/plain"})
+                       headers={"Content-Type": "text/plain", **RECEIVER_AUTH})
     assert wrong.status_code == 415
 
 
@@ -163,7 +164,7 @@ def test_span_by_span_exports_still_give_the_critical_path(receiver: str, store:
     """SimpleSpanProcessor exports each span as it ends: children arrive before their root."""
     provider = TracerProvider(resource=Resource.create({"service.name": "checkout"}))
     provider.add_span_processor(SimpleSpanProcessor(
-        OTLPSpanExporter(endpoint=f"{receiver}/v1/traces")))
+        OTLPSpanExporter(endpoint=f"{receiver}/v1/traces", headers=RECEIVER_AUTH)))
     tracer = provider.get_tracer("test")
     root = tracer.start_span("GET /checkout", start_time=T0)
     child = tracer.start_span("render", context=set_span_in_context(root),
@@ -186,6 +187,6 @@ def test_gzip_bomb_is_refused(receiver: str, store: Store, monkeypatch: pytest.M
     monkeypatch.setattr(receivers, "MAX_INFLATED", 100_000)
     bomb = gzip.compress(b"\0" * 1_000_000)
     reply = httpx.post(f"{receiver}/v1/traces", content=bomb, headers={
-        "Content-Type": "application/x-protobuf", "Content-Encoding": "gzip"})
+        "Content-Type": "application/x-protobuf", "Content-Encoding": "gzip", **RECEIVER_AUTH})
     assert reply.status_code == 400 and "larger than" in reply.json()["detail"]
     assert _events(store) == []

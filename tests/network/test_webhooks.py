@@ -16,7 +16,7 @@ from storage import Store
 from storage.models import EventKind, Source
 from storage.queries import EventQuery
 from tests.network import payloads
-from tests.network.servers import receiver_app, serve_app
+from tests.network.servers import RECEIVER_AUTH, receiver_app, serve_app
 
 SECRET = "It's a Secret to Everybody"
 TOKEN = "gitlab-shared-token"
@@ -177,7 +177,7 @@ def test_gitlab_other_hooks_are_ignored(receiver: tuple[str, Any], store: Store)
 
 def _alertmanager(base: str, payload: Any) -> httpx.Response:
     return httpx.post(f"{base}/api/webhooks/alertmanager", content=orjson.dumps(payload),
-                      headers={"Content-Type": "application/json"})
+                      headers={"Content-Type": "application/json", **RECEIVER_AUTH})
 
 
 def test_alertmanager_firing_resolved_and_retries(receiver: tuple[str, Any],
@@ -212,3 +212,16 @@ def test_alertmanager_wrong_version_is_400_and_dead_lettered(receiver: tuple[str
     reply = _alertmanager(base, bad_alert)
     assert reply.status_code == 200 and reply.json()["dead_lettered"] == 3
     assert len(_events(store)) == 1
+
+
+def test_receivers_without_any_token_fail_closed(store: Store) -> None:
+    """No receiver token and no API authenticator: Alertmanager and OTLP refuse everyone."""
+    app = receiver_app(store, alertmanager_token=None, otlp_token=None)
+    with serve_app(app) as base:
+        alert = httpx.post(f"{base}/api/webhooks/alertmanager",
+                           content=orjson.dumps(payloads.alertmanager_webhook("firing")),
+                           headers={"Content-Type": "application/json", **RECEIVER_AUTH})
+        traces = httpx.post(f"{base}/v1/traces", content=b"",
+                            headers={"Content-Type": "application/x-protobuf"})
+    assert (alert.status_code, traces.status_code) == (401, 401)
+    assert _events(store) == []

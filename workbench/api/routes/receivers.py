@@ -1,9 +1,12 @@
 """Push receivers: GitHub, GitLab and Alertmanager webhooks, OTLP/HTTP traces.
 
-These routes do not take the API's bearer tokens -- GitHub and GitLab cannot send
-one -- and authenticate each sender its own way instead: GitHub's
-``X-Hub-Signature-256`` HMAC, GitLab's ``X-Gitlab-Token`` shared secret,
-and an optional bearer token for Alertmanager and OTLP. A failed check is 401,
+GitHub and GitLab cannot send the API's bearer tokens, so they authenticate their
+own way: GitHub's ``X-Hub-Signature-256`` HMAC and GitLab's ``X-Gitlab-Token``
+shared secret (refused until configured). Alertmanager and OTLP exporters send a
+bearer token: the receiver's own (``alertmanager_token``/``otlp_token``) when one is
+configured, otherwise an API token with the responder role -- a bastion host has
+many users, so loopback is no trust boundary and nothing is open by default
+(``workbench token create --role responder``). A failed check is 401,
 counted, and stores nothing. Parsing lives in ``connectors``; every receiver ends
 in :func:`connectors.push.ingest_push` (one transaction, off the event loop), with
 bad records in the DLQ under the receiver's name. Unknown event types are
@@ -42,7 +45,8 @@ from connectors.secrets import SecretError, SecretRef
 from connectors.traces import otlp
 from connectors.traces.detect import TraceDetector
 from connectors.traces.model import InvalidSpanIdError
-from workbench.api.problems import problem_response
+from workbench.api.deps import responder
+from workbench.api.problems import ProblemError, problem_response
 from workbench.api.receiver_settings import ReceiverSettings
 
 GITHUB, GITLAB, ALERTMANAGER, OTLP = ("github-webhook", "gitlab-webhook",
@@ -180,19 +184,26 @@ async def gitlab_webhook(request: Request) -> Response:
     return _json({"status": "ok", **counts})
 
 
-def _bearer_ok(expected: str | None, request: Request) -> bool:
-    if expected is None:
-        return True
-    header = request.headers.get("authorization", "")
-    scheme, _, given = header.partition(" ")
-    return scheme.lower() == "bearer" and verify_token(expected, given.strip())
+async def _bearer_ok(expected: str | None, request: Request) -> bool:
+    """The receiver's own token if configured, else an API token of a responder."""
+    if expected is not None:
+        header = request.headers.get("authorization", "")
+        scheme, _, given = header.partition(" ")
+        return scheme.lower() == "bearer" and verify_token(expected, given.strip())
+    if getattr(request.app.state, "authenticator", None) is None:
+        return False  # no way to check an API token here: fail closed
+    try:
+        await responder(request)
+    except ProblemError:
+        return False
+    return True
 
 
 @router.post("/api/webhooks/alertmanager", summary="Alertmanager webhook (payload v4)")
 async def alertmanager_webhook(request: Request) -> Response:
     """Firing and resolved alerts; a resend of the same state stores nothing."""
     state = _state(request)
-    if not _bearer_ok(await state.secret("alertmanager_token"), request):
+    if not await _bearer_ok(await state.secret("alertmanager_token"), request):
         return _unauthorized(request, state, ALERTMANAGER, "missing or wrong bearer token")
     body = await request.body()
     try:
@@ -210,7 +221,7 @@ async def alertmanager_webhook(request: Request) -> Response:
 async def otlp_traces(request: Request) -> Response:
     """Decode, detect span errors and slow traces, store the events; OTLP response."""
     state = _state(request)
-    if not _bearer_ok(await state.secret("otlp_token"), request):
+    if not await _bearer_ok(await state.secret("otlp_token"), request):
         return _unauthorized(request, state, OTLP, "missing or wrong bearer token")
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype not in (PROTOBUF, "application/json"):
