@@ -23,8 +23,10 @@ class ReceiverSettings(BaseModel):
     gitlab_token: SecretRef | None = None
     """GitLab webhook secret token; without it every GitLab delivery is refused (401)."""
     alertmanager_token: SecretRef | None = None
-    """Bearer token Alertmanager must send (its ``http_config.authorization``); optional."""
+    """Bearer token Alertmanager must send (its ``http_config.authorization``); if unset,
+    Alertmanager must send an API token with the responder role instead."""
     otlp_token: SecretRef | None = None
-    """Bearer token OTLP exporters must send (``OTEL_EXPORTER_OTLP_HEADERS``); optional."""
+    """Bearer token OTLP exporters must send (``OTEL_EXPORTER_OTLP_HEADERS``); if unset,
+    exporters must send an API token with the responder role instead."""
     traces: TraceRules = Field(default_factory=TraceRules)
     """Slow-trace thresholds and baselines for spans received over OTLP."""
