@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from storage import audit
 from storage.audit import AuditEntry
 from workbench.api.deps import Admin, Db
+from workbench.api.models import storable
 from workbench.api.problems import PROBLEM_RESPONSES
 
 router = APIRouter(prefix="/api/audit", tags=["audit"], responses=PROBLEM_RESPONSES)
@@ -20,4 +21,5 @@ async def list_audit(_: Admin, db: Db,
                      actor: Annotated[str | None, Query(max_length=256)] = None
                      ) -> list[AuditEntry]:
     """The newest ``limit`` entries, optionally of one actor (a token name, or ``cli``)."""
-    return await db.read(lambda s: audit.list_entries(session=s, limit=limit, actor=actor))
+    who = None if actor is None else storable(actor)
+    return await db.read(lambda s: audit.list_entries(session=s, limit=limit, actor=who))
