@@ -155,7 +155,7 @@ def keystroke_bytes(db: str, presses: int = 20) -> dict[str, float]:
     try:
         app.quiet(expect=30)
         app.press("A")
-        app.quiet(expect=10)
+        app.quiet(idle=1.5, expect=10)  # the histogram of a 1M store arrives after the rows
         before = len(app.output)
         latencies = [app.press_timed("j") for _ in range(5)]  # inside the view: 2 lines
         move = (len(app.output) - before) / 5
@@ -163,8 +163,10 @@ def keystroke_bytes(db: str, presses: int = 20) -> dict[str, float]:
         app.press(*["j"] * presses)  # past the bottom: each key scrolls the pane
         per_key = (len(app.output) - before) / presses
         app.resize(81, 24)
+        app.quiet(idle=1.5)
         before = len(app.output)
         app.resize(80, 24)  # SIGWINCH: Textual repaints every cell once
+        app.quiet(idle=1.5)
         full = len(app.output) - before
     finally:
         app.close()
