@@ -110,8 +110,11 @@ def empty_store_template(directory: Path) -> Path:
     path = directory / "template.db"
     if not path.exists():
         Store.open(path).close()
-        with sqlite3.connect(path) as conn:
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn = sqlite3.connect(path)
+        try:  # copies take the file alone: nothing may stay in the WAL
+            conn.execute("PRAGMA journal_mode = DELETE")
+        finally:
+            conn.close()
     return path
 
 
@@ -154,8 +157,16 @@ def query_db(total: int, directory: Path | None = None, say: Any = None) -> Path
         with store.write() as session:
             ingest(session=session, events=chunk)
     store.close()
-    with sqlite3.connect(partial) as conn:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    # Fold the WAL into the file and close before renaming: the WAL is named after
+    # the file, so anything left in it would not follow the rename.
+    conn = sqlite3.connect(partial)
+    try:
+        busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        conn.execute("PRAGMA journal_mode = DELETE")
+    finally:
+        conn.close()
+    if busy:
+        raise RuntimeError(f"could not checkpoint {partial}: another process has it open")
     partial.rename(path)
     if say is not None:
         say(f"built {path} ({total} events) in {time.perf_counter() - began:.1f} s")

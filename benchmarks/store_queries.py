@@ -240,7 +240,7 @@ def q3_cases(mix: Mix, n: int) -> dict[str, list[Case]]:
         for i in range(n):
             cursor = Cursor((mix.rng.randrange(mix.total // 2, mix.total),)).encode() \
                 if i % 4 == 3 else None
-            cases.append_page(EventQuery(text=text, cursor=cursor, limit=50))
+            cases.append(_page(EventQuery(text=text, cursor=cursor, limit=50)))
         out[name] = cases
     return out
 
