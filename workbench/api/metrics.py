@@ -7,13 +7,17 @@ process and keeps ``/metrics`` to what this workbench knows.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 BREAKER_STATES = ("closed", "half_open", "open")
+RUN_STATUSES = ("starting", "running", "paused", "failing", "stopped")
+OUTCOMES = ("received", "stored", "deduplicated", "dead_lettered")
+"""Health counters exported as ``workbench_connector_events_total{outcome=...}``."""
 
 
 class _ConnectorCollector:
@@ -22,23 +26,76 @@ class _ConnectorCollector:
     def __init__(self, statuses: Callable[[], list[Mapping[str, Any]]]) -> None:
         self._statuses = statuses
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         state = GaugeMetricFamily("workbench_connector_state",
                                   "1 for the connector's current breaker state",
                                   labels=["connector", "state"])
         dlq = GaugeMetricFamily("workbench_connector_dlq_size",
                                 "pending dead letters per connector", labels=["connector"])
+        families = _RuntimeFamilies()
         for status in self._statuses():
             name = str(status.get("name", ""))
             current = str(status.get("state") or "unknown").lower()
             for candidate in (*BREAKER_STATES, "unknown"):
                 state.add_metric([name, candidate], 1.0 if candidate == current else 0.0)
             dlq.add_metric([name], float(status.get("dlq_size") or 0))
+            details = status.get("details")
+            if isinstance(details, Mapping) and status.get("live"):
+                families.add(name, details)
         yield state
         yield dlq
+        yield from families.all()
 
     def describe(self) -> list[Any]:
         return []  # collected lazily: nothing to describe up front
+
+
+class _RuntimeFamilies:
+    """Counters and gauges of the live connector runtime (from its health snapshots).
+
+    Only live snapshots are exported: counters persisted by another process would
+    otherwise look like a counter that jumps between two values.
+    """
+
+    def __init__(self) -> None:
+        labels = ["connector"]
+        self.status = GaugeMetricFamily("workbench_connector_status",
+                                        "1 for the runner's current status",
+                                        labels=["connector", "status"])
+        self.events = CounterMetricFamily("workbench_connector_events",
+                                          "records by outcome since the runner started",
+                                          labels=["connector", "outcome"])
+        self.errors = CounterMetricFamily("workbench_connector_errors",
+                                          "failed polls since the runner started", labels=labels)
+        self.retries = CounterMetricFamily("workbench_connector_retries",
+                                           "retried attempts since the runner started",
+                                           labels=labels)
+        self.polls = CounterMetricFamily("workbench_connector_polls",
+                                         "polls since the runner started", labels=labels)
+        self.last_success = GaugeMetricFamily(
+            "workbench_connector_last_success_timestamp_seconds",
+            "Unix time of the last successful poll", labels=labels)
+
+    def add(self, name: str, details: Mapping[str, Any]) -> None:
+        """Add one connector's snapshot."""
+        current = str(details.get("status") or "").lower()
+        for candidate in RUN_STATUSES:
+            self.status.add_metric([name, candidate], 1.0 if candidate == current else 0.0)
+        for outcome in OUTCOMES:
+            self.events.add_metric([name, outcome], float(details.get(outcome) or 0))
+        self.errors.add_metric([name], float(details.get("errors") or 0))
+        self.retries.add_metric([name], float(details.get("retries") or 0))
+        self.polls.add_metric([name], float(details.get("polls") or 0))
+        success = details.get("last_success_at")
+        if isinstance(success, str):  # snapshots arrive JSON-shaped
+            success = datetime.fromisoformat(success)
+        if isinstance(success, datetime):
+            self.last_success.add_metric([name], success.timestamp())
+
+    def all(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        """Every family, in a stable order."""
+        yield from (self.status, self.events, self.errors, self.retries, self.polls,
+                    self.last_success)
 
 
 class ApiMetrics:
