@@ -337,3 +337,35 @@ async def test_keyset_pages_load_as_you_scroll(seeded: tuple[Store, int]) -> Non
         assert len(ids) == total == len(set(ids)) and not rows.has_more
         keys = [(e.occurred_at, e.id) for e in rows.rows]
         assert keys == sorted(keys, reverse=True)
+
+
+async def test_a_page_of_the_old_query_is_dropped(seeded: tuple[Store, int]) -> None:
+    """A next-page fetch still running when the filter changes must not append rows of
+    the old query to the filtered list (the page is held until the filter has applied)."""
+    import threading
+
+    from workbench.tui.settings import TuiSettings
+
+    store, _ = seeded
+    app = make_app(store, settings=TuiSettings(page_size=10))
+    release = threading.Event()
+    real_events = app.repo.events
+
+    def gated(query: Any) -> Any:
+        if query.cursor is not None:
+            release.wait(10)  # hold next pages until the test lets them go
+        return real_events(query)
+
+    app.repo.events = gated  # type: ignore[method-assign]
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, lambda: bool(app.screen.rows.rows))
+        await pilot.press("A")
+        await pilot.pause()
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, EventsScreen)
+        screen.action_apply_filter("sev:critical")
+        release.set()
+        await settle(pilot, lambda: bool(screen.pane.rows.rows)
+                     and not screen.loader.loading_more)
+        assert {e.severity for e in screen.pane.rows.rows} == {Severity.CRITICAL}

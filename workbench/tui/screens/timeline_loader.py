@@ -39,6 +39,8 @@ class TimelineLoader:
         self.active = False
         self.loading_more = False
         self.caption = ""
+        self.generation = 0
+        """Bumped by every new query: a page or tail fetched for an older one is dropped."""
 
     def query(self) -> EventQuery:
         """The base query narrowed by the user's filter."""
@@ -78,13 +80,15 @@ class TimelineLoader:
 
     # -- loading -------------------------------------------------------------
     def _load_first(self) -> None:
-        repo, query = self.screen.wb.repo, self.query()
+        self.generation += 1
+        self.loading_more = False
+        repo, query, gen = self.screen.wb.repo, self.query(), self.generation
         self.screen.fetch(lambda: (repo.events(query), repo.max_event_id()),
-                          self._first_loaded, group="timeline")
+                          lambda result: self._first_loaded(gen, result), group="timeline")
 
-    def _first_loaded(self, result: tuple[Page[Event], int]) -> None:
+    def _first_loaded(self, gen: int, result: tuple[Page[Event], int]) -> None:
         page, max_id = result
-        if not self.active:
+        if not self.active or gen != self.generation:
             return
         self.next_cursor, self.max_id = page.next_cursor, max_id
         rows = self.pane.rows
@@ -105,9 +109,13 @@ class TimelineLoader:
         self.loading_more = True
         repo, query = self.screen.wb.repo, self.query().model_copy(
             update={"cursor": self.next_cursor})
-        self.screen.fetch(lambda: repo.events(query), self._more_loaded, group="more")
+        gen = self.generation
+        self.screen.fetch(lambda: repo.events(query), lambda page: self._more_loaded(gen, page),
+                          group="more")
 
-    def _more_loaded(self, page: Page[Event]) -> None:
+    def _more_loaded(self, gen: int, page: Page[Event]) -> None:
+        if gen != self.generation:
+            return  # a page of the query before the filter changed
         self.loading_more = False
         self.next_cursor = page.next_cursor
         self.pane.rows.append_rows(page.items, has_more=page.next_cursor is not None)
@@ -119,12 +127,12 @@ class TimelineLoader:
         if not self.active:
             return
         repo, query, after = self.screen.wb.repo, self.query(), self.max_id
-        limit = self.screen.wb.settings.page_size
-        self.screen.fetch(lambda: repo.events_after(query, after, limit), self._tail,
-                          group="tail")
+        limit, gen = self.screen.wb.settings.page_size, self.generation
+        self.screen.fetch(lambda: repo.events_after(query, after, limit),
+                          lambda events: self._tail(gen, events), group="tail")
 
-    def _tail(self, events: list[Event]) -> None:
-        if events and self.active:
+    def _tail(self, gen: int, events: list[Event]) -> None:
+        if events and self.active and gen == self.generation:
             self.max_id = max(self.max_id, *(e.id for e in events))
             self._insert(events)
         self.screen.wb.arm(self.screen, self.poll)
