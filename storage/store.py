@@ -58,7 +58,7 @@ class Store:
         """
         store = cls(make_engine(location, **engine_kwargs))
         if upgrade:
-            migrate.upgrade(store.engine)
+            migrate.ensure_current(store.engine)
         return store
 
     @property

@@ -128,3 +128,22 @@ def test_db_upgrade_command_on_postgresql(store_url: str) -> None:
                           "upgrade"], capture_output=True, text=True, timeout=60, check=False)
     assert run.returncode == 0, run.stderr
     assert "workbench:workbench@" not in run.stdout  # password hidden
+
+
+def test_head_read_from_the_files_is_alembics_head() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(migrate.MIGRATIONS))
+    assert migrate.head_revision() == ScriptDirectory.from_config(config).get_current_head()
+
+
+def test_opening_a_current_store_does_not_import_alembic(tmp_path: Path) -> None:
+    Store.open(tmp_path / "w.db").close()
+    code = ("import sys; from storage import Store; "
+            f"Store.open({str(tmp_path / 'w.db')!r}).close(); "
+            "print('alembic' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=60).stdout.strip()
+    assert out == "False"
