@@ -93,7 +93,9 @@ def _where(query: EventQuery) -> tuple[list[str], list[Any]]:
         clauses.append("occurred_at < ?")
         params.append(_stored(query.end))
     if query.tag is not None:
-        clauses.append("id IN (SELECT event_id FROM event_tag WHERE tag = ?)")
+        # EXISTS, as in storage.event_sql: IN sorts every tagged event per page.
+        clauses.append("EXISTS (SELECT 1 FROM event_tag WHERE event_tag.event_id = event.id"
+                       " AND event_tag.tag = ?)")
         params.append(query.tag)
     return clauses, params
 
