@@ -8,19 +8,14 @@ pending DLQ size always comes from the store, which is the source of truth for i
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-import orjson
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
-from storage import dead_letters
-from storage.connector_health import load_health
-
-_REGISTRY_METHODS = ("snapshots", "snapshot", "statuses", "all")
+from connectors.status import collect_statuses
 
 
 class ConnectorStatus(BaseModel):
@@ -38,55 +33,14 @@ class ConnectorStatus(BaseModel):
     details: dict[str, Any] = {}
 
 
-def _as_dict(value: Any) -> dict[str, Any]:
-    if isinstance(value, Mapping):
-        return dict(value)
-    if hasattr(value, "model_dump"):
-        return dict(value.model_dump(mode="json"))
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
-    return dict(vars(value))
-
-
-def live_snapshots(health: Any) -> dict[str, dict[str, Any]]:
-    """Snapshots from a health registry, by connector name (empty if there is none)."""
-    if health is None:
-        return {}
-    for method in _REGISTRY_METHODS:
-        func = getattr(health, method, None)
-        if callable(func):
-            raw = func()
-            items = raw.items() if isinstance(raw, Mapping) else (
-                (_as_dict(v).get("name"), v) for v in raw)
-            return {str(name): _jsonable(_as_dict(v)) for name, v in items}
-    return {}
-
-
-def _jsonable(snapshot: dict[str, Any]) -> dict[str, Any]:
-    loaded: dict[str, Any] = orjson.loads(orjson.dumps(snapshot, default=str))
-    return loaded
-
-
 def _state(snapshot: Mapping[str, Any]) -> str | None:
-    for key in ("state", "breaker_state", "breaker"):
-        value = snapshot.get(key)
-        if isinstance(value, str):
-            return value.lower()
-        if isinstance(value, Mapping) and isinstance(value.get("state"), str):
-            return str(value["state"]).lower()
-    return None
+    value = snapshot.get("breaker_state")
+    return value.lower() if isinstance(value, str) else None
 
 
 def collect(session: Session, health: Any) -> list[ConnectorStatus]:
-    """Every known connector's status, sorted by name."""
-    live = live_snapshots(health)
-    stored = {} if live else load_health(session=session)
-    pending = dead_letters.count_pending(session=session)
-    names = sorted(set(live) | set(stored) | set(pending))
-    result = []
-    for name in names:
-        snapshot, updated = (live[name], None) if name in live else stored.get(name, ({}, None))
-        result.append(ConnectorStatus(name=name, state=_state(snapshot), live=name in live,
-                                      dlq_size=pending.get(name, 0), updated_at=updated,
-                                      details=snapshot))
-    return result
+    """Every known connector's status, sorted by name (``health``: a registry or control)."""
+    live = health.snapshot() if health is not None else None
+    return [ConnectorStatus(name=s.name, state=_state(s.health), live=s.live,
+                            dlq_size=s.dlq_size, updated_at=s.updated_at, details=s.health)
+            for s in collect_statuses(session=session, live=live)]

@@ -1,54 +1,19 @@
 """Connector health and DLQ access for the health pane (blocking: call from threads).
 
-The connector runtime is optional: when ``connectors.health`` exposes
-``snapshot()`` its live view is used; otherwise the last snapshots persisted in
-the ``connector_health`` table are shown (written by ``workbench serve``). DLQ
-counts always come from the store, so a connector with dead letters appears even
-if it never reported health.
+Statuses come from :func:`connectors.status.collect_statuses`: live from the
+supervisor's control when it runs in this process, else the snapshots persisted
+by ``workbench serve``; DLQ counts always come from the store, so a connector with
+dead letters appears even if it never reported health.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping
 from typing import Any
 
-import orjson
-from sqlalchemy import select
-
+from connectors.status import collect_statuses
 from storage import Store
 from storage import dead_letters as dlq_repo
 from storage.models import DeadLetter, DeadLetterStatus
-from storage.tables import ConnectorHealthRow
-
-
-def _as_dict(value: Any) -> dict[str, Any]:
-    if isinstance(value, Mapping):
-        return dict(value)
-    if hasattr(value, "model_dump"):
-        return dict(value.model_dump(mode="json"))
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
-    return dict(vars(value))
-
-
-def _live_snapshots(control: Any) -> list[dict[str, Any]] | None:
-    if control is None:
-        return None
-    return [{"name": name, **_as_dict(v)} for name, v in control.snapshot().items()]
-
-
-def _stored_snapshots(store: Store) -> list[dict[str, Any]]:
-    with store.read() as session:
-        rows = session.execute(select(ConnectorHealthRow)).scalars().all()
-        out = []
-        for row in rows:
-            try:
-                snap = orjson.loads(row.snapshot)
-            except orjson.JSONDecodeError:
-                snap = {"last_error": "unreadable health snapshot"}
-            out.append({"name": row.connector, **(snap if isinstance(snap, dict) else {})})
-        return out
 
 
 def _normalise(row: dict[str, Any]) -> dict[str, Any]:
@@ -64,15 +29,12 @@ def _normalise(row: dict[str, Any]) -> dict[str, Any]:
 
 def connector_rows(store: Store, control: Any = None) -> list[dict[str, Any]]:
     """One dict per connector: state, breaker, counters, last success/error, DLQ size."""
-    rows = _live_snapshots(control)
-    if rows is None:
-        rows = _stored_snapshots(store)
-    by_name = {str(r["name"]): r for r in map(_normalise, rows)}
-    for row in by_name.values():
-        row["dlq_size"] = 0
-    for name, pending in store.pending_dead_letters().items():
-        by_name.setdefault(name, {"name": name, "state": "no runtime"})["dlq_size"] = pending
-    return sorted(by_name.values(), key=lambda r: str(r["name"]))
+    live = control.snapshot() if control is not None else None
+    with store.read() as session:
+        statuses = collect_statuses(session=session, live=live)
+    return [{**(_normalise({"name": s.name, **s.health}) if s.health
+                else {"name": s.name, "state": "no runtime"}), "dlq_size": s.dlq_size}
+            for s in statuses]
 
 
 def dead_letters(store: Store, connector: str | None, limit: int = 500) -> list[DeadLetter]:
