@@ -96,8 +96,20 @@ def _event(alert: dict[str, Any], context: dict[str, Any], status: str) -> NewEv
         attributes={"status": status, "labels": labels, "annotations": annotations,
                     "starts_at": starts_at, "ends_at": ends_at, "fingerprint": fingerprint,
                     **{k: v for k, v in context.items() if v is not None}},
-        dedup_key=f"alertmanager:{fingerprint}:{status}:{starts_at}",
+        dedup_key=f"alertmanager:{fingerprint}:{status}:{_key_time(starts_at)}",
     )
+
+
+def _key_time(starts_at: str) -> str:
+    """``startsAt`` at millisecond precision, for dedup keys.
+
+    The webhook sends Go's RFC 3339 with nanoseconds, API v2 sends milliseconds:
+    the same alert must get the same key from both.
+    """
+    try:
+        return _time(starts_at).isoformat(timespec="milliseconds")
+    except ValueError:
+        return starts_at
 
 
 def _time(value: str) -> datetime:
@@ -171,7 +183,7 @@ def _resolved(key: str) -> NewEvent:
         occurred_at=utcnow(), title=f"RESOLVED: alert {fingerprint} is no longer active",
         attributes={"status": "resolved", "fingerprint": fingerprint, "starts_at": starts_at,
                     "inferred": True},
-        dedup_key=f"alertmanager:{fingerprint}:resolved:{starts_at}",
+        dedup_key=f"alertmanager:{fingerprint}:resolved:{_key_time(starts_at)}",
     )
 
 

@@ -238,10 +238,11 @@ async def test_alertmanager_pull_active_then_resolved() -> None:
                                       _client(handler))
     first = await connector.poll(None)
     [firing] = first.events
-    assert firing.dedup_key == "alertmanager:c3a8e7ba5d2f6b1e:firing:2024-05-01T10:00:00Z"
+    assert firing.dedup_key == "alertmanager:c3a8e7ba5d2f6b1e:firing:2024-05-01T10:00:00.000+00:00"
     current.clear()
     [resolved] = (await connector.poll(first.cursor)).events
-    assert resolved.dedup_key == "alertmanager:c3a8e7ba5d2f6b1e:resolved:2024-05-01T10:00:00Z"
+    assert resolved.dedup_key == \
+        "alertmanager:c3a8e7ba5d2f6b1e:resolved:2024-05-01T10:00:00.000+00:00"
 
 
 async def test_alertmanager_pull_non_list_is_poison() -> None:

@@ -192,7 +192,7 @@ def test_alertmanager_firing_resolved_and_retries(receiver: tuple[str, Any],
     firing = events[0]
     assert firing.kind is EventKind.ALERT and firing.severity.value == "critical"
     assert firing.service == "checkout" and firing.title.startswith("FIRING: HighLatency")
-    assert firing.dedup_key == "alertmanager:c3a8e7ba5d2f6b1e:firing:2024-05-01T10:00:00Z"
+    assert firing.dedup_key == "alertmanager:c3a8e7ba5d2f6b1e:firing:2024-05-01T10:00:00.000+00:00"
     assert events[1].occurred_at.isoformat() == "2024-05-01T10:05:00+00:00"
 
 
