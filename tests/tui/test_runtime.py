@@ -65,3 +65,29 @@ async def test_supervisor_on_the_tui_loop(tmp_path: Path) -> None:
         await pilot.press("P")
         await settle(pilot, lambda: app.control.snapshot()["app"].status == "paused")
     store.close()
+
+
+async def test_grouping_runs_beside_the_tui(tmp_path: Path) -> None:
+    """A new checkout error stored while the TUI runs is linked to the demo investigation
+    by the service-window rule, and the link is visible from the app's store."""
+    from datetime import timedelta
+
+    from storage.models import EventKind, NewEvent, Severity, Source
+    from tests.tui.conftest import NOW, seed
+    from workbench.grouping import GroupingSettings
+    from workbench.tui.runtime import GroupingService
+
+    store = Store.open(tmp_path / "group.db")
+    inv = seed(store)
+    before = store.get_investigation(inv).event_count
+    app = make_app(store, services=[GroupingService(store, GroupingSettings(
+        interval_seconds=0.05))])
+    async with app.run_test(size=(100, 30)) as pilot:
+        await asyncio.to_thread(store.ingest, [NewEvent(
+            source=Source.LOGS, kind=EventKind.LOG, severity=Severity.HIGH, service="checkout",
+            occurred_at=NOW - timedelta(minutes=1), title="PoolTimeout again")])
+        await settle(pilot, lambda: store.get_investigation(inv).event_count == before + 1,
+                     limit_s=20)
+    rules = {i.event.title: i.link.rule for i in store.investigation_events(inv)}
+    assert rules["PoolTimeout again"] == "service-window"
+    store.close()

@@ -31,15 +31,17 @@ def run(args: argparse.Namespace) -> int:
     store = open_store(args)
     _log_to_file()
     from workbench.tui.app import WorkbenchApp
-    from workbench.tui.runtime import ApiService, ConnectorService
+    from workbench.tui.runtime import ApiService, ConnectorService, GroupingService
 
+    read_only = bool(getattr(args, "read_only", False))
     services: list[Any] = []
     if config.connectors and not getattr(args, "no_connectors", False):
         services.append(ConnectorService(store, config))
+    if config.grouping.enabled and not read_only:  # grouping writes links
+        services.append(GroupingService(store, config.grouping))
     if config.api.enabled and not getattr(args, "no_api", False):
         services.append(ApiService(store, config.api))
-    app = WorkbenchApp(store, settings=config.tui,
-                       read_only=bool(getattr(args, "read_only", False)), services=services)
+    app = WorkbenchApp(store, settings=config.tui, read_only=read_only, services=services)
     app.config = config
     try:
         app.run()

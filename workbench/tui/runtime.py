@@ -1,5 +1,5 @@
-"""What runs beside the TUI: the connector supervisor on Textual's own loop, and the REST
-API in a side thread. Both are optional (present in the config -> started).
+"""What runs beside the TUI: the connector supervisor and the grouping rules on Textual's
+own loop, and the REST API in a side thread. Each is optional (configured -> started).
 
 The supervisor is plain asyncio, so it runs as an async worker of the app: one loop,
 no thread hand-offs for connector I/O; its blocking writes already go through the
@@ -46,6 +46,28 @@ class ConnectorService:
         """Stop the runners (an in-flight commit finishes first)."""
         if self.supervisor is not None:
             await self.supervisor.stop()
+
+
+class GroupingService:
+    """The grouping rules, re-armed on the app's loop (their SQL runs in a thread)."""
+
+    def __init__(self, store: Store, settings: Any) -> None:
+        self.store, self.settings = store, settings
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self, app: WorkbenchApp) -> None:
+        """Start linking new events to open investigations."""
+        from workbench.grouping import run_grouping
+
+        self._task = asyncio.create_task(run_grouping(self.store, self.settings, self._stop),
+                                         name="grouping")
+
+    async def stop(self) -> None:
+        """Finish the pass in progress, then stop."""
+        self._stop.set()
+        if self._task is not None:
+            await self._task
 
 
 class ApiService:
