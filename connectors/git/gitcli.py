@@ -29,24 +29,35 @@ def _env() -> dict[str, str]:
     return env
 
 
-def run_git(binary: str, repo: Path, args: Sequence[str], *, stdin: bytes | None = None,
-            timeout: float = 60.0) -> bytes:
-    """Run ``git -C repo args`` and return stdout; raise a connector error on failure."""
-    command = [binary, "-C", str(repo), "-c", "core.quotepath=off", "-c", "log.showSignature=false",
-               *args]
+def _invoke(binary: str, repo: Path, command: list[str], what: str, *,
+            stdin: bytes | None, timeout: float) -> subprocess.CompletedProcess[bytes]:
+    """Run ``command``; a missing or unusable binary and a timeout become connector errors."""
     try:
-        done = subprocess.run(command, input=stdin, capture_output=True, timeout=timeout,
+        return subprocess.run(command, input=stdin, capture_output=True, timeout=timeout,
                               env=_env(), check=False)
     except FileNotFoundError as exc:
         raise PermanentSourceError(f"git binary {binary!r} not found") from exc
     except PermissionError as exc:
         raise PermanentSourceError(f"git binary {binary!r} is not executable") from exc
     except subprocess.TimeoutExpired as exc:
-        raise SourceTimeoutError(f"git {args[0]} in {repo} took longer than {timeout:g}s") from exc
+        raise SourceTimeoutError(f"git {what} in {repo} took longer than {timeout:g}s") from exc
+
+
+def _failed(done: subprocess.CompletedProcess[bytes], what: str,
+            repo: Path) -> TransientSourceError:
+    stderr = done.stderr.decode("utf-8", "replace").strip()[:_STDERR_LIMIT]
+    return TransientSourceError(f"git {what} in {repo} exited with status {done.returncode}: "
+                                f"{stderr or '(no output)'}")
+
+
+def run_git(binary: str, repo: Path, args: Sequence[str], *, stdin: bytes | None = None,
+            timeout: float = 60.0) -> bytes:
+    """Run ``git -C repo args`` and return stdout; raise a connector error on failure."""
+    command = [binary, "-C", str(repo), "-c", "core.quotepath=off", "-c", "log.showSignature=false",
+               *args]
+    done = _invoke(binary, repo, command, args[0], stdin=stdin, timeout=timeout)
     if done.returncode != 0:
-        stderr = done.stderr.decode("utf-8", "replace").strip()[:_STDERR_LIMIT]
-        raise TransientSourceError(f"git {args[0]} in {repo} exited with status "
-                                   f"{done.returncode}: {stderr or '(no output)'}")
+        raise _failed(done, args[0], repo)
     return done.stdout
 
 
@@ -55,23 +66,11 @@ def check_repository(binary: str, repo: Path, *, timeout: float = 60.0) -> None:
     if not repo.is_dir():
         raise PermanentSourceError(f"{repo} is not a directory (expected a git repository)")
     command = [binary, "-C", str(repo), "rev-parse", "--git-dir"]
-    try:
-        done = subprocess.run(command, capture_output=True, timeout=timeout, env=_env(),
-                              check=False)
-    except FileNotFoundError as exc:
-        raise PermanentSourceError(f"git binary {binary!r} not found") from exc
-    except PermissionError as exc:
-        raise PermanentSourceError(f"git binary {binary!r} is not executable") from exc
-    except subprocess.TimeoutExpired as exc:
-        raise SourceTimeoutError(f"git rev-parse in {repo} took longer than {timeout:g}s") from exc
+    done = _invoke(binary, repo, command, "rev-parse", stdin=None, timeout=timeout)
     if done.returncode == NOT_A_REPOSITORY_EXIT:
         raise PermanentSourceError(f"{repo} is not a git repository")
     if done.returncode != 0:
-        stderr = done.stderr.decode("utf-8", "replace").strip()[:_STDERR_LIMIT]
-        raise TransientSourceError(
-            f"git rev-parse in {repo} exited with status {done.returncode}: "
-            f"{stderr or '(no output)'}"
-        )
+        raise _failed(done, "rev-parse", repo)
 
 
 def ref_tips(binary: str, repo: Path, refs: Sequence[str], *, timeout: float) -> list[str]:
