@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench.cli.main import CliError, load_config, open_store
 from workbench.cli.runtime import ago, table
+
+if TYPE_CHECKING:
+    from connectors.status import ConnectorStatus
 
 HEADERS = ("connector", "kind", "status", "breaker", "last success", "last error", "received",
            "stored", "dlq", "updated")
@@ -27,20 +30,17 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print one row per connector known to the config or the store."""
-    from storage.connector_health import load_health
-    from storage.dead_letters import count_pending
+    from connectors.status import collect_statuses
     from storage.models import utcnow
 
     configured = _configured(args)
     store = open_store(args)
     try:
         with store.read() as session:
-            health = load_health(session=session)
-            pending = count_pending(session=session)
+            known = {s.name: s for s in collect_statuses(session=session)}
     finally:
         store.close()
-    names = sorted(set(configured) | set(health) | set(pending))
-    rows = [_row(n, configured.get(n), health.get(n), pending.get(n, 0)) for n in names]
+    rows = [_row(n, configured.get(n), known.get(n)) for n in sorted(set(configured) | set(known))]
     if args.json:
         import orjson
 
@@ -63,13 +63,13 @@ def _configured(args: argparse.Namespace) -> dict[str, str]:
     return {c.name: c.kind + ("" if c.enabled else " (disabled)") for c in config.connectors}
 
 
-def _row(name: str, kind: str | None, health: tuple[dict[str, Any], Any] | None,
-         dlq: int) -> tuple[Any, ...]:
-    snap, updated = health if health is not None else ({}, None)
+def _row(name: str, kind: str | None, status: ConnectorStatus | None) -> tuple[Any, ...]:
+    snap = status.health if status is not None else {}
+    updated, dlq = (status.updated_at, status.dlq_size) if status is not None else (None, 0)
     error = snap.get("last_error")
     if error and snap.get("last_error_class"):
         error = f"{snap['last_error_class']}: {error}"
-    status = snap.get("status", "never run" if health is None else "?")
-    return (name, kind or snap.get("kind", "?"), status, snap.get("breaker_state", "-"),
+    state = snap.get("status", "never run" if not snap else "?")
+    return (name, kind or snap.get("kind", "?"), state, snap.get("breaker_state", "-"),
             snap.get("last_success_at"), error or "-", snap.get("received", 0),
             snap.get("stored", 0), dlq, updated)
