@@ -100,6 +100,11 @@ def _event(alert: dict[str, Any], context: dict[str, Any], status: str) -> NewEv
     )
 
 
+def episode_key(fingerprint: str, starts_at: str) -> str:
+    """One firing episode of one alert: its fingerprint and ``startsAt`` (as in dedup keys)."""
+    return f"{fingerprint}@{_key_time(starts_at)}"
+
+
 def _key_time(starts_at: str) -> str:
     """``startsAt`` at millisecond precision, for dedup keys.
 

@@ -15,7 +15,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 BREAKER_STATES = ("closed", "half_open", "open")
-RUN_STATUSES = ("starting", "running", "paused", "failing", "stopped")
+RUN_STATUSES = ("starting", "running", "paused", "standby", "failing", "stopped")
 OUTCOMES = ("received", "stored", "deduplicated", "dead_lettered")
 """Health counters exported as ``workbench_connector_events_total{outcome=...}``."""
 
