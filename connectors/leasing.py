@@ -31,6 +31,14 @@ from storage.leases import Grant, Holder, claim, release
 log = logging.getLogger(__name__)
 
 
+CONNECTOR_PREFIX = "connector:"
+
+
+def lease_name(connector: str) -> str:
+    """The lease a connector's poll loop runs under."""
+    return CONNECTOR_PREFIX + connector
+
+
 class LeaseSettings(BaseModel):
     """The ``[leases]`` table: how jobs are shared between instances on one store."""
 
@@ -101,6 +109,18 @@ class LeaseKeeper:
         for name in sorted(now_held - before):
             log.info("lease %s taken by %s (pid %s)", name, self.holder.host, self.holder.pid)
         return grants
+
+    def now(self) -> float:
+        """The keeper's clock (pass it to :meth:`renewed`)."""
+        return self._clock()
+
+    def renewed(self, grant: Grant, started: float) -> None:
+        """A commit that began at ``started`` renewed ``grant`` under its row lock."""
+        with self._lock:
+            held = self._grants.get(grant.name)
+            if held is not None and held[0] == grant:
+                until = started + self.settings.ttl_seconds - self.settings.renew()
+                self._grants[grant.name] = (grant, max(held[1], until))
 
     def forget(self, name: str) -> None:
         """Stop trusting ``name`` (its commit found the lease gone)."""

@@ -36,7 +36,7 @@ from connectors.breaker import CircuitBreaker, CircuitOpenError
 from connectors.commit import Committed, commit_batch, load_cursor, save_health
 from connectors.errors import PoisonRecordError, SourceTimeoutError
 from connectors.health import HealthRegistry, RunStatus
-from connectors.leasing import LeaseKeeper
+from connectors.leasing import LeaseKeeper, lease_name
 from connectors.retry import Sleep, call_with_retry
 from storage import Store
 from storage.leases import Grant, LeaseLostError
@@ -209,14 +209,18 @@ class Supervisor:
         # anyway, but the cursor in memory must match what was stored).
         work = asyncio.ensure_future(asyncio.to_thread(commit_batch, self.store, runner.name,
                                                        batch, runner.grant))
+        started = self.leases.now() if self.leases is not None else 0.0
         runner.committing = True
         try:
-            return await asyncio.shield(work)
+            committed = await asyncio.shield(work)
         except asyncio.CancelledError:
             await work
             raise
         finally:
             runner.committing = False
+        if self.leases is not None and runner.grant is not None:
+            self.leases.renewed(runner.grant, started)
+        return committed
 
     async def _run_one(self, runner: Runner) -> bool:
         """One poll with its bookkeeping; returns whether the source has more right now."""
@@ -346,11 +350,6 @@ class Supervisor:
                 return summary
         summary.error = f"not caught up after {max_polls} polls"
         return summary
-
-
-def lease_name(connector: str) -> str:
-    """The lease a connector's poll loop runs under."""
-    return f"connector:{connector}"
 
 
 def _letter(connector: str, exc: PoisonRecordError) -> NewDeadLetter:

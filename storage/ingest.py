@@ -15,6 +15,7 @@ from sqlalchemy import Connection, insert
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
+from storage import notify
 from storage.converters import INSERT_NAMES, event_params, event_row, sqlite_time
 from storage.cursors import set_cursor
 from storage.dead_letters import enqueue
@@ -78,7 +79,10 @@ def _insert_events(
         .returning(EventRow.id, EventRow.source, EventRow.dedup_key)
     )
     params = [event_params(e, now) for e in events]
+    notify.serialise_ingest(session=session)  # ids become visible in id order
     rows = [(r[0], r[1], r[2]) for r in session.execute(stmt, params)]
+    if rows:
+        notify.announce(session=session, max_id=max(r[0] for r in rows))
     return len(rows), rows
 
 

@@ -6,7 +6,8 @@ connectors"; a missing file that was asked for by name is an error.
 
 Tables: ``[store]`` (``url``), ``[api]`` (:class:`~workbench.api.settings.ApiSettings`),
 ``[tui]`` (:class:`~workbench.tui.settings.TuiSettings`), ``[grouping]``
-(:class:`~workbench.grouping.GroupingSettings`) and ``[[connectors]]``, each
+(:class:`~workbench.grouping.GroupingSettings`), ``[leases]``
+(:class:`~connectors.leasing.LeaseSettings`) and ``[[connectors]]``, each
 validated by the model its ``kind`` names in :mod:`connectors.registry`. Secrets are
 references (:class:`~connectors.secrets.SecretRef`), never values; :func:`redacted`
 is the only dump of a config meant for people to read.
@@ -25,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationErr
 
 from connectors.base import ConnectorConfig
 from connectors.dlq import IMPORT_CONNECTOR
+from connectors.leasing import LeaseSettings
 from connectors.registry import UnknownKindError, entry
 from connectors.secrets import SecretRef, redact, secret_from
 from workbench.api.settings import ApiSettings
@@ -54,6 +56,15 @@ class StoreSettings(BaseModel):
 
     url: str | None = None
     """A SQLite file path or a postgresql:// URL (``--db`` and ``$WORKBENCH_DB`` win)."""
+    pool_size: int = Field(default=5, ge=1, le=100)
+    """PostgreSQL: connections kept open per instance (plus as many again in bursts)."""
+    statement_timeout_seconds: float = Field(default=60.0, ge=0)
+    """PostgreSQL: abort any statement running longer than this (0: no limit)."""
+
+    def engine_options(self) -> dict[str, Any]:
+        """Keyword arguments for ``Store.open`` (PostgreSQL only; SQLite ignores them)."""
+        return {"pool_size": self.pool_size,
+                "statement_timeout_ms": int(self.statement_timeout_seconds * 1000)}
 
 
 class Config(BaseModel):
@@ -65,6 +76,7 @@ class Config(BaseModel):
     api: ApiSettings = Field(default_factory=ApiSettings)
     tui: TuiSettings = Field(default_factory=TuiSettings)
     grouping: GroupingSettings = Field(default_factory=GroupingSettings)
+    leases: LeaseSettings = Field(default_factory=LeaseSettings)
     connectors: list[SerializeAsAny[ConnectorConfig]] = Field(default_factory=list)
     path: Path | None = Field(default=None, exclude=True)
     """Where it was read from (``None``: defaults, no file)."""
@@ -83,6 +95,7 @@ class _Tables(BaseModel):
     api: ApiSettings = Field(default_factory=ApiSettings)
     tui: TuiSettings = Field(default_factory=TuiSettings)
     grouping: GroupingSettings = Field(default_factory=GroupingSettings)
+    leases: LeaseSettings = Field(default_factory=LeaseSettings)
     connectors: list[dict[str, Any]] = Field(default_factory=list)
 
 
@@ -132,7 +145,7 @@ def parse_config(raw: bytes | str, *, path: Path | None = None) -> Config:
     if problems:
         raise ConfigError(path, problems)
     return Config(store=tables.store, api=tables.api, tui=tables.tui, grouping=tables.grouping,
-                  connectors=connectors, path=path)
+                  leases=tables.leases, connectors=connectors, path=path)
 
 
 def _known_good(data: dict[str, Any], exc: ValidationError) -> dict[str, Any]:
