@@ -26,7 +26,7 @@ from datetime import timedelta
 from pydantic import BaseModel, ConfigDict, Field
 
 from storage import Store
-from storage.leases import Grant, Holder, claim, release
+from storage.leases import Grant, Holder, claim, next_expiry, release
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,7 @@ class LeaseKeeper:
         self._wanted: list[str] = []
         self._grants: dict[str, tuple[Grant, float]] = {}
         self._changed = asyncio.Event()
+        self._next_claim = 0.0
 
     @property
     def ttl(self) -> timedelta:
@@ -97,6 +98,10 @@ class LeaseKeeper:
         started = self._clock()
         with self.store.write() as session:
             grants = claim(session=session, names=wanted, holder=self.holder, ttl=self.ttl)
+            others = next_expiry(session=session, holder=self.holder,
+                                 names=[n for n in wanted if n not in grants])
+        self._next_claim = started + min(self.settings.renew(),
+                                         others + 0.05 if others is not None else float("inf"))
         trusted_until = started + self.settings.ttl_seconds - self.settings.renew()
         with self._lock:
             before = {n for n, (_, until) in self._grants.items() if until > started}
@@ -157,8 +162,11 @@ class LeaseKeeper:
             except Exception as exc:  # the store is down: leases lapse on their own
                 log.warning("lease renewal failed: %s: %s", type(exc).__name__, exc)
             self._signal()
+            # Renew every period, or sooner when another instance's lease is about
+            # to expire (a dead holder's jobs are taken over right at expiry).
+            wait = max(0.01, min(self.settings.renew(), self._next_claim - self._clock()))
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.settings.renew()):
+                async with asyncio.timeout(wait):
                     await stop.wait()
         await asyncio.to_thread(self.release_all)
 

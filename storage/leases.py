@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import or_, select, text, update
+from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -139,6 +139,22 @@ def claim(*, session: Session, names: Sequence[str], holder: Holder,
         grants[row.name] = Grant(row.name, holder.id, row.epoch, ttl)
     session.flush()
     return grants
+
+
+def next_expiry(*, session: Session, names: Sequence[str], holder: Holder) -> float | None:
+    """Seconds until the soonest lease among ``names`` held by another instance expires.
+
+    A standby instance claims again right then, so a takeover after a crash takes
+    about one TTL instead of a TTL plus a renewal period.
+    """
+    if not names:
+        return None
+    c = JobLeaseRow
+    soonest = session.scalar(select(func.min(c.expires_at)).where(
+        c.name.in_(names), c.holder != holder.id, c.expires_at.is_not(None)))
+    if soonest is None:
+        return None
+    return max(0.0, (soonest - db_now(session)).total_seconds())
 
 
 def fence(*, session: Session, grant: Grant) -> None:
