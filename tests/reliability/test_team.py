@@ -63,6 +63,7 @@ def test_three_instances_share_the_work_and_survive_kill_dash_nine(cluster: Clus
     assert len(leases) == 4 and all(live for *_, live in leases.values())
     # kill -9 the instance holding the tail-a lease, mid-stream and mid-webhooks.
     victim_pid = leases["connector:tail-a"][0]
+    assert victim_pid is not None
     victim = next(i for i in team.instances if i.process.pid == victim_pid)
     killed_at = team.kill(victim)
     team.post_episodes(10)
