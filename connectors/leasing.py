@@ -160,7 +160,9 @@ class LeaseKeeper:
             try:
                 await asyncio.to_thread(self.renew_now)
             except Exception as exc:  # the store is down: leases lapse on their own
-                log.warning("lease renewal failed: %s: %s", type(exc).__name__, exc)
+                log.warning("lease renewal failed: %s: %s", type(exc).__name__,
+                            str(exc).splitlines()[0][:300] if str(exc) else "")
+                self._next_claim = self._clock() + self.settings.renew()
             self._signal()
             # Renew every period, or sooner when another instance's lease is about
             # to expire (a dead holder's jobs are taken over right at expiry).

@@ -40,6 +40,7 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from connectors.leasing import LeaseKeeper
@@ -336,5 +337,9 @@ async def _pass(store: Store, rules: GroupingRules, grant: Grant | None,
         log.info("grouping: %s; standing by", exc)
         if leases is not None:
             leases.forget(LEASE)
+    except (OperationalError, InterfaceError) as exc:  # the store is unreachable
+        log.warning("grouping pass failed (store unavailable: %s); retrying in %ss",
+                    str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__,
+                    interval)
     except Exception:
         log.exception("grouping pass failed; retrying in %ss", interval)
