@@ -185,3 +185,21 @@ def test_check_secrets_resolves_references(tmp_path: Path, monkeypatch: pytest.M
     assert main(["--config", str(path), "config", "show"]) == 0
     out = capsys.readouterr().out
     assert "ghp_resolved_value" not in out and '"env": "WB_TEST_GH_TOKEN"' in out
+
+
+def test_check_secrets_covers_api_receivers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[api.receivers]\ngitlab_token = "env:WB_TEST_GL_HOOK"\n'
+                    f'github_secret = "file:{tmp_path / "absent"}"\n')
+    monkeypatch.delenv("WB_TEST_GL_HOOK", raising=False)
+    assert main(["--config", str(path), "config", "check", "--secrets"]) == 1
+    out = capsys.readouterr().out
+    assert "api.receivers.gitlab_token: configured as env:WB_TEST_GL_HOOK, but " \
+        "WB_TEST_GL_HOOK is unset" in out
+    assert f"api.receivers.github_secret: configured as file:{tmp_path / 'absent'}, " \
+        f"but {tmp_path / 'absent'} cannot be read: No such file or directory" in out
+    monkeypatch.setenv("WB_TEST_GL_HOOK", "value")
+    (tmp_path / "absent").write_text("s3cret\n")
+    assert main(["--config", str(path), "config", "check", "--secrets"]) == 0
+    assert "s3cret" not in capsys.readouterr().out
