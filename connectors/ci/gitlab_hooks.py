@@ -43,6 +43,9 @@ RESULT = {"success": "success", "failed": "failure", "canceled": "cancelled",
           "skipped": "skipped", "manual": "manual"}
 ENDED = frozenset({"success", "failed"})
 NEVER = frozenset({"skipped", "manual"})
+"""Job statuses that mean it did not run. A *pipeline* in ``manual`` is blocked on a
+manual job after earlier stages may have run: not finished, and not "never ran"."""
+PIPELINE_NEVER = frozenset({"skipped"})
 
 
 def gitlab_time(value: str | None) -> datetime | None:
@@ -58,7 +61,7 @@ def gitlab_time(value: str | None) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
-def phase_of(status: str | None, began: bool) -> str | None:
+def phase_of(status: str | None, began: bool, never: frozenset[str] = NEVER) -> str | None:
     """The phase of a pipeline, job or deployment status (``None``: not reported yet)."""
     if status == "running":
         return STARTED
@@ -66,7 +69,7 @@ def phase_of(status: str | None, began: bool) -> str | None:
         return FINISHED
     if status == "canceled":
         return FINISHED if began else NOT_RUN
-    return NOT_RUN if status in NEVER else None
+    return NOT_RUN if status in never else None
 
 
 def project_path(project: dict[str, Any], fallback: Any = None) -> str:
@@ -79,7 +82,7 @@ def pipeline_event(attrs: dict[str, Any], project: dict[str, Any]) -> NewEvent |
     """A pipeline (hook ``object_attributes`` or a REST pipeline) -> event."""
     status = attrs.get("status")
     began = attrs.get("started_at") is not None or bool(attrs.get("duration"))
-    phase = phase_of(status, began)
+    phase = phase_of(status, began, PIPELINE_NEVER)
     if phase is None:
         return None
     path = project_path(project, attrs.get("project_id"))

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import orjson
+import pytest
 
 from connectors.ci.gitlab import GitLabConfig, GitLabConnector, parse_hook
 from storage.models import EventKind, Severity, Source
@@ -117,3 +118,39 @@ async def test_numeric_project_id_is_resolved_once_and_matches_the_hook() -> Non
     hook["object_attributes"]["id"] = 287
     hook["project"]["path_with_namespace"] = "test-group/test-project"
     assert parse_hook(orjson.dumps(hook))[0].dedup_key == event.dedup_key
+
+
+@pytest.mark.parametrize(("status", "started", "kind", "phase"), [
+    ("skipped", None, EventKind.JOB, "not_run"),
+    ("manual", None, EventKind.JOB, "not_run"),
+    ("canceled", None, EventKind.JOB, "not_run"),
+    ("canceled", "2016-08-12 15:24:00 UTC", EventKind.DEPLOY, "finished"),
+    ("running", "2016-08-12 15:24:00 UTC", EventKind.DEPLOY, "started"),
+    ("success", "2016-08-12 15:24:00 UTC", EventKind.DEPLOY, "finished"),
+    ("failed", "2016-08-12 15:24:00 UTC", EventKind.DEPLOY, "finished"),
+    ("created", None, None, None), ("pending", None, None, None),
+    ("waiting_for_resource", None, None, None), ("preparing", None, None, None),
+    ("scheduled", None, None, None),
+])
+def test_every_job_status_of_the_production_build(status: str, started: str | None,
+                                                  kind: EventKind | None,
+                                                  phase: str | None) -> None:
+    """Build 380 of the Pipeline Hook sample in each status GitLab documents for jobs."""
+    hook = orjson.loads((SAMPLES / "pipeline.json").read_bytes())
+    hook["builds"] = [{**hook["builds"][0], "status": status, "started_at": started}]
+    events = parse_hook(orjson.dumps(hook))[1:]
+    if kind is None:
+        assert events == []
+        return
+    [event] = events
+    assert (event.kind, event.attributes["phase"]) == (kind, phase)
+    assert event.attributes["ran"] is (phase != "not_run")
+
+
+def test_pipeline_blocked_on_a_manual_job_is_not_reported_as_never_run() -> None:
+    hook = orjson.loads((SAMPLES / "pipeline.json").read_bytes())
+    hook["object_attributes"]["status"] = "manual"
+    assert [e.kind for e in parse_hook(orjson.dumps(hook))] == [EventKind.JOB]
+    hook["object_attributes"]["status"] = "skipped"
+    pipeline = parse_hook(orjson.dumps(hook))[0]
+    assert pipeline.kind is EventKind.PIPELINE and pipeline.attributes["ran"] is False
