@@ -102,3 +102,22 @@ def test_unset_secret_is_named_in_the_refusal(store: Store,
     assert reply.status_code == 401
     assert reply.json()["detail"] == ("GitLab webhook token configured as "
                                       "env:WB_TEST_UNSET_GL, but WB_TEST_UNSET_GL is unset")
+
+
+@pytest.mark.parametrize(("event", "sample", "stored"), [
+    ("workflow_run", "workflow_run_completed.json", 1),
+    ("workflow_run", "workflow_run_requested.json", 0),
+    ("workflow_job", "workflow_job_waiting.json", 0),
+    ("workflow_job", "workflow_job_in_progress.json", 1),
+    ("workflow_job", "workflow_job_completed.success.with-organization.json", 1),
+    ("deployment_status", "deployment_status_payload.json", 1),
+    ("push", "push_with-new-branch.json", 1),
+    ("push", "push_payload.json", 0),
+])
+def test_octokit_samples_over_http_and_redelivered(base: str, store: Store, event: str,
+                                                    sample: str, stored: int) -> None:
+    body = (FIELD / "github" / sample).read_bytes()
+    first = _post_github(base, event, body, "application/json").json()
+    again = _post_github(base, event, body, "application/json").json()   # a new delivery id
+    assert (first["stored"], again["stored"], again["deduplicated"]) == (stored, 0, stored)
+    assert len(_events(store)) == stored
