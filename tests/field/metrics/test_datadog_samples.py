@@ -30,6 +30,7 @@ class Replay:
 
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
+        self.v1 = V1
         replay = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -42,7 +43,7 @@ class Replay:
 
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
                 replay.requests.append({"path": self.path, "headers": dict(self.headers)})
-                self._answer(V1)
+                self._answer(replay.v1)
 
             def do_POST(self) -> None:  # noqa: N802
                 length = int(self.headers.get("Content-Length", 0))
@@ -68,12 +69,13 @@ def replay(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Replay]:
     server.server.server_close()
 
 
-def _connector(replay: Replay, tmp_path: Path, **extra: Any) -> DatadogConnector:
+def _connector(replay: Replay, tmp_path: Path, metric_type: str = "saturation",
+               **extra: Any) -> DatadogConnector:
     config = DatadogConfig(name="dd", url=replay.url, api_key="env:WB_TEST_DD_API",
                            app_key=f"file:{tmp_path / 'app'}", step_seconds=300,
                            initial_lookback_seconds=86_400, delay_seconds=0,
                            queries=[{"name": "cpu-idle", "query": "system.cpu.idle{*}",
-                                     "metric_type": "saturation"}], **extra)
+                                     "metric_type": metric_type}], **extra)
     return DatadogConnector(config, httpx.AsyncClient(), clock=lambda: TO)
 
 
@@ -143,3 +145,24 @@ def test_site_sets_the_api_url() -> None:
 def test_tag_values_are_stripped() -> None:
     assert tags_to_labels(["env: prod", "service:web", "url:http://x:1", "bare"]) == {
         "env": "prod", "service": "web", "url": "http://x:1", "bare": ""}
+
+
+async def test_a_spike_in_the_recorded_series_becomes_one_open_episode(
+        replay: Replay, tmp_path: Path) -> None:
+    """Derived from the v1 recording: its last six points (from 2022-01-06T00:25:00Z)
+    divided by 3, as if the host became busy. The connector reports one open episode,
+    linked to Datadog, and the next poll of the same data reports nothing new."""
+    data = orjson.loads(V1)
+    for point in data["series"][0]["pointlist"][-6:]:
+        point[1] /= 3
+    replay.v1 = orjson.dumps(data)
+    connector = _connector(replay, tmp_path, metric_type="custom")   # either direction
+    first = await connector.poll(None)
+    again = await connector.poll(first.cursor)
+    [event] = first.events
+    assert event.occurred_at == datetime(2022, 1, 6, 0, 25, tzinfo=UTC)
+    assert event.attributes["state"] == "open" and event.attributes["z"] < -3
+    assert "dropping" in event.title
+    assert event.url == ("https://app.datadoghq.com/metric/explorer?exp_metric="
+                         "system.cpu.idle%7B%2A%7D")
+    assert again.events == []
