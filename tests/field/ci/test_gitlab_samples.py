@@ -14,7 +14,8 @@ import orjson
 import pytest
 
 from connectors.ci.gitlab import GitLabConfig, GitLabConnector, parse_hook
-from storage.models import EventKind, Severity, Source
+from storage import Store
+from storage.models import EventKind, NewInvestigation, Severity, Source
 
 SAMPLES = Path(__file__).parent / "gitlab"
 
@@ -154,3 +155,17 @@ def test_pipeline_blocked_on_a_manual_job_is_not_reported_as_never_run() -> None
     hook["object_attributes"]["status"] = "skipped"
     pipeline = parse_hook(orjson.dumps(hook))[0]
     assert pipeline.kind is EventKind.PIPELINE and pipeline.attributes["ran"] is False
+
+
+def test_skipped_production_job_is_no_suspect(sqlite_store: Store) -> None:
+    """Issue 9, item 7: the documented Pipeline Hook stored, then an incident 10 minutes
+    after it: the manual production job that never ran is not ranked as a change."""
+    from workbench.correlation import rank_suspects
+
+    sqlite_store.ingest(parse_hook((SAMPLES / "pipeline.json").read_bytes()))
+    investigation = sqlite_store.create_investigation(NewInvestigation(
+        title="errors after pipeline 31", services=("gitlab-test",),
+        impact_started_at=datetime(2016, 8, 12, 15, 36, 29, tzinfo=UTC)))
+    suspects = rank_suspects(sqlite_store, investigation)
+    assert [s.event.dedup_key for s in suspects] == [
+        "gitlab:pipeline:gitlab-org/gitlab-test:31:finished"]
