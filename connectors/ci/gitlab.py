@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 import orjson
@@ -31,6 +31,18 @@ from storage.models import NewDeadLetter, NewEvent
 __all__ = ["HOOKS", "GitLabConfig", "GitLabConnector", "parse_hook"]
 ENDED = frozenset({"success", "failed", "canceled", "skipped"})
 """Pipeline statuses whose list item is re-read for its own start and finish times."""
+
+
+def path_from_web_url(url: Any) -> str | None:
+    """``group/name`` from a pipeline's ``web_url`` (``.../group/name/-/pipelines/7``).
+
+    Only for replaying a dead letter before the id was resolved (replay cannot ask
+    the API); a GitLab under a relative URL root would add its prefix, so polls use
+    the project lookup instead.
+    """
+    if not isinstance(url, str) or "/-/pipelines/" not in url:
+        return None
+    return urlsplit(url).path.split("/-/pipelines/")[0].strip("/") or None
 
 
 class GitLabConfig(ConnectorConfig):
@@ -148,8 +160,8 @@ class GitLabConnector:
                 events = parse_hook(raw)
                 event = events[0] if events else None
             else:
-                # Before the first poll resolved it, a numeric id stays the id.
-                path = self._path or self.config.project
+                path = self._path or path_from_web_url(obj.get("web_url")) or \
+                    self.config.project
                 event = pipeline_event(obj, {"path_with_namespace": path})
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             raise PoisonRecordError(f"not a GitLab pipeline: {exc!r}", payload=raw) from exc

@@ -169,3 +169,10 @@ def test_skipped_production_job_is_no_suspect(sqlite_store: Store) -> None:
     suspects = rank_suspects(sqlite_store, investigation)
     assert [s.event.dedup_key for s in suspects] == [
         "gitlab:pipeline:gitlab-org/gitlab-test:31:finished"]
+
+
+def test_replay_before_the_id_is_resolved_uses_the_web_url() -> None:
+    connector = GitLabConnector(GitLabConfig(name="gl", url="http://gl.test", project="21"),
+                                httpx.AsyncClient())
+    event = connector.parse((SAMPLES / "rest_pipeline_287.json").read_bytes())
+    assert event.dedup_key == "gitlab:pipeline:test-group/test-project:287:finished"
