@@ -36,6 +36,8 @@ class Batch:
     cursor: str | None = None
     caught_up: bool = True
     received: int = field(default=-1)
+    unmatched: int = 0
+    """Records the source's pattern did not match (stored unparsed or dead-lettered)."""
 
     @property
     def received_count(self) -> int:

@@ -54,6 +54,8 @@ class ConnectorHealth(BaseModel):
     stored: int = 0
     deduplicated: int = 0
     dead_lettered: int = 0
+    unmatched: int = 0
+    """Records a text source's pattern did not match (also counted as stored or DLQ)."""
     retries: int = 0
     dlq_size: int = 0
     next_poll_at: datetime | None = None
@@ -113,7 +115,7 @@ class HealthRegistry:
         self.update(name, status=status)
 
     def record_batch(self, name: str, received: int, result: IngestResult,
-                     dlq_size: int | None = None) -> ConnectorHealth:
+                     dlq_size: int | None = None, unmatched: int = 0) -> ConnectorHealth:
         """A poll committed: bump the counters; a success clears ``failing``."""
         now = self._clock()
 
@@ -123,6 +125,7 @@ class HealthRegistry:
                     "stored": h.stored + result.stored,
                     "deduplicated": h.deduplicated + result.deduplicated,
                     "dead_lettered": h.dead_lettered + result.dead_lettered,
+                    "unmatched": h.unmatched + unmatched,
                     "last_success_at": now, "status": status,
                     "dlq_size": h.dlq_size if dlq_size is None else dlq_size}
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import orjson
 import pytest
@@ -19,8 +18,8 @@ from connectors.logs.parse import (
     parse_record,
 )
 from connectors.logs.severity import error_type_from_text, level_severity
-from connectors.logs.timestamps import TimestampError, parse_timestamp
 from storage.models import Severity
+from storage.times import TimestampError, read_time, time_settings
 
 OBSERVED = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 REF = RecordRef("fe00-1-0-abc", 42, "/var/log/app.log", OBSERVED)
@@ -29,7 +28,7 @@ REF = RecordRef("fe00-1-0-abc", 42, "/var/log/app.log", OBSERVED)
 def ctx(fmt: str = "jsonl", **extra: object) -> LogContext:
     zone = str(extra.pop("zone", "UTC"))
     pattern = extra.pop("pattern", PLAIN_PATTERN if fmt in ("plain", "regex") else None)
-    return LogContext(format=fmt, zone=ZoneInfo(zone), zone_name=zone,
+    return LogContext(format=fmt, time=time_settings(zone=zone),
                       pattern=re.compile(str(pattern)) if pattern else None, **extra)  # type: ignore[arg-type]
 
 
@@ -80,13 +79,13 @@ def test_missing_timestamp_uses_read_time_and_says_so() -> None:
     (1795860000000000000, datetime(2026, 11, 28, 10, tzinfo=UTC)),
 ])
 def test_timestamp_forms(value: object, expected: datetime) -> None:
-    assert parse_timestamp(value, UTC, OBSERVED)[0] == expected
+    assert read_time(value, time_settings(), OBSERVED).utc == expected
 
 
 @pytest.mark.parametrize("value", [True, None, {"a": 1}, [1], "", "yesterday-ish", "9" * 40])
 def test_bad_timestamps(value: object) -> None:
     with pytest.raises(TimestampError):
-        parse_timestamp(value, UTC, OBSERVED)
+        read_time(value, time_settings(), OBSERVED)
 
 
 @pytest.mark.parametrize(("line", "error_class"), [
