@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import ClassVar
@@ -75,8 +76,11 @@ class LogsConnector:
 
     kind: ClassVar[str] = "logs"
 
-    def __init__(self, config: LogsConfig) -> None:
+    def __init__(self, config: LogsConfig,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.config = config
+        self._clock = clock
+        """When records are read: syslog's missing year and the future check depend on it."""
         self.name = config.name
         self.context = _context(config)
         self._starts = _starts_record(config, self.context)
@@ -104,7 +108,7 @@ class LogsConnector:
         polled_at = time.time()
         files = reconcile(previous[0] if previous else [], self.config.paths,
                           start_at_end=start_at_end, since=previous[1] if previous else None)
-        observed = datetime.now(UTC)
+        observed = self._clock()
         out = _Collected()
         kept: list[FollowedFile] = []
         for entry in files:
