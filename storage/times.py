@@ -38,6 +38,7 @@ from storage.time_zones import (
     AmbiguousZoneError,
     TimestampError,
     ZoneError,
+    parse_offset,
     resolve_overrides,
     zone_for_token,
     zone_named,
@@ -175,7 +176,8 @@ def _place(parsed: datetime, token: str | None, *, year_known: bool, two_digit: 
         local, reading = parsed, Reading(_EPOCH, _offset_name(parsed))
     elif token is not None:
         local = parsed.replace(tzinfo=zone_for_token(token, settings.abbreviations))
-        reading = Reading(_EPOCH, token)
+        # Offsets are named one way (+05:30) however written; names as written.
+        reading = Reading(_EPOCH, token if parse_offset(token) is None else _offset_name(local))
     elif settings.zone is None:
         raise TimestampError(f"timestamp {parsed.isoformat()} has no time zone; give an "
                              "offset such as Z or +00:00")
