@@ -21,6 +21,7 @@ import pytest
 
 from connectors.base import Batch
 from connectors.logs import LogsConfig, LogsConnector
+from connectors.supervisor import Supervisor
 from storage import Store
 from storage.models import EventKind, NewEvent
 
@@ -217,3 +218,17 @@ def test_unmatched_lines_are_stored_unparsed_or_dead_lettered_and_counted(
     dead = read(glog, tmp_path, on_unmatched="dlq", **plain)
     assert dead.unmatched == 7 and dead.events == []
     assert {d.error_class for d in dead.dead_letters} == {"Unmatched"}
+
+
+@pytest.mark.parametrize(("choice", "stored", "dead"), [("store", 7, 0), ("dlq", 0, 7)])
+async def test_health_counts_unmatched_lines_either_way(sqlite_store: Store, tmp_path: Path,
+                                                        choice: str, stored: int,
+                                                        dead: int) -> None:
+    shutil.copy(HERE / "lnav_glog.log", tmp_path / "glog.log")
+    config = LogsConfig(name="glog", paths=[str(tmp_path / "glog.log")], format="plain",
+                        multiline=False, on_unmatched=choice)  # type: ignore[arg-type]
+    sup = Supervisor(sqlite_store, [(LogsConnector(config), config)], persist_health=False)
+    summary = (await sup.sync())["glog"]
+    health = sup.health.get("glog")
+    assert (summary.stored, summary.dead_lettered) == (stored, dead)
+    assert (health.unmatched, health.stored, health.dead_lettered) == (7, stored, dead)
