@@ -24,10 +24,11 @@ _ISO_TS = r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?"
 _SYSLOG_TS = r"[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d(?:\.\d+)?"
 _CTIME_TS = r"[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d(?:\.\d+)? \d{4}"
 # Where the level is not right after the timestamp (PostgreSQL "[123] ERROR:", log4j
-# " - WARN  [", Python "ERROR:root:", Apache "[error]", zap "\terror\t"), it is the
-# first level word near the start: upper case on its own, any case in brackets or tabs.
+# " - WARN  [", Python "ERROR:root:", Monolog "app.ERROR:", Apache "[error]", zap
+# "\terror\t"), it is the first level word near the start: upper case on its own,
+# any case in brackets or between tabs.
 _LEVEL_ANYWHERE = re.compile(
-    r"(?<![\w.\-/])(?P<upper>(?:TRACE|DEBUG[1-5]?|INFO|NOTICE|WARN|WARNING|ERROR|ERR|CRIT|"
+    r"(?<![\w\-/])(?P<upper>(?:TRACE|DEBUG[1-5]?|INFO|NOTICE|WARN|WARNING|ERROR|ERR|CRIT|"
     r"CRITICAL|FATAL|PANIC|ALERT|EMERG|SEVERE|LOG))(?![\w.\-/])"
     rf"|[\[<(](?:[\w-]+:)?(?P<bracketed>(?i:{_LEVEL_WORDS}))[\]>)]"
     rf"|\t(?P<tabbed>(?i:{_LEVEL_WORDS}))\t")
@@ -44,7 +45,7 @@ def plain_pattern(time_format: TimeFormat | None = None, zones: str | None = Non
         ts = time_format.regex.replace("(?P<zone>", "(?:")
     else:
         ts = f"{_ISO_TS}(?: {zones or token_pattern()})?|{_SYSLOG_TS}|{_CTIME_TS}"
-    return (rf"^(?:<(?P<pri>\d{{1,3}})>(?:1 )?)?\[?(?P<ts>{ts})\]?,?\s+"
+    return (rf"^(?:<(?P<pri>\d{{1,3}})>(?:1 )?)?\[?(?P<ts>{ts})\]?(?:[,:]\s*|\s+)"
             rf"(?:\[?(?P<level>(?i:{_LEVEL_WORDS}))\]?:?\s+)?(?P<message>.*)$")
 
 

@@ -210,6 +210,11 @@ def test_far_future_tolerance_is_configurable() -> None:
      "crit"),
     (b"<11>Nov 28 10:00:00 web-1 app[42]: failed to bind", Severity.HIGH, "3"),
     (b"2026-11-28T10:00:00Z\twarn\tzap/logger.go:12\tretrying", Severity.MEDIUM, "warn"),
+    (b"[2023-05-15 18:19:32] local.ERROR: Target class does not exist.", Severity.HIGH,
+     "ERROR"),
+    (b"2016-09-28 04:30:30, Warning               CBS    Failed to load", Severity.MEDIUM,
+     "Warning"),
+    (b"2012-07-02 10:22:40,672:WARN:foo bar baz", Severity.MEDIUM, "WARN"),
     (b"2026-11-28 10:00:00 GET /errors/INFORMATION 200", Severity.INFO, None),
     (b"2026-11-28 10:00:00 user error_count=3 (not a level)", Severity.INFO, None),
 ])
