@@ -39,6 +39,8 @@ class Batch:
     warnings: Sequence[str] = ()
     """What this poll skipped without failing (an unreadable repository or commit):
     shown in health as the connector's current warnings."""
+    unmatched: int = 0
+    """Records the source's pattern did not match (stored unparsed or dead-lettered)."""
 
     @property
     def received_count(self) -> int:

@@ -57,6 +57,8 @@ class ConnectorHealth(BaseModel):
     stored: int = 0
     deduplicated: int = 0
     dead_lettered: int = 0
+    unmatched: int = 0
+    """Records a text source's pattern did not match (also counted as stored or DLQ)."""
     retries: int = 0
     dlq_size: int = 0
     next_poll_at: datetime | None = None
@@ -118,8 +120,8 @@ class HealthRegistry:
         self.update(name, status=status)
 
     def record_batch(self, name: str, received: int, result: IngestResult,
-                     dlq_size: int | None = None, warnings: Sequence[str] = ()
-                     ) -> ConnectorHealth:
+                     dlq_size: int | None = None, warnings: Sequence[str] = (),
+                     unmatched: int = 0) -> ConnectorHealth:
         """A poll committed: bump the counters; a success clears ``failing``;
         ``warnings`` (what it skipped) replace the previous poll's."""
         now = self._clock()
@@ -131,6 +133,7 @@ class HealthRegistry:
                     "stored": h.stored + result.stored,
                     "deduplicated": h.deduplicated + result.deduplicated,
                     "dead_lettered": h.dead_lettered + result.dead_lettered,
+                    "unmatched": h.unmatched + unmatched,
                     "last_success_at": now, "status": status, "warnings": kept,
                     "dlq_size": h.dlq_size if dlq_size is None else dlq_size}
 
