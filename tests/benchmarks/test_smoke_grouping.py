@@ -1,4 +1,4 @@
-"""Smoke tier of ``benchmarks/bench_grouping.py`` (and the team harness's pieces): runs, no thresholds."""
+"""Smoke tier of ``benchmarks/bench_grouping.py`` and of the team harness: runs, no thresholds."""
 
 from __future__ import annotations
 
