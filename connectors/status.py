@@ -73,7 +73,7 @@ def collect_statuses(*, session: Session,
     pending = count_pending(session=session)
     leases = lease_views(session=session)
     statuses = []
-    for name in sorted(set(local) | set(stored) | set(pending)):
+    for name in sorted(set(local) | set(stored) | set(pending) | set(leases)):
         snapshot, updated = ((current[name], None) if name in current
                              else stored.get(name, (local.get(name, {}), None)))
         statuses.append(ConnectorStatus(name=name, health=snapshot, live=name in current,

@@ -163,3 +163,25 @@ def test_unlink_forgets_the_keys_only_that_event_carried(store: Store) -> None:
         last = session.scalar(select(func.max(InvestigationGroupingRow.last_event_at)))
     assert keys == {("trace", "t-0"), ("trace", "t-1"), ("service", "checkout")}
     assert last == T0 + timedelta(minutes=1)
+
+
+def test_group_command_defers_to_the_instance_holding_the_lease(
+        store_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from storage.leases import Holder, claim, release
+    from workbench.cli.main import main
+    from workbench.grouping import LEASE
+
+    store = Store.open(store_url)
+    try:
+        store.ingest([_alert(0, "fp", "2026-11-28T12:00:00Z")])
+        serve = Holder("d" * 32, "bastion-b", 7)
+        with store.write() as session:
+            claim(session=session, names=[LEASE], holder=serve, ttl=timedelta(minutes=1))
+        assert main(["--db", store_url, "group", "--auto-open"]) == 0
+        assert "another instance" in capsys.readouterr().out
+        with store.write() as session:
+            release(session=session, names=[LEASE], holder=serve)
+        assert main(["--db", store_url, "group", "--auto-open"]) == 0
+        assert "examined 1 events: 0 linked, 1 investigations opened" in capsys.readouterr().out
+    finally:
+        store.close()
