@@ -158,7 +158,9 @@ class Cluster:
             "multiline_flush_seconds = 0.0\nmax_batch_records = 500\n\n" for n in LOG_CONNECTORS)
         path = self.work / f"config-{port}.toml"
         path.write_text(
-            f'[store]\npool_size = 4\n\n[leases]\nttl_seconds = {TTL}\nrenew_seconds = {RENEW}\n\n'
+            f'[store]\npool_size = 4\n\n[leases]\nttl_seconds = {TTL}\nrenew_seconds = {RENEW}\n'
+            # Each instance plays a host of its own: takeover must come from expiry.
+            f'instance = "bastion-{port}"\n\n'
             "[grouping]\nauto_open = true\ninterval_seconds = 0.5\n\n"
             f'[api]\nport = {port}\n\n[api.receivers]\nalertmanager_token = "env:AM_TOKEN"\n\n'
             + connectors

@@ -48,6 +48,10 @@ class LeaseSettings(BaseModel):
     """A job whose holder stopped renewing is free this long after the last renewal."""
     renew_seconds: float | None = Field(default=None, gt=0)
     """How often leases are renewed and free ones claimed (default: a third of the TTL)."""
+    instance: str | None = Field(default=None, min_length=1, max_length=256)
+    """This instance's name in health and ``workbench connectors`` (default: the host
+    name). A restarted instance takes over its crashed predecessor's leases at once
+    when both have the same name and the old process is gone from this host."""
 
     def renew(self) -> float:
         """The renewal period in seconds."""
@@ -62,7 +66,7 @@ class LeaseKeeper:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.store = store
         self.settings = settings or LeaseSettings()
-        self.holder = holder or Holder.this_process()
+        self.holder = holder or Holder.this_process(self.settings.instance)
         self._clock = clock
         self._lock = threading.Lock()
         self._wanted: list[str] = []

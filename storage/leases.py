@@ -60,9 +60,13 @@ class Holder:
     pid: int
 
     @classmethod
-    def this_process(cls) -> Holder:
-        """A holder for the current process (a restarted process is a new holder)."""
-        return cls(uuid.uuid4().hex, socket.gethostname()[:256], os.getpid())
+    def this_process(cls, host: str | None = None) -> Holder:
+        """A holder for the current process (a restarted process is a new holder).
+
+        ``host`` names the instance (default: the host name). Leases of dead processes
+        are freed early only between holders of the same ``host``.
+        """
+        return cls(uuid.uuid4().hex, (host or socket.gethostname())[:256], os.getpid())
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,12 +117,27 @@ def _ensure_rows(session: Session, names: Sequence[str]) -> None:
     session.execute(stmt, [{"name": n, "epoch": 0} for n in missing])
 
 
+def _dead_here(row: JobLeaseRow, holder: Holder) -> bool:
+    """Held by a process on this host that no longer exists (crashed; restarted since)."""
+    if row.holder == holder.id or row.host != holder.host or row.pid is None:
+        return False
+    try:
+        os.kill(row.pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # alive, another user's
+    return False
+
+
 def claim(*, session: Session, names: Sequence[str], holder: Holder,
           ttl: timedelta) -> dict[str, Grant]:
     """Take every free or expired lease among ``names`` and renew those already held.
 
     Returns the leases held after this call. A lease whose row another transaction
     has locked is skipped (not waited for): if it is ours, our commit is renewing it.
+    A lease held by a process of this host that no longer exists is free at once (a
+    crashed instance restarted on the same host resumes without waiting out the TTL).
     """
     if not names:
         return {}
@@ -127,11 +146,15 @@ def claim(*, session: Session, names: Sequence[str], holder: Holder,
     c = JobLeaseRow
     rows = session.scalars(
         select(c).where(c.name.in_(names),
-                        or_(c.holder == holder.id, c.expires_at.is_(None), c.expires_at <= now))
+                        or_(c.holder == holder.id, c.expires_at.is_(None), c.expires_at <= now,
+                            c.host == holder.host))
         .order_by(c.name).with_for_update(skip_locked=True))
     grants: dict[str, Grant] = {}
     for row in rows:
-        if row.holder != holder.id or row.expires_at is None or row.expires_at <= now:
+        free = row.expires_at is None or row.expires_at <= now or _dead_here(row, holder)
+        if row.holder != holder.id and not free:
+            continue  # live, held by another process on this host
+        if row.holder != holder.id or free:
             row.epoch += 1  # a new tenure: commits under the previous epoch are refused
             row.holder, row.host, row.pid, row.acquired_at = holder.id, holder.host, \
                 holder.pid, now

@@ -85,3 +85,19 @@ def test_a_claim_skips_a_row_its_holder_is_committing_under(store: Store) -> Non
     assert time.monotonic() - started < 2
     done.set()
     thread.join()
+
+
+def test_a_dead_process_on_this_host_frees_its_leases_at_once(store: Store) -> None:
+    import subprocess
+    import sys
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    crashed = Holder("e" * 32, "bastion-a", int(gone.stdout))
+    _claim(store, crashed, ["job"])
+    elsewhere = Holder("f" * 32, "bastion-b", 303)  # another host cannot tell: waits
+    assert _claim(store, elsewhere, ["job"]) == {}
+    restarted = Holder.this_process("bastion-a")
+    assert _claim(store, restarted, ["job"]) == {"job": 2}
+    alive = Holder("9" * 32, "bastion-a", restarted.pid)  # same host, process alive
+    assert _claim(store, alive, ["job"]) == {}
