@@ -1,0 +1,154 @@
+"""Stories: an event that concludes another, and a provisional event the real one replaces.
+
+Some sources tell one story in several events: an alert fires, then resolves; an
+anomaly episode opens, then closes. Three attribute keys on :class:`NewEvent` say so
+(attributes, so every path -- pull, push, import, DLQ replay -- carries them and the
+schema does not change):
+
+* ``concludes``: the dedup key (same source) of the event this one ends. When it is
+  stored, that event gets ``concluded = {"at", "by", "provisional"}``: the firing
+  alert shows that (and when) it resolved.
+* ``concluded_by``: the dedup key of the event that would end this one. Stories do
+  not arrive in order (a resolution may come before its firing, by another path):
+  an event stored after its conclusion is marked at once.
+* ``provisional``: a stand-in (a resolution inferred because the alert vanished from
+  a pull). A later event with the same source and dedup key that is not provisional
+  replaces it in place (same id): the real resolution supersedes the inferred one
+  instead of being dropped as its duplicate. A provisional conclusion never
+  overwrites a real one.
+
+Only events that carry these keys cost a lookup: the ingest hot path is unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from storage.converters import event_params
+from storage.models import NewEvent
+from storage.tables import EventRow
+
+CONCLUDES, CONCLUDED_BY, PROVISIONAL, CONCLUDED = (
+    "concludes", "concluded_by", "provisional", "concluded")
+
+
+def _in_story(event: NewEvent) -> bool:
+    attributes = event.attributes
+    return CONCLUDES in attributes or CONCLUDED_BY in attributes
+
+
+def supersede(*, session: Session, events: Sequence[NewEvent], now: datetime) -> int:
+    """Replace stored provisional events by the real ones among ``events``; the count.
+
+    Runs before the insert, so the real event then meets a row with its own content
+    and is not stored twice.
+    """
+    real = {(e.source.value, e.effective_dedup_key()): e for e in events
+            if CONCLUDES in e.attributes and not e.attributes.get(PROVISIONAL)}
+    if not real:
+        return 0
+    replaced = 0
+    for row in _rows(session, list(real)):
+        if not orjson.loads(row.attributes).get(PROVISIONAL):
+            continue
+        values = event_params(real[(row.source, row.dedup_key)], now)
+        _rewrite(session.connection(), row, values)
+        replaced += 1
+    return replaced
+
+
+def conclude(*, session: Session, events: Sequence[NewEvent]) -> None:
+    """Mark the concluded side of every story ``events`` take part in (after the insert)."""
+    story = [e for e in events if _in_story(e)]
+    if not story:
+        return
+    wanted: set[tuple[str, str]] = set()
+    for event in story:
+        for key in (event.attributes.get(CONCLUDES), event.attributes.get(CONCLUDED_BY)):
+            if isinstance(key, str):
+                wanted.add((event.source.value, key))
+        wanted.add((event.source.value, event.effective_dedup_key()))
+    rows = {(r.source, r.dedup_key): r for r in _rows(session, sorted(wanted))}
+    for event in story:
+        source = event.source.value
+        own = rows.get((source, event.effective_dedup_key()))
+        if own is None:
+            continue
+        target = event.attributes.get(CONCLUDES)
+        if isinstance(target, str) and (source, target) in rows:
+            _mark(session, rows[(source, target)], own)
+        closer = event.attributes.get(CONCLUDED_BY)
+        if isinstance(closer, str) and (source, closer) in rows:
+            _mark(session, own, rows[(source, closer)])
+
+
+def _mark(session: Session, target: Any, ender: Any) -> None:
+    """Record on ``target`` that the stored event ``ender`` concluded it."""
+    attributes = orjson.loads(target.attributes)
+    ender_attributes = orjson.loads(ender.attributes)
+    mark = {"at": _iso(ender.occurred_at), "by": ender.dedup_key, "event_id": ender.id,
+            "provisional": bool(ender_attributes.get(PROVISIONAL))}
+    current = attributes.get(CONCLUDED)
+    if current == mark or (isinstance(current, dict) and not current.get("provisional")
+                           and mark["provisional"]):
+        return
+    attributes[CONCLUDED] = mark
+    encoded = orjson.dumps(attributes, option=orjson.OPT_SORT_KEYS).decode()
+    # _rewrite updates ``target`` too: later marks in this batch build on this one.
+    _rewrite(session.connection(), target, {"attributes": encoded})
+
+
+def _iso(value: Any) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def _rows(session: Session, keys: Sequence[tuple[str, str]]) -> list[Any]:
+    """Stored events by ``(source, dedup_key)``, with what a rewrite needs."""
+    rows: list[Any] = []
+    for chunk in range(0, len(keys), 200):
+        part = keys[chunk:chunk + 200]
+        stmt = select(EventRow.id, EventRow.source, EventRow.dedup_key, EventRow.title,
+                      EventRow.body, EventRow.attributes, EventRow.occurred_at).where(
+            or_(*(and_(EventRow.source == s, EventRow.dedup_key == k) for s, k in part)))
+        rows.extend(_Row(*r) for r in session.execute(stmt))
+    return rows
+
+
+class _Row:
+    """A mutable copy of the columns a story rewrites (and the FTS index needs)."""
+
+    def __init__(self, id_: int, source: str, dedup_key: str, title: str, body: str,
+                 attributes: str, occurred_at: Any) -> None:
+        self.id, self.source, self.dedup_key = id_, source, dedup_key
+        self.title, self.body, self.attributes = title, body, attributes
+        self.occurred_at = occurred_at
+
+
+def _rewrite(conn: Connection, row: _Row, values: dict[str, Any]) -> None:
+    """Update one event row in place, keeping SQLite's external-content FTS index true.
+
+    PostgreSQL's search column is generated; SQLite's FTS5 index must be told the
+    old text before it changes.
+    """
+    values = {k: v for k, v in values.items() if k not in ("source", "dedup_key")}
+    fts = conn.dialect.name == "sqlite"
+    if fts:
+        conn.exec_driver_sql(
+            "INSERT INTO event_fts(event_fts, rowid, title, body, attributes) "
+            "VALUES ('delete', ?, ?, ?, ?)", (row.id, row.title, row.body, row.attributes))
+    conn.execute(update(EventRow).where(EventRow.id == row.id).values(**values))
+    row.title = values.get("title", row.title)
+    row.body = values.get("body", row.body)
+    row.attributes = values.get("attributes", row.attributes)
+    if "occurred_at" in values:
+        row.occurred_at = values["occurred_at"]
+    if fts:
+        conn.exec_driver_sql(
+            "INSERT INTO event_fts(rowid, title, body, attributes) VALUES (?, ?, ?, ?)",
+            (row.id, row.title, row.body, row.attributes))
