@@ -36,8 +36,10 @@ from storage.models import EventKind, NewEvent, Severity, Source, utcnow
 ZERO_TIME = "0001-01-01T00:00:00Z"
 SEVERITIES = {
     "critical": Severity.CRITICAL, "page": Severity.CRITICAL, "error": Severity.HIGH,
-    "high": Severity.HIGH, "warning": Severity.MEDIUM, "medium": Severity.MEDIUM,
-    "low": Severity.LOW, "info": Severity.INFO, "none": Severity.INFO,
+    "high": Severity.HIGH, "major": Severity.HIGH, "warning": Severity.MEDIUM,
+    "warn": Severity.MEDIUM, "medium": Severity.MEDIUM, "minor": Severity.LOW,
+    "low": Severity.LOW, "info": Severity.INFO, "informational": Severity.INFO,
+    "none": Severity.INFO,
 }
 
 

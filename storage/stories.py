@@ -16,6 +16,9 @@ schema does not change):
   replaces it in place (same id): the real resolution supersedes the inferred one
   instead of being dropped as its duplicate. A provisional conclusion never
   overwrites a real one.
+* ``revision``: an integer; a later event with the same key and a higher revision
+  replaces the stored one in place (a slow trace re-reported once more of its
+  spans arrived). A lower or equal revision is a duplicate, as usual.
 
 Only events that carry these keys cost a lookup: the ingest hot path is unchanged.
 """
@@ -34,8 +37,8 @@ from storage.converters import event_params
 from storage.models import NewEvent
 from storage.tables import EventRow
 
-CONCLUDES, CONCLUDED_BY, PROVISIONAL, CONCLUDED = (
-    "concludes", "concluded_by", "provisional", "concluded")
+CONCLUDES, CONCLUDED_BY, PROVISIONAL, CONCLUDED, REVISION = (
+    "concludes", "concluded_by", "provisional", "concluded", "revision")
 
 
 def _in_story(event: NewEvent) -> bool:
@@ -44,23 +47,35 @@ def _in_story(event: NewEvent) -> bool:
 
 
 def supersede(*, session: Session, events: Sequence[NewEvent], now: datetime) -> int:
-    """Replace stored provisional events by the real ones among ``events``; the count.
+    """Replace stored events that ``events`` supersede (see above); the count.
 
-    Runs before the insert, so the real event then meets a row with its own content
+    Runs before the insert, so the newer event then meets a row with its own content
     and is not stored twice.
     """
-    real = {(e.source.value, e.effective_dedup_key()): e for e in events
-            if CONCLUDES in e.attributes and not e.attributes.get(PROVISIONAL)}
-    if not real:
+    newer = {(e.source.value, e.effective_dedup_key()): e for e in events
+             if _may_supersede(e.attributes)}
+    if not newer:
         return 0
     replaced = 0
-    for row in _rows(session, list(real)):
-        if not orjson.loads(row.attributes).get(PROVISIONAL):
+    for row in _rows(session, list(newer)):
+        event = newer[(row.source, row.dedup_key)]
+        if not _supersedes(event.attributes, orjson.loads(row.attributes)):
             continue
-        values = event_params(real[(row.source, row.dedup_key)], now)
-        _rewrite(session.connection(), row, values)
+        _rewrite(session.connection(), row, event_params(event, now))
         replaced += 1
     return replaced
+
+
+def _may_supersede(attributes: dict[str, Any]) -> bool:
+    return isinstance(attributes.get(REVISION), int) or (
+        CONCLUDES in attributes and not attributes.get(PROVISIONAL))
+
+
+def _supersedes(new: dict[str, Any], stored: dict[str, Any]) -> bool:
+    if stored.get(PROVISIONAL) and not new.get(PROVISIONAL):
+        return True
+    revision, before = new.get(REVISION), stored.get(REVISION)
+    return isinstance(revision, int) and isinstance(before, int) and revision > before
 
 
 def conclude(*, session: Session, events: Sequence[NewEvent]) -> None:
