@@ -46,7 +46,7 @@ class _Baseline:
     stale: int = 0
 
 
-@dataclass
+@dataclass(slots=True)
 class _Trace:
     spans: dict[str, Span] = field(default_factory=dict)
     touched: float = 0.0
@@ -71,15 +71,28 @@ class TraceDetector:
         events: list[NewEvent] = []
         grown: dict[str, _Trace] = {}
         roots: list[tuple[_Trace, Span]] = []
+        buffer, cap = self._buffer, self.rules.max_spans_per_trace
+        last_id, trace, held = "", _Trace(), {}
         for span in spans:
-            trace = self._add(span, now)
-            if trace is None:
-                continue            # already seen (a re-sent export) or the trace is full
+            # The hot loop of the receiver (a million spans): spans of one trace come
+            # together, so the trace is looked up once per run of them.
+            trace_id = span.trace_id
+            if trace_id != last_id:
+                found = buffer.get(trace_id)
+                if found is None:
+                    found = buffer[trace_id] = _Trace()
+                last_id, trace, held = trace_id, found, found.spans
+            if span.span_id in held or len(held) >= cap:
+                continue            # already held (a re-sent export), or the trace is full
+            held[span.span_id] = span
+            grown[trace_id] = trace
             if span.error:
                 events.append(span_error_event(span, self.rules))
             if span.parent_id is None:
                 roots.append((trace, span))
-            grown[span.trace_id] = trace
+        for trace_id, trace in grown.items():
+            trace.touched = now
+            buffer.move_to_end(trace_id)
         for trace, root in roots:
             limit, basis = self._limit(root)
             self._add_baseline(root)
@@ -93,19 +106,6 @@ class TraceDetector:
         while len(self._buffer) > self.rules.buffer_traces:
             self._buffer.popitem(last=False)
         return events
-
-    def _add(self, span: Span, now: float) -> _Trace | None:
-        trace = self._buffer.get(span.trace_id)
-        if trace is None:
-            trace = self._buffer[span.trace_id] = _Trace()
-        elif span.span_id in trace.spans:
-            return None
-        if len(trace.spans) >= self.rules.max_spans_per_trace:
-            return None
-        trace.spans[span.span_id] = span
-        trace.touched = now
-        self._buffer.move_to_end(span.trace_id)
-        return trace
 
     def _expire(self, now: float) -> None:
         """Forget traces without a new span for ``buffer_seconds`` (oldest first)."""
