@@ -6,8 +6,10 @@ anomaly episode opens, then closes. Three attribute keys on :class:`NewEvent` sa
 schema does not change):
 
 * ``concludes``: the dedup key (same source) of the event this one ends. When it is
-  stored, that event gets ``concluded = {"at", "by", "provisional"}``: the firing
-  alert shows that (and when) it resolved.
+  stored, that event gets ``concluded = {"at", "by", "event_id", "provisional"}``:
+  the firing alert shows that (and when) it resolved. ``at`` is the concluding
+  event's ``concludes_at`` attribute if it has one (an anomaly's close is dated at
+  the episode's start, but ends at its end), else its ``occurred_at``.
 * ``concluded_by``: the dedup key of the event that would end this one. Stories do
   not arrive in order (a resolution may come before its firing, by another path):
   an event stored after its conclusion is marked at once.
@@ -37,8 +39,8 @@ from storage.converters import event_params
 from storage.models import NewEvent
 from storage.tables import EventRow
 
-CONCLUDES, CONCLUDED_BY, PROVISIONAL, CONCLUDED, REVISION = (
-    "concludes", "concluded_by", "provisional", "concluded", "revision")
+CONCLUDES, CONCLUDED_BY, PROVISIONAL, CONCLUDED, REVISION, CONCLUDES_AT = (
+    "concludes", "concluded_by", "provisional", "concluded", "revision", "concludes_at")
 
 
 def _in_story(event: NewEvent) -> bool:
@@ -107,7 +109,8 @@ def _mark(session: Session, target: Any, ender: Any) -> None:
     """Record on ``target`` that the stored event ``ender`` concluded it."""
     attributes = orjson.loads(target.attributes)
     ender_attributes = orjson.loads(ender.attributes)
-    mark = {"at": _iso(ender.occurred_at), "by": ender.dedup_key, "event_id": ender.id,
+    at = ender_attributes.get(CONCLUDES_AT) or _iso(ender.occurred_at)
+    mark = {"at": str(at), "by": ender.dedup_key, "event_id": ender.id,
             "provisional": bool(ender_attributes.get(PROVISIONAL))}
     current = attributes.get(CONCLUDED)
     if current == mark or (isinstance(current, dict) and not current.get("provisional")

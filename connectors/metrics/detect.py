@@ -245,10 +245,18 @@ def to_event(finding: Finding, *, connector: str, link: str | None) -> NewEvent:
             "metric_type": finding.query.metric_type.value, "labels": labels,
             "value": value, "baseline_mean": mean, "baseline_std": std, "z": z,
             "threshold": threshold, "direction": direction.value, "state": state,
-            "episode": episode,
+            "episode": episode, **_story(finding.key(connector), state, episode["end"]),
         },
         dedup_key=f"{finding.key(connector)}:{state}",
     )
+
+
+def _story(key: str, state: str, end: Any) -> dict[str, Any]:
+    """The open event names the closed one and vice versa (``storage.stories``): the
+    open event is marked closed, at the episode's end, in whatever order they come."""
+    if state == "open":
+        return {"concluded_by": f"{key}:closed"}
+    return {"concludes": f"{key}:open", "concludes_at": end}
 
 
 def _at(finding: Finding, column: int | None) -> str | None:

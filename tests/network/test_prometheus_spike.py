@@ -15,6 +15,8 @@ import httpx
 import pytest
 
 from connectors.metrics import MetricQuery, MetricType, PrometheusConfig, PrometheusConnector
+from storage import Store
+from storage.queries import EventQuery
 from tests.network.servers import ScriptedExporter, wait_for
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.slow]
@@ -32,7 +34,7 @@ def _time(value: str) -> float:
 
 
 async def test_ninety_second_spike_open_then_closed_at_its_true_end(
-        start_prometheus: Callable[..., str]) -> None:
+        start_prometheus: Callable[..., str], sqlite_store: Store) -> None:
     query = MetricQuery(name="checkout-latency", query="app_latency_seconds",
                         metric_type=MetricType.LATENCY)       # default window and hysteresis
     with ScriptedExporter(SCRIPT) as exporter:
@@ -46,9 +48,11 @@ async def test_ninety_second_spike_open_then_closed_at_its_true_end(
             wait_for(lambda: exporter.scrapes > middle, timeout=middle * SCRAPE + 30,
                      what="the middle of the spike")
             during = await connector.poll(None)
+            sqlite_store.ingest(during.events, connector="prom", cursor=during.cursor)
             wait_for(lambda: exporter.scrapes > len(SCRIPT), timeout=len(SCRIPT) * SCRAPE,
                      what="the end of the script")
             after = await connector.poll(during.cursor)
+            sqlite_store.ingest(after.events, connector="prom", cursor=after.cursor)
         truth_start = exporter.times[len(BASELINE)]
         truth_end = exporter.times[len(BASELINE) + len(SPIKE)]   # the first normal scrape
 
@@ -64,4 +68,8 @@ async def test_ninety_second_spike_open_then_closed_at_its_true_end(
     assert abs(error) <= 2 * SCRAPE, f"end off by {error:.1f}s"
     assert len(SPIKE) - 2 <= episode["samples"] <= len(SPIKE) + 1
     assert closed.attributes["baseline_mean"] == pytest.approx(0.1, abs=0.005)
-    print(f"spike end truth {truth_end:.1f}, reported {episode['end']}, error {error:+.1f}s")  # noqa: T201
+    # One story in the store: the open event is marked closed, at the true end.
+    stored = {e.dedup_key: e for e in sqlite_store.list_events(EventQuery(limit=5)).items}
+    assert stored[opened.dedup_key].attributes["concluded"]["by"] == closed.dedup_key
+    assert stored[opened.dedup_key].attributes["concluded"]["at"] == episode["end"]
+    print(f"spike end truth {truth_end:.3f}, reported {episode['end']}, error {error:+.3f}s")  # noqa: T201

@@ -15,7 +15,9 @@ import orjson
 from connectors.metrics import MetricQuery, MetricType, PrometheusConfig, PrometheusConnector
 from connectors.metrics.detect import detect
 from connectors.metrics.series import parse_prometheus
+from storage import Store
 from storage.models import EventKind, Severity
+from storage.queries import EventQuery
 
 HERE = Path(__file__).parent
 SPIKE = orjson.loads((HERE / "prometheus-2.42-spike-query-range.json").read_bytes())
@@ -68,6 +70,33 @@ async def test_recorded_spike_through_the_connector() -> None:
     assert event.attributes["state"] == "closed"
     assert event.dedup_key.startswith("prom:checkout-latency:") and \
         event.dedup_key.endswith(":1796114490:closed")
+
+
+def _replay(request: httpx.Request) -> httpx.Response:
+    """The recording, cut to the requested range (as the server would have answered)."""
+    start, end = float(request.url.params["start"]), float(request.url.params["end"])
+    series = SPIKE["data"]["result"][0]
+    values = [v for v in series["values"] if start <= v[0] <= end]
+    return httpx.Response(200, json={"status": "success", "data": {
+        "resultType": "matrix", "result": [{**series, "values": values}]}})
+
+
+async def test_open_then_closed_is_one_story_in_the_store(store: Store) -> None:
+    clock = iter([1796114540.0, END])
+    config = PrometheusConfig(name="prom", url="http://prometheus.test", step_seconds=STEP,
+                              initial_lookback_seconds=120, queries=[QUERY])
+    async with httpx.AsyncClient(transport=httpx.MockTransport(_replay)) as client:
+        connector = PrometheusConnector(config, client, clock=lambda: next(clock))
+        during = await connector.poll(None)
+        store.ingest(during.events, connector="prom", cursor=during.cursor)
+        after = await connector.poll(during.cursor)
+        store.ingest(after.events, connector="prom", cursor=after.cursor)
+    ((opened,), (closed,)) = during.events, after.events
+    assert opened.attributes["state"] == "open" and closed.attributes["state"] == "closed"
+    stored = {e.dedup_key: e for e in store.list_events(EventQuery(limit=5)).items}
+    assert sorted(stored) == sorted([opened.dedup_key, closed.dedup_key])
+    assert stored[opened.dedup_key].attributes["concluded"]["at"] == "2026-12-01T08:43:00+00:00"
+    assert stored[opened.dedup_key].attributes["concluded"]["by"] == closed.dedup_key
 
 
 def test_recorded_spike_cut_in_the_middle_stays_open() -> None:
