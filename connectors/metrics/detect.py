@@ -120,10 +120,10 @@ MAX_EPISODES = 64
 def score(values: Matrix, query: MetricQuery) -> tuple[ZScores, NDArray[np.bool_]]:
     """z-scores and flags; an episode is judged against the baseline before it began.
 
-    The first pass is one vectorised sweep over every series. A series where an
+    The first pass is one vectorised sweep over every series. Series where an
     anomaly lasts (a flagged sample followed by one anomalous against the same
-    baseline) is walked episode by episode: from an episode's first sample on, the
-    samples are judged against the baseline as it stood then, until
+    baseline) are walked episode by episode, all of them at once: from an episode's
+    first sample on, samples are judged against the baseline as it stood then, until
     ``recovery_samples`` of them in a row are normal; those samples are kept out of
     every later baseline. Otherwise the first samples of a long spike would become
     the baseline of the next ones and the episode would end before the spike does.
@@ -134,60 +134,99 @@ def score(values: Matrix, query: MetricQuery) -> tuple[ZScores, NDArray[np.bool_
                      rel_std_floor=query.rel_std_floor)
     scores = scorer(values)
     flags = flag(scores, threshold, direction)
-    for row in _lasting(values, scores, flags, threshold, direction):
-        sub, sub_flags = _walk(values[row:row + 1], scorer, query, threshold, direction)
+    rows = _lasting(values, scores, flags, threshold, direction)
+    if rows.size:
+        walk = _Walk(values[rows], scorer, query, threshold, direction)
+        sub, sub_flags = walk.run()
         for full, part in ((scores.z, sub.z), (scores.mean, sub.mean), (scores.std, sub.std)):
-            full[row] = part[0]
-        flags[row] = sub_flags
+            full[rows] = part
+        flags[rows] = sub_flags
     return scores, flags
 
 
-def _walk(values: Matrix, scorer: Callable[..., ZScores], query: MetricQuery,
-          threshold: float, direction: Direction) -> tuple[ZScores, NDArray[np.bool_]]:
-    """Score one series (a 1-row matrix) episode by episode, with frozen baselines."""
-    exclude = np.zeros(values.shape, dtype=bool)
-    held: list[tuple[int, int, float, float]] = []     # (first, last col, mean, std)
-    position = 0
-    for _ in range(MAX_EPISODES):
-        scores = carry_baseline(scorer(values, exclude=exclude), values, limit=query.window)
-        hits = np.flatnonzero(flag(scores, threshold, direction)[0, position:])
-        if hits.size == 0:
-            break
-        start = position + int(hits[0])
-        mean, std = float(scores.mean[0, start]), float(scores.std[0, start])
-        z = (values[0, start:] - mean) / std
-        anomalous = crosses(z, threshold, direction)
-        closing = _closing_run(z, anomalous, query.recovery_samples)
-        stop = len(z) if closing is None else closing[1] + 1
-        exclude[0, start:start + stop] = anomalous[:stop]
-        held.append((start, start + stop - 1, mean, std))
-        if closing is None:
-            break
-        position = start + closing[0]
-    scores = carry_baseline(scorer(values, exclude=exclude), values, limit=query.window)
-    flags = flag(scores, threshold, direction)
-    for first, last, mean, std in held:
-        scores.mean[0, first:last + 1] = mean
-        scores.std[0, first:last + 1] = std
-        scores.z[0, first:last + 1] = (values[0, first:last + 1] - mean) / std
-        flags[0, first:last + 1] = exclude[0, first:last + 1]
-    return scores, flags
+class _Walk:
+    """The episode-by-episode scoring of some series, one round per episode."""
+
+    def __init__(self, values: Matrix, scorer: Callable[..., ZScores], query: MetricQuery,
+                 threshold: float, direction: Direction) -> None:
+        self.values, self.scorer, self.query = values, scorer, query
+        self.threshold, self.direction = threshold, direction
+        shape = values.shape
+        self.exclude = np.zeros(shape, dtype=bool)      # anomalous: out of baselines
+        self.held = np.zeros(shape, dtype=bool)         # judged against a frozen baseline
+        self.mean = np.full(shape, np.nan)
+        self.std = np.full(shape, np.nan)
+        self.cols = np.arange(shape[1])
+
+    def _scores(self, rows: NDArray[np.intp]) -> ZScores:
+        return carry_baseline(self.scorer(self.values[rows], exclude=self.exclude[rows]),
+                              self.values[rows], limit=self.query.window)
+
+    def run(self) -> tuple[ZScores, NDArray[np.bool_]]:
+        """Walk every series to its end; the final scores and flags."""
+        position = np.zeros(self.values.shape[0], dtype=np.intp)
+        rows = np.arange(self.values.shape[0])
+        for _ in range(MAX_EPISODES):
+            if rows.size == 0:
+                break
+            rows, position = self._round(rows, position)
+        final = self._scores(np.arange(self.values.shape[0]))
+        flags = flag(final, self.threshold, self.direction)
+        held = self.held
+        final.mean[held], final.std[held] = self.mean[held], self.std[held]
+        final.z[held] = (self.values[held] - self.mean[held]) / self.std[held]
+        flags[held] = self.exclude[held]
+        return final, flags
+
+    def _round(self, rows: NDArray[np.intp], position: NDArray[np.intp]
+               ) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+        """The next episode of each of ``rows``; the rows (and positions) still to walk."""
+        scores = self._scores(rows)
+        hits = flag(scores, self.threshold, self.direction) & \
+            (self.cols[None, :] >= position[rows, None])
+        found = hits.any(axis=1)
+        rows, local = rows[found], np.flatnonzero(found)
+        if rows.size == 0:
+            return rows, position
+        start = hits[local].argmax(axis=1)
+        mean = scores.mean[local, start][:, None]
+        std = scores.std[local, start][:, None]
+        after = self.cols[None, :] >= start[:, None]
+        z = np.where(after, (self.values[rows] - mean) / std, np.nan)
+        anomalous = crosses(z, self.threshold, self.direction)
+        stop, resume = _closing(z, anomalous, self.query.recovery_samples)
+        inside = after & (self.cols[None, :] <= stop[:, None])
+        self.exclude[rows] |= anomalous & inside
+        self.held[rows] |= inside
+        self.mean[rows] = np.where(inside, mean, self.mean[rows])
+        self.std[rows] = np.where(inside, std, self.std[rows])
+        closed = resume >= 0
+        position[rows[closed]] = resume[closed]
+        return rows[closed], position
 
 
-def _closing_run(z: NDArray[np.float64], anomalous: NDArray[np.bool_], recovery: int
-                 ) -> tuple[int, int] | None:
-    """First and last index of the first ``recovery`` normal samples in a row (samples
-    without a verdict skipped), or ``None`` while the episode lasts to the end."""
-    judged = np.flatnonzero(np.isfinite(z))
-    normal = ~anomalous[judged]
-    if normal.sum() < recovery:
-        return None
-    run = np.convolve(normal.astype(np.int64), np.ones(recovery, dtype=np.int64), "valid")
-    found = np.flatnonzero(run == recovery)
-    if found.size == 0:
-        return None
-    first = int(found[0])
-    return int(judged[first]), int(judged[first + recovery - 1])
+def _closing(z: NDArray[np.float64], anomalous: NDArray[np.bool_], recovery: int
+             ) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """Per row: the last column of the first run of ``recovery`` normal samples (samples
+    without a verdict skipped) and the first column of that run; the row's last column
+    and -1 where no such run exists (the episode lasts to the end)."""
+    rows, cols = z.shape
+    index = np.arange(cols)
+    normal = np.isfinite(z) & ~anomalous
+    counted = np.cumsum(normal, axis=1)
+    # Normal samples since the last anomalous one: the count at that sample is the base.
+    last_bad = np.maximum.accumulate(np.where(anomalous, index, -1), axis=1)
+    base = np.where(last_bad >= 0, np.take_along_axis(counted, np.maximum(last_bad, 0), axis=1),
+                    0)
+    run: NDArray[np.int64] = counted - base
+    reached: NDArray[np.bool_] = np.greater_equal(run, recovery)
+    closed = reached.any(axis=1)
+    stop: NDArray[np.intp] = np.where(closed, reached.argmax(axis=1), cols - 1)
+    # The run's first sample: the first normal one after the last anomalous before ``stop``.
+    bad_before = last_bad[np.arange(rows), stop]
+    following = np.where(normal & (index[None, :] > bad_before[:, None]), index, cols)
+    resume: NDArray[np.intp] = np.where(closed, following.min(axis=1), -1)
+    return stop, resume
 
 
 def _lasting(values: Matrix, scores: ZScores, flags: NDArray[np.bool_], threshold: float,
