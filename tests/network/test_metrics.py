@@ -331,8 +331,9 @@ def _walk_one_series(values: np.ndarray, query: MetricQuery) -> tuple[np.ndarray
 @settings(max_examples=30, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.integers(1, 4))
 def test_score_walks_episodes_like_the_one_series_reference(seed: int, recovery: int) -> None:
-    from connectors.metrics.detect import _lasting, score
+    from connectors.metrics.detect import score
     from connectors.metrics.episodes import flag
+    from connectors.metrics.scoring import _lasting
 
     rng = np.random.default_rng(seed)
     values = 1.0 + 0.05 * rng.standard_normal((6, 120))
