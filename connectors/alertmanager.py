@@ -204,9 +204,15 @@ def _active_key(event: NewEvent) -> str:
 
 
 def _remembered(event: NewEvent) -> dict[str, Any]:
-    """What an inferred resolution of this alert needs, in the alert's own shape."""
+    """What an inferred resolution of this alert needs, in the alert's own shape.
+
+    Only the summary of the annotations: the cursor is rewritten on every poll, and
+    descriptions can be long (the webhook's real resolution brings them all).
+    """
     attributes = event.attributes
-    return {"labels": attributes["labels"], "annotations": attributes["annotations"],
+    summary = attributes["annotations"].get("summary")
+    return {"labels": attributes["labels"],
+            "annotations": {"summary": summary} if summary else {},
             "startsAt": attributes["starts_at"], "fingerprint": attributes["fingerprint"],
             "generatorURL": event.url}
 
