@@ -84,8 +84,8 @@ def config_text(case: Case) -> str:
     return "\n".join(lines) + "\n"
 
 
-def product_ranking(db: str, loaded: Loaded) -> list[int]:
-    """Suspect event ids as ``workbench report --format json`` lists them."""
+def product_report(db: str, loaded: Loaded) -> dict[str, Any]:
+    """``workbench report --format json`` of the case's investigation."""
     from workbench.cli.main import main
 
     raw = io.BytesIO()
@@ -97,7 +97,24 @@ def product_ranking(db: str, loaded: Loaded) -> list[int]:
     if status != 0:
         raise RuntimeError(f"workbench report exited {status}")
     document: dict[str, Any] = orjson.loads(raw.getvalue())
-    return [int(s["event_id"]) for s in document["suspects"]]
+    return document
+
+
+def explain_miss(report: Report, loaded: Loaded, document: dict[str, Any]) -> None:
+    """The top three and the cause, with their parts (``--explain``)."""
+    case = loaded.case
+    report.say(f"-- miss: {case.kind} impacted={case.impacted} "
+               f"cause ids={sorted(loaded.cause_ids)}")
+    targets = document.get("error_direction", {}).get("targets", [])[:4]
+    report.say("   errors point at: " + "; ".join(f"{t['service']} {t['count']} {t['via']}"
+                                                  for t in targets))
+    events = {e["event"]["id"]: e["event"] for e in document["events"]}
+    for rank, suspect in enumerate(document["suspects"][:5], 1):
+        mark = "*" if suspect["event_id"] in loaded.cause_ids else " "
+        title = events.get(suspect["event_id"], {}).get("title", "")
+        report.say(f"  {mark}{rank}. {suspect['score']:.2f} #{suspect['event_id']} {title[:60]}")
+        for part in suspect.get("parts", []):
+            report.say(f"        {part['points']:+.2f} {part['name']}: {part['reason']}")
 
 
 def rank_of(ranking: Sequence[int], cause: set[int]) -> int | None:
@@ -124,16 +141,20 @@ def generate(per_kind: int, seed: int, kinds: Sequence[str]) -> list[Case]:
     return cases
 
 
-def measure(loaded: Sequence[Loaded], store: Store, db: str
+def measure(loaded: Sequence[Loaded], store: Store, db: str, report: Report | None = None
             ) -> dict[str, dict[str, list[int | None]]]:
-    """Ranks of the cause per variant (anchor, project) and kind."""
+    """Ranks of the cause per variant (anchor, project) and kind; misses explained to
+    ``report`` when given."""
     ranks: dict[str, dict[str, list[int | None]]] = {"anchor": {}, "project": {}}
     for item in loaded:
         kind = item.case.kind
         ranks["anchor"].setdefault(kind, []).append(
             rank_of(baseline_ranking(store, item.investigation_id), item.cause_ids))
-        ranks["project"].setdefault(kind, []).append(
-            rank_of(product_ranking(db, item), item.cause_ids))
+        document = product_report(db, item)
+        rank = rank_of([int(s["event_id"]) for s in document["suspects"]], item.cause_ids)
+        ranks["project"].setdefault(kind, []).append(rank)
+        if report is not None and rank != 1:
+            explain_miss(report, item, document)
     return ranks
 
 
@@ -168,6 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--kinds", nargs="*", default=list(KINDS), choices=KINDS)
     parser.add_argument("--json-out", type=Path, default=None)
     parser.add_argument("--no-fail", action="store_true")
+    parser.add_argument("--explain", action="store_true", help="show each miss's top five")
     args = parser.parse_args(argv)
     out = args.json_out.open("w") if args.json_out else sys.stdout
     try:
@@ -179,7 +201,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 cases = generate(args.per_kind, args.seed, args.kinds)
                 report.say(f"{len(cases)} incidents, {sum(len(c.events) for c in cases)} "
                            f"events, seed {args.seed}")
-                ranks = measure(load(store, cases, Path(tmp)), store, db)
+                ranks = measure(load(store, cases, Path(tmp)), store, db,
+                                report if args.explain else None)
             finally:
                 store.close()
         grade(report, ranks)

@@ -13,8 +13,10 @@ import orjson
 
 from storage.models import TIMESTAMP_ORDER, Investigation, LinkedEvent, utcnow
 from storage.store import Store
-from workbench.correlation import Suspect, rank_suspects
+from workbench.correlation import Analysis, Suspect, analyse
+from workbench.dependencies import ErrorDirection
 from workbench.sanitize import sanitize, sanitize_line
+from workbench.suspect_settings import SuspectSettings
 
 
 def format_duration(seconds: float) -> str:
@@ -71,6 +73,31 @@ def _suspects(suspects: list[Suspect]) -> list[str]:
     return lines
 
 
+def _direction(found: ErrorDirection) -> list[str]:
+    if not found.targets:
+        return []
+    lines = ["", f"## Where the errors point ({found.examined} of {found.total} errors examined)",
+             ""]
+    lines += [f"- {sanitize_line(t.explain(found.examined))}" for t in found.targets[:8]]
+    return lines
+
+
+def direction_document(found: ErrorDirection) -> dict[str, Any]:
+    """Where the errors point, as plain data (the JSON report and the API)."""
+    return {"total": found.total, "examined": found.examined,
+            "targets": [{"service": t.service, "count": t.count,
+                         "first_at": t.first_at.isoformat(), "via": dict(t.via)}
+                        for t in found.targets]}
+
+
+def suspect_document(suspect: Suspect) -> dict[str, Any]:
+    """One suspect as plain data: its event id, score, reasons and named parts."""
+    return {"event_id": suspect.event.id, "score": suspect.score,
+            "reasons": list(suspect.reasons),
+            "parts": [{"name": p.name, "points": round(p.points, 3), "reason": p.reason}
+                      for p in suspect.parts]}
+
+
 def _timeline(linked: list[LinkedEvent]) -> list[str]:
     lines = ["", f"## Timeline ({len(linked)} linked events)", ""]
     for item in linked:
@@ -82,24 +109,30 @@ def _timeline(linked: list[LinkedEvent]) -> list[str]:
     return lines
 
 
-def markdown_report(store: Store, investigation_id: int, *, now: datetime | None = None) -> str:
-    """The investigation as Markdown: fields, timing, suspects, timeline."""
+def markdown_report(store: Store, investigation_id: int, *, now: datetime | None = None,
+                    settings: SuspectSettings | None = None) -> str:
+    """The investigation as Markdown: fields, timing, where errors point, suspects, timeline."""
     now = now or utcnow()
     inv = store.get_investigation(investigation_id)
     linked = store.investigation_events(investigation_id)
-    lines = _header(inv, now) + _suspects(rank_suspects(store, inv)) + _timeline(linked)
+    found: Analysis = analyse(store, inv, settings=settings)
+    lines = _header(inv, now) + _direction(found.direction) + _suspects(found.suspects) \
+        + _timeline(linked)
     return "\n".join(lines) + "\n"
 
 
-def json_report(store: Store, investigation_id: int) -> bytes:
-    """The investigation, its linked events (with link reasons) and suspects as JSON."""
+def json_report(store: Store, investigation_id: int, *,
+                settings: SuspectSettings | None = None) -> bytes:
+    """The investigation, its linked events (with link reasons), where its errors point
+    and its suspects as JSON."""
     inv = store.get_investigation(investigation_id)
     linked = store.investigation_events(investigation_id)
+    found = analyse(store, inv, settings=settings)
     document: dict[str, Any] = {
         "investigation": inv.model_dump(mode="json"),
         "events": [{"event": item.event.model_dump(mode="json"),
                     "link": item.link.model_dump(mode="json")} for item in linked],
-        "suspects": [{"event_id": s.event.id, "score": s.score, "reasons": list(s.reasons)}
-                     for s in rank_suspects(store, inv)],
+        "error_direction": direction_document(found.direction),
+        "suspects": [suspect_document(s) for s in found.suspects],
     }
     return orjson.dumps(document, option=orjson.OPT_INDENT_2)
