@@ -28,6 +28,8 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sqlalchemy.orm import Session
+
 from storage.changes import list_changes
 from storage.error_direction import error_groups, first_linked_at, linked_services, linked_shas
 from storage.models import Event, EventKind, Investigation
@@ -98,23 +100,29 @@ EMPTY = ErrorDirection((), 0, 0, {})
 def analyse(store: Store, investigation: Investigation, *,
             settings: SuspectSettings | None = None, limit: int = 10) -> Analysis:
     """Impact start, error direction and the ``limit`` best suspects, in one read."""
-    settings = settings or SuspectSettings()
     with store.read() as session:
-        start = investigation.impact_started_at or first_linked_at(
-            session=session, investigation_id=investigation.id) or investigation.detected_at
-        if start is None:
-            return Analysis(None, EMPTY, [])
-        lookback = timedelta(minutes=settings.lookback_minutes)
-        changes = list_changes(session=session, start=start - lookback, end=start)
-        names = _candidates(changes, investigation, settings)
-        groups = error_groups(session=session, investigation_id=investigation.id,
-                              candidates=names, max_errors=settings.max_errors)
-        resolver = PeerResolver(names, settings.hosts)
-        found = direction(groups, resolver, {n.lower(): n for n in names})
-        fallback = set(investigation.services)
-        if not found.targets:
-            fallback |= set(linked_services(session=session, investigation_id=investigation.id))
-        shas = linked_shas(session=session, investigation_id=investigation.id)
+        return analyse_in(session, investigation, settings=settings, limit=limit)
+
+
+def analyse_in(session: Session, investigation: Investigation, *,
+               settings: SuspectSettings | None = None, limit: int = 10) -> Analysis:
+    """:func:`analyse` inside an open read session (the API's threads bring their own)."""
+    settings = settings or SuspectSettings()
+    start = investigation.impact_started_at or first_linked_at(
+        session=session, investigation_id=investigation.id) or investigation.detected_at
+    if start is None:
+        return Analysis(None, EMPTY, [])
+    lookback = timedelta(minutes=settings.lookback_minutes)
+    changes = list_changes(session=session, start=start - lookback, end=start)
+    names = _candidates(changes, investigation, settings)
+    groups = error_groups(session=session, investigation_id=investigation.id,
+                          candidates=names, max_errors=settings.max_errors)
+    found = direction(groups, PeerResolver(names, settings.hosts),
+                      {n.lower(): n for n in names})
+    fallback = set(investigation.services)
+    if not found.targets:
+        fallback |= set(linked_services(session=session, investigation_id=investigation.id))
+    shas = linked_shas(session=session, investigation_id=investigation.id)
     ctx = Context(start, settings, found, frozenset(shas), frozenset(fallback), rollouts(changes))
     scored = [s for c in changes if (s := score_change(c, ctx))]
     scored.sort(key=lambda s: (-s.score, -s.event.occurred_at.timestamp(), -s.event.id))

@@ -17,6 +17,7 @@ from workbench.correlation import Analysis, Suspect, analyse
 from workbench.dependencies import ErrorDirection
 from workbench.sanitize import sanitize, sanitize_line
 from workbench.suspect_settings import SuspectSettings
+from workbench.suspect_view import suspects_out
 
 
 def format_duration(seconds: float) -> str:
@@ -82,22 +83,6 @@ def _direction(found: ErrorDirection) -> list[str]:
     return lines
 
 
-def direction_document(found: ErrorDirection) -> dict[str, Any]:
-    """Where the errors point, as plain data (the JSON report and the API)."""
-    return {"total": found.total, "examined": found.examined,
-            "targets": [{"service": t.service, "count": t.count,
-                         "first_at": t.first_at.isoformat(), "via": dict(t.via)}
-                        for t in found.targets]}
-
-
-def suspect_document(suspect: Suspect) -> dict[str, Any]:
-    """One suspect as plain data: its event id, score, reasons and named parts."""
-    return {"event_id": suspect.event.id, "score": suspect.score,
-            "reasons": list(suspect.reasons),
-            "parts": [{"name": p.name, "points": round(p.points, 3), "reason": p.reason}
-                      for p in suspect.parts]}
-
-
 def _timeline(linked: list[LinkedEvent]) -> list[str]:
     lines = ["", f"## Timeline ({len(linked)} linked events)", ""]
     for item in linked:
@@ -132,7 +117,7 @@ def json_report(store: Store, investigation_id: int, *,
         "investigation": inv.model_dump(mode="json"),
         "events": [{"event": item.event.model_dump(mode="json"),
                     "link": item.link.model_dump(mode="json")} for item in linked],
-        "error_direction": direction_document(found.direction),
-        "suspects": [suspect_document(s) for s in found.suspects],
+        **suspects_out(inv.id, found).model_dump(
+            mode="json", include={"error_direction", "suspects"}),
     }
     return orjson.dumps(document, option=orjson.OPT_INDENT_2)

@@ -45,6 +45,8 @@ class InvestigationView:
     investigation: Investigation
     linked: list[LinkedEvent]
     suspects: list[Any]
+    direction: Any = None
+    """Where the errors point (:class:`workbench.dependencies.ErrorDirection`), if known."""
 
 
 class Repo:
@@ -52,6 +54,8 @@ class Repo:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.suspect_settings: Any = None
+        """The config's ``[suspects]`` table (``None``: defaults)."""
 
     # -- reads ---------------------------------------------------------------
     def investigations(self, flt: Filter, *, sort: str, limit: int) -> list[Investigation]:
@@ -72,14 +76,16 @@ class Repo:
         """One investigation, its linked events and (if available) ranked suspects."""
         inv = self.store.get_investigation(investigation_id)
         linked = self.store.investigation_events(investigation_id)
-        return InvestigationView(inv, linked, self._suspects(inv))
+        suspects, direction = self._suspects(inv)
+        return InvestigationView(inv, linked, suspects, direction)
 
-    def _suspects(self, inv: Investigation) -> list[Any]:
+    def _suspects(self, inv: Investigation) -> tuple[list[Any], Any]:
         try:
-            from workbench.correlation import rank_suspects
+            from workbench.correlation import analyse
         except ImportError:  # correlation is optional: the pane just omits the section
-            return []
-        return list(rank_suspects(self.store, inv, limit=5))
+            return [], None
+        found = analyse(self.store, inv, settings=self.suspect_settings, limit=5)
+        return list(found.suspects), found.direction
 
     def events(self, query: EventQuery) -> Page[Event]:
         """One keyset page of events."""
