@@ -13,7 +13,10 @@ A suspect counts as the cause when it is one of the cause change's events (its
 commit, pipeline or deploy). Goals (issue 19): top-1 >= 90% on every kind, top-3 >=
 98% overall, and no kind the anchor ranks 100% first may drop.
 
-    .venv/bin/python benchmarks/bench_suspects.py --per-kind 50 --seed 7
+``--scale N`` also times ranking one investigation with N linked errors (the anchor
+loads them all; the product aggregates in SQL and examines at most ``max_errors``).
+
+    .venv/bin/python benchmarks/bench_suspects.py --per-kind 50 --seed 7 --scale 500000
 """
 
 from __future__ import annotations
@@ -181,6 +184,29 @@ def grade(report: Report, ranks: dict[str, dict[str, list[int | None]]]) -> None
     report.goal("top3 all", summarise(overall)["top3"], 0.98, higher_is_better=True)
 
 
+def scale(report: Report, errors: int, directory: Path) -> None:
+    """Seconds to rank one investigation with ``errors`` linked errors: the product's
+    :func:`~workbench.correlation.analyse` (what the API, report and TUI call) against
+    the anchor, which loads every linked event."""
+    from benchmarks.harness import interleave, median
+    from benchmarks.suspects_scale import build
+    from workbench.correlation import analyse
+
+    store = Store.open(directory / "scale.db")
+    try:
+        inv = store.get_investigation(build(store, errors, BASE))
+        times = interleave({"anchor": lambda: baseline_ranking(store, inv.id),
+                            "project": lambda: analyse(store, inv)}, reps=3)
+    finally:
+        store.close()
+    for variant, reps in times.items():
+        role: Role = "anchor" if variant == "anchor" else "project"
+        report.figure(f"S-{errors}", f"{variant} rank one investigation", role,
+                      median(reps), "s", reps)
+    ratio = median(times["project"]) / median(times["anchor"])
+    report.say(f"       project / anchor = {ratio:.3f}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; 1 if a goal failed (unless ``--no-fail``)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -190,6 +216,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json-out", type=Path, default=None)
     parser.add_argument("--no-fail", action="store_true")
     parser.add_argument("--explain", action="store_true", help="show each miss's top five")
+    parser.add_argument("--scale", type=int, default=0, metavar="ERRORS",
+                        help="also time ranking one investigation with ERRORS linked errors")
     args = parser.parse_args(argv)
     out = args.json_out.open("w") if args.json_out else sys.stdout
     try:
@@ -205,6 +233,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                 report if args.explain else None)
             finally:
                 store.close()
+            if args.scale:
+                scale(report, args.scale, Path(tmp))
         grade(report, ranks)
     finally:
         if args.json_out:
