@@ -54,6 +54,8 @@ URL_KEYS = frozenset({"http.url", "url.full"})
 CONTAINERS: tuple[tuple[str, ...], ...] = ((), ("span_attributes",), ("fields",))
 NAME_CHARS = "a-z0-9_-"
 SHA_SAMPLE = 2_000
+MAX_GROUPS = 5_000
+"""Groups returned (the biggest): the rare errors beyond them still count in ``examined``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,13 +108,14 @@ def error_groups(*, session: Session, investigation_id: int, candidates: Sequenc
     grouped = select(*keys, src.c.at).subquery("errs")
     cols = (grouped.c.service, grouped.c.trace_end, grouped.c.peer, grouped.c.mention)
     stmt = (select(*cols, func.count(), func.min(grouped.c.at))
-            .group_by(*cols).order_by(func.count().desc()).limit(5_000))
+            .group_by(*cols).order_by(func.count().desc()).limit(MAX_GROUPS))
     groups = tuple(ErrorGroup(s, t, p, m, int(n), first)
                    for s, t, p, m, n, first in session.execute(stmt))
     examined = sum(g.count for g in groups)
-    total = count_errors(session=session, investigation_id=investigation_id) \
-        if examined >= max_errors else examined
-    return ErrorGroups(groups, total, examined)
+    if examined < max_errors and len(groups) < MAX_GROUPS:
+        return ErrorGroups(groups, examined, examined)
+    total = count_errors(session=session, investigation_id=investigation_id)
+    return ErrorGroups(groups, total, min(total, max_errors))
 
 
 def _doc(dialect: str) -> Any:
