@@ -13,12 +13,16 @@ whose incidents mix every trap below):
   service (relative to the service they point at most): the largest part, because it
   is the only one that says *where* it broke; a change to the service most errors
   point at gets it all, whether those errors are its own or its callers'.
-- ``sha`` 2.5 x that same share: the errors ran this version. Scaled by the share
+- ``sha`` 1.5 x that same share: the errors ran this version. Scaled by the share
   because every error of a caller carries the caller's version even when the callee
-  broke.
-- ``onset`` 2.0 x share x e^(-gap / ``onset_minutes``): a change that went live
-  shortly before the first error pointing at its service; half-life-like decay of 30
-  min, since a bad deploy usually fails within minutes and rarely after hours.
+  broke; not counted for a superseded change (a later config change keeps the sha).
+  Smaller than ``onset``: when and whether a change went live already separates a
+  service's deploys, and at 2.5 the running version of a caller that ran clean for
+  hours outranked its dependency's fresh deploy (measured, ``dep_logs``).
+- ``onset`` 3.0 x share x e^(-gap / ``onset_minutes``): a change that went live
+  shortly before the first error pointing at its service (its own errors or its
+  callers'); decay over 30 min, since a bad deploy usually fails within minutes and a
+  change that ran clean for hours is a weak suspect.
 - ``already_failing`` -1.5 x share: the service's errors began before the change.
 - ``superseded`` -1.5: a later deploy of the same service went live before impact
   (the older one ran clean until it was replaced).
