@@ -39,7 +39,14 @@ from sqlalchemy import select
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.harness import Report, Role  # noqa: E402
-from benchmarks.suspect_cases import KINDS, Case, build_case  # noqa: E402
+from benchmarks.suspect_cases import (  # noqa: E402
+    HARD,
+    KINDS,
+    NORMAL,
+    Case,
+    Difficulty,
+    build_case,
+)
 from benchmarks.suspects_baseline import baseline_ranking  # noqa: E402
 from storage import NewInvestigation, Store  # noqa: E402
 from storage.tables import EventRow  # noqa: E402
@@ -133,14 +140,15 @@ def summarise(ranks: Sequence[int | None]) -> dict[str, float]:
             "mrr": sum(1 / r for r in ranks if r) / n}
 
 
-def generate(per_kind: int, seed: int, kinds: Sequence[str]) -> list[Case]:
+def generate(per_kind: int, seed: int, kinds: Sequence[str],
+             difficulty: Difficulty = NORMAL) -> list[Case]:
     """``per_kind`` cases of each kind, two days apart."""
     rng = random.Random(seed)
     cases: list[Case] = []
     for kind in kinds:
         for _ in range(per_kind):
             t0 = BASE + timedelta(days=2 * len(cases), minutes=rng.uniform(0, 600))
-            cases.append(build_case(kind, rng, t0, f"s{seed}c{len(cases)}"))
+            cases.append(build_case(kind, rng, t0, f"s{seed}c{len(cases)}", difficulty))
     return cases
 
 
@@ -216,6 +224,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json-out", type=Path, default=None)
     parser.add_argument("--no-fail", action="store_true")
     parser.add_argument("--explain", action="store_true", help="show each miss's top five")
+    parser.add_argument("--hard", action="store_true",
+                        help="muddier evidence: causes up to 2 h before impact, fewer errors "
+                             "pointing at the guilty dependency, more pointing elsewhere")
     parser.add_argument("--scale", type=int, default=0, metavar="ERRORS",
                         help="also time ranking one investigation with ERRORS linked errors")
     args = parser.parse_args(argv)
@@ -226,7 +237,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             db = str(Path(tmp) / "suspects.db")
             store = Store.open(db)
             try:
-                cases = generate(args.per_kind, args.seed, args.kinds)
+                cases = generate(args.per_kind, args.seed, args.kinds,
+                                 HARD if args.hard else NORMAL)
                 report.say(f"{len(cases)} incidents, {sum(len(c.events) for c in cases)} "
                            f"events, seed {args.seed}")
                 ranks = measure(load(store, cases, Path(tmp)), store, db,

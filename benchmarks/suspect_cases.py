@@ -82,6 +82,7 @@ class _Gen:
         self.deps = rest[:rng.randint(2, 4)]
         self.others = rest[len(self.deps):]
         self.case = Case(kind=kind, impact=t0, impacted=self.impacted, services=())
+        self.difficulty = NORMAL
         self.opaque = f"10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
 
     # -- plumbing -----------------------------------------------------------------
@@ -262,13 +263,34 @@ def _names(rng: random.Random, count: int) -> list[str]:
     return names
 
 
-def build_case(kind: str, rng: random.Random, t0: datetime, tag: str) -> Case:
+@dataclass(frozen=True)
+class Difficulty:
+    """How muddy the evidence is."""
+
+    max_gap: float = 40.0
+    """The cause went live up to this many minutes before impact."""
+    older_margin: float = 15.0
+    """The impacted service's older deploy is at least this much older than the cause."""
+    pointing: tuple[float, float] = (0.6, 0.95)
+    """Share of the impacted service's errors that point at a guilty dependency."""
+    noise: float = 0.12
+    """Up to this share of errors point at an innocent service."""
+
+
+NORMAL = Difficulty()
+HARD = Difficulty(max_gap=120.0, older_margin=5.0, pointing=(0.4, 0.9), noise=0.25)
+
+
+def build_case(kind: str, rng: random.Random, t0: datetime, tag: str,
+               difficulty: Difficulty = NORMAL) -> Case:
     """One incident of ``kind`` whose impact starts at ``t0``; keys are prefixed by ``tag``."""
     g = _Gen(rng, kind, t0, tag)
+    g.difficulty = difficulty
     target = rng.choice(g.deps) if kind in _HOW else g.impacted
-    gap = rng.uniform(2, 40)
+    gap = rng.uniform(2, difficulty.max_gap)
     cause_at = t0 - timedelta(minutes=gap)
-    running = g.change(g.impacted, g.minutes_before(gap + 15, 300))  # older deploy
+    running = g.change(g.impacted, g.minutes_before(gap + difficulty.older_margin,
+                                                    max(300, gap + 60)))  # older deploy
     cause_sha = _cause(g, kind, target, cause_at, running)
     _distractors(g, target, gap, cause_at)
     version = _version_on_errors(g, kind, cause_sha, running)
@@ -330,8 +352,8 @@ def _version_on_errors(g: _Gen, kind: str, cause_sha: str | None, running: str) 
 def _errors(g: _Gen, kind: str, target: str, version: str | None) -> None:
     rng = g.rng
     times = g.error_times(rng.randint(15, 60))
-    pointing = rng.uniform(0.6, 0.95) if kind in _HOW else 0.0
-    noise = rng.uniform(0.0, 0.12)
+    pointing = rng.uniform(*g.difficulty.pointing) if kind in _HOW else 0.0
+    noise = rng.uniform(0.0, g.difficulty.noise)
     elsewhere = [s for s in (*g.deps, *g.others) if s != target]
     for at in times:
         roll = rng.random()
