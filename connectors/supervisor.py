@@ -214,7 +214,7 @@ class Supervisor:
             await self._save_health(runner)
             return False
         self.health.record_batch(runner.name, batch.received_count, committed.result,
-                                 committed.dlq_size)
+                                 committed.dlq_size, batch.warnings, batch.unmatched)
         if self._loop_time() - runner.health_saved >= HEALTH_PERSIST_SECONDS:
             await self._save_health(runner)
         return not batch.caught_up
@@ -294,7 +294,7 @@ class Supervisor:
                 return summary
             result = committed.result
             self.health.record_batch(runner.name, batch.received_count, result,
-                                     committed.dlq_size)
+                                     committed.dlq_size, batch.warnings, batch.unmatched)
             summary.received += batch.received_count
             summary.stored += result.stored
             summary.deduplicated += result.deduplicated

@@ -145,16 +145,12 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _secret_problems(config: Any) -> list[str]:
-    """Every SecretRef in a connector config that does not resolve now (values never shown)."""
-    from connectors.secrets import SecretRef
+    """Every secret reference in the config -- connectors and ``[api.receivers]`` alike --
+    that does not resolve now (values never shown)."""
+    from connectors.secrets import secret_references
 
-    problems = []
-    for index, connector in enumerate(config.connectors):
-        for field in type(connector).model_fields:
-            value = getattr(connector, field)
-            if isinstance(value, SecretRef) and (why := value.check()) is not None:
-                problems.append(f"connectors[{index}].{field}: {why}")
-    return problems
+    return [f"{where}: {why}" for where, ref in secret_references(config)
+            if (why := ref.check()) is not None]
 
 
 def _show(args: argparse.Namespace) -> int:
