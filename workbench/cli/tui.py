@@ -43,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
         services.append(ApiService(store, config.api))
     app = WorkbenchApp(store, settings=config.tui, read_only=read_only, services=services)
     app.config = config
+    app.repo.suspect_settings = config.suspects
     try:
         app.run()
     finally:
