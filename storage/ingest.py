@@ -15,6 +15,7 @@ from sqlalchemy import Connection, insert
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
+from storage import stories
 from storage.converters import INSERT_NAMES, event_params, event_row, sqlite_time
 from storage.cursors import set_cursor
 from storage.dead_letters import enqueue
@@ -35,7 +36,10 @@ def ingest(
     """Store ``events``, dead letters and the cursor in the caller's (write) transaction."""
     now = now or utcnow()
     tagged = {(e.source.value, e.effective_dedup_key()): e.tags for e in events if e.tags}
+    superseded = stories.supersede(session=session, events=events, now=now)
     stored, new_rows = _insert_events(session, events, now, want_rows=bool(tagged))
+    stored += superseded
+    stories.conclude(session=session, events=events)
     tag_rows = [
         {"event_id": event_id, "tag": tag}
         for event_id, source, key in new_rows

@@ -12,7 +12,7 @@ polls is a single ``closed`` event.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -29,6 +29,7 @@ from connectors.metrics.episodes import (
     Direction,
     Episode,
     MetricType,
+    crosses,
     find_episodes,
     flag,
 )
@@ -55,8 +56,9 @@ class MetricQuery(BaseModel):
     """Fewest baseline samples for a verdict."""
     rel_std_floor: float = Field(default=0.01, ge=0)
     """Changes under this fraction of the level are never anomalous."""
-    max_gap: int = Field(default=1, ge=0)
-    """Normal samples allowed inside one episode."""
+    recovery_samples: int = Field(default=3, ge=1)
+    """Consecutive normal samples that end an episode (hysteresis): fewer normal
+    samples inside a spike do not split it, and an episode is open until they come."""
     min_samples: int = Field(default=2, ge=1)
     """Anomalous samples an episode needs: one noisy sample is not an incident."""
     service: str | None = None
@@ -84,6 +86,11 @@ class Finding:
         """Unix time of the episode's first sample."""
         return float(self.times[self.episode.start])
 
+    def closed_by(self, when: float) -> bool:
+        """Whether the close was already known at unix time ``when``."""
+        confirmed = self.episode.confirmed
+        return confirmed is not None and float(self.times[confirmed]) <= when
+
     def key(self, connector: str) -> str:
         """The stable identity of the episode (without its open/closed state)."""
         return f"{connector}:{self.query.name}:{fingerprint(self.labels)}:{self.start_ts:.0f}"
@@ -99,24 +106,27 @@ def detect(matrix: SeriesMatrix, query: MetricQuery) -> Iterator[Finding]:
     if matrix.values.size == 0:
         return
     scores, flags = score(matrix.values, query)
-    for episode in find_episodes(flags, scores.z, max_gap=query.max_gap,
+    for episode in find_episodes(flags, scores.z, recovery=query.recovery_samples,
                                  min_samples=query.min_samples):
         yield Finding(query=query, labels=matrix.labels[episode.series], episode=episode,
                       times=matrix.times, values=matrix.values[episode.series],
                       scores=scores)
 
 
-MAX_REFINE = 8
-"""Rescoring rounds that take anomalous samples out of the baselines."""
+MAX_EPISODES = 64
+"""Episodes walked per series and range; more are scored against rolling baselines."""
 
 
 def score(values: Matrix, query: MetricQuery) -> tuple[ZScores, NDArray[np.bool_]]:
-    """z-scores and flags, with flagged samples kept out of later baselines.
+    """z-scores and flags; an episode is judged against the baseline before it began.
 
-    The first pass is one vectorised sweep over every series. Only series with a
-    flag are rescored, with their flagged samples excluded from the baselines, until
-    the flags stop changing: otherwise the first samples of a long spike enter the
-    baseline of the next ones and the episode ends before the spike does.
+    The first pass is one vectorised sweep over every series. A series where an
+    anomaly lasts (a flagged sample followed by one anomalous against the same
+    baseline) is walked episode by episode: from an episode's first sample on, the
+    samples are judged against the baseline as it stood then, until
+    ``recovery_samples`` of them in a row are normal; those samples are kept out of
+    every later baseline. Otherwise the first samples of a long spike would become
+    the baseline of the next ones and the episode would end before the spike does.
     """
     threshold, direction = query.effective()
     scorer = partial(rolling_zscore, window=query.window,
@@ -124,19 +134,60 @@ def score(values: Matrix, query: MetricQuery) -> tuple[ZScores, NDArray[np.bool_
                      rel_std_floor=query.rel_std_floor)
     scores = scorer(values)
     flags = flag(scores, threshold, direction)
-    rows = _lasting(values, scores, flags, threshold, direction)
-    for _ in range(MAX_REFINE):
-        if rows.size == 0:
-            break
-        sub = carry_baseline(scorer(values[rows], exclude=flags[rows]), values[rows],
-                             limit=query.window)
-        sub_flags = flag(sub, threshold, direction)
-        changed = (sub_flags != flags[rows]).any(axis=1)
+    for row in _lasting(values, scores, flags, threshold, direction):
+        sub, sub_flags = _walk(values[row:row + 1], scorer, query, threshold, direction)
         for full, part in ((scores.z, sub.z), (scores.mean, sub.mean), (scores.std, sub.std)):
-            full[rows] = part
-        flags[rows] = sub_flags
-        rows = rows[changed]
+            full[row] = part[0]
+        flags[row] = sub_flags
     return scores, flags
+
+
+def _walk(values: Matrix, scorer: Callable[..., ZScores], query: MetricQuery,
+          threshold: float, direction: Direction) -> tuple[ZScores, NDArray[np.bool_]]:
+    """Score one series (a 1-row matrix) episode by episode, with frozen baselines."""
+    exclude = np.zeros(values.shape, dtype=bool)
+    held: list[tuple[int, int, float, float]] = []     # (first, last col, mean, std)
+    position = 0
+    for _ in range(MAX_EPISODES):
+        scores = carry_baseline(scorer(values, exclude=exclude), values, limit=query.window)
+        hits = np.flatnonzero(flag(scores, threshold, direction)[0, position:])
+        if hits.size == 0:
+            break
+        start = position + int(hits[0])
+        mean, std = float(scores.mean[0, start]), float(scores.std[0, start])
+        z = (values[0, start:] - mean) / std
+        anomalous = crosses(z, threshold, direction)
+        closing = _closing_run(z, anomalous, query.recovery_samples)
+        stop = len(z) if closing is None else closing[1] + 1
+        exclude[0, start:start + stop] = anomalous[:stop]
+        held.append((start, start + stop - 1, mean, std))
+        if closing is None:
+            break
+        position = start + closing[0]
+    scores = carry_baseline(scorer(values, exclude=exclude), values, limit=query.window)
+    flags = flag(scores, threshold, direction)
+    for first, last, mean, std in held:
+        scores.mean[0, first:last + 1] = mean
+        scores.std[0, first:last + 1] = std
+        scores.z[0, first:last + 1] = (values[0, first:last + 1] - mean) / std
+        flags[0, first:last + 1] = exclude[0, first:last + 1]
+    return scores, flags
+
+
+def _closing_run(z: NDArray[np.float64], anomalous: NDArray[np.bool_], recovery: int
+                 ) -> tuple[int, int] | None:
+    """First and last index of the first ``recovery`` normal samples in a row (samples
+    without a verdict skipped), or ``None`` while the episode lasts to the end."""
+    judged = np.flatnonzero(np.isfinite(z))
+    normal = ~anomalous[judged]
+    if normal.sum() < recovery:
+        return None
+    run = np.convolve(normal.astype(np.int64), np.ones(recovery, dtype=np.int64), "valid")
+    found = np.flatnonzero(run == recovery)
+    if found.size == 0:
+        return None
+    first = int(found[0])
+    return int(judged[first]), int(judged[first + recovery - 1])
 
 
 def _lasting(values: Matrix, scores: ZScores, flags: NDArray[np.bool_], threshold: float,
@@ -174,7 +225,10 @@ def to_event(finding: Finding, *, connector: str, link: str | None) -> NewEvent:
     episode = {
         "start": _ts(finding.start_ts).isoformat(),
         "peak": _ts(float(finding.times[ep.peak])).isoformat(),
-        "end": None if ep.open else _ts(float(finding.times[ep.end])).isoformat(),
+        # The end is when the metric was back (the first normal sample), not when
+        # the close was confirmed or when the last anomalous sample was seen.
+        "end": _at(finding, ep.recovered) if not ep.open else None,
+        "last_anomalous": _at(finding, ep.end),
         "open": ep.open,
         "samples": ep.samples,
     }
@@ -191,10 +245,22 @@ def to_event(finding: Finding, *, connector: str, link: str | None) -> NewEvent:
             "metric_type": finding.query.metric_type.value, "labels": labels,
             "value": value, "baseline_mean": mean, "baseline_std": std, "z": z,
             "threshold": threshold, "direction": direction.value, "state": state,
-            "episode": episode,
+            "episode": episode, **_story(finding.key(connector), state, episode["end"]),
         },
         dedup_key=f"{finding.key(connector)}:{state}",
     )
+
+
+def _story(key: str, state: str, end: Any) -> dict[str, Any]:
+    """The open event names the closed one and vice versa (``storage.stories``): the
+    open event is marked closed, at the episode's end, in whatever order they come."""
+    if state == "open":
+        return {"concluded_by": f"{key}:closed"}
+    return {"concludes": f"{key}:open", "concludes_at": end}
+
+
+def _at(finding: Finding, column: int | None) -> str | None:
+    return None if column is None else _ts(float(finding.times[column])).isoformat()
 
 
 def _title(finding: Finding, z: float, state: str) -> str:
