@@ -94,6 +94,9 @@ class IngestOut(BaseModel):
     received: int
     stored: int
     deduplicated: int
+    conflicting: int = 0
+    """Of ``deduplicated``: events whose dedup key was stored with different content
+    (the stored version is kept; both are in the DLQ under ``dedup-conflict``)."""
     ids: list[int]
     """Ids of the posted events, in request order (stored or already present)."""
 

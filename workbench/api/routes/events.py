@@ -67,12 +67,13 @@ async def post_events(principal: Responder, db: Db, request: Request,
     keys = [(e.source.value, e.effective_dedup_key()) for e in batch]
 
     def work(session: Session) -> IngestOut:
-        result = ingest.ingest(session=session, events=batch)
+        result = ingest.ingest(session=session, events=batch, report_conflicts=True)
         ids = lookups.event_ids_by_key(session=session, keys=keys)
         audit.record(session=session, actor=principal.name, action="events.ingest",
                      detail={"received": result.received, "stored": result.stored})
         return IngestOut(received=result.received, stored=result.stored,
-                         deduplicated=result.deduplicated, ids=[ids[k] for k in keys])
+                         deduplicated=result.deduplicated, conflicting=result.conflicting,
+                         ids=[ids[k] for k in keys])
 
     out = await db.write(work)
     request.app.state.metrics.count_ingest_counts(out.stored, out.deduplicated)
