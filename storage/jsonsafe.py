@@ -11,8 +11,12 @@ where it is, never a silent change.
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from typing import Any
+
+import orjson
 
 MAX_DEPTH = 32
 """Deepest nesting of objects and arrays (orjson itself stops at 254, with a crash)."""
@@ -57,3 +61,21 @@ def _path(crumbs: Crumbs) -> str:
         crumbs, key = crumbs
         keys.append(f"[{key}]" if isinstance(key, int) else f".{key}")
     return "".join(reversed(keys)).lstrip(".")
+
+
+_LONG_NUMBER = re.compile(rb"\d{19}")
+"""19 digits or more: where an integer may be outside 64 bits (orjson makes it a float)."""
+
+
+def loads_exact(raw: bytes) -> Any:
+    """Parse JSON keeping every integer exact, as the API's parser does.
+
+    orjson (fast) reads an integer beyond 64 bits as a rounded float; only a text
+    with a long run of digits can hold one, and that rare text is parsed again with
+    the standard library, whose ints are exact (:func:`check_json_value` then refuses
+    what the store cannot hold). Raises ``ValueError`` for text that is not JSON.
+    """
+    data = orjson.loads(raw)
+    if _LONG_NUMBER.search(raw):
+        return json.loads(raw)
+    return data

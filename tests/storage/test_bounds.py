@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from storage import EventQuery, InvalidCursorError, NewInvestigation, Store
-from storage.jsonsafe import MAX_DEPTH, check_json_value
+from storage import EventQuery, InvalidCursorError, NewEvent, NewInvestigation, Store
+from storage.jsonsafe import MAX_DEPTH, check_json_value, loads_exact
 from storage.models import MAX_ID
 from storage.pagination import int_value, str_value, time_value
 from tests.storage.conftest import new_event
@@ -77,3 +77,23 @@ def test_search_with_hundreds_of_terms(store: Store) -> None:
     text = " ".join(["a"] * 400 + ["b"])
     assert [e.title for e in store.list_events(EventQuery(text=text)).items] == ["a b"]
     assert store.list_events(EventQuery(text=text + " c")).items == []
+
+
+@pytest.mark.parametrize("number", [b"1180591620717411303424", b"-9223372036854775809",
+                                    b"1e999", b"-1e999"])
+def test_numbers_json_cannot_hold_are_refused_on_every_path(number: bytes) -> None:
+    """The API (stdlib json) and ``workbench ingest`` (orjson) give the same verdict."""
+    import json
+
+    from connectors.errors import PoisonRecordError
+    from connectors.jsonl import parse_line
+
+    line = (b'{"source":"manual","kind":"note","title":"x","occurred_at":'
+            b'"2026-01-01T00:00:00Z","attributes":{"n":' + number + b"}}")
+    with pytest.raises(ValidationError):
+        NewEvent.model_validate(json.loads(line))  # what FastAPI hands the model
+    with pytest.raises(PoisonRecordError):
+        parse_line(line)
+    fits = line.replace(number, b"9223372036854775807")
+    assert parse_line(fits).attributes == {"n": 2**63 - 1}
+    assert loads_exact(b'{"n": 1180591620717411303424}') == {"n": 2**70}
