@@ -6,7 +6,8 @@ connectors"; a missing file that was asked for by name is an error.
 
 Tables: ``[store]`` (``url``), ``[api]`` (:class:`~workbench.api.settings.ApiSettings`),
 ``[tui]`` (:class:`~workbench.tui.settings.TuiSettings`), ``[grouping]``
-(:class:`~workbench.grouping.GroupingSettings`), ``[leases]``
+(:class:`~workbench.grouping.GroupingSettings`), ``[suspects]``
+(:class:`~workbench.suspect_settings.SuspectSettings`), ``[leases]``
 (:class:`~connectors.leasing.LeaseSettings`) and ``[[connectors]]``, each
 validated by the model its ``kind`` names in :mod:`connectors.registry`. Secrets are
 references (:class:`~connectors.secrets.SecretRef`), never values; :func:`redacted`
@@ -31,6 +32,7 @@ from connectors.registry import UnknownKindError, entry
 from connectors.secrets import SecretRef, redact, secret_from
 from workbench.api.settings import ApiSettings
 from workbench.grouping import GroupingSettings
+from workbench.suspect_settings import SuspectSettings
 from workbench.tui.settings import TuiSettings
 
 __all__ = ["Config", "ConfigError", "SecretRef", "StoreSettings", "config_path",
@@ -76,6 +78,7 @@ class Config(BaseModel):
     api: ApiSettings = Field(default_factory=ApiSettings)
     tui: TuiSettings = Field(default_factory=TuiSettings)
     grouping: GroupingSettings = Field(default_factory=GroupingSettings)
+    suspects: SuspectSettings = Field(default_factory=SuspectSettings)
     leases: LeaseSettings = Field(default_factory=LeaseSettings)
     connectors: list[SerializeAsAny[ConnectorConfig]] = Field(default_factory=list)
     path: Path | None = Field(default=None, exclude=True)
@@ -95,6 +98,7 @@ class _Tables(BaseModel):
     api: ApiSettings = Field(default_factory=ApiSettings)
     tui: TuiSettings = Field(default_factory=TuiSettings)
     grouping: GroupingSettings = Field(default_factory=GroupingSettings)
+    suspects: SuspectSettings = Field(default_factory=SuspectSettings)
     leases: LeaseSettings = Field(default_factory=LeaseSettings)
     connectors: list[dict[str, Any]] = Field(default_factory=list)
 
@@ -145,7 +149,8 @@ def parse_config(raw: bytes | str, *, path: Path | None = None) -> Config:
     if problems:
         raise ConfigError(path, problems)
     return Config(store=tables.store, api=tables.api, tui=tables.tui, grouping=tables.grouping,
-                  leases=tables.leases, connectors=connectors, path=path)
+                  suspects=tables.suspects, leases=tables.leases, connectors=connectors,
+                  path=path)
 
 
 def _known_good(data: dict[str, Any], exc: ValidationError) -> dict[str, Any]:

@@ -20,9 +20,11 @@ skipped in one hook and played later still gets its real start and finish stored
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from storage.models import EventKind, Severity
+from storage.times import read_time, time_settings
 
 STARTED, FINISHED, NOT_RUN = "started", "finished", "not_run"
 PHASES = (STARTED, FINISHED, NOT_RUN)
@@ -33,6 +35,18 @@ CONCLUSION_SEVERITY = {
     "cancelled": Severity.LOW, "action_required": Severity.MEDIUM, "stale": Severity.LOW,
     "manual": Severity.INFO,
 }
+
+
+_ZONED = time_settings(zone=None)
+"""CI providers always say the zone (``Z``, ``+0200``, `` UTC``): a time without one is
+an error (DLQ), never read in a guessed zone."""
+
+
+def ci_time(value: str | None) -> datetime | None:
+    """A GitHub or GitLab time in UTC, through the one time module (``None`` if absent)."""
+    if not value:
+        return None
+    return read_time(value, _ZONED, datetime.now(UTC)).utc
 
 
 def severity_of(conclusion: str | None) -> Severity:

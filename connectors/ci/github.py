@@ -23,6 +23,7 @@ import orjson
 from pydantic import Field
 
 from connectors.base import Batch, ConnectorConfig
+from connectors.ci.common import ci_time
 from connectors.ci.github_events import job_event, run_event
 from connectors.errors import PoisonRecordError
 from connectors.http import Limits, SourceNotFoundError, check_advances, fetch_json
@@ -80,8 +81,7 @@ def last_completion(jobs: list[Any]) -> datetime | None:
     if not ends or len(ends) != len(raw):
         return None
     try:
-        return max(datetime.fromisoformat(end.replace("Z", "+00:00")) for end in ends
-                   ).astimezone(UTC)
+        return max(filter(None, map(ci_time, ends)))
     except ValueError:
         return None    # a job with a broken time is dead-lettered by job_event anyway
 

@@ -27,6 +27,7 @@ from connectors.ci.common import (
     NOT_RUN,
     STARTED,
     ci_attributes,
+    ci_time,
     job_kind,
     service_of,
     severity_of,
@@ -80,7 +81,7 @@ def _dispatch(event_type: str, payload: dict[str, Any], delivery: str | None) ->
     if event_type == "workflow_run":
         run = payload["workflow_run"]
         # The completed delivery is sent when the run finishes: here updated_at is that.
-        return _opt(run_event(run, repo, delivery=delivery, finished_at=_time(
+        return _opt(run_event(run, repo, delivery=delivery, finished_at=ci_time(
             run.get("updated_at")) if run.get("status") == "completed" else None))
     if event_type == "workflow_job":
         return _opt(job_event(payload["workflow_job"], repo, payload.get("deployment"),
@@ -94,12 +95,6 @@ def _dispatch(event_type: str, payload: dict[str, Any], delivery: str | None) ->
 
 def _opt(event: NewEvent | None) -> list[NewEvent]:
     return [] if event is None else [event]
-
-
-def _time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
 
 
 def _duration(start: datetime | None, end: datetime | None) -> float | None:
@@ -126,7 +121,7 @@ def run_event(run: dict[str, Any], repo: str, *, delivery: str | None = None,
     phase = run_phase(run)
     if phase is None:
         return None
-    started = _time(run.get("run_started_at")) or _time(run["created_at"])
+    started = ci_time(run.get("run_started_at")) or ci_time(run["created_at"])
     done = finished_at if phase != STARTED else None
     conclusion = run.get("conclusion") if phase != STARTED else None
     attempt = run.get("run_attempt", 1)
@@ -179,14 +174,14 @@ def job_event(job: dict[str, Any], repo: str, deployment: dict[str, Any] | None 
     if phase is None:
         return None
     # A waiting job already has a started_at (its creation): only a running one began.
-    started = _time(job.get("started_at")) if phase != NOT_RUN else None
-    finished = _time(job.get("completed_at")) if phase != STARTED else None
+    started = ci_time(job.get("started_at")) if phase != NOT_RUN else None
+    finished = ci_time(job.get("completed_at")) if phase != STARTED else None
     conclusion = job.get("conclusion") if phase != STARTED else None
     environment = (deployment or {}).get("environment")
     where = f" to {environment}" if environment else ""
     return NewEvent(
         source=Source.CI, kind=job_kind(environment, phase), severity=severity_of(conclusion),
-        occurred_at=finished or started or _time(job.get("created_at")) or datetime.now(UTC),
+        occurred_at=finished or started or ci_time(job.get("created_at")) or datetime.now(UTC),
         title=f"{repo}: job {job.get('name', '?')}{where} {verb(phase, conclusion)}",
         service=service_of(repo), environment=environment,
         commit_sha=job.get("head_sha"), url=job.get("html_url"),
@@ -210,9 +205,9 @@ def deployment_event(payload: dict[str, Any], repo: str, *, delivery: str | None
         return None
     environment = status.get("environment") or deployment.get("environment")
     result = state if phase == FINISHED else None
-    begun = _time(deployment.get("created_at"))
+    begun = ci_time(deployment.get("created_at"))
     # A status object is created when the deployment reaches that state.
-    at = _time(status.get("created_at")) or _time(status.get("updated_at"))
+    at = ci_time(status.get("created_at")) or ci_time(status.get("updated_at"))
     return NewEvent(
         source=Source.CI, kind=EventKind.DEPLOY, severity=severity_of(result),
         occurred_at=at or begun or datetime.now(UTC),
@@ -239,7 +234,7 @@ def push_events(payload: dict[str, Any], repo: str) -> list[NewEvent]:
         author = (commit.get("author") or {}).get("name")
         out.append(NewEvent(
             source=Source.GIT, kind=EventKind.COMMIT,
-            occurred_at=_time(commit["timestamp"]) or datetime.now(UTC),
+            occurred_at=ci_time(commit["timestamp"]) or datetime.now(UTC),
             title=(message.splitlines() or ["(no message)"])[0][:500] or "(no message)",
             body=message, service=service_of(repo), commit_sha=commit["id"],
             url=commit.get("url"),

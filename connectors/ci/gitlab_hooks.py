@@ -29,6 +29,7 @@ from connectors.ci.common import (
     NOT_RUN,
     STARTED,
     ci_attributes,
+    ci_time,
     job_kind,
     service_of,
     severity_of,
@@ -46,19 +47,6 @@ NEVER = frozenset({"skipped", "manual"})
 """Job statuses that mean it did not run. A *pipeline* in ``manual`` is blocked on a
 manual job after earlier stages may have run: not finished, and not "never ran"."""
 PIPELINE_NEVER = frozenset({"skipped"})
-
-
-def gitlab_time(value: str | None) -> datetime | None:
-    """A GitLab time (hook or REST form) in UTC; ``ValueError`` if it has no zone."""
-    if not value:
-        return None
-    text = value.strip()
-    if text.endswith(" UTC"):
-        text = text[:-4] + "+00:00"
-    parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
-        raise ValueError(f"time {value!r} has no zone")
-    return parsed.astimezone(UTC)
 
 
 def phase_of(status: str | None, began: bool, never: frozenset[str] = NEVER) -> str | None:
@@ -87,10 +75,10 @@ def pipeline_event(attrs: dict[str, Any], project: dict[str, Any]) -> NewEvent |
         return None
     path = project_path(project, attrs.get("project_id"))
     result = RESULT.get(status or "") if phase != STARTED else None
-    created = gitlab_time(attrs.get("created_at"))
-    started = gitlab_time(attrs.get("started_at"))
+    created = ci_time(attrs.get("created_at"))
+    started = ci_time(attrs.get("started_at"))
     # REST's updated_at moves on later edits; only finished_at is the end.
-    finished = gitlab_time(attrs.get("finished_at")) if phase != STARTED else None
+    finished = ci_time(attrs.get("finished_at")) if phase != STARTED else None
     duration = attrs.get("duration") if phase == FINISHED else None
     url = attrs.get("url") or attrs.get("web_url") or \
         (f"{project['web_url']}/-/pipelines/{attrs['id']}" if project.get("web_url") else None)
@@ -119,13 +107,13 @@ def job_event(job: dict[str, Any], *, path: str, sha: str | None, web_url: str |
     env = job.get("environment") or {}
     environment = env.get("name") if env.get("action", "start") == "start" else None
     result = RESULT.get(status or "") if phase != STARTED else None
-    started = gitlab_time(job.get("started_at"))
-    finished = gitlab_time(job.get("finished_at")) if phase != STARTED else None
+    started = ci_time(job.get("started_at"))
+    finished = ci_time(job.get("finished_at")) if phase != STARTED else None
     what = "deploy" if environment else "job"
     where = f" to {environment}" if environment else ""
     return NewEvent(
         source=Source.CI, kind=job_kind(environment, phase), severity=severity_of(result),
-        occurred_at=finished or started or gitlab_time(job.get("created_at")) or
+        occurred_at=finished or started or ci_time(job.get("created_at")) or
         datetime.now(UTC),
         title=f"{path}: {what} {job.get('name', '?')}{where} {verb(phase, result)}",
         service=service_of(path), environment=environment, commit_sha=sha,
@@ -193,7 +181,7 @@ def deployment_hook(hook: dict[str, Any]) -> list[NewEvent]:
     environment = hook.get("environment")
     result = RESULT.get(status or "") if phase != STARTED else None
     sha = _sha_from(hook.get("commit_url")) or hook.get("short_sha")
-    at = gitlab_time(hook.get("status_changed_at")) or datetime.now(UTC)
+    at = ci_time(hook.get("status_changed_at")) or datetime.now(UTC)
     job_id = hook.get("deployable_id")
     return [NewEvent(
         source=Source.CI, kind=job_kind(environment, phase), severity=severity_of(result),

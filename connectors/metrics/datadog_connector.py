@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, ClassVar, Literal
 from urllib.parse import quote
 
@@ -78,9 +79,7 @@ class DatadogConnector(PrometheusConnector):
         batch = await super().poll(cursor)
         events = [e.model_copy(update={"url": self.link(str(e.attributes.get("promql", "")))})
                   for e in batch.events]
-        return Batch(events=events, dead_letters=batch.dead_letters, cursor=batch.cursor,
-                     caught_up=batch.caught_up, received=batch.received,
-                     warnings=batch.warnings)
+        return replace(batch, events=events)
 
     def link(self, query: str) -> str:
         """Where a person sees the query in Datadog's web app."""

@@ -8,6 +8,7 @@ No traceback, SQL or exception text from a library ever reaches a response.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -90,13 +91,24 @@ def problem_response(status: int, slug: str, detail: str, *,
                     headers=dict(headers or {}))
 
 
+_INTERNAL = re.compile(r"^[\w-]+\[.*\]$")
+"""Location parts pydantic adds for validators and union members
+(``function-after[...]``, ``list[...]``): not what the client sent."""
+
+
 def field_errors(errors: Sequence[Any]) -> list[FieldError]:
-    """Pydantic/FastAPI error dicts as ``FieldError`` (``loc`` joined with dots)."""
+    """Pydantic/FastAPI error dicts as ``FieldError`` (``loc`` joined with dots).
+
+    The location names the field as the client sent it: ``body.title``,
+    ``body.3.occurred_at``, ``query.start``.
+    """
     out = []
     for err in errors:
-        loc = ".".join(str(part) for part in err.get("loc", ()) if part != "__root__")
+        parts = (part for part in err.get("loc", ()) if part != "__root__")
+        loc = ".".join(str(part) for part in parts
+                       if not (isinstance(part, str) and _INTERNAL.match(part)))
         out.append(FieldError(field=loc or "body", message=str(err.get("msg", "invalid"))))
-    return out
+    return list({(e.field, e.message): e for e in out}.values())
 
 
 def _validation_detail(errors: list[FieldError]) -> str:

@@ -48,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
         services.append(ApiService(store, config.api))
     app = WorkbenchApp(store, settings=config.tui, read_only=read_only, services=services)
     app.config = config
+    app.repo.suspect_settings = config.suspects
     try:
         app.run()
     finally:
@@ -63,6 +64,9 @@ def _log_to_file() -> None:
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
+    from storage.engine import create_private_file
+
+    create_private_file(directory / "tui.log")
     handler = logging.FileHandler(directory / "tui.log", encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)

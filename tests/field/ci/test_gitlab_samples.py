@@ -176,3 +176,15 @@ def test_replay_before_the_id_is_resolved_uses_the_web_url() -> None:
                                 httpx.AsyncClient())
     event = connector.parse((SAMPLES / "rest_pipeline_287.json").read_bytes())
     assert event.dedup_key == "gitlab:pipeline:test-group/test-project:287:finished"
+
+
+def test_out_of_range_or_zoneless_time_is_a_dead_letter_not_a_crash() -> None:
+    """Times go through storage.times: an overflowing offset or a missing zone is a
+    PoisonRecordError for the DLQ (the receiver keeps running), not OverflowError."""
+    from connectors.errors import PoisonRecordError
+
+    for finished in ("9999-12-31 23:00:00 -0100", "2016-08-12 15:26:29"):
+        hook = orjson.loads((SAMPLES / "pipeline.json").read_bytes())
+        hook["object_attributes"]["finished_at"] = finished
+        with pytest.raises(PoisonRecordError):
+            parse_hook(orjson.dumps(hook))
