@@ -23,7 +23,7 @@ from sqlalchemy import Connection, insert
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
-from storage import stories
+from storage import notify, stories
 from storage.converters import (
     EVENT_READ_COLUMNS,
     INSERT_NAMES,
@@ -103,7 +103,10 @@ def _insert_events(
         .returning(EventRow.id, EventRow.source, EventRow.dedup_key)
     )
     params = [event_params(e, now) for e in events]
+    notify.serialise_ingest(session=session)  # ids become visible in id order
     rows = [(r[0], r[1], r[2]) for r in session.execute(stmt, params)]
+    if rows:
+        notify.announce(session=session, max_id=max(r[0] for r in rows))
     return len(rows), rows
 
 
