@@ -149,8 +149,8 @@ def parse_config(raw: bytes | str, *, path: Path | None = None) -> Config:
     if problems:
         raise ConfigError(path, problems)
     return Config(store=tables.store, api=tables.api, tui=tables.tui, grouping=tables.grouping,
-                  suspects=tables.suspects, leases=tables.leases, connectors=connectors,
-                  path=path)
+                  suspects=tables.suspects, leases=tables.leases,
+                  connectors=connectors, path=path)
 
 
 def _known_good(data: dict[str, Any], exc: ValidationError) -> dict[str, Any]:
