@@ -224,6 +224,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json-out", type=Path, default=None)
     parser.add_argument("--no-fail", action="store_true")
     parser.add_argument("--explain", action="store_true", help="show each miss's top five")
+    parser.add_argument("--db", default=None, metavar="URL",
+                        help="an empty store to use (e.g. a postgresql:// URL); default: a "
+                             "temporary SQLite file")
     parser.add_argument("--hard", action="store_true",
                         help="muddier evidence: causes up to 2 h before impact, fewer errors "
                              "pointing at the guilty dependency, more pointing elsewhere")
@@ -234,7 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         report = Report("bench_suspects", out=out)
         with tempfile.TemporaryDirectory() as tmp:
-            db = str(Path(tmp) / "suspects.db")
+            db = args.db or str(Path(tmp) / "suspects.db")
             store = Store.open(db)
             try:
                 cases = generate(args.per_kind, args.seed, args.kinds,

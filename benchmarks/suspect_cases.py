@@ -51,7 +51,8 @@ NOT_RAN = ({"provider": "github", "phase": "finished", "result": "cancelled"},
            {"provider": "github", "phase": "finished", "result": "skipped"},
            {"provider": "gitlab", "phase": "finished", "result": "skipped", "status": "skipped"},
            {"provider": "gitlab", "status": "manual"}, {"provider": "gitlab", "status": "created"},
-           {"provider": "github", "status": "waiting"})
+           {"provider": "github", "status": "waiting"},
+           {"provider": "gitlab", "phase": "not_run", "ran": False, "result": "manual"})
 
 
 @dataclass

@@ -119,6 +119,11 @@ def alert_key(fingerprint: str, status: str, starts_at: str) -> str:
     return f"alertmanager:{fingerprint}:{status}:{_key_time(starts_at)}"
 
 
+def episode_key(fingerprint: str, starts_at: str) -> str:
+    """One firing episode of one alert: its fingerprint and ``startsAt`` (as in dedup keys)."""
+    return f"{fingerprint}@{_key_time(starts_at)}"
+
+
 def _key_time(starts_at: str) -> str:
     """``startsAt`` at millisecond precision, for dedup keys.
 

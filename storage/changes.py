@@ -8,9 +8,10 @@ case-insensitively) that mark a change as never run. The SQL predicate
 from it, and a test checks they agree on both engines. CI parsers that learn a new
 marker add it here, once.
 
-The keys are the ones the CI connectors store today (``connectors.ci``: ``result`` and
+The markers: the CI connectors' own (``connectors.ci.common``: ``ran = false``, phase
+``not_run``), what they stored before those existed (``result`` and
 ``cicd.pipeline.result`` from GitHub conclusions and GitLab statuses, GitLab's raw
-``status``) plus the names the providers themselves use (``conclusion``, ``state``).
+``status``), and the names the providers themselves use (``conclusion``, ``state``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from storage.tables import EventRow
 _NOT_RUN = frozenset({"skipped", "canceled", "cancelled", "manual", "waiting", "created",
                       "waiting_for_resource", "scheduled", "action_required", "not_run"})
 NEVER_RAN: Mapping[str, frozenset[str]] = {
+    "phase": frozenset({"not_run"}),
     "result": _NOT_RUN,
     "cicd.pipeline.result": _NOT_RUN,
     "conclusion": _NOT_RUN,
@@ -37,13 +39,17 @@ NEVER_RAN: Mapping[str, frozenset[str]] = {
     "state": _NOT_RUN,
 }
 """Attribute key -> lower-case values meaning "this change never ran"."""
+RAN_FLAG = "ran"
+"""The CI connectors' own marker (``connectors.ci.common``): ``false`` = never ran."""
 
 MAX_CHANGES = 2_000
 """Changes read per window: a look-back busier than this keeps the most recent."""
 
 
 def never_ran(attributes: Mapping[str, Any]) -> bool:
-    """Whether a change's attributes say it never ran (see :data:`NEVER_RAN`)."""
+    """Whether a change's attributes say it never ran (:data:`RAN_FLAG`, :data:`NEVER_RAN`)."""
+    if attributes.get(RAN_FLAG) is False:
+        return True
     for key, values in NEVER_RAN.items():
         value = attributes.get(key)
         if isinstance(value, str) and value.lower() in values:
@@ -64,7 +70,13 @@ def never_ran_clause(dialect: str) -> ColumnElement[bool]:
     doc = attributes_doc(dialect)
     tests = [func.lower(doc[key].as_string()).in_(sorted(values))
              for key, values in NEVER_RAN.items()]
-    return or_(*tests) if tests else false()
+    # A JSON false, not 0 or "false": the type test keeps the two engines in step.
+    if dialect == "postgresql":
+        flag = and_(func.jsonb_typeof(doc[RAN_FLAG]) == "boolean",
+                    doc[RAN_FLAG].as_boolean() == false())
+    else:
+        flag = func.json_type(EventRow.attributes, f'$."{RAN_FLAG}"') == "false"
+    return or_(flag, *tests)
 
 
 def list_changes(*, session: Session, start: datetime, end: datetime,

@@ -70,6 +70,18 @@ def supersede(*, session: Session, events: Sequence[NewEvent], now: datetime) ->
     return replaced
 
 
+def revises(attributes: dict[str, Any]) -> bool:
+    """Whether an event takes part in replacement (a revision or a provisional stand-in):
+    a same-key copy of it with other content is a story step, not a dedup conflict."""
+    return isinstance(attributes.get(REVISION), int) or bool(attributes.get(PROVISIONAL)) \
+        or CONCLUDES in attributes
+
+
+def without_marks(attributes: dict[str, Any]) -> dict[str, Any]:
+    """``attributes`` without the marks the store itself adds (``concluded``)."""
+    return {k: v for k, v in attributes.items() if k != CONCLUDED}
+
+
 def _may_supersede(attributes: dict[str, Any]) -> bool:
     return isinstance(attributes.get(REVISION), int) or (
         CONCLUDES in attributes and not attributes.get(PROVISIONAL))

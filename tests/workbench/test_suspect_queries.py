@@ -39,11 +39,13 @@ def _investigation(store: Store, linked: list[NewEvent], unlinked: Sequence[NewE
 
 STATUS_VALUES = st.sampled_from(["success", "failure", "skipped", "Cancelled", "canceled",
                                  "manual", "WAITING", "created", "running", "in_progress"])
-ATTRIBUTES = st.dictionaries(st.sampled_from([*NEVER_RAN, "phase", "other"]),
-                             st.one_of(STATUS_VALUES, st.integers(0, 3), st.none()), max_size=4)
+STATUS_VALUES = STATUS_VALUES | st.sampled_from(["not_run", "finished", "false"])
+ATTRIBUTES = st.dictionaries(st.sampled_from([*NEVER_RAN, "ran", "other"]),
+                             st.one_of(STATUS_VALUES, st.booleans(), st.integers(0, 3),
+                                       st.none()), max_size=4)
 
 
-@settings(max_examples=40, deadline=None,
+@settings(max_examples=60, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(batch=st.lists(ATTRIBUTES, min_size=1, max_size=12))
 def test_sql_and_memory_agree_on_changes_that_never_ran(store: Store,
@@ -117,3 +119,11 @@ def test_ci_connectors_never_ran_statuses_are_recognised(status: str) -> None:
     assert never_ran(ci_attributes(provider="x", phase="finished", result=status))
     assert never_ran({"status": status.upper()})
     assert not never_ran(ci_attributes(provider="x", phase="finished", result="success"))
+
+
+def test_the_ci_connectors_own_marker_is_recognised() -> None:
+    from connectors.ci.common import NOT_RUN, ci_attributes
+
+    assert never_ran(ci_attributes(provider="x", phase=NOT_RUN))
+    assert not never_ran(ci_attributes(provider="x", phase="started"))
+    assert not never_ran({"ran": 0}) and not never_ran({"ran": "false"})
