@@ -11,10 +11,13 @@ from pydantic import ValidationError
 
 from connectors.errors import PoisonRecordError
 from storage.jsonsafe import loads_exact
-from storage.models import NewEvent
+from storage.models import NewEvent, utcnow
+from storage.times import TimestampError, read_time, time_settings
 
 CONNECTOR = "import"
 MAX_LINE_BYTES = 16 * 1024 * 1024
+_TIMES = time_settings(zone=None)
+"""Imported events must say their zone; epoch numbers by the time module's unit rule."""
 
 
 def parse_line(raw: bytes) -> NewEvent:
@@ -30,6 +33,14 @@ def parse_line(raw: bytes) -> NewEvent:
     if not isinstance(data, dict):
         raise PoisonRecordError(f"expected a JSON object, got {type(data).__name__}",
                                 payload=raw, error_class="NotAnObject")
+    if data.get("occurred_at") is not None:
+        # The time module, not pydantic, reads the time: pydantic takes seconds above
+        # 2e10 as milliseconds and lets an overflow past 9999-12-31 escape as OverflowError.
+        try:
+            data["occurred_at"] = read_time(data["occurred_at"], _TIMES, utcnow()).utc
+        except TimestampError as exc:
+            raise PoisonRecordError(f"field 'occurred_at': {exc}", payload=raw,
+                                    error_class=exc.error_class) from exc
     try:
         return NewEvent.model_validate(data)
     except ValidationError as exc:

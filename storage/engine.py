@@ -109,14 +109,29 @@ def exposure_warning(path: Path) -> str | None:
     return f"the store can be read by other users ({modes}); to fix: {fix}"
 
 
-def make_engine(location: str | os.PathLike[str] | URL | None = None, **kwargs: Any) -> Engine:
-    """Create an engine for ``location`` with the workbench's connection settings."""
+def make_engine(location: str | os.PathLike[str] | URL | None = None, *,
+                pool_size: int | None = None, statement_timeout_ms: int | None = None,
+                **kwargs: Any) -> Engine:
+    """Create an engine for ``location`` with the workbench's connection settings.
+
+    PostgreSQL: ``pool_size`` connections per instance (as many again in bursts), a
+    server-side ``statement_timeout``, TCP keepalives so a dead server or link is
+    noticed in ~25 s rather than the kernel's hours, and a pre-ping so a connection
+    that died in the pool (server restart) is replaced instead of failing a request.
+    """
     url = location if isinstance(location, URL) else resolve_url(location)
     if url.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    connect: dict[str, Any] = {"connect_timeout": 5, "keepalives": 1, "keepalives_idle": 10,
+                               "keepalives_interval": 5, "keepalives_count": 3}
+    if statement_timeout_ms:
+        connect["options"] = f"-c statement_timeout={int(statement_timeout_ms)}"
+    if pool_size is not None:
+        kwargs.setdefault("pool_size", pool_size)
+        kwargs.setdefault("max_overflow", pool_size)
+    return create_engine(url, pool_pre_ping=True, connect_args=connect, **kwargs)
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -23,6 +23,7 @@ from sqlalchemy import Connection, insert
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
+from storage import notify, stories
 from storage.converters import (
     EVENT_READ_COLUMNS,
     INSERT_NAMES,
@@ -52,10 +53,13 @@ def ingest(
     """Store ``events``, dead letters and the cursor in the caller's (write) transaction."""
     now = now or utcnow()
     tagged = {(e.source.value, e.effective_dedup_key()): e.tags for e in events if e.tags}
+    superseded = stories.supersede(session=session, events=events, now=now)
     stored, new_rows = _insert_events(session, events, now, want_rows=bool(tagged))
     conflicts = conflicting(session, events, connector) \
-        if report_conflicts and stored < len(events) else []
+        if report_conflicts and stored + superseded < len(events) else []
     dead_letters = [*dead_letters, *conflicts]
+    stored += superseded
+    stories.conclude(session=session, events=events)
     tag_rows = [
         {"event_id": event_id, "tag": tag}
         for event_id, source, key in new_rows
@@ -99,7 +103,10 @@ def _insert_events(
         .returning(EventRow.id, EventRow.source, EventRow.dedup_key)
     )
     params = [event_params(e, now) for e in events]
+    notify.serialise_ingest(session=session)  # ids become visible in id order
     rows = [(r[0], r[1], r[2]) for r in session.execute(stmt, params)]
+    if rows:
+        notify.announce(session=session, max_id=max(r[0] for r in rows))
     return len(rows), rows
 
 
@@ -148,12 +155,18 @@ def conflicting(session: Session, events: Sequence[NewEvent], connector: str | N
     letters = []
     for key, event in zip(keys, events, strict=True):
         kept = stored.get(key)
-        if kept is None:
+        if kept is None or stories.revises(event.attributes):
             continue
-        differs = [name for name in _CONTENT if getattr(kept, name) != getattr(event, name)]
+        differs = [name for name in _CONTENT if _content(kept, name) != _content(event, name)]
         if differs:
             letters.append(_conflict_letter(kept, event, differs, connector))
     return letters
+
+
+def _content(event: Event | NewEvent, name: str) -> object:
+    """A field as conflict detection compares it: story marks the store adds are not content."""
+    value = getattr(event, name)
+    return stories.without_marks(value) if name == "attributes" else value
 
 
 def _conflict_letter(kept: Event, event: NewEvent, differs: list[str],

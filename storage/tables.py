@@ -141,6 +141,68 @@ class InvestigationEventRow(Base):
     linked_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class InvestigationKeyRow(Base):
+    """A key the grouping rules match on, carried by some event linked to an investigation.
+
+    ``kind`` is ``trace``, ``fingerprint`` or ``service``. Kept in step with the links
+    by ``storage.grouping_keys`` so a grouping pass looks up only the keys of its batch
+    (primary key order) instead of reloading every linked event (migration 0005).
+    """
+
+    __tablename__ = "investigation_key"
+    __table_args__ = (Index("ix_investigation_key_investigation", "investigation_id", "kind"),)
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(512), primary_key=True)
+    investigation_id: Mapped[int] = mapped_column(
+        ForeignKey("investigation.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class InvestigationGroupingRow(Base):
+    """Grouping state of one investigation: its latest linked event and auto-open episode.
+
+    ``auto_key`` (alert fingerprint + firing episode) is unique: the database, not
+    the grouper, guarantees one auto-opened investigation per alert episode.
+    """
+
+    __tablename__ = "investigation_grouping"
+
+    investigation_id: Mapped[int] = mapped_column(
+        ForeignKey("investigation.id", ondelete="CASCADE"), primary_key=True
+    )
+    last_event_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    auto_key: Mapped[str | None] = mapped_column(String(512), unique=True)
+
+
+class JobLeaseRow(Base):
+    """Who runs a background job (a connector's poll loop, the grouper) on a shared store."""
+
+    __tablename__ = "job_lease"
+
+    name: Mapped[str] = mapped_column(String(256), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(64))
+    host: Mapped[str | None] = mapped_column(String(256))
+    pid: Mapped[int | None]
+    epoch: Mapped[int]
+    acquired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class UserSeenRow(Base):
+    """The newest event id a user has seen in an investigation ("new since you looked")."""
+
+    __tablename__ = "user_seen"
+
+    user_name: Mapped[str] = mapped_column(String(256), primary_key=True)
+    investigation_id: Mapped[int] = mapped_column(
+        ForeignKey("investigation.id", ondelete="CASCADE"), primary_key=True
+    )
+    last_event_id: Mapped[int]
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class DeadLetterRow(Base):
     __tablename__ = "dead_letter"
     __table_args__ = (

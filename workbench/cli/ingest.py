@@ -68,8 +68,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _import_file(store: Store, path: Path, batch_size: int, *, quiet: bool) -> Totals:
     from connectors.errors import PoisonRecordError
-    from connectors.jsonl import CONNECTOR, parse_line
-    from storage import NewDeadLetter
+    from connectors.jsonl import parse_line
 
     totals = Totals()
     events: list[NewEvent] = []
@@ -84,16 +83,28 @@ def _import_file(store: Store, path: Path, batch_size: int, *, quiet: bool) -> T
             try:
                 events.append(parse_line(line))
             except PoisonRecordError as exc:
-                totals.bad += 1
-                if not quiet:
-                    sys.stderr.write(f"{path}:{number}: {exc}\n")
-                letters.append(NewDeadLetter(
-                    connector=CONNECTOR, payload=exc.payload, error_class=exc.error_class,
-                    message=f"line {number}: {exc}"[:8192], source_ref=f"{path}:{number}"))
+                letters.append(_bad_line(path, number, exc, exc.payload, exc.error_class,
+                                         totals, quiet=quiet))
+            except Exception as exc:  # noqa: BLE001 - one line must never take its batch down
+                letters.append(_bad_line(path, number, exc, line, type(exc).__name__, totals,
+                                         quiet=quiet))
             if len(events) + len(letters) >= batch_size:
                 _flush(store, events, letters, totals)
         _flush(store, events, letters, totals)
     return totals
+
+
+def _bad_line(path: Path, number: int, exc: Exception, payload: bytes, error_class: str,
+              totals: Totals, *, quiet: bool) -> NewDeadLetter:
+    """Count and report one bad line; the dead letter that keeps it."""
+    from connectors.jsonl import CONNECTOR
+    from storage import NewDeadLetter
+
+    totals.bad += 1
+    if not quiet:
+        sys.stderr.write(f"{path}:{number}: {exc}\n")
+    return NewDeadLetter(connector=CONNECTOR, payload=payload, error_class=error_class,
+                         message=f"line {number}: {exc}"[:8192], source_ref=f"{path}:{number}")
 
 
 def _flush(store: Store, events: list[NewEvent], letters: list[NewDeadLetter],
