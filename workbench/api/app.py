@@ -68,7 +68,8 @@ def create_app(*, store: Store, settings: ApiSettings | None = None, health: Any
         # Ahead of the FastAPI routes for the same paths (see workbench.api.hot).
         app.router.routes[0:0] = hot.ROUTES
     app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes,
-                       metrics=app.state.metrics)
+                       metrics=app.state.metrics, authenticator=app.state.authenticator,
+                       receiver_failures=app.state.receiver_failures)
     return app
 
 
@@ -83,6 +84,9 @@ def _state(app: FastAPI, store: Store, db: Database, settings: ApiSettings, heal
     failures = TokenBucketLimiter(settings.auth_failures_per_second,
                                   settings.auth_failures_burst)
     app.state.authenticator = Authenticator(db, limiter, failures)
+    # Failed webhook signatures and receiver tokens, per receiver and address.
+    app.state.receiver_failures = TokenBucketLimiter(settings.auth_failures_per_second,
+                                                     settings.auth_failures_burst)
     metrics = ApiMetrics()
 
     def statuses() -> list[Mapping[str, Any]]:

@@ -45,7 +45,9 @@ from connectors.traces import otlp
 from connectors.traces.detect import TraceDetector
 from connectors.traces.model import InvalidSpanIdError
 from workbench.api.deps import responder
+from workbench.api.middleware import receiver_key
 from workbench.api.problems import ProblemError, problem_response
+from workbench.api.ratelimit import retry_after_header
 from workbench.api.receiver_settings import ReceiverSettings
 
 GITHUB, GITLAB, ALERTMANAGER, OTLP = ("github-webhook", "gitlab-webhook",
@@ -135,6 +137,13 @@ def _unauthorized(request: Request, state: _State, name: str, why: str) -> Respo
     state.stats.add(name, unauthorized=1)
     record_refusal(getattr(request.app.state, "health", None), name, KINDS[name],
                    f"401 refused: {why}")
+    # Failures count per receiver and address; once too many, the edge middleware
+    # answers 429 before verifying anything (workbench.api.middleware).
+    failures = getattr(request.app.state, "receiver_failures", None)
+    wait = failures.take(receiver_key(request.scope)) if failures is not None else 0.0
+    if wait > 0:
+        return problem_response(429, "rate-limited", f"too many failed attempts: {why}",
+                                headers={"Retry-After": retry_after_header(wait)})
     return problem_response(401, "unauthorized", why)
 
 
