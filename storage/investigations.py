@@ -71,6 +71,16 @@ def get_investigation(*, session: Session, investigation_id: int) -> Investigati
     return investigation_from_row(row, session.scalar(_event_count(row.id)) or 0)
 
 
+def investigation_updated_at(*, session: Session, investigation_id: int) -> datetime:
+    """When the investigation last changed (every write and every link bumps it): what a
+    poll compares before reading more."""
+    value = session.scalar(select(InvestigationRow.updated_at)
+                           .where(InvestigationRow.id == investigation_id))
+    if value is None:
+        raise NotFoundError(f"investigation {investigation_id} not found")
+    return value
+
+
 def update_investigation(*, session: Session, investigation_id: int,
                          changes: dict[str, Any], now: datetime | None = None) -> Investigation:
     """Apply ``changes`` (editable fields only; validated as a whole) and bump updated_at.
@@ -203,7 +213,9 @@ def link_events(*, session: Session, investigation_id: int, event_ids: Sequence[
     """Link events (already-linked ones keep their original reason); return new links."""
     row = _row(session, investigation_id)
     wanted = list(dict.fromkeys(event_ids))
-    found = set(session.scalars(select(EventRow.id).where(EventRow.id.in_(wanted))))
+    times = session.execute(select(EventRow.id, EventRow.occurred_at)
+                            .where(EventRow.id.in_(wanted)))
+    found = {event_id: occurred for event_id, occurred in times}
     missing = [i for i in wanted if i not in found]
     if missing:
         raise NotFoundError(f"events not found: {missing}")
@@ -215,7 +227,8 @@ def link_events(*, session: Session, investigation_id: int, event_ids: Sequence[
                        window_seconds=window_seconds, note=note, linked_by=linked_by,
                        linked_at=now) for i in wanted if i not in existing]
     for link in links:
-        session.add(InvestigationEventRow(**{**link.model_dump(), "reason": link.reason.value}))
+        session.add(InvestigationEventRow(**{**link.model_dump(), "reason": link.reason.value},
+                                          occurred_at=found[link.event_id]))
     row.updated_at = now
     session.flush()
     return links
@@ -234,15 +247,21 @@ def unlink_event(*, session: Session, investigation_id: int, event_id: int,
     session.flush()
 
 
-def investigation_events(*, session: Session, investigation_id: int) -> list[LinkedEvent]:
-    """The linked events in time order, each with the reason it is linked."""
+LINK_COLUMNS = [c for c in InvestigationEventRow.__table__.columns if c.key != "occurred_at"]
+"""The columns that make an :class:`EventLink` (the event's time is the event's)."""
+
+
+def investigation_events(*, session: Session, investigation_id: int,
+                         limit: int | None = None) -> list[LinkedEvent]:
+    """The linked events in time order (the first ``limit``), each with why it is linked."""
     _row(session, investigation_id)
-    link_cols = [c for c in InvestigationEventRow.__table__.columns]
+    link_cols = LINK_COLUMNS
     stmt = (
         select(*EVENT_COLUMNS, *[c.label(f"link_{c.key}") for c in link_cols])
         .join(InvestigationEventRow, InvestigationEventRow.event_id == EventRow.id)
         .where(InvestigationEventRow.investigation_id == investigation_id)
         .order_by(EventRow.occurred_at, EventRow.id)
+        .limit(limit)
     )
     result: list[LinkedEvent] = []
     for row in session.execute(stmt).mappings():

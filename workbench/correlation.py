@@ -15,10 +15,11 @@ PagerDuty's "related changes" and incident.io's change correlation:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from storage.linked import linked_evidence
 from storage.models import CHANGE_KINDS, Event, EventKind, Investigation, LinkedEvent
 from storage.queries import EventQuery
 from storage.store import Store
@@ -46,13 +47,17 @@ def impact_start(investigation: Investigation, linked: Iterable[LinkedEvent]) ->
 
 
 def _shas_seen(linked: Iterable[LinkedEvent]) -> set[str]:
-    seen: set[str] = set()
-    for item in linked:
-        if item.event.kind in CHANGE_KINDS:
-            continue
-        if item.event.commit_sha:
-            seen.add(item.event.commit_sha.lower())
-        for value in item.event.attributes.values():
+    changes = [item.event for item in linked if item.event.kind not in CHANGE_KINDS]
+    return _shas({e.commit_sha for e in changes if e.commit_sha},
+                 [e.attributes for e in changes])
+
+
+def _shas(commit_shas: Iterable[str], attributes: Iterable[Mapping[str, object]]) -> set[str]:
+    """Shas seen on the incident's (non-change) events: their commit shas, and
+    attribute values of 7-40 hex digits (deploy version tags, trace attributes)."""
+    seen = {sha.lower() for sha in commit_shas}
+    for attrs in attributes:
+        for value in attrs.values():
             if isinstance(value, str) and 7 <= len(value) <= 40 and _is_hex(value):
                 seen.add(value.lower())
     return seen
@@ -84,17 +89,22 @@ def score_change(change: Event, *, start: datetime, lookback: timedelta,
 
 def rank_suspects(store: Store, investigation: Investigation, *,
                   lookback: timedelta = DEFAULT_LOOKBACK, limit: int = 10) -> list[Suspect]:
-    """The ``limit`` most suspicious changes before the investigation's impact start."""
-    linked = store.investigation_events(investigation.id)
-    start = impact_start(investigation, linked)
+    """The ``limit`` most suspicious changes before the investigation's impact start.
+
+    The linked events are read as aggregates (:func:`storage.linked.linked_evidence`),
+    so the cost does not grow with an investigation of half a million events.
+    """
+    with store.read() as session:
+        evidence = linked_evidence(session=session, investigation_id=investigation.id)
+    start = investigation.impact_started_at or evidence.first_effect_at \
+        or investigation.detected_at
     if start is None:
         return []
     query = EventQuery(kinds=tuple(CHANGE_KINDS), start=start - lookback,
                        end=start + timedelta(microseconds=1), limit=500)
     changes = store.list_events(query).items
-    services = set(investigation.services) | {le.event.service for le in linked
-                                              if le.event.service}
-    shas = _shas_seen(linked)
+    services = set(investigation.services) | evidence.services
+    shas = _shas(evidence.commit_shas, evidence.attributes)
     scored = [s for c in changes if (s := score_change(c, start=start, lookback=lookback,
                                                        services=services, shas=shas))]
     scored.sort(key=lambda s: (-s.score, -s.event.occurred_at.timestamp()))

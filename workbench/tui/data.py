@@ -17,10 +17,12 @@ from sqlalchemy.dialects.postgresql import JSONB
 from storage import Store
 from storage import events as event_repo
 from storage import investigations as inv_repo
+from storage.linked import link_reasons
 from storage.models import (
     CHANGE_KINDS,
     Event,
     EventKind,
+    EventLink,
     Investigation,
     InvestigationStatus,
     LinkedEvent,
@@ -38,9 +40,14 @@ from workbench.tui.filters import Filter, investigation_query
 REQUEST_ID_KEYS = ("request_id", "http.request_id", "request.id", "x-request-id")
 
 
+LINK_PREVIEW = 200
+"""Linked events listed (with why) in the detail pane; the timeline pages the rest."""
+
+
 @dataclass(frozen=True)
 class InvestigationView:
-    """An investigation with what the detail pane shows beside it."""
+    """An investigation with what the detail pane shows beside it (bounded: the first
+    :data:`LINK_PREVIEW` links, however many events are linked)."""
 
     investigation: Investigation
     linked: list[LinkedEvent]
@@ -68,13 +75,23 @@ class Repo:
             keep = set(session.scalars(stmt.distinct()))
         return [i for i in items if i.id in keep]
 
-    def investigation(self, investigation_id: int) -> InvestigationView:
-        """One investigation, its linked events and (if available) ranked suspects."""
+    def investigation(self, investigation_id: int, *, suspects: bool = True
+                      ) -> InvestigationView:
+        """One investigation, its first linked events and (if asked) ranked suspects."""
         inv = self.store.get_investigation(investigation_id)
-        linked = self.store.investigation_events(investigation_id)
-        return InvestigationView(inv, linked, self._suspects(inv))
+        with self.store.read() as session:
+            linked = inv_repo.investigation_events(
+                session=session, investigation_id=investigation_id, limit=LINK_PREVIEW)
+        return InvestigationView(inv, linked, self.suspects(inv) if suspects else [])
 
-    def _suspects(self, inv: Investigation) -> list[Any]:
+    def investigation_version(self, investigation_id: int) -> datetime:
+        """When the investigation last changed (links included): what a poll compares."""
+        with self.store.read() as session:
+            return inv_repo.investigation_updated_at(session=session,
+                                                     investigation_id=investigation_id)
+
+    def suspects(self, inv: Investigation) -> list[Any]:
+        """Ranked suspect changes (empty when correlation is not installed)."""
         try:
             from workbench.correlation import rank_suspects
         except ImportError:  # correlation is optional: the pane just omits the section
@@ -84,6 +101,12 @@ class Repo:
     def events(self, query: EventQuery) -> Page[Event]:
         """One keyset page of events."""
         return self.store.list_events(query)
+
+    def link_reasons(self, investigation_id: int, event_ids: Sequence[int]) -> dict[int, EventLink]:
+        """Why each of ``event_ids`` is linked to the investigation (one page's worth)."""
+        with self.store.read() as session:
+            return link_reasons(session=session, investigation_id=investigation_id,
+                                event_ids=event_ids)
 
     def events_after(self, query: EventQuery, after_id: int, limit: int) -> list[Event]:
         """Events matching ``query`` stored after ``after_id`` (the live tail), oldest first."""
