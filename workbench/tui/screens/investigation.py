@@ -81,6 +81,8 @@ class InvestigationScreen(BaseScreen):
     def on_mount(self) -> None:
         self.pane.rows.focus()
         self.on_resize()
+        # The first page needs only the id: it is fetched beside the details.
+        self.loader.start(self._linked_query(), caption="Timeline: linked events (w: window)")
         self.reload()
 
     def on_resize(self) -> None:
@@ -90,10 +92,13 @@ class InvestigationScreen(BaseScreen):
     def reload(self) -> None:
         """Poll: when the investigation last changed (one indexed read); the details only
         when it did, the suspects at most every :data:`SUSPECTS_EVERY` seconds."""
+        if self.view is None:  # the first time: straight to the details
+            self._version_loaded(None)
+            return
         self.fetch(lambda: self.wb.repo.investigation_version(self.investigation_id),
                    self._version_loaded, group="detail")
 
-    def _version_loaded(self, updated_at: datetime) -> None:
+    def _version_loaded(self, updated_at: datetime | None) -> None:
         inv = self.investigation
         if inv is not None and inv.updated_at == updated_at:
             self._draw_head(inv)  # MTTR so far moves with the clock
@@ -109,11 +114,11 @@ class InvestigationScreen(BaseScreen):
         self._draw_head(inv)
         self._draw_details()
         if previous is None:
-            self._show_linked()
-        elif not self.window_mode and inv.event_count != previous.investigation.event_count:
-            # Links came or went: new events arrive by id through the tail; anything else
-            # (an unlink, an old event linked) needs the pages again.
-            self.loader.refresh()
+            self._describe_linked()
+        elif not self.window_mode and inv.event_count > previous.investigation.event_count:
+            self.loader.poll()  # new events arrive by id through the tail
+        elif not self.window_mode and inv.event_count < previous.investigation.event_count:
+            self.loader.refresh()  # an unlink: the loaded pages again, the cursor kept
         self._load_suspects()
         self.wb.arm(self, self.reload)
 
@@ -145,15 +150,23 @@ class InvestigationScreen(BaseScreen):
         text.append(f"  {inv.severity.value}  MTTR so far {mttr_line(inv, self.wb.now())[0]}")
         self.query_one("#inv-head", Steady).show(text)
 
-    def _show_linked(self) -> None:
-        """The linked events, paged from the store like any timeline."""
+    def _linked_query(self) -> EventQuery:
+        return EventQuery(investigation_id=self.investigation_id, order="asc",
+                          limit=self.wb.settings.page_size)
+
+    def _linked_context(self) -> dict[str, Any]:
         inv = self.investigation
         assert inv is not None
-        query = EventQuery(investigation_id=inv.id, order="asc",
-                           limit=self.wb.settings.page_size)
-        self.loader.start(query, caption=f"Timeline: {inv.event_count} linked events "
-                                         "(w: window)",
-                          histogram=self._window_query(), total=inv.event_count)
+        return {"caption": f"Timeline: {inv.event_count} linked events (w: window)",
+                "histogram": self._window_query(), "total": inv.event_count}
+
+    def _describe_linked(self) -> None:
+        if not self.window_mode:
+            self.loader.describe(**self._linked_context())
+
+    def _show_linked(self) -> None:
+        """The linked events, paged from the store like any timeline."""
+        self.loader.start(self._linked_query(), **self._linked_context())
 
     def _window_query(self) -> EventQuery:
         inv = self.investigation

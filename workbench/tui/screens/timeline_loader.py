@@ -47,6 +47,8 @@ class TimelineLoader:
         self.histogram: EventQuery | None = None
         """What the histogram counts, when not the timeline's own query."""
         self.total: int | None = None
+        self.pending_histogram = False
+        """The first page is in: a later :meth:`describe` redraws the histogram."""
         self.generation = 0
         """Bumped by every new query: a page or tail fetched for an older one is dropped."""
 
@@ -66,7 +68,16 @@ class TimelineLoader:
         """
         self.base, self.caption, self.active = query, caption, True
         self.histogram, self.total = histogram, total
+        self.pending_histogram = False
         self._load_first()
+
+    def describe(self, *, caption: str, histogram: EventQuery | None,
+                 total: int | None) -> None:
+        """What :meth:`start` was not told yet (the first page need not wait for it)."""
+        self.caption, self.histogram, self.total = caption, histogram, total
+        if self.active and self.pending_histogram:
+            self._caption()
+            self.load_histogram(histogram or self.query(), self.pane.rows.rows)
 
     def refresh(self) -> None:
         """Fetch the first page again, keeping the cursor on its row if it is there."""
@@ -125,15 +136,21 @@ class TimelineLoader:
             return
         self.next_cursor, self.max_id = page.next_cursor, max_id
         rows = self.pane.rows
-        rows.new_ids.clear()
-        rows.reasons.clear()
+        if keep_cursor:  # a refresh: what was not there before is new to the user
+            known = {row.id for row in rows.rows}
+            rows.new_ids &= {e.id for e in page.items}
+            rows.new_ids |= {e.id for e in page.items if e.id not in known} if known else set()
+        else:
+            rows.new_ids.clear()
+            rows.reasons.clear()
         self._note_reasons(reasons)
         with self.screen.app.batch_update():
             rows.set_rows(page.items, has_more=page.next_cursor is not None)
             if not keep_cursor:
                 rows.set_cursor(0)
         self._caption()
-        self.pane.note_new(0)
+        self.pane.note_new(len(rows.new_ids))
+        self.pending_histogram = True
         self.load_histogram(self.histogram or self.query(), page.items)
         self.screen.wb.arm(self.screen, self.poll)
 
