@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, delete, func, or_, select
+from sqlalchemy import ColumnElement, delete, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from storage.converters import (
@@ -147,6 +147,11 @@ def _filters(query: InvestigationQuery) -> list[ColumnElement[bool]]:
         clauses.append(c.severity >= query.min_severity.rank)
     if query.owner is not None:
         clauses.append(c.owner == query.owner)
+    if query.sources:
+        clauses.append(exists().where(
+            InvestigationEventRow.investigation_id == c.id,
+            EventRow.id == InvestigationEventRow.event_id,
+            EventRow.source.in_([s.value for s in query.sources])))
     if query.service is not None:
         # services is a JSON array of strings; match the quoted element exactly.
         clauses.append(c.services.contains(orjson.dumps(query.service).decode()))

@@ -63,9 +63,13 @@ INVESTIGATION_SORTS = ("updated_at", "created_at", "severity", "status", "title"
 
 
 class InvestigationQuery(_Query):
-    """Filters for investigations; combine with AND."""
+    """Filters for investigations; combine with AND.
+
+    ``sources`` keeps investigations with a linked event from one of those sources.
+    """
 
     statuses: tuple[InvestigationStatus, ...] = ()
+    sources: tuple[Source, ...] = ()
     severity: Severity | None = None
     min_severity: Severity | None = None
     service: str | None = None

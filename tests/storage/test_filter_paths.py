@@ -233,6 +233,7 @@ def test_every_event_path_agrees(stores: dict[str, Store], values: dict[str, Any
 INVESTIGATION_FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "statuses": st.lists(st.sampled_from(InvestigationStatus), max_size=2,
                          unique=True).map(tuple),
+    "sources": st.lists(st.sampled_from(Source), max_size=2, unique=True).map(tuple),
     "severity": st.sampled_from(Severity),
     "min_severity": st.sampled_from(Severity),
     "service": st.sampled_from(("api", "db", "pay", "nope")),
@@ -248,6 +249,7 @@ NOT_INVESTIGATION_FILTERS = {"sort", "descending", "limit", "cursor"}
 
 INVESTIGATION_MEANING: dict[str, Callable[[Investigation, Any], bool]] = {
     "statuses": lambda i, v: not v or i.status in v,
+    "sources": lambda i, v: not v or bool(LINKED_SOURCES.get(i.id, set()) & set(v)),
     "severity": lambda i, v: i.severity == v,
     "min_severity": lambda i, v: i.severity.rank >= v.rank,
     "service": lambda i, v: v in i.services,
@@ -259,6 +261,10 @@ INVESTIGATION_MEANING: dict[str, Callable[[Investigation, Any], bool]] = {
     "updated_after": lambda i, v: i.updated_at >= v,
     "updated_before": lambda i, v: i.updated_at < v,
 }
+
+
+LINKED_SOURCES = {inv: {list(Source)[(n - 1) % 6] for n in ids} for inv, ids in LINKED.items()}
+"""Sources of each investigation's linked events (event ``n`` comes from source n % 6)."""
 
 
 def _add_investigations(store: Store) -> None:

@@ -34,7 +34,7 @@ from storage.models import (
     Source,
 )
 from storage.queries import EventQuery
-from storage.tables import EventRow, InvestigationEventRow
+from storage.tables import EventRow
 from workbench.tui.filters import Filter, investigation_query
 
 REQUEST_ID_KEYS = ("request_id", "http.request_id", "request.id", "x-request-id")
@@ -63,17 +63,9 @@ class Repo:
     # -- reads ---------------------------------------------------------------
     def investigations(self, flt: Filter, *, sort: str, limit: int) -> list[Investigation]:
         """The investigations matching ``flt`` (``source:`` matches linked events)."""
-        items = self.store.list_investigations(
-            investigation_query(flt, sort=sort, limit=limit)).items
-        sources = flt.terms.get("source")
-        if not sources:
-            return items
-        with self.store.read() as session:
-            stmt = (select(InvestigationEventRow.investigation_id)
-                    .join(EventRow, EventRow.id == InvestigationEventRow.event_id)
-                    .where(EventRow.source.in_([s.lower() for s in sources])))
-            keep = set(session.scalars(stmt.distinct()))
-        return [i for i in items if i.id in keep]
+        query = investigation_query(flt, sort=sort, limit=limit)
+        sources = tuple(Source(s.lower()) for s in flt.terms.get("source", ()))
+        return self.store.list_investigations(query.model_copy(update={"sources": sources})).items
 
     def investigation(self, investigation_id: int, *, suspects: bool = True
                       ) -> InvestigationView:
