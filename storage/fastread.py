@@ -26,7 +26,7 @@ from sqlalchemy import Engine
 from storage.converters import EVENT_COLUMNS
 from storage.event_sql import page_sql
 from storage.models import Severity
-from storage.pagination import Cursor, InvalidCursorError
+from storage.pagination import Cursor, int_value, time_value
 from storage.queries import EventQuery
 
 _NAMES = tuple(c.name for c in EVENT_COLUMNS)
@@ -61,14 +61,8 @@ def _cursor_value(raw: str) -> str:
 
 
 def _keyset(cursor: Cursor) -> tuple[datetime, int]:
-    value = cursor.key[0]
-    try:
-        parsed = datetime.fromisoformat(str(value))
-    except ValueError as exc:
-        raise InvalidCursorError("cursor does not match this query") from exc
-    if parsed.tzinfo is None or not isinstance(cursor.key[1], int):
-        raise InvalidCursorError("cursor does not match this query")
-    return parsed, cursor.key[1]
+    """The cursor's ``(time, id)`` (the same checks as storage.events)."""
+    return time_value(cursor.key[0]), int_value(cursor.key[1])
 
 
 class FastReader:

@@ -31,18 +31,24 @@ def run(args: argparse.Namespace) -> int:
     store = open_store(args)
     _log_to_file()
     from workbench.tui.app import WorkbenchApp
-    from workbench.tui.runtime import ApiService, ConnectorService, GroupingService
+    from workbench.tui.runtime import ApiService, ConnectorService, GroupingService, LeaseService
 
     read_only = bool(getattr(args, "read_only", False))
     services: list[Any] = []
-    if config.connectors and not getattr(args, "no_connectors", False):
-        services.append(ConnectorService(store, config))
-    if config.grouping.enabled and not read_only:  # grouping writes links
-        services.append(GroupingService(store, config.grouping))
+    connectors = bool(config.connectors) and not getattr(args, "no_connectors", False)
+    grouping = config.grouping.enabled and not read_only  # grouping writes links
+    leases = LeaseService(store, config.leases) if connectors or grouping else None
+    if leases is not None:
+        services.append(leases)  # first in, last out: released after the jobs stop
+    if connectors:
+        services.append(ConnectorService(store, config, leases))
+    if grouping:
+        services.append(GroupingService(store, config.grouping, leases))
     if config.api.enabled and not getattr(args, "no_api", False):
         services.append(ApiService(store, config.api))
     app = WorkbenchApp(store, settings=config.tui, read_only=read_only, services=services)
     app.config = config
+    app.repo.suspect_settings = config.suspects
     try:
         app.run()
     finally:
@@ -58,6 +64,9 @@ def _log_to_file() -> None:
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
+    from storage.engine import create_private_file
+
+    create_private_file(directory / "tui.log")
     handler = logging.FileHandler(directory / "tui.log", encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)

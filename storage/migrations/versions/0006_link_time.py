@@ -9,7 +9,7 @@ is the timeline's own keyset index: a page costs its rows at any size. An event'
 ``occurred_at`` never changes after it is stored, so the copy cannot drift.
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0005
 Create Date: 2026-12-01
 """
 
@@ -21,7 +21,7 @@ from alembic import op
 from storage.types import UTCDateTime
 
 revision = "0006"
-down_revision = "0003"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

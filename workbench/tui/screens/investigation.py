@@ -56,6 +56,8 @@ class InvestigationScreen(BaseScreen):
         self.investigation_id = investigation_id
         self.view: InvestigationView | None = None
         self.suspects: list[Any] = []
+        self.direction: Any = None
+        """Where the errors point (``workbench.dependencies.ErrorDirection``), once ranked."""
         self.suspects_at = -SUSPECTS_EVERY
         """When the suspects were last asked for (monotonic seconds)."""
         self.suspects_of: datetime | None = None
@@ -125,7 +127,8 @@ class InvestigationScreen(BaseScreen):
     def _draw_details(self) -> None:
         assert self.view is not None
         self.query_one("#detail-text", Steady).show(investigation_text(
-            self.view.investigation, self.view.linked, self.suspects, self.wb.now()))
+            self.view.investigation, self.view.linked, self.suspects, self.wb.now(),
+            self.direction))
 
     def _load_suspects(self) -> None:
         """Rank the suspects in a thread (they read aggregates over every linked event)."""
@@ -135,10 +138,10 @@ class InvestigationScreen(BaseScreen):
                 now - self.suspects_at < SUSPECTS_EVERY:
             return
         self.suspects_at, self.suspects_of = now, inv.updated_at
-        self.fetch(lambda: self.wb.repo.suspects(inv), self._suspects_loaded, group="suspects")
+        self.fetch(lambda: self.wb.repo.analysis(inv), self._suspects_loaded, group="suspects")
 
-    def _suspects_loaded(self, suspects: list[Any]) -> None:
-        self.suspects = suspects
+    def _suspects_loaded(self, found: tuple[list[Any], Any]) -> None:
+        self.suspects, self.direction = found
         if self.view is not None:
             self._draw_details()
 
