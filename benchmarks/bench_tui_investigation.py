@@ -108,8 +108,7 @@ async def _measure(db: str, investigation_id: int, idle: float) -> dict[str, flo
         await _until(pilot, lambda: getattr(app.screen, "loaded_once", False))
         began = time.perf_counter()
         app.open_investigation(investigation_id)
-        await _until(pilot, lambda: _shown(app) > 0)
-        await pilot.pause()
+        await _until(pilot, lambda: _shown(app) > 0)  # rows set: the next frame shows them
         opened = time.perf_counter() - began
         rss_open = _rss_mib()
         began = time.perf_counter()  # the suspects and the histogram follow in threads
