@@ -124,7 +124,11 @@ class InvestigationRow(Base):
 
 class InvestigationEventRow(Base):
     __tablename__ = "investigation_event"
-    __table_args__ = (Index("ix_investigation_event_event", "event_id"),)
+    __table_args__ = (
+        Index("ix_investigation_event_event", "event_id"),
+        # An investigation's timeline in keyset order (migration 0006).
+        Index("ix_investigation_event_time", "investigation_id", "occurred_at", "event_id"),
+    )
 
     investigation_id: Mapped[int] = mapped_column(
         ID, ForeignKey("investigation.id", ondelete="CASCADE"), primary_key=True
@@ -139,6 +143,8 @@ class InvestigationEventRow(Base):
     note: Mapped[str | None] = mapped_column(Text)
     linked_by: Mapped[str | None] = mapped_column(String(256))
     linked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    """The linked event's time (it never changes), for the timeline's keyset index."""
 
 
 class InvestigationKeyRow(Base):

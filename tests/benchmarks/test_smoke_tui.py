@@ -20,3 +20,7 @@ def test_bench_tui_smoke(capsys: pytest.CaptureFixture[str]) -> None:
     pty = report["pty"]
     assert pty["full_redraw_bytes"] > pty["bytes_per_keystroke_cursor_move"] > 0
     assert pty["key_to_first_byte_ms_median"] > 0
+    for size in ("small", "big"):  # a big investigation: half of the events linked
+        figures = report["investigation"][size]
+        assert figures["open_s"] > 0 and figures["rss_after_open_mib"] > 0
+        assert figures["new_link_shown_s"] is not None  # a new link reached the screen

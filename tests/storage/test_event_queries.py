@@ -93,6 +93,7 @@ FILTERS: list[tuple[str, dict[str, object], Predicate]] = [
     ("tag", {"tag": "red"}, lambda e: "red" in e.tags),
     ("trace", {"trace_id": "trace-a"}, lambda e: e.trace_id == "trace-a"),
     ("commit", {"commit_sha": "abc123"}, lambda e: e.commit_sha == "abc123"),
+    ("commit prefix", {"commit_sha": "abc1"}, lambda e: (e.commit_sha or "").startswith("abc1")),
 ]
 
 
