@@ -10,9 +10,9 @@ from pathlib import Path
 from storage import Store
 from tests.tui.conftest import make_app, settle
 from workbench.config import parse_config
-from workbench.tui.runtime import ConnectorService
+from workbench.runtime import Runtime, RuntimeOptions
+from workbench.settings.tui import TuiSettings
 from workbench.tui.screens.health import HealthScreen
-from workbench.tui.settings import TuiSettings
 
 
 def _append(path: Path, text: str) -> None:
@@ -37,8 +37,7 @@ async def test_supervisor_on_the_tui_loop(tmp_path: Path) -> None:
                           f"multiline_flush_seconds = 0\n")
     store = Store.open(tmp_path / "rt.db")
     app = make_app(store, live=True, settings=TuiSettings(poll_seconds=0.05),
-                   services=[ConnectorService(store, config)])
-    app.config = config
+                   runtime=Runtime(config, store, RuntimeOptions(api=False)))
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot, lambda: app.control is not None
                      and store.pending_dead_letters() == {"app": 1})
@@ -74,14 +73,15 @@ async def test_grouping_runs_beside_the_tui(tmp_path: Path) -> None:
 
     from storage.models import EventKind, NewEvent, Severity, Source
     from tests.tui.conftest import NOW, seed
+    from workbench.config import Config
     from workbench.grouping import GroupingSettings
-    from workbench.tui.runtime import GroupingService
 
     store = Store.open(tmp_path / "group.db")
     inv = seed(store)
     before = store.get_investigation(inv).event_count
-    app = make_app(store, services=[GroupingService(store, GroupingSettings(
-        interval_seconds=0.05))])
+    config = Config(grouping=GroupingSettings(interval_seconds=0.05))
+    app = make_app(store, runtime=Runtime(config, store, RuntimeOptions(connectors=False,
+                                                                        api=False)))
     async with app.run_test(size=(100, 30)) as pilot:
         await asyncio.to_thread(store.ingest, [NewEvent(
             source=Source.LOGS, kind=EventKind.LOG, severity=Severity.HIGH, service="checkout",

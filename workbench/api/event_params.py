@@ -10,7 +10,7 @@ from storage.models import EventKind, Severity, Source
 from storage.queries import EventQuery
 from workbench.api.pagination import clamp_limit
 from workbench.api.problems import check_window
-from workbench.api.settings import ApiSettings
+from workbench.settings.api import ApiSettings
 
 ShortText = Annotated[str, Field(max_length=256)]
 Order = Literal["asc", "desc"]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
-from typing import Any
 
 
 def register_root(parser: argparse.ArgumentParser) -> None:
@@ -24,25 +23,20 @@ def register_root(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Open the store and run the TUI (with connectors and the API beside it) until quit."""
+    """Open the store and run the TUI with the runtime (connectors, grouping, API) beside it."""
     from workbench.cli.main import load_config, open_store
 
     config = load_config(args)
     store = open_store(args)
     _log_to_file()
+    from workbench.runtime import Runtime, RuntimeOptions
     from workbench.tui.app import WorkbenchApp
-    from workbench.tui.runtime import ApiService, ConnectorService, GroupingService
 
-    read_only = bool(getattr(args, "read_only", False))
-    services: list[Any] = []
-    if config.connectors and not getattr(args, "no_connectors", False):
-        services.append(ConnectorService(store, config))
-    if config.grouping.enabled and not read_only:  # grouping writes links
-        services.append(GroupingService(store, config.grouping))
-    if config.api.enabled and not getattr(args, "no_api", False):
-        services.append(ApiService(store, config.api))
-    app = WorkbenchApp(store, settings=config.tui, read_only=read_only, services=services)
-    app.config = config
+    read_only = bool(getattr(args, "read_only", False)) or config.tui.read_only
+    options = RuntimeOptions(connectors=not getattr(args, "no_connectors", False),
+                             api=not getattr(args, "no_api", False), read_only=read_only)
+    app = WorkbenchApp(store, settings=config.tui, read_only=read_only,
+                       runtime=Runtime(config, store, options))
     try:
         app.run()
     finally:

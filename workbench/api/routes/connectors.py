@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from connectors.control import Control
 from storage import NotFoundError, audit, dead_letters
 from storage.models import DeadLetter, DeadLetterStatus
 from workbench.api.connector_status import ConnectorStatus, collect
@@ -71,15 +72,15 @@ def _letter(session: Session, name: str, letter_id: int) -> DeadLetter:
     return letter
 
 
-def _control(request: Request) -> Any:
-    control = request.app.state.control
+def _control(request: Request) -> Control:
+    control: Control | None = request.app.state.control
     if control is None:
         raise ProblemError(503, "unavailable", "no connector supervisor runs in this process; "
                                                "run `workbench serve` to control connectors")
     return control
 
 
-async def _command(control: Any, method: str, name: str) -> None:
+async def _command(control: Control, method: str, name: str) -> None:
     """``control.pause(name)``/``resume(name)``: blocking until the supervisor's loop ran it."""
     try:
         await run_in_threadpool(getattr(control, method), name)

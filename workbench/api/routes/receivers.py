@@ -47,7 +47,7 @@ from connectors.traces.detect import TraceDetector
 from connectors.traces.model import InvalidSpanIdError
 from workbench.api.deps import responder
 from workbench.api.problems import ProblemError, problem_response
-from workbench.api.receiver_settings import ReceiverSettings
+from workbench.settings.receivers import ReceiverSettings
 
 GITHUB, GITLAB, ALERTMANAGER, OTLP = ("github-webhook", "gitlab-webhook",
                                       "alertmanager-webhook", "otlp")
