@@ -28,6 +28,8 @@ class RunStatus(StrEnum):
     STARTING = "starting"
     RUNNING = "running"
     PAUSED = "paused"
+    STANDBY = "standby"
+    """Another instance holds this connector's lease; this one waits to take over."""
     FAILING = "failing"
     STOPPED = "stopped"
 

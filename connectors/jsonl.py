@@ -7,10 +7,10 @@ line (connector name :data:`CONNECTOR`).
 
 from __future__ import annotations
 
-import orjson
 from pydantic import ValidationError
 
 from connectors.errors import PoisonRecordError
+from storage.jsonsafe import loads_exact
 from storage.models import NewEvent, utcnow
 from storage.times import TimestampError, read_time, time_settings
 
@@ -26,8 +26,8 @@ def parse_line(raw: bytes) -> NewEvent:
         raise PoisonRecordError(f"line is {len(raw)} bytes, over the {MAX_LINE_BYTES} limit",
                                 payload=raw, error_class="LineTooLong")
     try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
+        data = loads_exact(raw)  # 2**70 stays exact, and is refused as the API refuses it
+    except ValueError as exc:
         raise PoisonRecordError(f"not valid JSON: {exc}", payload=raw,
                                 error_class="InvalidJSON") from exc
     if not isinstance(data, dict):

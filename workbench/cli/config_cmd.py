@@ -41,6 +41,21 @@ min_severity = "medium"
 auto_open = false              # open an investigation for an unmatched severe alert
 auto_open_severity = "critical"
 
+[suspects]
+# Rank the changes before an investigation's impact by where its errors point.
+lookback_minutes = 360
+# Points of the score's parts (the defaults, and why: workbench/suspect_settings.py):
+# weights = { evidence = 3.0, onset = 3.0, sha = 1.5, time = 2.0, superseded = 1.5 }
+
+[suspects.dependencies]
+# Calls that telemetry does not show: service -> services it calls.
+# checkout = ["payments", "inventory"]
+
+[suspects.hosts]
+# Peer addresses and URL hosts that are not service names -> service (fnmatch patterns).
+# "10.0.3.17" = "payments"
+# "*.ledger.internal" = "ledger"
+
 # One [[connectors]] table per source. Common keys: name (unique), kind, enabled,
 # interval_seconds (pause between polls), timeout_seconds (per poll attempt), and
 # the optional [connectors.retry] / [connectors.breaker] tables shown below.

@@ -3,7 +3,8 @@
 Good lines are stored in batches (one transaction each, idempotent by dedup key,
 so a re-run or a run after a crash adds nothing twice). Every bad line is reported
 with its line number and reason and kept in the DLQ under connector ``import``.
-Exit status: 0 all lines good, 1 some lines bad, 2 a file could not be read.
+Exit status: 0 all lines good, 1 some lines bad (or in conflict with a stored event
+of the same dedup key), 2 a file could not be read.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class Totals:
     lines: int = 0
     stored: int = 0
     duplicates: int = 0
+    conflicts: int = 0
     bad: int = 0
 
 
@@ -55,8 +57,9 @@ def _run(args: argparse.Namespace) -> int:
                 continue
             sys.stdout.write(f"{path}: {totals.lines} lines, {totals.stored} stored, "
                              f"{totals.duplicates} already present, {totals.bad} bad"
-                             f"{' (kept in the DLQ as connector import)' if totals.bad else ''}\n")
-            if totals.bad and status == 0:
+                             f"{' (kept in the DLQ as connector import)' if totals.bad else ''}"
+                             f"{_conflicts(totals.conflicts)}\n")
+            if (totals.bad or totals.conflicts) and status == 0:
                 status = 1
     finally:
         store.close()
@@ -108,11 +111,19 @@ def _flush(store: Store, events: list[NewEvent], letters: list[NewDeadLetter],
            totals: Totals) -> None:
     if not events and not letters:
         return
-    result = store.ingest(events, dead_letters_=letters)
+    result = store.ingest(events, dead_letters_=letters, report_conflicts=True)
     totals.stored += result.stored
     totals.duplicates += result.deduplicated
+    totals.conflicts += result.conflicting
     events.clear()
     letters.clear()
+
+
+def _conflicts(count: int) -> str:
+    if not count:
+        return ""
+    return (f"; {count} of those already present differ from the stored event with the "
+            "same dedup key (both versions kept in the DLQ as connector dedup-conflict)")
 
 
 @contextmanager

@@ -83,6 +83,10 @@ def _configure_logging(args: argparse.Namespace) -> None:
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
+    if args.log_file:
+        from storage.engine import create_private_file
+
+        create_private_file(args.log_file)  # 0600: logs name users, hosts and errors
     handler: logging.Handler = (logging.FileHandler(args.log_file) if args.log_file
                                 else logging.StreamHandler(sys.stderr))
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))

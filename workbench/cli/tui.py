@@ -37,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
                              api=not getattr(args, "no_api", False), read_only=read_only)
     app = WorkbenchApp(store, settings=config.tui, read_only=read_only,
                        runtime=Runtime(config, store, options))
+    app.repo.suspect_settings = config.suspects
     try:
         app.run()
     finally:
@@ -52,6 +53,9 @@ def _log_to_file() -> None:
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
+    from storage.engine import create_private_file
+
+    create_private_file(directory / "tui.log")
     handler = logging.FileHandler(directory / "tui.log", encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from connectors.control import Control
     from connectors.dlq import Parsers
     from connectors.health import HealthRegistry
+    from connectors.leasing import LeaseKeeper
     from connectors.supervisor import Supervisor
     from storage import Store
     from workbench.config import Config
@@ -51,6 +52,8 @@ class Runtime:
     options: RuntimeOptions = field(default_factory=RuntimeOptions)
     services: Sequence[Service] | None = None
     """Started in order, stopped in reverse (default: ``services.SERVICES``)."""
+    leases: LeaseKeeper | None = None
+    """This instance's leases, when it runs jobs that must run in one instance at a time."""
     supervisor: Supervisor | None = None
     control: Control | None = None
     parsers: Parsers | None = None

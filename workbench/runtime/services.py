@@ -1,4 +1,4 @@
-"""The runtime's services, in start order: connectors, grouping, the REST API.
+"""The runtime's services, in start order: leases, connectors, grouping, the REST API.
 
 Each is an ``asynccontextmanager`` over the :class:`~workbench.runtime.Runtime`:
 it starts its part on entry (or notes why it does not run) and stops it on exit.
@@ -18,6 +18,29 @@ from workbench.runtime.build import build_connectors
 from workbench.runtime.core import Runtime, Service
 
 log = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def leases_service(rt: Runtime) -> AsyncIterator[None]:
+    """Claim and renew this instance's leases (with ``serve`` or another TUI on the same
+    store, each connector and the grouper run in one instance at a time); they are
+    released last, after the jobs stopped. Nothing to lease if nothing writes."""
+    from connectors.leasing import LeaseKeeper
+
+    jobs = rt.options.connectors or (rt.options.grouping and rt.config.grouping.enabled)
+    if rt.options.read_only or not jobs:
+        yield
+        return
+    keeper = rt.leases = LeaseKeeper(rt.store, rt.config.leases)
+    stop = asyncio.Event()
+    task = asyncio.create_task(keeper.run(stop), name="leases")
+    rt.notes.append(f"leases: {keeper.holder.host} pid {keeper.holder.pid}, "
+                    f"ttl {keeper.settings.ttl_seconds:g}s")
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
 
 
 @asynccontextmanager
@@ -42,7 +65,7 @@ async def connectors_service(rt: Runtime) -> AsyncIterator[None]:
               if any(c.name == name and c.enabled for c in rt.config.connectors)}
     for name, error in broken.items():
         log.error("connector %s not started: %s", name, error)
-    supervisor = Supervisor(rt.store, built)
+    supervisor = Supervisor(rt.store, built, leases=rt.leases)
     rt.supervisor, rt.control = supervisor, Control(supervisor, rt.parsers)
     await supervisor.start()
     rt.notes.append(f"connectors: {len(built)} running"
@@ -64,7 +87,8 @@ async def grouping_service(rt: Runtime) -> AsyncIterator[None]:
         yield
         return
     stop = asyncio.Event()
-    task = asyncio.create_task(run_grouping(rt.store, settings, stop), name="grouping")
+    task = asyncio.create_task(run_grouping(rt.store, settings, stop, rt.leases),
+                               name="grouping")
     rt.notes.append(f"grouping: every {settings.interval_seconds:g}s")
     try:
         yield
@@ -87,6 +111,7 @@ async def api_service(rt: Runtime) -> AsyncIterator[None]:
     from workbench.api.server import ApiServer
 
     app = create_app(store=rt.store, settings=settings, health=rt.health, control=rt.control)
+    app.state.suspects = rt.config.suspects
     server = await asyncio.to_thread(ApiServer(app, settings).start)
     rt.api_url = server.url
     rt.notes.append(f"api: {server.url}")
@@ -97,5 +122,5 @@ async def api_service(rt: Runtime) -> AsyncIterator[None]:
         await asyncio.to_thread(server.stop)
 
 
-SERVICES: list[Service] = [connectors_service, grouping_service, api_service]
+SERVICES: list[Service] = [leases_service, connectors_service, grouping_service, api_service]
 """Started in order, stopped in reverse."""

@@ -57,6 +57,8 @@ class WorkbenchApp(App[None]):
         """Connectors, grouping and the API beside the UI (built by the CLI), if any."""
         self.user = user or _user()
         self._poll_timers: dict[tuple[int, str], Timer] = {}
+        self._poll_callbacks: dict[tuple[int, str], Callable[[], None]] = {}
+        self._feed: Any = None
         self._paused_polls: dict[int, Callable[[], None]] = {}
         self.set_keymap(keymap.check_keymap(self.settings.keymap))
 
@@ -64,11 +66,23 @@ class WorkbenchApp(App[None]):
         from workbench.tui.screens.investigations import InvestigationsScreen
 
         self.push_screen(InvestigationsScreen())
+        if self.live and self.repo.store.dialect == "postgresql":
+            self.run_worker(self._listen, thread=True, group="feed", exit_on_error=False)
         if self.runtime is not None:
             self.run_worker(self.runtime.start(self._service_failed), group="services",
                             exit_on_error=False)
 
+    def _listen(self) -> None:
+        """PostgreSQL: another instance's committed batch runs the pending polls at once."""
+        from storage.notify import ChangeFeed
+
+        self._feed = ChangeFeed(self.repo.store,
+                                lambda _max_id: self.call_from_thread(self.wake_polls))
+        self._feed.start()
+
     async def on_unmount(self) -> None:
+        if self._feed is not None:
+            self._feed.stop()
         if self.runtime is not None:
             await self.runtime.stop()
 
@@ -184,6 +198,16 @@ class WorkbenchApp(App[None]):
         if previous is not None:
             previous.stop()  # one poll chain per screen and callback, never a pile-up
         self._poll_timers[key] = screen.set_timer(self.settings.poll_seconds, callback, name="poll")
+        self._poll_callbacks[key] = callback
+
+    def wake_polls(self) -> None:
+        """New events were committed (a NOTIFY): run the armed polls now, not at their timer."""
+        for key, timer in list(self._poll_timers.items()):
+            callback = self._poll_callbacks.pop(key, None)
+            timer.stop()
+            del self._poll_timers[key]
+            if callback is not None:
+                callback()  # it re-arms itself once its fetch completes
 
     def resume_polls(self, screen: Screen[Any]) -> None:
         """Run the polls a covered screen skipped, now that it is on top again."""

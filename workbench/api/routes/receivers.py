@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import zlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -74,7 +73,6 @@ async def _lifespan(app: Any) -> AsyncIterator[None]:
 
 router = APIRouter(tags=["receivers"], lifespan=_lifespan)
 PROTOBUF = "application/x-protobuf"
-MAX_INFLATED = 64 * 1024 * 1024
 
 
 class _State:
@@ -239,7 +237,7 @@ async def otlp_traces(request: Request) -> Response:
         return problem_response(415, "unsupported-media-type",
                                 f"use {PROTOBUF} or application/json, not {ctype!r}")
     try:
-        body = _inflate(await request.body(), request.headers.get("content-encoding", ""))
+        body = otlp.inflate(await request.body(), request.headers.get("content-encoding", ""))
         decoded, events = await asyncio.to_thread(_decode_and_detect, state, body, ctype)
     except Exception as exc:  # noqa: BLE001 -- whatever the body is, 400 + DLQ, never 500
         payload = getattr(exc, "payload", b"")[:1_000_000]
@@ -266,20 +264,6 @@ def _decode_and_detect(state: _State, body: bytes, ctype: str
     with state.detector_lock:
         events = state.detector.observe(decoded.spans)
     return decoded, events
-
-
-def _inflate(body: bytes, encoding: str) -> bytes:
-    encoding = encoding.strip().lower()
-    if encoding in ("", "identity"):
-        return body
-    if encoding != "gzip":
-        raise ValueError(f"unsupported Content-Encoding {encoding!r}")
-    # Bounded: a small gzip bomb must not become gigabytes in memory.
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    out = inflater.decompress(body, MAX_INFLATED)
-    if inflater.unconsumed_tail:
-        raise ValueError(f"inflated body is larger than {MAX_INFLATED} bytes")
-    return out
 
 
 def receiver_stats(app_state: Any) -> dict[str, dict[str, Any]]:
