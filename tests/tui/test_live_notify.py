@@ -11,12 +11,12 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from workbench.settings.tui import TuiSettings
 
 from storage import Store
 from storage.models import EventKind, NewEvent, Severity, Source
 from tests.conftest import PG_URL, _pg_database
 from tests.tui.conftest import NOW, make_app, seed, settle
+from workbench.settings.tui import TuiSettings
 from workbench.tui.screens.events import EventsScreen
 
 pytestmark = pytest.mark.postgres

@@ -10,7 +10,7 @@ from pathlib import Path
 from storage import Store
 from tests.tui.conftest import make_app, settle
 from workbench.config import parse_config
-from workbench.runtime import Runtime, RuntimeOptions
+from workbench.runtime import RuntimeOptions, build_runtime
 from workbench.settings.tui import TuiSettings
 from workbench.tui.screens.health import HealthScreen
 
@@ -37,7 +37,7 @@ async def test_supervisor_on_the_tui_loop(tmp_path: Path) -> None:
                           f"multiline_flush_seconds = 0\n")
     store = Store.open(tmp_path / "rt.db")
     app = make_app(store, live=True, settings=TuiSettings(poll_seconds=0.05),
-                   runtime=Runtime(config, store, RuntimeOptions(api=False)))
+                   runtime=build_runtime(config, store, RuntimeOptions(api=False)))
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot, lambda: app.control is not None
                      and store.pending_dead_letters() == {"app": 1})
@@ -80,7 +80,7 @@ async def test_grouping_runs_beside_the_tui(tmp_path: Path) -> None:
     inv = seed(store)
     before = store.get_investigation(inv).event_count
     config = Config(grouping=GroupingSettings(interval_seconds=0.05))
-    app = make_app(store, runtime=Runtime(config, store, RuntimeOptions(connectors=False,
+    app = make_app(store, runtime=build_runtime(config, store, RuntimeOptions(connectors=False,
                                                                         api=False)))
     async with app.run_test(size=(100, 30)) as pilot:
         await asyncio.to_thread(store.ingest, [NewEvent(

@@ -24,7 +24,7 @@ from storage.queries import EventQuery
 from storage.tokens import create_token
 from workbench.api.server import ApiServerError
 from workbench.config import Config, parse_config
-from workbench.runtime import Runtime, RuntimeOptions
+from workbench.runtime import RuntimeOptions, build_runtime
 
 NOW = datetime(2026, 11, 28, 10, 1, tzinfo=UTC)
 LINE = encode_envelope(b'{"ts": "2026-11-28T10:00:00Z", "level": "error", "msg": "parsed at last"}',
@@ -58,7 +58,7 @@ async def test_api_replays_a_disabled_connectors_dead_letter(tmp_path: Path) -> 
     """POST .../retry over loopback: the entry is replayed and its event stored."""
     store = Store.open(tmp_path / "rt.db")
     letter_id, secret = _seed(store)
-    runtime = Runtime(_config(tmp_path), store)
+    runtime = build_runtime(_config(tmp_path), store)
     async with runtime.running():
         assert runtime.api_url is not None and runtime.control is not None
         assert runtime.control.names() == ["live"]  # the disabled one does not run
@@ -85,7 +85,7 @@ async def test_a_service_that_cannot_start_is_reported_and_the_others_run(
     store = Store.open(tmp_path / "rt.db")
     failed: list[tuple[str, Exception]] = []
     with _busy_port() as busy:
-        runtime = Runtime(_config(tmp_path, busy.getsockname()[1]), store)
+        runtime = build_runtime(_config(tmp_path, busy.getsockname()[1]), store)
         await runtime.start(lambda name, exc: failed.append((name, exc)))
         try:
             assert runtime.supervisor is not None and runtime.supervisor.loop is not None
@@ -100,7 +100,7 @@ async def test_serve_policy_stops_what_started_and_raises(tmp_path: Path) -> Non
     """``serve`` policy: the same failure raises, after the connectors were stopped again."""
     store = Store.open(tmp_path / "rt.db")
     with _busy_port() as busy:
-        runtime = Runtime(_config(tmp_path, busy.getsockname()[1]), store)
+        runtime = build_runtime(_config(tmp_path, busy.getsockname()[1]), store)
         with pytest.raises(ApiServerError):
             await runtime.start()
     assert runtime.supervisor is not None
@@ -111,7 +111,7 @@ async def test_serve_policy_stops_what_started_and_raises(tmp_path: Path) -> Non
 async def test_read_only_runs_nothing_that_writes(tmp_path: Path) -> None:
     """``--read-only``: no connectors, no grouping; the parsers are still known."""
     store = Store.open(tmp_path / "rt.db")
-    runtime = Runtime(_config(tmp_path), store, RuntimeOptions(api=False, read_only=True))
+    runtime = build_runtime(_config(tmp_path), store, RuntimeOptions(api=False, read_only=True))
     async with runtime.running():
         assert runtime.supervisor is None and runtime.control is None
         assert runtime.parsers is not None

@@ -54,12 +54,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _serve(config: Config, store: Store) -> None:
-    from workbench.runtime import Runtime
+    from workbench.runtime import build_runtime
 
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     _install_signals(loop, stop)
-    runtime = Runtime(config, store)
+    runtime = build_runtime(config, store)
     async with runtime.running():
         sys.stdout.write("workbench serve: ready (" + "; ".join(runtime.notes) + ")\n")
         sys.stdout.flush()

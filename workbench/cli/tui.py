@@ -29,14 +29,14 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args)
     store = open_store(args)
     _log_to_file()
-    from workbench.runtime import Runtime, RuntimeOptions
+    from workbench.runtime import RuntimeOptions, build_runtime
     from workbench.tui.app import WorkbenchApp
 
     read_only = bool(getattr(args, "read_only", False)) or config.tui.read_only
     options = RuntimeOptions(connectors=not getattr(args, "no_connectors", False),
                              api=not getattr(args, "no_api", False), read_only=read_only)
     app = WorkbenchApp(store, settings=config.tui, read_only=read_only,
-                       runtime=Runtime(config, store, options))
+                       runtime=build_runtime(config, store, options))
     app.repo.suspect_settings = config.suspects
     try:
         app.run()

@@ -7,6 +7,21 @@ starts :data:`~workbench.runtime.services.SERVICES` in order (leases,
 connectors, grouping, the REST API), stopping them in reverse. See ``docs/architecture.md``.
 """
 
-from workbench.runtime.core import Runtime, RuntimeOptions, Service
+from __future__ import annotations
 
-__all__ = ["Runtime", "RuntimeOptions", "Service"]
+from typing import TYPE_CHECKING
+
+from workbench.runtime.core import Runtime, RuntimeOptions, Service
+from workbench.runtime.services import SERVICES
+
+if TYPE_CHECKING:
+    from storage import Store
+    from workbench.config import Config
+
+__all__ = ["SERVICES", "Runtime", "RuntimeOptions", "Service", "build_runtime"]
+
+
+def build_runtime(config: Config, store: Store, options: RuntimeOptions | None = None
+                  ) -> Runtime:
+    """The runtime ``serve`` and the TUI start: every service of :data:`SERVICES`."""
+    return Runtime(config, store, options or RuntimeOptions(), services=SERVICES)

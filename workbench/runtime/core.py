@@ -50,8 +50,9 @@ class Runtime:
     config: Config
     store: Store
     options: RuntimeOptions = field(default_factory=RuntimeOptions)
-    services: Sequence[Service] | None = None
-    """Started in order, stopped in reverse (default: ``services.SERVICES``)."""
+    services: Sequence[Service] = ()
+    """Started in order, stopped in reverse (:func:`workbench.runtime.build_runtime` gives
+    ``services.SERVICES``, the list both ``serve`` and the TUI run)."""
     leases: LeaseKeeper | None = None
     """This instance's leases, when it runs jobs that must run in one instance at a time."""
     supervisor: Supervisor | None = None
@@ -70,10 +71,8 @@ class Runtime:
 
     async def start(self, on_error: OnError | None = None) -> None:
         """Start every service in order; see the module docstring for ``on_error``."""
-        from workbench.runtime.services import SERVICES
-
         stack = self._stack = AsyncExitStack()
-        for service in self.services if self.services is not None else SERVICES:
+        for service in self.services:
             name = getattr(service, "__name__", repr(service))
             try:
                 await stack.enter_async_context(service(self))
