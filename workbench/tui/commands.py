@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
@@ -92,10 +92,8 @@ class WorkbenchCommands(Provider):
     """The command palette: every command, titled "area: verb"."""
 
     def _app(self) -> WorkbenchApp:
-        from workbench.tui.app import WorkbenchApp
-
-        assert isinstance(self.app, WorkbenchApp)
-        return self.app
+        # A cast, not an import: the app imports this provider.
+        return cast("WorkbenchApp", self.app)
 
     async def discover(self) -> Hits:
         for command in COMMANDS:

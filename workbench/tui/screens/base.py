@@ -30,10 +30,8 @@ class BaseScreen(Screen[None]):
 
     @property
     def wb(self) -> WorkbenchApp:
-        """The app, typed."""
-        from workbench.tui.app import WorkbenchApp
-
-        return cast(WorkbenchApp, self.app)
+        """The app, typed (a cast, not an import: the app imports the screens)."""
+        return cast("WorkbenchApp", self.app)
 
     def fetch(self, fn: Callable[[], R], then: Callable[[R], None], *, group: str = "load",
               failed: Callable[[Exception], None] | None = None) -> None:
