@@ -19,7 +19,7 @@ import pytest
 from connectors.health import RunStatus
 from connectors.logs.parse import RecordRef, encode_envelope
 from storage import Store
-from storage.models import NewDeadLetter
+from storage.models import DeadLetterStatus, NewDeadLetter
 from storage.queries import EventQuery
 from storage.tokens import create_token
 from workbench.api.server import ApiServerError
@@ -68,6 +68,26 @@ async def test_api_replays_a_disabled_connectors_dead_letter(tmp_path: Path) -> 
     assert reply.status_code == 200, reply.text
     assert reply.json()["status"] == "replayed", reply.json()["message"]
     assert [e.title for e in store.list_events(EventQuery()).items] == ["parsed at last"]
+    store.close()
+
+
+async def test_an_unconfigured_connectors_dead_letter_is_a_clear_409(tmp_path: Path) -> None:
+    """A dead letter whose connector is in no config cannot be re-parsed: 409 says why
+    (it was a 500 before), and the entry stays pending."""
+    store = Store.open(tmp_path / "rt.db")
+    _, secret = _seed(store)
+    store.ingest([], dead_letters_=[NewDeadLetter(
+        connector="gone", payload=LINE, error_class="PoisonRecordError", message="old")])
+    letter = store.list_dead_letters(connector="gone").items[0]
+    runtime = build_runtime(_config(tmp_path), store)
+    async with runtime.running():
+        assert runtime.api_url is not None
+        async with httpx.AsyncClient(base_url=runtime.api_url, timeout=30,
+                                     headers={"Authorization": f"Bearer {secret}"}) as client:
+            reply = await client.post(f"/api/connectors/gone/dlq/{letter.id}/retry")
+    assert reply.status_code == 409, reply.text
+    assert "no connector named 'gone' is configured" in reply.json()["detail"]
+    assert store.get_dead_letter(letter.id).status is DeadLetterStatus.PENDING
     store.close()
 
 

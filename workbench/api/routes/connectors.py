@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from connectors.control import Control
+from connectors.dlq import UnknownParserError
 from storage import NotFoundError, audit, dead_letters
 from storage.models import MAX_ID, DeadLetter, DeadLetterStatus
 from workbench.api.connector_status import ConnectorStatus, collect
@@ -157,7 +158,9 @@ async def get_dlq(_: Viewer, db: Db, name: Name, letter_id: LetterId) -> DeadLet
 
 
 @router.post("/{name}/dlq/{letter_id}/retry", response_model=DeadLetterOut,
-             responses=NEEDS_SUPERVISOR, summary="Replay a dead letter")
+             responses={**NEEDS_SUPERVISOR,
+                        409: problem_doc("No parser: the connector is not configured")},
+             summary="Replay a dead letter")
 async def retry(principal: Responder, db: Db, request: Request, name: Name,
                 letter_id: LetterId) -> DeadLetterOut:
     """Re-parse the stored payload with the connector's current parser (idempotent).
@@ -166,7 +169,10 @@ async def retry(principal: Responder, db: Db, request: Request, name: Name,
     new error in ``message`` and one more attempt.
     """
     await db.read(lambda s: _letter(s, name, letter_id))
-    outcome = await _control(request).areplay(letter_id, by=principal.name)
+    try:
+        outcome = await _control(request).areplay(letter_id, by=principal.name)
+    except UnknownParserError as exc:  # no connector of that name in the config
+        raise ProblemError(409, "conflict", str(exc)) from exc
 
     def work(session: Session) -> DeadLetter:
         audit.record(session=session, actor=principal.name, action="dlq.replay",
