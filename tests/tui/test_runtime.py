@@ -12,6 +12,7 @@ from tests.tui.conftest import make_app, settle
 from workbench.config import parse_config
 from workbench.runtime import RuntimeOptions, build_runtime
 from workbench.settings.tui import TuiSettings
+from workbench.tui.screens.events import EventsScreen
 from workbench.tui.screens.health import HealthScreen
 
 
@@ -46,6 +47,7 @@ async def test_supervisor_on_the_tui_loop(tmp_path: Path) -> None:
                      and any(r["name"] == "app" and r["state"] == "running"
                              and r["dlq_size"] == 1 for r in app.screen.connectors.rows))
         health = app.screen
+        assert isinstance(health, HealthScreen)
         await pilot.press("enter")
         await settle(pilot, lambda: bool(health.letters.rows))
         attempts = health.letters.rows[0].attempts
@@ -54,15 +56,19 @@ async def test_supervisor_on_the_tui_loop(tmp_path: Path) -> None:
                      > attempts)
         assert store.pending_dead_letters() == {"app": 1}
         await pilot.press("escape", "escape", "A")
-        await settle(pilot, lambda: len(getattr(app.screen, "pane", None).rows.rows) == 3)
+        await settle(pilot, lambda: isinstance(app.screen, EventsScreen)
+                     and len(app.screen.pane.rows.rows) == 3)
         await asyncio.to_thread(_append, logs / "app.log", _line(99))
+        assert isinstance(app.screen, EventsScreen)
         rows = app.screen.pane.rows
         await settle(pilot, lambda: any("line 99" in r.title for r in rows.rows))
         await pilot.press("escape", "H")
         await settle(pilot, lambda: isinstance(app.screen, HealthScreen)
                      and bool(app.screen.connectors.rows))
         await pilot.press("P")
-        await settle(pilot, lambda: app.control.snapshot()["app"].status == "paused")
+        control = app.control
+        assert control is not None
+        await settle(pilot, lambda: control.snapshot()["app"].status == "paused")
     store.close()
 
 
