@@ -24,6 +24,7 @@ from workbench.settings.tui import TuiSettings
 from workbench.tui import keymap
 from workbench.tui.commands import WorkbenchCommands, action_for
 from workbench.tui.data import Repo
+from workbench.tui.host import ScreenHost
 from workbench.tui.messages import StoreChanged
 from workbench.tui.runtime import BesideRuntime
 
@@ -226,3 +227,8 @@ def _user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):  # no passwd entry in some containers
         return "tui"
+
+
+def _implements_host(app: WorkbenchApp) -> ScreenHost:
+    """Static check only: mypy fails here if the app stops providing what screens use."""
+    return app
