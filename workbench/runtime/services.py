@@ -27,7 +27,8 @@ async def leases_service(rt: Runtime) -> AsyncIterator[None]:
     released last, after the jobs stopped. Nothing to lease if nothing writes."""
     from connectors.leasing import LeaseKeeper
 
-    jobs = rt.options.connectors or (rt.options.grouping and rt.config.grouping.enabled)
+    jobs = ((rt.options.connectors and bool(rt.config.enabled_connectors()))
+            or (rt.options.grouping and rt.config.grouping.enabled))
     if rt.options.read_only or not jobs:
         yield
         return
