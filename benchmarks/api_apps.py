@@ -21,7 +21,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from workbench.api.server import ApiServer
-from workbench.api.settings import ApiSettings
+from workbench.settings.api import ApiSettings
 
 COLUMNS = ("id, source, dedup_key, kind, severity, occurred_at, received_at, service, "
            "environment, host, title, body, trace_id, span_id, commit_sha, url, attributes, tags")

@@ -4,8 +4,8 @@ Where it is: ``--config``, else ``$WORKBENCH_CONFIG``, else ``config.toml`` in t
 user's config directory. A missing default file means "all defaults, no
 connectors"; a missing file that was asked for by name is an error.
 
-Tables: ``[store]`` (``url``), ``[api]`` (:class:`~workbench.api.settings.ApiSettings`),
-``[tui]`` (:class:`~workbench.tui.settings.TuiSettings`), ``[grouping]``
+Tables: ``[store]`` (``url``), ``[api]`` (:class:`~workbench.settings.api.ApiSettings`),
+``[tui]`` (:class:`~workbench.settings.tui.TuiSettings`), ``[grouping]``
 (:class:`~workbench.grouping.GroupingSettings`), ``[suspects]``
 (:class:`~workbench.suspect_settings.SuspectSettings`), ``[leases]``
 (:class:`~connectors.leasing.LeaseSettings`) and ``[[connectors]]``, each
@@ -30,10 +30,10 @@ from connectors.dlq import IMPORT_CONNECTOR
 from connectors.leasing import LeaseSettings
 from connectors.registry import UnknownKindError, entry
 from connectors.secrets import SecretRef, redact, secret_from
-from workbench.api.settings import ApiSettings
 from workbench.grouping import GroupingSettings
+from workbench.settings.api import ApiSettings
+from workbench.settings.tui import TuiSettings
 from workbench.suspect_settings import SuspectSettings
-from workbench.tui.settings import TuiSettings
 
 __all__ = ["Config", "ConfigError", "SecretRef", "StoreSettings", "config_path",
            "load_config", "parse_config", "redacted", "secret_from"]

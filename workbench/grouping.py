@@ -39,15 +39,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from connectors.leasing import LeaseKeeper
 from storage import grouping_keys as keys
 from storage import investigations as inv_repo
-from storage.converters import EVENT_COLUMNS, event_from_row
 from storage.cursors import get_cursor, set_cursor
+from storage.events import events_after
 from storage.leases import Grant, LeaseLostError, fence
 from storage.models import (
     CHANGE_KINDS,
@@ -58,7 +57,6 @@ from storage.models import (
     utcnow,
 )
 from storage.store import Store
-from storage.tables import EventRow
 from storage.txretry import TRANSIENT, UNIQUE_VIOLATION, run_retrying
 
 CURSOR_NAME = "grouping"
@@ -166,8 +164,7 @@ LEASE = "grouping"
 
 
 def _new_events(session: Session, after_id: int, limit: int) -> list[Event]:
-    stmt = select(*EVENT_COLUMNS).where(EventRow.id > after_id).order_by(EventRow.id).limit(limit)
-    return [event_from_row(r) for r in session.execute(stmt).mappings()]
+    return events_after(session=session, after_id=after_id, limit=limit)
 
 
 def _keys(event: Event) -> tuple[tuple[str, str], ...]:

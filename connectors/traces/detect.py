@@ -41,7 +41,7 @@ MAX_OPERATIONS = 10_000
 
 @dataclass
 class _Baseline:
-    samples: np.ndarray  # type: ignore[type-arg]
+    samples: np.ndarray
     count: int = 0
     cached: float = float("inf")
     stale: int = 0

@@ -14,7 +14,7 @@ from storage import Store
 from tests.api.conftest import Api, start_api, stop_api
 from tests.api.test_investigations import _problem
 from workbench.api.middleware import SECURITY_HEADERS
-from workbench.api.settings import ApiSettings
+from workbench.settings.api import ApiSettings
 
 
 def _has_security_headers(response: httpx.Response) -> bool:

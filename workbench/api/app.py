@@ -16,6 +16,8 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
+from connectors.control import Control
+from connectors.health import HealthRegistry
 from storage import Store
 from workbench import __version__
 from workbench.api import hot, problems
@@ -35,7 +37,7 @@ from workbench.api.routes import (
     suspects,
     tokens,
 )
-from workbench.api.settings import ApiSettings
+from workbench.settings.api import ApiSettings
 
 log = logging.getLogger(__name__)
 ROUTERS = (events.router, investigations.router, connectors.router, analytics.router,
@@ -43,8 +45,8 @@ ROUTERS = (events.router, investigations.router, connectors.router, analytics.ro
 OPTIONAL_ROUTERS = ("workbench.api.routes.receivers",)
 
 
-def create_app(*, store: Store, settings: ApiSettings | None = None, health: Any = None,
-               control: Any = None) -> FastAPI:
+def create_app(*, store: Store, settings: ApiSettings | None = None,
+               health: HealthRegistry | None = None, control: Control | None = None) -> FastAPI:
     """A ready app serving ``store``; ``health``/``control`` come from the supervisor."""
     settings = settings or ApiSettings()
     db = Database(store, fast_reads=settings.fast_reads)
@@ -73,8 +75,8 @@ def create_app(*, store: Store, settings: ApiSettings | None = None, health: Any
     return app
 
 
-def _state(app: FastAPI, store: Store, db: Database, settings: ApiSettings, health: Any,
-           control: Any) -> None:
+def _state(app: FastAPI, store: Store, db: Database, settings: ApiSettings,
+           health: HealthRegistry | None, control: Control | None) -> None:
     app.state.store = store
     app.state.db = db
     app.state.settings = settings

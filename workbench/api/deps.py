@@ -15,7 +15,7 @@ from fastapi.security import HTTPBearer
 
 from workbench.api.auth import Principal, Role, check_role
 from workbench.api.db import Database
-from workbench.api.settings import ApiSettings
+from workbench.settings.api import ApiSettings
 
 SCHEME = "bearer"
 

@@ -107,7 +107,7 @@ def _optional(model: type[BaseModel], name: str) -> type[BaseModel]:
         for key, info in model.model_fields.items()
     }
     fields["status"] = (InvestigationStatus | None, None)
-    created: type[BaseModel] = create_model(  # type: ignore[call-overload]
+    created: type[BaseModel] = create_model(
         name, __config__=ConfigDict(extra="forbid"), **fields)
     return created
 

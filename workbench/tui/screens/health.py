@@ -100,13 +100,13 @@ class HealthScreen(BaseScreen):
         letter = self._letter()
         if letter is None:
             return
-        store, user, control, config = (self.wb.repo.store, self.wb.user, self.wb.control,
-                                        self.wb.config)
+        store, user, control, parsers = (self.wb.repo.store, self.wb.user, self.wb.control,
+                                         self.wb.parsers)
 
         def confirmed(yes: bool | None) -> None:
             if yes:
                 self.write(lambda: health_data.replay(store, letter.id, by=user,
-                                                      control=control, config=config),
+                                                      control=control, parsers=parsers),
                            f"dead letter {letter.id}: replay done",
                            after=lambda outcome: self.notify(f"replay: {outcome}"))
 

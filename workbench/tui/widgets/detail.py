@@ -1,6 +1,6 @@
 """Renderables for the investigation and event detail panes.
 
-Field names are our literals; every value is appended through :func:`assemble`
+Field names are our literals; every value is appended through :func:`workbench.tui.safe.assemble`
 pieces or ``sanitize``, so data can never become markup or an escape sequence.
 """
 
