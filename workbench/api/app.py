@@ -16,6 +16,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
+from connectors import tracing
 from storage import Store
 from workbench import __version__
 from workbench.api import hot, problems
@@ -69,6 +70,10 @@ def create_app(*, store: Store, settings: ApiSettings | None = None, health: Any
         app.router.routes[0:0] = hot.ROUTES
     app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes,
                        metrics=app.state.metrics)
+    if (tracer := tracing.tracer()) is not None:  # outermost: the span covers everything
+        from workbench.telemetry.asgi import TracingMiddleware
+
+        app.add_middleware(TracingMiddleware, tracer=tracer)
     return app
 
 
