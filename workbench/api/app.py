@@ -25,6 +25,7 @@ from workbench.api.connector_status import collect
 from workbench.api.db import Database
 from workbench.api.metrics import ApiMetrics
 from workbench.api.middleware import EdgeMiddleware
+from workbench.api.outcome_metrics import OutcomeCollector
 from workbench.api.ratelimit import TokenBucketLimiter
 from workbench.api.routes import (
     analytics,
@@ -95,6 +96,7 @@ def _state(app: FastAPI, store: Store, db: Database, settings: ApiSettings, heal
             return [s.model_dump() for s in collect(session, health)]
 
     metrics.watch_connectors(statuses)
+    metrics.registry.register(OutcomeCollector(store))
     app.state.metrics = metrics
 
 
