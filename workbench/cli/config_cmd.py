@@ -74,6 +74,9 @@ lookback_minutes = 360
 # paths = ["/var/log/app/*.log"]
 # format = "jsonl"                   # jsonl, logfmt, regex, plain, journald
 # timezone = "UTC"                   # assumed for timestamps without a zone
+# time_format = "%y/%m/%d %H:%M:%S"  # strptime-style, for times that are not ISO (Spark)
+# zone_abbreviations = { IST = "+05:30" }  # ambiguous abbreviations (IST, CST, AST)
+# on_unmatched = "store"             # regex/plain lines the pattern misses: store or dlq
 # interval_seconds = 2
 #
 # [connectors.retry]
