@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from opentelemetry import context
 from opentelemetry.propagate import extract
-from opentelemetry.trace import SpanKind, StatusCode, Tracer
+from opentelemetry.trace import Span, SpanKind, StatusCode, Tracer, set_span_in_context
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -22,7 +23,13 @@ def _getter_headers(scope: Scope) -> dict[str, str]:
 
 
 class TracingMiddleware:
-    """Pure ASGI: a span around the whole request, errors and body included."""
+    """Pure ASGI: a span around the whole request, errors and body included.
+
+    The span is started and made current by hand rather than with
+    ``start_as_current_span``: two generator-based context managers less per request
+    (about 30% of the cost of a request that is not sampled), and attributes are only
+    built for a span that records.
+    """
 
     def __init__(self, app: ASGIApp, *, tracer: Tracer) -> None:
         self.app = app
@@ -34,28 +41,43 @@ class TracingMiddleware:
             return
         headers = _getter_headers(scope)
         method = scope["method"]
-        with self.tracer.start_as_current_span(
-                method, context=extract(headers), kind=SpanKind.SERVER,
-                attributes=_request_attributes(scope, headers, method)) as span:
-            status = [0]
+        span = self.tracer.start_span(method, context=extract(headers), kind=SpanKind.SERVER)
+        recording = span.is_recording()
+        if recording:
+            span.set_attributes(_request_attributes(scope, headers, method))
+        token = context.attach(set_span_in_context(span))
+        status = [0]
 
-            async def send_traced(message: Message) -> None:
-                if message["type"] == "http.response.start":
-                    status[0] = message["status"]
-                await send(message)
+        async def send_traced(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
 
-            try:
-                await self.app(scope, receive, send_traced)
-            finally:
-                route = getattr(scope.get("route"), "path_format", None)
-                if route:
-                    span.update_name(f"{method} {route}")
-                    span.set_attribute("http.route", route)
-                if status[0]:
-                    span.set_attribute("http.response.status_code", status[0])
-                    if status[0] >= 500:
-                        span.set_attribute("error.type", str(status[0]))
-                        span.set_status(StatusCode.ERROR)
+        try:
+            await self.app(scope, receive, send_traced if recording else send)
+        except BaseException as exc:
+            if recording:
+                span.record_exception(exc)
+                span.set_attribute("error.type", type(exc).__qualname__)
+                span.set_status(StatusCode.ERROR, str(exc)[:500])
+            raise
+        finally:
+            context.detach(token)
+            if recording:
+                _finish(span, scope, method, status[0])
+            span.end()
+
+
+def _finish(span: Span, scope: Scope, method: str, status: int) -> None:
+    route = getattr(scope.get("route"), "path_format", None)
+    if route:
+        span.update_name(f"{method} {route}")
+        span.set_attribute("http.route", route)
+    if status:
+        span.set_attribute("http.response.status_code", status)
+        if status >= 500:
+            span.set_attribute("error.type", str(status))
+            span.set_status(StatusCode.ERROR)
 
 
 def _request_attributes(scope: Scope, headers: dict[str, str], method: str
