@@ -218,3 +218,63 @@ def test_serve_exports_request_poll_and_ingest_spans(tmp_path: Path,
     # The JSON log lines carry the trace of the span that was active.
     lines = [orjson.loads(line) for line in (tmp_path / "serve.log").read_text().splitlines()]
     assert lines and all({"ts", "level", "logger", "message"} <= line.keys() for line in lines)
+
+
+def _serve(db: Path, config: Path, log: Path, env: dict[str, str]
+           ) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen([sys.executable, "-m", "workbench", "--db", str(db), "--config",
+                             str(config), "serve", "--log-file", str(log)],
+                            stdout=subprocess.PIPE, text=True, env=env)
+    assert proc.stdout is not None
+    ready = proc.stdout.readline()
+    found = re.search(r"api: (http://\S+?)[;)]", ready)
+    assert found, ready
+    return proc, found.group(1)
+
+
+@pytest.mark.slow
+def test_a_second_workbench_receives_the_first_ones_failing_calls(
+        tmp_path: Path, receiver: Receiver) -> None:
+    """Dogfooding: instance A exports to instance B's own ``/v1/traces``; B stores A's
+    failed HTTP call to its source as a span error of service ``workbench``."""
+    tokens = {}
+    for name in ("a", "b"):
+        store = Store.open(tmp_path / f"{name}.db")
+        with store.write() as session:
+            _, tokens[name] = create_token(session=session, name=name, role="responder")
+        store.close()
+    (tmp_path / "b.toml").write_text("[api]\nport = 0\n")
+    (tmp_path / "a.toml").write_text(
+        "[api]\nport = 0\n\n[[connectors]]\nkind = \"alertmanager\"\nname = \"am\"\n"
+        f"url = \"{receiver.url}\"\ninterval_seconds = 0.2\n"
+        "[connectors.retry]\nbase_seconds = 0.01\nmax_wait_seconds = 0.05\n")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    started: list[subprocess.Popen[str]] = []
+    try:
+        b, b_url = _serve(tmp_path / "b.db", tmp_path / "b.toml", tmp_path / "b.log", clean)
+        started.append(b)
+        a, _ = _serve(tmp_path / "a.db", tmp_path / "a.toml", tmp_path / "a.log", {
+            **clean, "OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_ENDPOINT": b_url,
+            "OTEL_EXPORTER_OTLP_HEADERS": f"Authorization=Bearer%20{tokens['b']}",
+            "OTEL_BSP_SCHEDULE_DELAY": "100"})
+        started.append(a)
+        viewer = httpx.Client(base_url=b_url, timeout=30,
+                              headers={"Authorization": f"Bearer {tokens['b']}"})
+
+        def errors() -> list[dict[str, Any]]:
+            items: list[dict[str, Any]] = viewer.get(
+                "/api/events", params={"source": "traces"}).json()["items"]
+            return [e for e in items if e["service"] == "workbench"]
+
+        _wait(lambda: errors() != [], "A's failing call stored in B")
+        [event] = errors()
+        assert event["kind"] == "span_error"
+        assert "503" in orjson.dumps(event).decode()
+        assert event["trace_id"] and len(event["trace_id"]) == 32
+    finally:
+        for proc in reversed(started):
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
