@@ -11,11 +11,14 @@ from datetime import timedelta
 import httpx
 import pytest
 
+from connectors import dlq
 from connectors.errors import TransientSourceError
 from connectors.supervisor import Supervisor
 from storage import Store
 from storage import investigations as inv_repo
-from storage.models import InvestigationStatus, NewInvestigation, Severity, utcnow
+from storage.events import list_events
+from storage.models import InvestigationStatus, LinkReason, NewInvestigation, Severity, utcnow
+from storage.queries import EventQuery
 from tests.api.conftest import start_api, stop_api
 from tests.connectors.runtime_fakes import FakeConnector, config, records, wait_until
 
@@ -37,6 +40,16 @@ def _investigations(store: Store) -> None:
                                     status=InvestigationStatus.RESOLVED, now=now)
 
 
+def _discard_one_and_link(store: Store) -> None:
+    [first, *_] = list(dlq.iter_pending(store, connector="flaky"))
+    dlq.discard(store, first.id, by="test")
+    with store.write() as session:
+        events = list_events(session=session, query=EventQuery(limit=3)).items
+        inv_repo.link_events(session=session, investigation_id=1,
+                             event_ids=[e.id for e in events], reason=LinkReason.RULE,
+                             rule="same_service")
+
+
 def _sample(scrape: str, name: str, **labels: str) -> float:
     for line in scrape.splitlines():
         if not line.startswith(name + "{"):
@@ -49,7 +62,7 @@ def _sample(scrape: str, name: str, **labels: str) -> float:
 
 async def test_scrape_while_a_connector_fails_and_recovers(sqlite_store: Store) -> None:
     _investigations(sqlite_store)
-    fake = FakeConnector("flaky", records("r", 30), batch_size=5)
+    fake = FakeConnector("flaky", records("r", 30, poison_every=10), batch_size=5)
     fake.fail_with = TransientSourceError("source down")
     supervisor = Supervisor(sqlite_store, [(fake, config("flaky"))])
     await supervisor.start()
@@ -57,8 +70,9 @@ async def test_scrape_while_a_connector_fails_and_recovers(sqlite_store: Store) 
     try:
         await wait_until(lambda: supervisor.runners["flaky"].breaker.state.value == "open")
         fake.fail_with = None  # the source recovers: half_open probe, then closed
-        await wait_until(lambda: supervisor.health.get("flaky").stored == 30
+        await wait_until(lambda: supervisor.health.get("flaky").stored == 27
                          and supervisor.runners["flaky"].breaker.state.value == "closed")
+        _discard_one_and_link(sqlite_store)
         token = {"Authorization": f"Bearer {api.tokens['admin']}"}
         async with httpx.AsyncClient(headers=token) as client:
             scrape = (await client.get(f"{api.url}/metrics")).text
@@ -88,6 +102,13 @@ async def test_scrape_while_a_connector_fails_and_recovers(sqlite_store: Store) 
     assert _sample(scrape, "workbench_investigation_detection_seconds_bucket",
                    severity="critical", le="900.0") == 1
     assert _sample(scrape, "workbench_investigations", status="open", severity="high") == 1
+
+    # Three poison records: three entries, one discarded; three links by a rule.
+    assert _sample(scrape, "workbench_dead_letters_enqueued_total", connector="flaky") == 3
+    assert _sample(scrape, "workbench_dead_letters_discarded_total", connector="flaky") == 1
+    assert _sample(scrape, "workbench_dead_letters_replayed_total", connector="flaky") == 0
+    assert _sample(scrape, "workbench_investigation_links", reason="rule",
+                   rule="same_service") == 3
 
     if PROMTOOL is None:
         pytest.skip("promtool is not installed (Debian package prometheus)")

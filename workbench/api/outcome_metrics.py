@@ -11,6 +11,10 @@ ones :mod:`workbench.analytics` reports (``Investigation.time_to_resolve`` and
   leaves the histogram until it is resolved again (Prometheus sees a reset).
 - ``workbench_investigation_detection_seconds`` — detected_at minus impact_started_at.
 - ``workbench_investigations{status, severity}`` — investigations per status now.
+- ``workbench_dead_letters_{enqueued,replayed,discarded}_total{connector}`` — DLQ
+  entries ever stored, replayed and discarded (entries are resolved, never deleted).
+- ``workbench_investigation_links{reason, rule}`` — event links now, by why they were
+  made (``manual``, or the grouping rule).
 """
 
 from __future__ import annotations
@@ -19,16 +23,23 @@ import bisect
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+)
 from prometheus_client.utils import floatToGoString
 
 from storage import Store
-from storage.models import Investigation, InvestigationStatus, Severity
+from storage.models import DeadLetterStatus, Investigation, InvestigationStatus, Severity
+from storage.outcome_counts import dead_letters_by_status, links_by_rule
 from workbench.analytics import Window, load
 
+REPLAYED, DISCARDED = DeadLetterStatus.REPLAYED.value, DeadLetterStatus.DISCARDED.value
 MINUTE, HOUR = 60.0, 3600.0
 RESOLUTION_BUCKETS = (5 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR, 4 * HOUR,
                       8 * HOUR, 24 * HOUR, 72 * HOUR)
@@ -52,6 +63,28 @@ def _histogram(name: str, documentation: str, buckets: Sequence[float],
     return family
 
 
+@dataclass(frozen=True)
+class _Read:
+    items: list[Investigation]
+    letters: dict[tuple[str, str], int]
+    links: dict[tuple[str, str], int]
+
+
+def _dead_letters(letters: dict[tuple[str, str], int]) -> Iterator[CounterMetricFamily]:
+    connectors = sorted({connector for connector, _ in letters})
+    families = {status: CounterMetricFamily(f"workbench_dead_letters_{name}",
+                                            f"dead-letter entries {name} (per connector)",
+                                            labels=["connector"])
+                for status, name in (("*", "enqueued"), (REPLAYED, "replayed"),
+                                     (DISCARDED, "discarded"))}
+    for connector in connectors:
+        mine = {status: n for (c, status), n in letters.items() if c == connector}
+        families["*"].add_metric([connector], float(sum(mine.values())))
+        for status in (REPLAYED, DISCARDED):
+            families[status].add_metric([connector], float(mine.get(status, 0)))
+    yield from families.values()
+
+
 def _le(bound: float) -> str:
     """The ``le`` label as prometheus_client writes it for its own histograms."""
     return str(floatToGoString(bound))  # type: ignore[no-untyped-call]
@@ -64,21 +97,24 @@ class OutcomeCollector:
         self._store = store
         self._clock = clock
         self._lock = threading.Lock()
-        self._cached: tuple[float, list[Investigation]] | None = None
+        self._cached: tuple[float, _Read] | None = None
 
-    def _items(self) -> list[Investigation]:
+    def _read(self) -> _Read:
         with self._lock:
             now = self._clock()
             if self._cached is None or now - self._cached[0] >= CACHE_SECONDS:
                 window = Window(start=EPOCH, end=datetime.now(UTC))
                 with self._store.read() as session:
                     items, _ = load(session, window)
-                self._cached = (now, items)
+                    read = _Read(items, dead_letters_by_status(session=session),
+                                 links_by_rule(session=session))
+                self._cached = (now, read)
             return self._cached[1]
 
     def collect(self) -> Iterator[Any]:
-        """The three families (prometheus_client's collector protocol)."""
-        items = self._items()
+        """Every family (prometheus_client's collector protocol)."""
+        read = self._read()
+        items = read.items
         yield _histogram("workbench_investigation_resolution_seconds",
                          "time to resolve (resolved_at - coalesce(impact_started_at, "
                          "detected_at)) of resolved investigations", RESOLUTION_BUCKETS,
@@ -93,6 +129,13 @@ class OutcomeCollector:
                 count = sum(1 for i in items if i.status is status and i.severity is severity)
                 current.add_metric([status.value, severity.value], float(count))
         yield current
+        yield from _dead_letters(read.letters)
+        links = GaugeMetricFamily("workbench_investigation_links",
+                                  "event links by reason (manual, rule) and grouping rule",
+                                  labels=["reason", "rule"])
+        for (reason, rule), count in sorted(read.links.items()):
+            links.add_metric([reason, rule], float(count))
+        yield links
 
     def describe(self) -> list[Any]:
         return []  # collected lazily: nothing to describe up front
