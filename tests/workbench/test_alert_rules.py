@@ -86,6 +86,31 @@ def test_dashboard_queries_are_valid_promql(promtool: str, tmp_path: Path) -> No
     assert "SUCCESS" in _run(promtool, "check", "rules", str(path))
 
 
+def _letter_and_link(store: Store) -> None:
+    """One dead letter and one grouped link, so their families have samples."""
+    from storage import dead_letters
+    from storage import investigations as inv_repo
+    from storage.models import (
+        EventKind,
+        LinkReason,
+        NewDeadLetter,
+        NewEvent,
+        NewInvestigation,
+        Source,
+    )
+
+    store.ingest([NewEvent(source=Source.LOGS, kind=EventKind.LOG, title="boom",
+                           occurred_at=datetime(2026, 11, 28, 12, tzinfo=UTC),
+                           dedup_key="boom")])
+    with store.write() as session:
+        dead_letters.enqueue(session=session, letter=NewDeadLetter(
+            connector="logs-app", payload=b"not json", error_class="NotJson", message="x"))
+        inv = inv_repo.create_investigation(session=session,
+                                            new=NewInvestigation(title="checkout down"))
+        inv_repo.link_events(session=session, investigation_id=inv.id, event_ids=[1],
+                             reason=LinkReason.RULE, rule="same_service")
+
+
 @pytest.fixture
 def scrape(sqlite_store: Store) -> Iterator[str]:
     """A real /metrics scrape from the API with a live connector runtime registry."""
@@ -104,6 +129,7 @@ def scrape(sqlite_store: Store) -> Iterator[str]:
     with sqlite_store.write() as session:  # an instance holds logs-app's lease
         claim(session=session, names=["connector:logs-app"], holder=Holder.this_process(),
               ttl=timedelta(seconds=30))
+    _letter_and_link(sqlite_store)
     api = start_api(sqlite_store, health=health)
     try:
         client = api.client("admin")
