@@ -164,20 +164,36 @@ STARTUP = """
 import time
 t = time.perf_counter()
 from workbench.cli import serve
+from workbench.api import app
 from workbench.config import parse_config
-from workbench.telemetry.setup import start
-handle = start(parse_config("").telemetry)
+config = parse_config("")
+try:
+    from workbench.telemetry.setup import start
+except ImportError:  # a baseline tree from before telemetry
+    start = None
+if start is not None:
+    start(config.telemetry)
 print(time.perf_counter() - t)
 """
 
 
-def startup(env: dict[str, str], reps: int) -> float:
-    """Median seconds to import the serve path and call ``start`` (fresh interpreters)."""
+def startup(variants: dict[str, tuple[dict[str, str], str | None]], reps: int
+            ) -> dict[str, float]:
+    """Median seconds to import the serve path and start telemetry, per variant.
+
+    Each variant is (extra environment, source tree or None for this one); fresh
+    interpreters, interleaved.
+    """
     clean = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
-    times = [float(subprocess.run([sys.executable, "-c", STARTUP], capture_output=True,
-                                  text=True, check=True, env={**clean, **env}).stdout)
-             for _ in range(reps)]
-    return statistics.median(times)
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    for _ in range(reps):
+        for name, (env, tree) in variants.items():
+            extra = {"PYTHONPATH": tree} if tree else {}
+            out = subprocess.run([sys.executable, "-c", STARTUP], capture_output=True,
+                                 text=True, check=True, env={**clean, **env, **extra},
+                                 cwd=tree or None).stdout
+            times[name].append(float(out))
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -188,11 +204,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--no-pin", action="store_true")
+    parser.add_argument("--startup-baseline", type=Path, default=None, metavar="TREE",
+                        help="also time start-up of this source tree (e.g. an export of "
+                             "the commit before telemetry)")
+    parser.add_argument("--startup-only", action="store_true")
     parser.add_argument("--receiver", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.receiver:
         receive_forever()
         return 0
+    if not args.startup_only:
+        bench_api_load(args)
+    variants: dict[str, tuple[dict[str, str], str | None]] = {
+        "off": ({}, None), "on (console exporter)": ({"OTEL_TRACES_EXPORTER": "console"}, None)}
+    if args.startup_baseline is not None:
+        variants["baseline tree"] = ({}, str(args.startup_baseline.resolve()))
+    medians = startup(variants, 9)
+    sys.stdout.write("start-up (import the serve path and the API, parse the config, start "
+                     "telemetry; median of 9 fresh interpreters, interleaved):\n")
+    for name, value in medians.items():
+        sys.stdout.write(f"  {name:<22} {value * 1000:6.0f} ms\n")
+    return 0
+
+
+def bench_api_load(args: argparse.Namespace) -> None:
+    """The throughput part: three servers, one load, ratios to the untraced server."""
     pin = not args.no_pin and shutil.which("taskset") is not None and (os.cpu_count() or 1) > 1
     sys.stdout.write(f"loader: {'wrk' if shutil.which('wrk') else 'asyncio'}; pinned: {pin}; "
                      f"events: {args.events:,}; {args.connections} connections; "
@@ -202,11 +238,6 @@ def main(argv: list[str] | None = None) -> int:
                                 Path(tmp), pin)
     report(samples)
     sys.stdout.write(f"\nspans received by the OTLP receiver: {received:,}\n")
-    off = startup({}, 7)
-    on = startup({"OTEL_TRACES_EXPORTER": "console"}, 7)
-    sys.stdout.write(f"start-up (import serve path + start()): off {off * 1000:.0f} ms, "
-                     f"on {on * 1000:.0f} ms (median of 7 fresh interpreters)\n")
-    return 0
 
 
 if __name__ == "__main__":
