@@ -41,6 +41,15 @@ def test_unknown_exporter_is_a_clear_error() -> None:
         exporter(None, {"OTEL_TRACES_EXPORTER": "jaeger"})
 
 
+def test_a_bad_exporter_variable_leaves_the_workbench_running_untraced(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "jaeger")
+    monkeypatch.delenv("OTEL_SDK_DISABLED", raising=False)
+    assert start(ON) is None
+    assert not tracing.enabled()
+    assert "tracing off: OTEL_TRACES_EXPORTER='jaeger'" in caplog.text
+
+
 def test_table_endpoint_yields_to_the_variables() -> None:
     settings = TelemetrySettings(enabled=True, endpoint="http://collector:4318/")
     assert traces_endpoint(settings, {}) == "http://collector:4318/v1/traces"

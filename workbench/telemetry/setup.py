@@ -50,8 +50,16 @@ class Telemetry:
 
 def start(settings: TelemetrySettings | None, *, engine: Engine | None = None
           ) -> Telemetry | None:
-    """Turn tracing on if the settings or ``OTEL_*`` ask for it; ``None`` when off."""
-    chosen = exporter(settings)
+    """Turn tracing on if the settings or ``OTEL_*`` ask for it; ``None`` when off.
+
+    A bad ``OTEL_TRACES_EXPORTER`` is logged as an error and the workbench runs
+    untraced: its own telemetry must never keep it from working.
+    """
+    try:
+        chosen = exporter(settings)
+    except ValueError as exc:
+        log.error("tracing off: %s", exc)
+        return None
     if chosen is None:
         return None
     settings = settings or TelemetrySettings()
