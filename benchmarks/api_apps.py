@@ -66,8 +66,11 @@ def serve(kind: str, db_path: str) -> None:
     else:
         from storage import Store
         from workbench.api.app import create_app
+        from workbench.telemetry.setup import start
 
-        app = create_app(store=Store.open(db_path), settings=settings)
+        store = Store.open(db_path)
+        start(None, engine=store.engine)  # tracing only if OTEL_TRACES_EXPORTER asks for it
+        app = create_app(store=store, settings=settings)
     server = ApiServer(app, settings, loop="uvloop", http="httptools").start()
     sys.stdout.write(f"{server.port}\n")
     sys.stdout.flush()

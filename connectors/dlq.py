@@ -30,7 +30,7 @@ from enum import StrEnum
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from connectors import registry
+from connectors import registry, tracing
 from connectors.base import Connector
 from connectors.commit import STORE_REJECTED
 from connectors.errors import PoisonRecordError
@@ -161,6 +161,15 @@ def parse_records(connector: str, records: Iterable[bytes], parse: RecordParser)
 def replay(store: Store, letter_id: int, parsers: Parsers, *, by: str | None = None
            ) -> ReplayOutcome:
     """Re-parse and store one entry; see the module docstring for the guarantees."""
+    with tracing.span("dlq.replay", {"workbench.dlq.letter_id": letter_id}) as span:
+        outcome = _replay(store, letter_id, parsers, by=by)
+        if span is not None:
+            span.set_attribute("workbench.dlq.outcome", outcome.status.value)
+        return outcome
+
+
+def _replay(store: Store, letter_id: int, parsers: Parsers, *, by: str | None
+            ) -> ReplayOutcome:
     with store.write() as session:
         letter = rows.lock_dead_letter(session=session, letter_id=letter_id)
         if letter.status is not DeadLetterStatus.PENDING:

@@ -42,6 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
+from connectors import tracing
 from connectors.leasing import LeaseKeeper
 from storage import grouping_keys as keys
 from storage import investigations as inv_repo
@@ -291,7 +292,13 @@ def group_once(store: Store, rules: GroupingRules | None = None, *,
 
     # A concurrent auto-open of the same episode loses on the unique key; the retry
     # reads the winner's investigation and links there.
-    return run_retrying(work, retry_on=TRANSIENT | {UNIQUE_VIOLATION})
+    with tracing.span("grouping.pass") as span:
+        result = run_retrying(work, retry_on=TRANSIENT | {UNIQUE_VIOLATION})
+        if span is not None:
+            span.set_attributes({"workbench.grouping.examined": result.examined,
+                                 "workbench.grouping.linked": result.linked,
+                                 "workbench.grouping.opened": result.opened})
+        return result
 
 
 def group_all(store: Store, rules: GroupingRules | None = None, *,

@@ -16,8 +16,8 @@ import pytest
 from connectors.ci.signatures import github_signature
 from storage import Store
 from tests.api.conftest import Api, note, start_api, stop_api
-from workbench.settings.receivers import ReceiverSettings
 from workbench.settings.api import ApiSettings
+from workbench.settings.receivers import ReceiverSettings
 
 SECRET = "webhook secret"
 BURST = 5

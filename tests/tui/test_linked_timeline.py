@@ -7,8 +7,8 @@ from typing import Any
 
 from storage import EventKind, EventQuery, NewEvent, Severity, Source, Store
 from tests.tui.conftest import NOW, make_app, settle
-from workbench.tui.screens.investigation import InvestigationScreen
 from workbench.settings.tui import TuiSettings
+from workbench.tui.screens.investigation import InvestigationScreen
 
 
 def _linked_ids(store: Store, investigation_id: int, **filters: Any) -> list[int]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
+from connectors import tracing
 from connectors.control import Control
 from connectors.health import HealthRegistry
 from storage import Store
@@ -26,6 +27,7 @@ from workbench.api.connector_status import collect
 from workbench.api.db import Database
 from workbench.api.metrics import ApiMetrics
 from workbench.api.middleware import EdgeMiddleware
+from workbench.api.outcome_metrics import OutcomeCollector
 from workbench.api.ratelimit import TokenBucketLimiter
 from workbench.api.routes import (
     analytics,
@@ -72,6 +74,10 @@ def create_app(*, store: Store, settings: ApiSettings | None = None,
     app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes,
                        metrics=app.state.metrics, authenticator=app.state.authenticator,
                        receiver_failures=app.state.receiver_failures)
+    if (tracer := tracing.tracer()) is not None:  # outermost: the span covers everything
+        from workbench.telemetry.asgi import TracingMiddleware
+
+        app.add_middleware(TracingMiddleware, tracer=tracer)
     return app
 
 
@@ -96,6 +102,7 @@ def _state(app: FastAPI, store: Store, db: Database, settings: ApiSettings,
             return [s.model_dump() for s in collect(session, health)]
 
     metrics.watch_connectors(statuses)
+    metrics.registry.register(OutcomeCollector(store))
     app.state.metrics = metrics
 
 

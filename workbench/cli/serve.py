@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from workbench.cli.main import open_store
 from workbench.cli.runtime import config_or_exit
+from workbench.telemetry.logs import formatter as log_formatter
+from workbench.telemetry.setup import start as start_telemetry
 
 if TYPE_CHECKING:
     from storage import Store
@@ -36,6 +38,8 @@ def register(sub: Any) -> None:
                         help="write logs here instead of stderr")
     parser.add_argument("--log-level", default="INFO",
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    parser.add_argument("--log-format", default="text", choices=["text", "json"],
+                        help="json: one object per line, with trace_id/span_id when tracing")
     parser.set_defaults(handler=run)
 
 
@@ -44,9 +48,12 @@ def run(args: argparse.Namespace) -> int:
     _configure_logging(args)
     config = config_or_exit(args)
     store = open_store(args)
+    telemetry = start_telemetry(config.telemetry, engine=store.engine)
     try:
         asyncio.run(_serve(config, store))
     finally:
+        if telemetry is not None:
+            telemetry.shutdown()  # flush the last spans before the process ends
         store.close()
     sys.stdout.write("workbench serve: stopped cleanly\n")
     sys.stdout.flush()
@@ -89,7 +96,7 @@ def _configure_logging(args: argparse.Namespace) -> None:
         create_private_file(args.log_file)  # 0600: logs name users, hosts and errors
     handler: logging.Handler = (logging.FileHandler(args.log_file) if args.log_file
                                 else logging.StreamHandler(sys.stderr))
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(log_formatter(args.log_format))
     root.addHandler(handler)
     root.setLevel(args.log_level)
     # Alembic narrates every plugin it loads at INFO; only its problems matter here.
