@@ -57,9 +57,9 @@ def baseline_app(db_path: str) -> Starlette:
                              Route("/api/events", page)])
 
 
-def serve(kind: str, db_path: str) -> None:
-    """Serve ``kind`` on a free loopback port; print the port; run until SIGTERM."""
-    settings = ApiSettings(port=0, rate_limit_per_second=1e9, rate_limit_burst=10**9)
+def serve(kind: str, db_path: str, port: int = 0) -> None:
+    """Serve ``kind`` on loopback ``port`` (0: any free one); print it; run until SIGTERM."""
+    settings = ApiSettings(port=port, rate_limit_per_second=1e9, rate_limit_burst=10**9)
     app: Any
     if kind == "baseline":
         app = baseline_app(db_path)
@@ -81,4 +81,4 @@ def serve(kind: str, db_path: str) -> None:
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1], sys.argv[2])
+    serve(sys.argv[1], sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 0)

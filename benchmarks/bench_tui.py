@@ -71,7 +71,20 @@ def _child(kind: str, db: str) -> None:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     sys.stdout.write(json.dumps({"seconds": time.perf_counter() - began,
                                  "cpu": usage.ru_utime + usage.ru_stime,
-                                 "rss_kib": usage.ru_maxrss}))
+                                 "rss_kib": peak_rss_kib()}))
+
+
+def peak_rss_kib(pid: str = "self") -> int:
+    """The process's own peak resident set (VmHWM), in KiB.
+
+    Not ``ru_maxrss``: Linux keeps that across ``exec``, so a child started by a big
+    parent reports the parent's peak. VmHWM belongs to the address space, which
+    ``exec`` replaces.
+    """
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmHWM in /proc status")
 
 
 def _spawn(kind: str, db: str, *extra: str) -> dict[str, float]:
@@ -167,8 +180,10 @@ def keystroke_bytes(db: str, presses: int = 20) -> dict[str, float]:
         before = len(app.output)
         latencies = [app.press_timed("j") for _ in range(5)]  # inside the view: 2 lines
         move = (len(app.output) - before) / 5
+        app.press(*["j"] * 30)  # to the bottom of the 24-line view, not measured
+        app.quiet(idle=1.5)
         before = len(app.output)
-        app.press(*["j"] * presses)  # past the bottom: each key scrolls the pane
+        app.press(*["j"] * presses)  # past the bottom: every one of these scrolls the pane
         per_key = (len(app.output) - before) / presses
         app.resize(81, 24)
         app.quiet(idle=1.5)
