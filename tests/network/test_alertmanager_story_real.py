@@ -11,14 +11,12 @@ superseded by the webhook's real one with the true ``endsAt`` and the labels.
 from __future__ import annotations
 
 import asyncio
-
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
-
 
 from connectors.alertmanager import AlertmanagerConfig, AlertmanagerConnector
 from connectors.base import Batch
