@@ -66,6 +66,6 @@ def test_serve_log_file_is_private(tmp_path: Path, umask: int) -> None:
     code = ("import sys, argparse; from pathlib import Path; "
             "from workbench.cli.serve import _configure_logging; "
             f"_configure_logging(argparse.Namespace(log_file=Path({str(log)!r}), "
-            "log_level='INFO'))")
+            "log_level='INFO', log_format='text'))")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
     assert _mode(log) == 0o600
