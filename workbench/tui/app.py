@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from textual import events
 from textual.app import App
 from textual.screen import Screen
 from textual.timer import Timer
@@ -23,6 +24,7 @@ from storage.queries import EventQuery
 from workbench.tui import keymap
 from workbench.tui.commands import WorkbenchCommands, action_for
 from workbench.tui.data import Repo
+from workbench.tui.keygate import KeyGate
 from workbench.tui.messages import StoreChanged
 from workbench.tui.settings import TuiSettings
 
@@ -56,7 +58,24 @@ class WorkbenchApp(App[None]):
         """The loaded ``workbench.config.Config``, when there is one (DLQ parsers)."""
         self._poll_timers: dict[tuple[int, str], Timer] = {}
         self._paused_polls: dict[int, Callable[[], None]] = {}
+        self.gate = KeyGate(self)
+        """Routes each key only after the previous one was handled (type-ahead safety)."""
         self.set_keymap(keymap.check_keymap(self.settings.keymap))
+
+    async def on_event(self, event: events.Event) -> None:
+        """Raw keys pass the gate one at a time; everything else as Textual does it."""
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            if not self.gate.admit(event):
+                return
+            target = self.focused or self.screen
+            await super().on_event(event)
+            self.gate.routed(event, target)
+            return
+        await super().on_event(event)
+
+    def on_key(self, event: events.Key) -> None:
+        """A key bubbled up to the app (its binding runs right after this)."""
+        self.gate.reached_app(event)
 
     def on_mount(self) -> None:
         from workbench.tui.screens.investigations import InvestigationsScreen
@@ -104,6 +123,25 @@ class WorkbenchApp(App[None]):
         """Back to the investigation list (the bottom of the stack)."""
         while len(self.screen_stack) > 2:
             self.pop_screen()
+
+    def action_interrupt(self) -> None:
+        """ctrl+c: quit, but ask first when connectors or the API run inside this TUI."""
+        if not self.services:
+            self.exit()
+            return
+        from workbench.tui.screens.modals import ConfirmScreen
+
+        if isinstance(self.screen, ConfirmScreen) and self.screen.extra_yes == "ctrl+c":
+            self.screen.dismiss(True)  # ctrl+c twice: yes, quit
+            return
+        names = ", ".join(_service_name(s) for s in self.services)
+        self.push_screen(ConfirmScreen(f"Quit? This also stops what runs inside this TUI: "
+                                       f"{names}.", extra_yes="ctrl+c"),
+                         lambda yes: self.exit() if yes else None)
+
+    def action_redraw(self) -> None:
+        """ctrl+l: paint every cell again (after a glitch over SSH or a stray write)."""
+        self.screen.refresh(self.screen.region, layout=True)
 
     def action_help(self) -> None:
         """Help generated from the live bindings."""
@@ -182,6 +220,11 @@ class WorkbenchApp(App[None]):
         """A write happened: every screen on the stack reloads what it shows."""
         for screen in self.screen_stack:
             screen.post_message(StoreChanged())
+
+
+def _service_name(service: object) -> str:
+    return {"ConnectorService": "the connectors", "GroupingService": "grouping",
+            "ApiService": "the REST API"}.get(type(service).__name__, type(service).__name__)
 
 
 def _user() -> str:

@@ -6,6 +6,7 @@ get them back through messages, so the event loop never waits on SQL.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -153,7 +154,10 @@ class Repo:
                         occurred_at=now, title=first_line, body=text,
                         service=inv.services[0] if inv.services else None,
                         attributes={"author": author, "investigation_id": investigation_id},
-                        dedup_key=f"tui-note:{investigation_id}:{now.isoformat()}")
+                        # Two notes in one clock tick (a frozen test clock, a fast typist)
+                        # are still two notes.
+                        dedup_key=f"tui-note:{investigation_id}:{now.isoformat()}:"
+                                  f"{uuid.uuid4().hex}")
         from storage.ingest import ingest
         with self.store.write() as session:
             ingest(session=session, events=[note], dead_letters=[], connector=None, cursor=None)

@@ -53,22 +53,32 @@ def discard(store: Store, letter_id: int, *, by: str, control: Any = None) -> De
 
 
 def replay(store: Store, letter_id: int, *, by: str, control: Any = None,
-           config: Any = None) -> str:
-    """Re-parse an entry with the current parser: through the running supervisor's control,
-    else with the parsers of the configured connectors."""
+           config: Any = None) -> tuple[bool, str]:
+    """Re-parse an entry with the current parser (through the running supervisor's control,
+    else with the configured connectors' parsers and the built-in ones, as
+    ``workbench dlq replay`` does): ``(replayed, one line for the user)``."""
     if control is not None:
         outcome = control.replay(letter_id, by=by)
     else:
-        if config is None or not config.connectors:
-            raise RuntimeError("replay needs the connector's parser: configure the connector "
-                               "([[connectors]] in the config) so its parser is known")
         from connectors import dlq
-        from workbench.cli.runtime import parsers
 
-        outcome = dlq.replay(store, letter_id, parsers(config), by=by)
-    return _outcome_text(outcome)
+        known = dlq.Parsers()
+        if config is not None and config.connectors:
+            from workbench.cli.runtime import parsers
+
+            known = parsers(config)
+        outcome = dlq.replay(store, letter_id, known, by=by)
+    return _outcome_text(letter_id, outcome)
 
 
-def _outcome_text(outcome: Any) -> str:
+def _outcome_text(letter_id: int, outcome: Any) -> tuple[bool, str]:
     status = getattr(outcome, "status", outcome)
-    return str(getattr(status, "value", status))
+    value = str(getattr(status, "value", status))
+    error = getattr(outcome, "error", None)
+    if value == "replayed":
+        stored = getattr(outcome, "stored", True)
+        return True, f"dead letter {letter_id} replayed" + ("" if stored else
+                                                            " (the event was already stored)")
+    if error:
+        return False, f"dead letter {letter_id}: replay failed again: {error}"
+    return False, f"dead letter {letter_id}: {value.replace('_', ' ')}"

@@ -50,15 +50,17 @@ class BaseScreen(Screen[None]):
 
         self.run_worker(job, thread=True, group=group, exclusive=True, exit_on_error=False)
 
-    def write(self, fn: Callable[[], Any], done: str, *,
+    def write(self, fn: Callable[[], Any], done: str | None, *,
               after: Callable[[Any], None] | None = None) -> None:
-        """Run a write in a thread unless read-only; notify and tell the panes to reload."""
+        """Run a write in a thread unless read-only; notify ``done`` (if given: ``after``
+        may say how it went instead) and tell the panes to reload."""
         if self.wb.read_only:
             self.notify("read-only: this session cannot change anything", severity="warning")
             return
 
         def finished(result: Any) -> None:
-            self.notify(done)
+            if done:
+                self.notify(done)
             if after is not None:
                 after(result)
             self.wb.broadcast_changed()

@@ -51,7 +51,7 @@ class EventScreen(BaseScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#event-scroll").focus()
+        self.set_focus(self.query_one("#event-scroll"))
         self.reload()
 
     def reload(self) -> None:
@@ -113,7 +113,8 @@ class EventScreen(BaseScreen):
             if value:
                 self.pivot(value)
 
-        self.app.push_screen(ChoiceScreen("Every event with the same\u2026", options), chosen)
+        self.app.push_screen(ChoiceScreen("Every event with the same\u2026", options,
+                                            writes=False), chosen)
 
     def pivot(self, kind: str) -> None:
         """Open the events sharing ``kind`` with this one."""

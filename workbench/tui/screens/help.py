@@ -60,7 +60,7 @@ class HelpScreen(ModalScreen[None]):
                               "\"keys\".  Esc closes.", style="dim"))
 
     def on_mount(self) -> None:
-        self.query_one(VerticalScroll).focus()
+        self.set_focus(self.query_one(VerticalScroll))
 
     def action_scroll(self, delta: int) -> None:
         """j/k scroll."""

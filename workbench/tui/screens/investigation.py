@@ -68,7 +68,7 @@ class InvestigationScreen(BaseScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.pane.rows.focus()
+        self.set_focus(self.pane.rows)
         self.on_resize()
         self.reload()
 
