@@ -56,23 +56,35 @@ def resolve_url(location: str | os.PathLike[str] | None = None) -> URL:
     return url
 
 
-def make_engine(location: str | os.PathLike[str] | URL | None = None, **kwargs: Any) -> Engine:
-    """Create an engine for ``location`` with the workbench's connection settings."""
+def make_engine(location: str | os.PathLike[str] | URL | None = None, *,
+                read_only: bool = False, **kwargs: Any) -> Engine:
+    """Create an engine for ``location`` with the workbench's connection settings.
+
+    ``read_only``: the database itself refuses writes (SQLite ``mode=ro``, PostgreSQL
+    ``default_transaction_read_only``), whatever the code above it tries.
+    """
     url = location if isinstance(location, URL) else resolve_url(location)
     if url.get_backend_name() == "sqlite":
-        engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
-        _configure_sqlite(engine)
+        args: dict[str, Any] = {"check_same_thread": False}
+        if read_only:
+            url = url.set(database=f"file:{url.database}?mode=ro", query={"uri": "true"})
+        engine = create_engine(url, connect_args=args, **kwargs)
+        _configure_sqlite(engine, read_only=read_only)
         return engine
+    if read_only:
+        kwargs["connect_args"] = {**kwargs.get("connect_args", {}),
+                                  "options": "-c default_transaction_read_only=on"}
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, *, read_only: bool = False) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        if not read_only:  # switching the journal mode is a write
+            cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()

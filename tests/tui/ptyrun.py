@@ -19,14 +19,16 @@ KEYS = {"enter": b"\r", "tab": b"\t", "escape": b"\x1b", "down": b"\x1b[B", "pag
 class PtyApp:
     """The TUI in a child process on a pty of ``cols`` x ``rows``."""
 
-    def __init__(self, db: Path, *args: str, cols: int = 80, rows: int = 24) -> None:
+    def __init__(self, db: Path, *args: str, cols: int = 80, rows: int = 24,
+                 api: bool = False) -> None:
         self.master, slave = os.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
         env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(cols),
                "LINES": str(rows), "TEXTUAL_ANIMATIONS": "none", "ESCDELAY": "25"}
         env.pop("NO_COLOR", None)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "workbench", "--db", str(db), "--no-api", *args],
+            [sys.executable, "-m", "workbench", "--db", str(db),
+             *([] if api else ["--no-api"]), *args],
             stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True)
         os.close(slave)
         self.output = bytearray()

@@ -15,7 +15,8 @@ from typing import Any
 def register_root(parser: argparse.ArgumentParser) -> None:
     """Top-level options that only the TUI uses."""
     parser.add_argument("--read-only", action="store_true", default=False,
-                        help="open the TUI without any action that writes "
+                        help="open the store read-only: no writes from the TUI, no "
+                             "connectors or grouping, an API that only reads "
                              "(for someone shadowing the on-call)")
     parser.add_argument("--no-api", action="store_true", default=False,
                         help="do not serve the REST API beside the TUI")
@@ -28,26 +29,35 @@ def run(args: argparse.Namespace) -> int:
     from workbench.cli.main import load_config, open_store
 
     config = load_config(args)
-    store = open_store(args)
+    read_only = bool(getattr(args, "read_only", False)) or config.tui.read_only
+    store = open_store(args, read_only=read_only)
     _log_to_file()
     from workbench.tui.app import WorkbenchApp
-    from workbench.tui.runtime import ApiService, ConnectorService, GroupingService
 
-    read_only = bool(getattr(args, "read_only", False))
-    services: list[Any] = []
-    if config.connectors and not getattr(args, "no_connectors", False):
-        services.append(ConnectorService(store, config))
-    if config.grouping.enabled and not read_only:  # grouping writes links
-        services.append(GroupingService(store, config.grouping))
-    if config.api.enabled and not getattr(args, "no_api", False):
-        services.append(ApiService(store, config.api))
-    app = WorkbenchApp(store, settings=config.tui, read_only=read_only, services=services)
+    app = WorkbenchApp(store, settings=config.tui, read_only=read_only,
+                       services=_services(args, config, store, read_only))
     app.config = config
     try:
         app.run()
     finally:
         store.close()
     return int(app.return_code or 0)
+
+
+def _services(args: argparse.Namespace, config: Any, store: Any, read_only: bool
+              ) -> list[Any]:
+    """What runs beside the TUI. Read-only: no connectors and no grouping (both write),
+    and an API that refuses every write."""
+    from workbench.tui.runtime import ApiService, ConnectorService, GroupingService
+
+    services: list[Any] = []
+    if config.connectors and not read_only and not getattr(args, "no_connectors", False):
+        services.append(ConnectorService(store, config))
+    if config.grouping.enabled and not read_only:
+        services.append(GroupingService(store, config.grouping))
+    if config.api.enabled and not getattr(args, "no_api", False):
+        services.append(ApiService(store, config.api, read_only=read_only))
+    return services
 
 
 def _log_to_file() -> None:

@@ -100,6 +100,15 @@ HEALTH = (
 ALL: tuple[Key, ...] = APP + BACK + ROWS + LIST + INVESTIGATION + TIMELINE + EVENT + HEALTH
 
 
+WRITE_ACTIONS = frozenset({
+    "change_status", "set_severity", "set_owner", "set_impact", "add_note", "unlink",
+    "tag", "link_marked", "new_from_marked", "new_investigation", "replay", "discard",
+    "pause", "set_status", "set_field_severity", "set_field_owner",
+    "set_field_business_impact", "add_note_text",
+})
+"""Actions that write: hidden and inert in a read-only session."""
+
+
 def bindings(*groups: Iterable[Key]) -> list[BindingType]:
     """Textual bindings for the given groups, in order."""
     return [key.binding() for group in groups for key in group]

@@ -73,8 +73,8 @@ class GroupingService:
 class ApiService:
     """The REST API under uvicorn in a daemon thread (FastAPI is imported only here)."""
 
-    def __init__(self, store: Store, settings: Any) -> None:
-        self.store, self.settings = store, settings
+    def __init__(self, store: Store, settings: Any, *, read_only: bool = False) -> None:
+        self.store, self.settings, self.read_only = store, settings, read_only
         self.server: Any = None
 
     async def start(self, app: WorkbenchApp) -> None:
@@ -88,7 +88,7 @@ class ApiService:
         control = app.control
         health = control.supervisor.health if control is not None else None
         api = create_app(store=self.store, settings=self.settings, health=health,
-                         control=control)
+                         control=control, read_only=self.read_only)
         self.server = ApiServer(api, self.settings).start()
         log.info("REST API on %s", self.server.url)
 

@@ -110,8 +110,6 @@ class InvestigationsScreen(BaseScreen):
         text.append(f"  {len(self.rows.rows)} shown  sort: {self.sort}", "dim")
         text.append("  filter: ", "dim")
         text.append(self.filter_text or "none")
-        if self.wb.read_only:
-            text.append("  READ-ONLY", "bold reverse")
         self.query_one("#list-status", Steady).show(text)
 
     def on_row_view_selected(self, message: InvestigationRows.Selected) -> None:
