@@ -45,13 +45,14 @@ class WorkbenchApp(App[None]):
                  services: list[Any] | None = None, user: str | None = None) -> None:
         super().__init__()
         self.settings = settings or TuiSettings()
-        self.repo = Repo(store)
+        self.user = user or _user()
+        """Who acts here: the OS user (recorded in the audit log with every write)."""
+        self.repo = Repo(store, actor=self.user)
         self.read_only = read_only or self.settings.read_only
         self.now = clock
         self.live = live
         """Poll for new data; tests switch it off to keep snapshots still."""
         self.services = services or []
-        self.user = user or _user()
         self.control: Any = None
         """``connectors.control.Control`` once the supervisor runs on this loop."""
         self.config: Any = None
