@@ -14,7 +14,7 @@ import orjson
 from storage.models import TIMESTAMP_ORDER, Investigation, LinkedEvent, utcnow
 from storage.store import Store
 from workbench.correlation import Suspect, rank_suspects
-from workbench.sanitize import sanitize, sanitize_line
+from workbench.sanitize import json_safe, sanitize, sanitize_line
 
 
 def format_duration(seconds: float) -> str:
@@ -102,4 +102,5 @@ def json_report(store: Store, investigation_id: int) -> bytes:
         "suspects": [{"event_id": s.event.id, "score": s.score, "reasons": list(s.reasons)}
                      for s in rank_suspects(store, inv)],
     }
-    return orjson.dumps(document, option=orjson.OPT_INDENT_2)
+    # Always terminal-safe, not only on a tty: the same bytes get piped to `less -R`.
+    return json_safe(orjson.dumps(document, option=orjson.OPT_INDENT_2))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 
 from storage import Store
@@ -62,10 +63,8 @@ def test_every_tui_write_is_audited(store: Store) -> None:
     repo.link(created.id, [event_id], author="alice")
     repo.unlink(created.id, event_id)
     repo.set_tags(event_id, ["x"])
-    try:
-        repo.set_status(inv_id, InvestigationStatus.RESOLVED)  # resolved -> resolved
-    except ValueError:
-        pass
+    with contextlib.suppress(ValueError):  # resolved -> resolved is refused
+        repo.set_status(inv_id, InvestigationStatus.RESOLVED)
     with store.read() as session:
         entries = list(reversed(audit.list_entries(session=session, actor="alice")))
     assert [e.action for e in entries] == [
