@@ -36,6 +36,11 @@ class Batch:
     cursor: str | None = None
     caught_up: bool = True
     received: int = field(default=-1)
+    warnings: Sequence[str] = ()
+    """What this poll skipped without failing (an unreadable repository or commit):
+    shown in health as the connector's current warnings."""
+    unmatched: int = 0
+    """Records the source's pattern did not match (stored unparsed or dead-lettered)."""
 
     @property
     def received_count(self) -> int:

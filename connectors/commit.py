@@ -25,6 +25,7 @@ from storage import connector_health as health_rows
 from storage.cursors import get_cursor
 from storage.dead_letters import count_pending
 from storage.ingest import ingest
+from storage.leases import Grant, fence
 from storage.models import IngestResult, NewDeadLetter, NewEvent
 
 STORE_REJECTED = "StoreRejected"
@@ -51,27 +52,38 @@ def save_health(store: Store, connector: str, snapshot: Mapping[str, Any]) -> No
         health_rows.save_health(session=session, connector=connector, snapshot=snapshot)
 
 
-def commit_batch(store: Store, connector: str, batch: Batch) -> Committed:
-    """Commit ``batch`` (events, dead letters, cursor) in one transaction."""
+def commit_batch(store: Store, connector: str, batch: Batch,
+                 grant: Grant | None = None) -> Committed:
+    """Commit ``batch`` (events, dead letters, cursor) in one transaction.
+
+    With a ``grant`` the transaction first renews that lease under a row lock and
+    raises :class:`~storage.leases.LeaseLostError` (storing nothing) if it is gone.
+    """
     try:
-        return _commit(store, connector, batch.events, batch.dead_letters, batch.cursor)
+        return _commit(store, connector, batch.events, batch.dead_letters, batch.cursor, grant)
     except OperationalError:
         raise
     except DBAPIError:
-        return _commit_isolating(store, connector, batch)
+        return _commit_isolating(store, connector, batch, grant)
 
 
 def _commit(store: Store, connector: str, events: Sequence[NewEvent],
-            letters: Sequence[NewDeadLetter], cursor: str | None) -> Committed:
+            letters: Sequence[NewDeadLetter], cursor: str | None,
+            grant: Grant | None) -> Committed:
     with store.write() as session:
+        if grant is not None:
+            fence(session=session, grant=grant)  # first: lease row, then the rest
         result = ingest(session=session, events=events, dead_letters=letters,
                         connector=connector, cursor=cursor)
         return Committed(result, _dlq_size(session, connector))
 
 
-def _commit_isolating(store: Store, connector: str, batch: Batch) -> Committed:
+def _commit_isolating(store: Store, connector: str, batch: Batch,
+                      grant: Grant | None) -> Committed:
     """One transaction still: each event in a savepoint, rejects become dead letters."""
     with store.write() as session:
+        if grant is not None:
+            fence(session=session, grant=grant)
         stored = deduplicated = 0
         letters = list(batch.dead_letters)
         for event in batch.events:

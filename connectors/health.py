@@ -8,7 +8,7 @@ frozen :class:`ConnectorHealth` values, never the mutable state.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -18,6 +18,9 @@ from pydantic import BaseModel, ConfigDict
 from connectors.breaker import BreakerState, Transition
 from storage.models import IngestResult, utcnow
 
+MAX_WARNINGS = 20
+"""Warnings kept per connector (the first ones of the last poll)."""
+
 
 class RunStatus(StrEnum):
     """What a connector's runner is doing."""
@@ -25,6 +28,8 @@ class RunStatus(StrEnum):
     STARTING = "starting"
     RUNNING = "running"
     PAUSED = "paused"
+    STANDBY = "standby"
+    """Another instance holds this connector's lease; this one waits to take over."""
     FAILING = "failing"
     STOPPED = "stopped"
 
@@ -54,10 +59,14 @@ class ConnectorHealth(BaseModel):
     stored: int = 0
     deduplicated: int = 0
     dead_lettered: int = 0
+    unmatched: int = 0
+    """Records a text source's pattern did not match (also counted as stored or DLQ)."""
     retries: int = 0
     dlq_size: int = 0
     next_poll_at: datetime | None = None
     updated_at: datetime | None = None
+    warnings: tuple[str, ...] = ()
+    """What the last committed poll skipped without failing (replaced by every poll)."""
 
 
 Listener = Callable[[ConnectorHealth], None]
@@ -113,9 +122,12 @@ class HealthRegistry:
         self.update(name, status=status)
 
     def record_batch(self, name: str, received: int, result: IngestResult,
-                     dlq_size: int | None = None) -> ConnectorHealth:
-        """A poll committed: bump the counters; a success clears ``failing``."""
+                     dlq_size: int | None = None, warnings: Sequence[str] = (),
+                     unmatched: int = 0) -> ConnectorHealth:
+        """A poll committed: bump the counters; a success clears ``failing``;
+        ``warnings`` (what it skipped) replace the previous poll's."""
         now = self._clock()
+        kept = tuple(w[:500] for w in warnings[:MAX_WARNINGS])
 
         def change(h: ConnectorHealth) -> dict[str, Any]:
             status = RunStatus.RUNNING if h.status is RunStatus.FAILING else h.status
@@ -123,7 +135,8 @@ class HealthRegistry:
                     "stored": h.stored + result.stored,
                     "deduplicated": h.deduplicated + result.deduplicated,
                     "dead_lettered": h.dead_lettered + result.dead_lettered,
-                    "last_success_at": now, "status": status,
+                    "unmatched": h.unmatched + unmatched,
+                    "last_success_at": now, "status": status, "warnings": kept,
                     "dlq_size": h.dlq_size if dlq_size is None else dlq_size}
 
         return self._apply(name, change)

@@ -7,14 +7,17 @@ line (connector name :data:`CONNECTOR`).
 
 from __future__ import annotations
 
-import orjson
 from pydantic import ValidationError
 
 from connectors.errors import PoisonRecordError
-from storage.models import NewEvent
+from storage.jsonsafe import loads_exact
+from storage.models import NewEvent, utcnow
+from storage.times import TimestampError, read_time, time_settings
 
 CONNECTOR = "import"
 MAX_LINE_BYTES = 16 * 1024 * 1024
+_TIMES = time_settings(zone=None)
+"""Imported events must say their zone; epoch numbers by the time module's unit rule."""
 
 
 def parse_line(raw: bytes) -> NewEvent:
@@ -23,13 +26,21 @@ def parse_line(raw: bytes) -> NewEvent:
         raise PoisonRecordError(f"line is {len(raw)} bytes, over the {MAX_LINE_BYTES} limit",
                                 payload=raw, error_class="LineTooLong")
     try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
+        data = loads_exact(raw)  # 2**70 stays exact, and is refused as the API refuses it
+    except ValueError as exc:
         raise PoisonRecordError(f"not valid JSON: {exc}", payload=raw,
                                 error_class="InvalidJSON") from exc
     if not isinstance(data, dict):
         raise PoisonRecordError(f"expected a JSON object, got {type(data).__name__}",
                                 payload=raw, error_class="NotAnObject")
+    if data.get("occurred_at") is not None:
+        # The time module, not pydantic, reads the time: pydantic takes seconds above
+        # 2e10 as milliseconds and lets an overflow past 9999-12-31 escape as OverflowError.
+        try:
+            data["occurred_at"] = read_time(data["occurred_at"], _TIMES, utcnow()).utc
+        except TimestampError as exc:
+            raise PoisonRecordError(f"field 'occurred_at': {exc}", payload=raw,
+                                    error_class=exc.error_class) from exc
     try:
         return NewEvent.model_validate(data)
     except ValidationError as exc:

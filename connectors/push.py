@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from connectors.errors import PoisonRecordError
 from storage.models import IngestResult, NewDeadLetter, NewEvent, utcnow
+from storage.txretry import run_retrying
 
 if TYPE_CHECKING:
     from connectors.health import HealthRegistry
@@ -148,8 +149,11 @@ async def ingest_push(store: Any, *, connector: str, events: Sequence[NewEvent],
     ``health`` (the connector health registry) gets the batch like a polled one, so
     push sources show in the same health table as pull connectors.
     """
+    batch, letters = list(events), list(dead_letters)
+    # Several instances may store overlapping batches at once (a sender posting to
+    # each): a deadlock victim is retried, then reported (503), never dropped.
     result: IngestResult = await asyncio.to_thread(
-        store.ingest, list(events), dead_letters_=list(dead_letters))
+        run_retrying, lambda: store.ingest(batch, dead_letters_=letters))
     if stats is not None:
         stats.add(connector, requests=1, received=result.received, stored=result.stored,
                   deduplicated=result.deduplicated, dead_lettered=result.dead_lettered,

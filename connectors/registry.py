@@ -57,6 +57,7 @@ _alertmanager = partial(_with_client, "connectors.alertmanager:AlertmanagerConne
 _jaeger = partial(_with_client, "connectors.traces.jaeger:JaegerConnector")
 _github_actions = partial(_with_client, "connectors.ci.github:GitHubActionsConnector")
 _gitlab = partial(_with_client, "connectors.ci.gitlab:GitLabConnector")
+_datadog = partial(_with_client, "connectors.metrics.datadog_connector:DatadogConnector")
 
 
 KINDS: dict[str, Entry] = {
@@ -77,6 +78,8 @@ KINDS: dict[str, Entry] = {
               "connectors.registry:_github_actions", "GitHub Actions workflow runs and jobs"),
         Entry("gitlab", "connectors.ci.gitlab:GitLabConfig", "connectors.registry:_gitlab",
               "GitLab pipelines"),
+        Entry("datadog", "connectors.metrics.datadog_connector:DatadogConfig",
+              "connectors.registry:_datadog", "anomalies in Datadog metric query results"),
     )
 }
 

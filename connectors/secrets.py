@@ -66,19 +66,25 @@ class SecretRef(BaseModel):
         return f"SecretRef({self.reference!r})"
 
     def resolve(self) -> str:
-        """The secret's value (first line of the file, stripped). Blocking for files."""
+        """The secret's value (first line of the file, stripped). Blocking for files.
+
+        A failure says where the secret was looked for and what was found there
+        ("configured as env:X, but X is unset"), never a value.
+        """
         if self.env is not None:
-            value = os.environ.get(self.env, "")
+            value = os.environ.get(self.env)
             if not value:
-                raise SecretError(f"secret {self.reference}: environment variable not set")
+                state = "unset" if value is None else "empty"
+                raise SecretError(f"configured as {self.reference}, but {self.env} is {state}")
             return value
         assert self.file is not None
         try:
             lines = self.file.expanduser().read_text(encoding="utf-8").splitlines()
         except OSError as exc:
-            raise SecretError(f"secret {self.reference}: {exc.strerror or exc}") from exc
+            raise SecretError(f"configured as {self.reference}, but {self.file} cannot be "
+                              f"read: {exc.strerror or exc}") from exc
         if not lines or not lines[0].strip():
-            raise SecretError(f"secret {self.reference}: file is empty")
+            raise SecretError(f"configured as {self.reference}, but {self.file} is empty")
         return lines[0].strip()
 
     def check(self) -> str | None:
@@ -121,3 +127,28 @@ def redact(value: Any, key: str = "") -> Any:
 
 def _is_reference(value: str) -> bool:
     return value.startswith(("env:", "file:"))
+
+
+def secret_references(value: Any, path: str = "") -> list[tuple[str, SecretRef]]:
+    """Every :class:`SecretRef` inside a model (nested models, lists, dicts), with its
+    dotted path (``api.receivers.gitlab_token``, ``connectors[0].token``).
+
+    Walking the models themselves, rather than listing the fields that hold secrets,
+    means a secret added anywhere later is checked too.
+    """
+    if isinstance(value, SecretRef):
+        return [(path, value)]
+    if isinstance(value, BaseModel):
+        return [found for name in type(value).model_fields
+                for found in secret_references(getattr(value, name), _join(path, name))]
+    if isinstance(value, list | tuple):
+        return [found for index, item in enumerate(value)
+                for found in secret_references(item, f"{path}[{index}]")]
+    if isinstance(value, dict):
+        return [found for key, item in value.items()
+                for found in secret_references(item, _join(path, str(key)))]
+    return []
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name

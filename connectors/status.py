@@ -15,9 +15,34 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from connectors.health import ConnectorHealth
+from connectors.health import ConnectorHealth, RunStatus
+from connectors.leasing import CONNECTOR_PREFIX
 from storage.connector_health import load_health
 from storage.dead_letters import count_pending
+from storage.leases import list_leases
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseView:
+    """Who runs a connector's poll loop (from ``job_lease``), judged by the store's clock."""
+
+    held: bool
+    """Some instance holds it now (its lease has not expired)."""
+    host: str | None
+    pid: int | None
+    since: datetime | None
+    """When the current (or last) holder took it."""
+    age_seconds: float | None
+    """Seconds since the holder's last renewal."""
+
+
+def lease_views(*, session: Session) -> dict[str, LeaseView]:
+    """Every connector's lease by connector name."""
+    leases, now = list_leases(session=session)
+    return {lease.name.removeprefix(CONNECTOR_PREFIX): LeaseView(
+        held=lease.live(now), host=lease.host, pid=lease.pid, since=lease.acquired_at,
+        age_seconds=(now - lease.heartbeat_at).total_seconds() if lease.heartbeat_at else None)
+        for lease in leases if lease.name.startswith(CONNECTOR_PREFIX)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,18 +57,26 @@ class ConnectorStatus:
     dlq_size: int
     updated_at: datetime | None
     """When a persisted snapshot was written (``None`` for live ones)."""
+    lease: LeaseView | None = None
+    """Who holds the connector on a shared store (``None``: it never ran under a lease)."""
+    local: bool = False
+    """This process runs the connector or stands by to take it over."""
 
 
 def collect_statuses(*, session: Session,
                      live: Mapping[str, ConnectorHealth] | None = None) -> list[ConnectorStatus]:
     """Every known connector, sorted by name; ``live`` is a registry's ``snapshot()``."""
-    current = {name: h.model_dump(mode="json") for name, h in (live or {}).items()}
-    stored = {} if current else load_health(session=session)
+    local = {name: h.model_dump(mode="json") for name, h in (live or {}).items()}
+    # A connector another instance holds (standby here) shows the holder's snapshot.
+    current = {n: h for n, h in local.items() if h.get("status") != RunStatus.STANDBY.value}
+    stored = load_health(session=session) if len(current) < len(local) or not current else {}
     pending = count_pending(session=session)
+    leases = lease_views(session=session)
     statuses = []
-    for name in sorted(set(current) | set(stored) | set(pending)):
+    for name in sorted(set(local) | set(stored) | set(pending) | set(leases)):
         snapshot, updated = ((current[name], None) if name in current
-                             else stored.get(name, ({}, None)))
+                             else stored.get(name, (local.get(name, {}), None)))
         statuses.append(ConnectorStatus(name=name, health=snapshot, live=name in current,
-                                        dlq_size=pending.get(name, 0), updated_at=updated))
+                                        dlq_size=pending.get(name, 0), updated_at=updated,
+                                        lease=leases.get(name), local=name in local))
     return statuses

@@ -10,6 +10,13 @@ Shutdown cancels runners that are polling or sleeping (an uncommitted poll has n
 effect: its cursor was never stored) but lets a commit that has started finish,
 so an in-flight batch is stored whole or not at all. Nothing here touches SQL on
 the loop; everything store-side is in :mod:`connectors.commit` via ``to_thread``.
+
+With a :class:`~connectors.leasing.LeaseKeeper` (several instances on one store),
+a runner polls only while this instance holds its connector's lease, commits
+under that lease (the commit re-checks it under a row lock), and reloads the
+stored cursor whenever it starts a new tenure, since another instance may have
+moved it. Without the lease it waits in ``standby`` and persists no health (the
+holder's snapshot is the one to show).
 """
 
 from __future__ import annotations
@@ -29,8 +36,10 @@ from connectors.breaker import CircuitBreaker, CircuitOpenError
 from connectors.commit import Committed, commit_batch, load_cursor, save_health
 from connectors.errors import PoisonRecordError, SourceTimeoutError
 from connectors.health import HealthRegistry, RunStatus
+from connectors.leasing import LeaseKeeper, lease_name
 from connectors.retry import Sleep, call_with_retry
 from storage import Store
+from storage.leases import Grant, LeaseLostError
 from storage.models import NewDeadLetter, utcnow
 
 log = logging.getLogger(__name__)
@@ -54,6 +63,8 @@ class Runner:
     committing: bool = False
     polling: bool = False
     health_saved: float = float("-inf")
+    grant: Grant | None = None
+    """The lease this runner works under (``None`` without a lease keeper)."""
 
     @property
     def name(self) -> str:
@@ -84,8 +95,9 @@ class Supervisor:
                  *, health: HealthRegistry | None = None, jitter: float = 0.1,
                  sleep: Sleep = asyncio.sleep, rng: random.Random | None = None,
                  breaker_clock: Callable[[], float] | None = None,
-                 persist_health: bool = True) -> None:
+                 persist_health: bool = True, leases: LeaseKeeper | None = None) -> None:
         self.store = store
+        self.leases = leases
         self.health = health or HealthRegistry()
         self.jitter = jitter
         self._sleep = sleep
@@ -113,6 +125,9 @@ class Supervisor:
         """Start one task per enabled connector on the running loop."""
         self.loop = asyncio.get_running_loop()
         self._stopping = False
+        if self.leases is not None:
+            await self.leases.claim_now(lease_name(r.name) for r in self.runners.values()
+                                        if r.config.enabled)
         for runner in self.runners.values():
             if runner.config.enabled and runner.task is None:
                 self.health.set_status(runner.name, RunStatus.RUNNING)
@@ -193,15 +208,19 @@ class Supervisor:
         # shutdown never abandons a half-decided batch (SQLite would roll it back
         # anyway, but the cursor in memory must match what was stored).
         work = asyncio.ensure_future(asyncio.to_thread(commit_batch, self.store, runner.name,
-                                                       batch))
+                                                       batch, runner.grant))
+        started = self.leases.now() if self.leases is not None else 0.0
         runner.committing = True
         try:
-            return await asyncio.shield(work)
+            committed = await asyncio.shield(work)
         except asyncio.CancelledError:
             await work
             raise
         finally:
             runner.committing = False
+        if self.leases is not None and runner.grant is not None:
+            self.leases.renewed(runner.grant, started)
+        return committed
 
     async def _run_one(self, runner: Runner) -> bool:
         """One poll with its bookkeeping; returns whether the source has more right now."""
@@ -214,12 +233,19 @@ class Supervisor:
             await self._save_health(runner)
             return False
         self.health.record_batch(runner.name, batch.received_count, committed.result,
-                                 committed.dlq_size)
+                                 committed.dlq_size, batch.warnings, batch.unmatched)
         if self._loop_time() - runner.health_saved >= HEALTH_PERSIST_SECONDS:
             await self._save_health(runner)
         return not batch.caught_up
 
     def _failed(self, runner: Runner, exc: Exception) -> None:
+        if isinstance(exc, LeaseLostError):
+            log.info("connector %s: %s; standing by", runner.name, exc)
+            if self.leases is not None:
+                self.leases.forget(lease_name(runner.name))
+            runner.grant = None
+            self.health.set_status(runner.name, RunStatus.STANDBY)
+            return
         if isinstance(exc, CircuitOpenError):
             log.info("connector %s skipped: %s", runner.name, exc)
         else:
@@ -231,6 +257,8 @@ class Supervisor:
     async def _run(self, runner: Runner) -> None:
         while not self._stopping:
             await runner.resumed.wait()
+            if not await self._hold(runner):
+                continue
             runner.wake.clear()
             runner.polling = True
             try:
@@ -238,6 +266,25 @@ class Supervisor:
             finally:
                 runner.polling = False
             await self._wait(runner, 0.0 if more else self._delay(runner))
+
+    async def _hold(self, runner: Runner) -> bool:
+        """Whether this instance may poll ``runner`` now; waits a renewal if not."""
+        if self.leases is None:
+            return True
+        grant = self.leases.grant(lease_name(runner.name))
+        if grant is None:
+            if runner.grant is not None or self.health.get(runner.name).status is not \
+                    RunStatus.STANDBY:
+                runner.grant = None
+                self.health.set_status(runner.name, RunStatus.STANDBY)
+            await self.leases.changed(self.leases.settings.renew())
+            return False
+        if runner.grant is None or grant.epoch != runner.grant.epoch:
+            # A new tenure: another instance may have moved the cursor meanwhile.
+            runner.cursor_loaded = False
+            self.health.set_status(runner.name, RunStatus.RUNNING)
+        runner.grant = grant
+        return True
 
     def _delay(self, runner: Runner) -> float:
         base = runner.config.interval_seconds
@@ -261,8 +308,8 @@ class Supervisor:
         return asyncio.get_running_loop().time()
 
     async def _save_health(self, runner: Runner) -> None:
-        if not self._persist:
-            return
+        if not self._persist or (self.leases is not None and runner.grant is None):
+            return  # the holder's snapshot is the one to show
         runner.health_saved = self._loop_time()
         snapshot = self.health.get(runner.name).model_dump(mode="json")
         try:
@@ -294,7 +341,7 @@ class Supervisor:
                 return summary
             result = committed.result
             self.health.record_batch(runner.name, batch.received_count, result,
-                                     committed.dlq_size)
+                                     committed.dlq_size, batch.warnings, batch.unmatched)
             summary.received += batch.received_count
             summary.stored += result.stored
             summary.deduplicated += result.deduplicated

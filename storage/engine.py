@@ -8,7 +8,10 @@ and then writes fails at once with "database is locked", whatever the busy timeo
 
 from __future__ import annotations
 
+import logging
 import os
+import shlex
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +24,10 @@ WRITE_OPTION = "workbench_write"
 
 BUSY_TIMEOUT_MS = 30_000
 ENV_VAR = "WORKBENCH_DB"
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+STORE_SUFFIXES = ("", "-wal", "-shm", "-journal")
+log = logging.getLogger(__name__)
 
 
 class StoreConfigError(ValueError):
@@ -41,9 +48,9 @@ def resolve_url(location: str | os.PathLike[str] | None = None) -> URL:
     if not raw:
         raw = os.fspath(default_db_path())
     if "://" not in raw:
-        path = Path(raw).expanduser()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return URL.create("sqlite+pysqlite", database=str(path.resolve()))
+        path = Path(raw).expanduser().resolve()
+        prepare_private_store(path)
+        return URL.create("sqlite+pysqlite", database=str(path))
     try:
         url = make_url(raw)
     except Exception as exc:
@@ -56,25 +63,83 @@ def resolve_url(location: str | os.PathLike[str] | None = None) -> URL:
     return url
 
 
+def create_private_file(path: Path) -> None:
+    """Create ``path`` readable by its owner only, whatever the umask (0600).
+
+    An existing file keeps its mode. SQLite creates the ``-wal`` and ``-shm`` files
+    with the mode of the database file, so creating that file first is enough.
+    """
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_FILE_MODE))
+    except FileExistsError:
+        return
+
+
+def prepare_private_store(path: Path) -> None:
+    """Make a new store private (directory 0700, files 0600); warn about an old open one.
+
+    Events, raw webhook bodies in the DLQ and the audit log are for the team's
+    responders, not for every user of a shared bastion host.
+    """
+    if not path.parent.exists():
+        path.parent.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+        os.chmod(path.parent, PRIVATE_DIR_MODE)  # mkdir's mode is subject to the umask
+    if path.exists():
+        warning = exposure_warning(path)
+        if warning:
+            log.warning(warning)
+        return
+    create_private_file(path)
+
+
+def exposure_warning(path: Path) -> str | None:
+    """A warning with the command that fixes it if other users can read the store."""
+    exposed = [p for p in (Path(f"{path}{s}") for s in STORE_SUFFIXES)
+               if p.exists() and p.stat().st_mode & 0o077]
+    directory = path.parent
+    if directory == default_db_path().parent and directory.stat().st_mode & 0o077:
+        exposed.append(directory)
+    if not exposed:
+        return None
+    modes = ", ".join(f"{p} {stat.filemode(p.stat().st_mode)}" for p in exposed)
+    files = " ".join(shlex.quote(str(p)) for p in exposed if not p.is_dir())
+    fix = " && ".join(filter(None, [
+        f"chmod 600 {files}" if files else "",
+        *(f"chmod 700 {shlex.quote(str(p))}" for p in exposed if p.is_dir())]))
+    return f"the store can be read by other users ({modes}); to fix: {fix}"
+
+
 def make_engine(location: str | os.PathLike[str] | URL | None = None, *,
+                pool_size: int | None = None, statement_timeout_ms: int | None = None,
                 read_only: bool = False, **kwargs: Any) -> Engine:
     """Create an engine for ``location`` with the workbench's connection settings.
 
+    PostgreSQL: ``pool_size`` connections per instance (as many again in bursts), a
+    server-side ``statement_timeout``, TCP keepalives so a dead server or link is
+    noticed in ~25 s rather than the kernel's hours, and a pre-ping so a connection
+    that died in the pool (server restart) is replaced instead of failing a request.
     ``read_only``: the database itself refuses writes (SQLite ``mode=ro``, PostgreSQL
     ``default_transaction_read_only``), whatever the code above it tries.
     """
     url = location if isinstance(location, URL) else resolve_url(location)
     if url.get_backend_name() == "sqlite":
-        args: dict[str, Any] = {"check_same_thread": False}
         if read_only:
             url = url.set(database=f"file:{url.database}?mode=ro", query={"uri": "true"})
-        engine = create_engine(url, connect_args=args, **kwargs)
+        engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         _configure_sqlite(engine, read_only=read_only)
         return engine
+    connect: dict[str, Any] = {"connect_timeout": 5, "keepalives": 1, "keepalives_idle": 10,
+                               "keepalives_interval": 5, "keepalives_count": 3}
+    options = [f"-c statement_timeout={int(statement_timeout_ms)}"] if statement_timeout_ms \
+        else []
     if read_only:
-        kwargs["connect_args"] = {**kwargs.get("connect_args", {}),
-                                  "options": "-c default_transaction_read_only=on"}
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+        options.append("-c default_transaction_read_only=on")
+    if options:
+        connect["options"] = " ".join(options)
+    if pool_size is not None:
+        kwargs.setdefault("pool_size", pool_size)
+        kwargs.setdefault("max_overflow", pool_size)
+    return create_engine(url, pool_pre_ping=True, connect_args=connect, **kwargs)
 
 
 def _configure_sqlite(engine: Engine, *, read_only: bool = False) -> None:

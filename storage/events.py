@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from storage.converters import EVENT_READ_COLUMNS, event_from_tuple
 from storage.event_sql import filter_clauses, filter_values, page_rows
 from storage.models import Event, Page, Severity
-from storage.pagination import Cursor, InvalidCursorError, int_value
+from storage.pagination import Cursor, int_value, time_value
 from storage.queries import EventQuery
 from storage.search import FTS_ROWID, fts_page, text_filter
 from storage.tables import EventRow, EventTagRow
@@ -90,14 +90,8 @@ def _keyset(columns: tuple[Any, ...], cursor: Cursor, descending: bool) -> Colum
 
 
 def cast_datetime(value: Any) -> datetime:
-    """Parse an ISO timestamp from a cursor."""
-    try:
-        parsed = datetime.fromisoformat(str(value))
-    except ValueError as exc:
-        raise InvalidCursorError("cursor does not match this query") from exc
-    if parsed.tzinfo is None:
-        raise InvalidCursorError("cursor does not match this query")
-    return parsed
+    """Parse an ISO timestamp from a cursor (UTC; see :func:`storage.pagination.time_value`)."""
+    return time_value(value)
 
 
 def list_events(*, session: Session, query: EventQuery) -> Page[Event]:

@@ -25,7 +25,7 @@ from sqlalchemy import Engine
 
 from storage.converters import EVENT_COLUMNS
 from storage.models import Severity
-from storage.pagination import Cursor, InvalidCursorError
+from storage.pagination import Cursor, int_value, time_value
 from storage.queries import EventQuery
 
 _NAMES = tuple(c.name for c in EVENT_COLUMNS)
@@ -105,15 +105,9 @@ def _cursor_value(raw: str) -> str:
     return datetime.fromisoformat(raw).replace(tzinfo=UTC).isoformat()
 
 
-def _keyset(cursor: Cursor) -> str:
-    value = cursor.key[0]
-    try:
-        parsed = datetime.fromisoformat(str(value))
-    except ValueError as exc:
-        raise InvalidCursorError("cursor does not match this query") from exc
-    if parsed.tzinfo is None or not isinstance(cursor.key[1], int):
-        raise InvalidCursorError("cursor does not match this query")
-    return _stored(parsed)
+def _keyset(cursor: Cursor) -> tuple[str, int]:
+    """The cursor's ``(time, id)`` as bound parameters (the same checks as storage.events)."""
+    return _stored(time_value(cursor.key[0])), int_value(cursor.key[1])
 
 
 class FastReader:
@@ -159,7 +153,7 @@ class FastReader:
         descending = (query.order == "desc") != backward
         if cursor is not None:
             clauses.append("(occurred_at, id) " + ("<" if descending else ">") + " (?, ?)")
-            params += [_keyset(cursor), cursor.key[1]]
+            params += _keyset(cursor)
         direction = "DESC" if descending else "ASC"
         sql = (_SELECT + (" WHERE " + " AND ".join(clauses) if clauses else "")
                + f" ORDER BY occurred_at {direction}, id {direction} LIMIT ?")

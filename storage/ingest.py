@@ -4,6 +4,13 @@ A batch of events, the connector's cursor and any dead letters commit in a singl
 transaction: a crash at any point loses nothing and, because every event has a
 unique per-source dedup key inserted with ON CONFLICT DO NOTHING, re-running a
 batch duplicates nothing.
+
+With ``report_conflicts`` (bulk import, the API), a record whose key is already
+stored with *different* content is not silently dropped: it is counted
+(``IngestResult.conflicting``) and kept in the DLQ under :data:`CONFLICT_CONNECTOR`
+with both versions, for a person to look at. Connectors leave it off: they see one
+thing through several paths with different detail (a commit from git and from a
+GitHub push), and the first version is meant to win.
 """
 
 from __future__ import annotations
@@ -11,14 +18,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+import orjson
 from sqlalchemy import Connection, insert
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
-from storage.converters import INSERT_NAMES, event_params, event_row, sqlite_time
+from storage import notify, stories
+from storage.converters import (
+    EVENT_READ_COLUMNS,
+    INSERT_NAMES,
+    event_from_tuple,
+    event_params,
+    event_row,
+    sqlite_time,
+)
 from storage.cursors import set_cursor
 from storage.dead_letters import enqueue
-from storage.models import IngestResult, NewDeadLetter, NewEvent, utcnow
+from storage.lookups import by_key_statements
+from storage.models import Event, IngestResult, NewDeadLetter, NewEvent, utcnow
 from storage.search import index_new_events
 from storage.tables import EventRow, EventTagRow
 
@@ -31,11 +48,18 @@ def ingest(
     connector: str | None = None,
     cursor: str | None = None,
     now: datetime | None = None,
+    report_conflicts: bool = False,
 ) -> IngestResult:
     """Store ``events``, dead letters and the cursor in the caller's (write) transaction."""
     now = now or utcnow()
     tagged = {(e.source.value, e.effective_dedup_key()): e.tags for e in events if e.tags}
+    superseded = stories.supersede(session=session, events=events, now=now)
     stored, new_rows = _insert_events(session, events, now, want_rows=bool(tagged))
+    conflicts = conflicting(session, events, connector) \
+        if report_conflicts and stored + superseded < len(events) else []
+    dead_letters = [*dead_letters, *conflicts]
+    stored += superseded
+    stories.conclude(session=session, events=events)
     tag_rows = [
         {"event_id": event_id, "tag": tag}
         for event_id, source, key in new_rows
@@ -48,10 +72,11 @@ def ingest(
     if connector is not None and cursor is not None:
         set_cursor(session=session, connector=connector, cursor=cursor, now=now)
     return IngestResult(
-        received=len(events) + len(dead_letters),
+        received=len(events) + len(dead_letters) - len(conflicts),
         stored=stored,
         deduplicated=len(events) - stored,
-        dead_lettered=len(dead_letters),
+        dead_lettered=len(dead_letters) - len(conflicts),
+        conflicting=len(conflicts),
     )
 
 
@@ -78,7 +103,10 @@ def _insert_events(
         .returning(EventRow.id, EventRow.source, EventRow.dedup_key)
     )
     params = [event_params(e, now) for e in events]
+    notify.serialise_ingest(session=session)  # ids become visible in id order
     rows = [(r[0], r[1], r[2]) for r in session.execute(stmt, params)]
+    if rows:
+        notify.announce(session=session, max_id=max(r[0] for r in rows))
     return len(rows), rows
 
 
@@ -104,3 +132,53 @@ def _insert_sqlite(conn: Connection, events: Sequence[NewEvent], now: datetime, 
     new = conn.exec_driver_sql(
         "SELECT id, source, dedup_key FROM event WHERE id > ? AND tags != '[]'", (before,))
     return stored, [(r[0], r[1], r[2]) for r in new]
+
+
+CONFLICT_CONNECTOR = "dedup-conflict"
+"""DLQ name of records whose key was stored with other content (no parser replays them)."""
+_CONTENT = tuple(name for name in NewEvent.model_fields if name not in ("source", "dedup_key"))
+
+
+def conflicting(session: Session, events: Sequence[NewEvent], connector: str | None
+                ) -> list[NewDeadLetter]:
+    """A dead letter for each event whose key is stored with different content.
+
+    Run only when some events were deduplicated; one index probe per key. The
+    first copy of a key in the batch matches itself, so only real differences count.
+    """
+    keys = [(e.source.value, e.effective_dedup_key()) for e in events]
+    stored: dict[tuple[str, str], Event] = {}
+    for stmt in by_key_statements(keys, *EVENT_READ_COLUMNS):
+        for row in session.execute(stmt):
+            found = event_from_tuple(row)
+            stored[(found.source.value, found.dedup_key)] = found
+    letters = []
+    for key, event in zip(keys, events, strict=True):
+        kept = stored.get(key)
+        if kept is None or stories.revises(event.attributes):
+            continue
+        differs = [name for name in _CONTENT if _content(kept, name) != _content(event, name)]
+        if differs:
+            letters.append(_conflict_letter(kept, event, differs, connector))
+    return letters
+
+
+def _content(event: Event | NewEvent, name: str) -> object:
+    """A field as conflict detection compares it: story marks the store adds are not content."""
+    value = getattr(event, name)
+    return stories.without_marks(value) if name == "attributes" else value
+
+
+def _conflict_letter(kept: Event, event: NewEvent, differs: list[str],
+                     connector: str | None) -> NewDeadLetter:
+    payload = orjson.dumps({
+        "source": kept.source.value, "dedup_key": kept.dedup_key, "connector": connector,
+        "stored": kept.model_dump(mode="json", exclude={"received_at"}),
+        "received": event.model_dump(mode="json"),
+    }, option=orjson.OPT_SORT_KEYS)
+    return NewDeadLetter(
+        connector=CONFLICT_CONNECTOR, payload=payload, error_class="DedupConflict",
+        message=(f"{kept.source.value} record with dedup key {kept.dedup_key!r}"
+                 f"{f' from {connector}' if connector else ''} differs from stored event "
+                 f"{kept.id} in {', '.join(differs)}; the stored version was kept")[:8192],
+        source_ref=f"{kept.source.value}:{kept.dedup_key}"[:2048])

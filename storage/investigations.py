@@ -14,6 +14,7 @@ import orjson
 from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.orm import Session
 
+from storage import grouping_keys
 from storage.converters import (
     EVENT_COLUMNS,
     event_from_row,
@@ -200,36 +201,46 @@ def link_events(*, session: Session, investigation_id: int, event_ids: Sequence[
                 key: str | None = None, window_seconds: int | None = None,
                 note: str | None = None, linked_by: str | None = None,
                 now: datetime | None = None) -> list[EventLink]:
-    """Link events (already-linked ones keep their original reason); return new links."""
-    row = _row(session, investigation_id)
+    """Link events (already-linked ones keep their original reason); return new links.
+
+    The investigation row is locked first, as every multi-row write does
+    (``storage.grouping_keys``), so a link from the TUI and a grouping pass can
+    never wait on each other in opposite orders.
+    """
+    row = _row(session, investigation_id, lock=True)
     wanted = list(dict.fromkeys(event_ids))
-    found = set(session.scalars(select(EventRow.id).where(EventRow.id.in_(wanted))))
+    e = EventRow
+    found = {r[0]: r for r in session.execute(
+        select(e.id, e.occurred_at, e.trace_id, e.attributes, e.service).where(e.id.in_(wanted)))}
     missing = [i for i in wanted if i not in found]
     if missing:
         raise NotFoundError(f"events not found: {missing}")
-    existing = set(session.scalars(select(InvestigationEventRow.event_id).where(
-        InvestigationEventRow.investigation_id == row.id,
-        InvestigationEventRow.event_id.in_(wanted))))
     now = now or utcnow()
-    links = [EventLink(investigation_id=row.id, event_id=i, reason=reason, rule=rule, key=key,
-                       window_seconds=window_seconds, note=note, linked_by=linked_by,
-                       linked_at=now) for i in wanted if i not in existing]
-    for link in links:
-        session.add(InvestigationEventRow(**{**link.model_dump(), "reason": link.reason.value}))
+    new = grouping_keys.record_links(session=session, now=now, links=[
+        grouping_keys.NewLink(
+            investigation_id=row.id, event_id=i, occurred_at=found[i][1],
+            keys=tuple(grouping_keys.event_keys(
+                trace_id=found[i][2], service=found[i][4],
+                fingerprint=grouping_keys.fingerprint_of(orjson.loads(found[i][3])))),
+            reason=reason.value, rule=rule, key=key, window_seconds=window_seconds,
+            note=note, linked_by=linked_by) for i in wanted])
     row.updated_at = now
     session.flush()
-    return links
+    return [EventLink(investigation_id=row.id, event_id=i, reason=reason, rule=rule, key=key,
+                      window_seconds=window_seconds, note=note, linked_by=linked_by,
+                      linked_at=now) for i in wanted if (row.id, i) in new]
 
 
 def unlink_event(*, session: Session, investigation_id: int, event_id: int,
                  now: datetime | None = None) -> None:
     """Remove a link; :class:`NotFoundError` if the event is not linked."""
-    row = _row(session, investigation_id)
+    row = _row(session, investigation_id, lock=True)
     result = session.execute(delete(InvestigationEventRow).where(
         InvestigationEventRow.investigation_id == row.id,
         InvestigationEventRow.event_id == event_id))
     if getattr(result, "rowcount", 0) == 0:
         raise NotFoundError(f"event {event_id} is not linked to investigation {row.id}")
+    grouping_keys.rebuild(session=session, investigation_id=row.id)
     row.updated_at = now or utcnow()
     session.flush()
 

@@ -62,6 +62,10 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
     config = _config()
     with engine.execution_options(**{WRITE_OPTION: True}).begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Several instances starting at once on one database: one migrates, the
+            # others wait here and then find the store current (SQLite: BEGIN IMMEDIATE).
+            conn.execute(text("SELECT pg_advisory_xact_lock(7262011)"))
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
 

@@ -17,20 +17,33 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    field_validator,
     model_validator,
 )
+
+from storage.jsonsafe import check_json_value
 
 MAX_TITLE = 2_000
 MAX_BODY = 1_000_000
 MAX_SHORT = 256
 MAX_ATTRIBUTES_BYTES = 1_000_000
 MAX_TAGS = 64
+MAX_ID = 2**63 - 1
+"""The largest id of any table: 64-bit signed (SQLite INTEGER, PostgreSQL BIGINT)."""
+MAX_INT32 = 2**31 - 1
+"""The largest value of a plain integer column."""
 
 
 def _utc(value: datetime) -> datetime:
     if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
         raise ValueError("timestamp has no time zone; give an offset such as Z or +00:00")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        # 9999-12-31T23:00:00-01:00 is a valid notation whose UTC form is in year 10000.
+        raise ValueError(f"timestamp {value.isoformat()} is outside the range that converts "
+                         "to UTC (0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z)"
+                         ) from None
 
 
 UTCDateTime = Annotated[datetime, AfterValidator(_utc)]
@@ -186,17 +199,20 @@ class NewEvent(_Frozen):
     tags: Annotated[tuple[Short, ...], Field(max_length=MAX_TAGS)] = ()
     dedup_key: Annotated[str, Field(min_length=1, max_length=512)] | None = None
 
-    @model_validator(mode="after")
-    def _check_attributes_size(self) -> NewEvent:
-        if not self.attributes:
-            return self
+    @field_validator("attributes", mode="after")
+    @classmethod
+    def _check_attributes(cls, attributes: dict[str, Any]) -> dict[str, Any]:
+        # A field validator, so that an error names ``attributes`` (not the model).
+        if not attributes:
+            return attributes
+        check_json_value(attributes, "attributes")
         try:
-            encoded = self.attributes_json()
-        except TypeError as exc:  # integers beyond 64 bits, lone surrogates
+            encoded = orjson.dumps(attributes, option=orjson.OPT_SORT_KEYS)
+        except TypeError as exc:  # lone surrogates, values JSON has no form for
             raise ValueError(f"attributes cannot be stored as JSON: {exc}") from exc
         if len(encoded) > MAX_ATTRIBUTES_BYTES:
             raise ValueError(f"attributes exceed {MAX_ATTRIBUTES_BYTES} bytes when encoded")
-        return self
+        return attributes
 
     def attributes_json(self) -> str:
         """The attributes as compact JSON with sorted keys (stable across runs)."""
@@ -291,7 +307,7 @@ class InvestigationFields(_Frozen):
     team: Short | None = None
     impact_domain: Short | None = None
     business_impact: str | None = None
-    estimated_mttr_minutes: Annotated[int, Field(ge=0)] | None = None
+    estimated_mttr_minutes: Annotated[int, Field(ge=0, le=MAX_INT32)] | None = None
     automation_potential: Short | None = None
     root_cause: str | None = None
     impact_started_at: UTCDateTime | None = None
@@ -301,6 +317,13 @@ class InvestigationFields(_Frozen):
     resolved_at: UTCDateTime | None = None
     tags: tuple[Short, ...] = ()
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("metadata", mode="after")
+    @classmethod
+    def _check_metadata(cls, metadata: dict[str, Any]) -> dict[str, Any]:
+        if metadata:
+            check_json_value(metadata, "metadata")
+        return metadata
 
     @model_validator(mode="after")
     def _check_order(self) -> InvestigationFields:
@@ -379,6 +402,9 @@ class IngestResult(_Frozen):
     stored: int
     deduplicated: int
     dead_lettered: int
+    conflicting: int = 0
+    """Of ``deduplicated``: records whose key was known with different content (each
+    kept in the DLQ with both versions)."""
 
 
 T = TypeVar("T")

@@ -10,9 +10,12 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import orjson
+
+from storage.models import MAX_ID, _utc
 
 
 class InvalidCursorError(ValueError):
@@ -47,14 +50,29 @@ class Cursor:
 
 
 def int_value(value: Any) -> int:
-    """An integer key value from a decoded cursor; anything else is a foreign cursor."""
-    if isinstance(value, bool) or not isinstance(value, int):
+    """An integer key value from a decoded cursor; anything else is a foreign cursor.
+
+    Ids and severities are 64-bit at most: a larger value was never issued, and
+    binding it would fail in the driver rather than match nothing.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or not -MAX_ID <= value <= MAX_ID:
         raise InvalidCursorError("cursor does not match this query")
     return value
 
 
 def str_value(value: Any) -> str:
     """A text key value from a decoded cursor; anything else is a foreign cursor."""
-    if not isinstance(value, str):
+    # Stored text never holds NUL (storage.models replaces it), and PostgreSQL refuses it.
+    if not isinstance(value, str) or "\x00" in value:
         raise InvalidCursorError("cursor does not match this query")
     return value
+
+
+def time_value(value: Any) -> datetime:
+    """A tz-aware UTC time key from a decoded cursor (cursors carry ISO strings)."""
+    if not isinstance(value, str):
+        raise InvalidCursorError("cursor does not match this query")
+    try:
+        return _utc(datetime.fromisoformat(value))
+    except ValueError as exc:  # not ISO, naive, or outside the range that converts to UTC
+        raise InvalidCursorError("cursor does not match this query") from exc

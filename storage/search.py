@@ -83,10 +83,28 @@ def tsquery(user_text: str) -> ColumnElement[Any] | None:
             parts.append(func.phraseto_tsquery("simple", word))
     if not parts:
         return None
-    combined = parts[0]
-    for part in parts[1:]:
-        combined = combined.op("&&")(part)
-    return combined
+    return _all_of(parts)
+
+
+def _all_of(parts: list[ColumnElement[Any]]) -> ColumnElement[Any]:
+    """``a && b && ...`` as a balanced tree: a left-deep chain of 200 terms exceeded
+    the recursion limit of SQLAlchemy's compiler (a 500)."""
+    if len(parts) == 1:
+        return parts[0]
+    middle = len(parts) // 2
+    return _all_of(parts[:middle]).op("&&")(_all_of(parts[middle:]))
+
+
+MAX_SEARCH_WORDS = 100
+SEARCH_PATTERN = r"^\s*(?:\S+\s+){0," + str(MAX_SEARCH_WORDS - 1) + r"}\S*$"
+"""The search text rule as a regular expression (documented in the OpenAPI schema)."""
+
+
+def check_search_text(user_text: str) -> str:
+    """``user_text`` if it has at most :data:`MAX_SEARCH_WORDS` words, else ``ValueError``."""
+    if len(user_text.split()) > MAX_SEARCH_WORDS:
+        raise ValueError(f"search text has more than {MAX_SEARCH_WORDS} words")
+    return user_text
 
 
 FTS_TABLE = table("event_fts", column("rowid", Integer))

@@ -94,11 +94,12 @@ class Store:
     # -- events ------------------------------------------------------------------
     def ingest(self, events_: Sequence[NewEvent], *,
                dead_letters_: Sequence[NewDeadLetter] = (), connector: str | None = None,
-               cursor: str | None = None) -> IngestResult:
+               cursor: str | None = None, report_conflicts: bool = False) -> IngestResult:
         """Store a batch, its dead letters and the connector cursor in one transaction."""
         with self.write() as session:
             return ingest.ingest(session=session, events=events_, dead_letters=dead_letters_,
-                                 connector=connector, cursor=cursor)
+                                 connector=connector, cursor=cursor,
+                                 report_conflicts=report_conflicts)
 
     def get_event(self, event_id: int) -> Event:
         with self.read() as session:

@@ -10,8 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     ForeignKey,
     Index,
+    Integer,
     LargeBinary,
     MetaData,
     SmallInteger,
@@ -30,6 +32,11 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+ID = BigInteger().with_variant(Integer(), "sqlite")
+"""Ids are 64-bit: BIGINT on PostgreSQL (migration 0004). SQLite's INTEGER is already
+64-bit, and only ``INTEGER PRIMARY KEY`` is the rowid that numbers new rows."""
 
 
 class Base(DeclarativeBase):
@@ -54,7 +61,7 @@ class EventRow(Base):
               postgresql_where=text("commit_sha IS NOT NULL")),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
     source: Mapped[str] = mapped_column(String(16))
     dedup_key: Mapped[str] = mapped_column(String(512))
     kind: Mapped[str] = mapped_column(String(32))
@@ -79,7 +86,7 @@ class EventTagRow(Base):
     __table_args__ = (Index("ix_event_tag_tag", "tag", "event_id"),)
 
     event_id: Mapped[int] = mapped_column(
-        ForeignKey("event.id", ondelete="CASCADE"), primary_key=True
+        ID, ForeignKey("event.id", ondelete="CASCADE"), primary_key=True
     )
     tag: Mapped[str] = mapped_column(String(256), primary_key=True)
 
@@ -91,7 +98,7 @@ class InvestigationRow(Base):
         Index("ix_investigation_updated", "updated_at", "id"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
     title: Mapped[str] = mapped_column(Text)
     summary: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16))
@@ -120,10 +127,10 @@ class InvestigationEventRow(Base):
     __table_args__ = (Index("ix_investigation_event_event", "event_id"),)
 
     investigation_id: Mapped[int] = mapped_column(
-        ForeignKey("investigation.id", ondelete="CASCADE"), primary_key=True
+        ID, ForeignKey("investigation.id", ondelete="CASCADE"), primary_key=True
     )
     event_id: Mapped[int] = mapped_column(
-        ForeignKey("event.id", ondelete="CASCADE"), primary_key=True
+        ID, ForeignKey("event.id", ondelete="CASCADE"), primary_key=True
     )
     reason: Mapped[str] = mapped_column(String(16))
     rule: Mapped[str | None] = mapped_column(String(256))
@@ -134,6 +141,68 @@ class InvestigationEventRow(Base):
     linked_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class InvestigationKeyRow(Base):
+    """A key the grouping rules match on, carried by some event linked to an investigation.
+
+    ``kind`` is ``trace``, ``fingerprint`` or ``service``. Kept in step with the links
+    by ``storage.grouping_keys`` so a grouping pass looks up only the keys of its batch
+    (primary key order) instead of reloading every linked event (migration 0005).
+    """
+
+    __tablename__ = "investigation_key"
+    __table_args__ = (Index("ix_investigation_key_investigation", "investigation_id", "kind"),)
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(512), primary_key=True)
+    investigation_id: Mapped[int] = mapped_column(
+        ForeignKey("investigation.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class InvestigationGroupingRow(Base):
+    """Grouping state of one investigation: its latest linked event and auto-open episode.
+
+    ``auto_key`` (alert fingerprint + firing episode) is unique: the database, not
+    the grouper, guarantees one auto-opened investigation per alert episode.
+    """
+
+    __tablename__ = "investigation_grouping"
+
+    investigation_id: Mapped[int] = mapped_column(
+        ForeignKey("investigation.id", ondelete="CASCADE"), primary_key=True
+    )
+    last_event_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    auto_key: Mapped[str | None] = mapped_column(String(512), unique=True)
+
+
+class JobLeaseRow(Base):
+    """Who runs a background job (a connector's poll loop, the grouper) on a shared store."""
+
+    __tablename__ = "job_lease"
+
+    name: Mapped[str] = mapped_column(String(256), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(64))
+    host: Mapped[str | None] = mapped_column(String(256))
+    pid: Mapped[int | None]
+    epoch: Mapped[int]
+    acquired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class UserSeenRow(Base):
+    """The newest event id a user has seen in an investigation ("new since you looked")."""
+
+    __tablename__ = "user_seen"
+
+    user_name: Mapped[str] = mapped_column(String(256), primary_key=True)
+    investigation_id: Mapped[int] = mapped_column(
+        ForeignKey("investigation.id", ondelete="CASCADE"), primary_key=True
+    )
+    last_event_id: Mapped[int]
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class DeadLetterRow(Base):
     __tablename__ = "dead_letter"
     __table_args__ = (
@@ -141,7 +210,7 @@ class DeadLetterRow(Base):
         Index("ix_dead_letter_hash", "connector", "payload_hash"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
     connector: Mapped[str] = mapped_column(String(256))
     payload: Mapped[bytes] = mapped_column(LargeBinary)
     payload_hash: Mapped[str] = mapped_column(String(64))
@@ -177,7 +246,7 @@ class ConnectorHealthRow(Base):
 class ApiTokenRow(Base):
     __tablename__ = "api_token"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
     name: Mapped[str] = mapped_column(String(256), unique=True)
     role: Mapped[str] = mapped_column(String(16))
     token_hash: Mapped[str] = mapped_column(String(128), unique=True)
@@ -190,7 +259,7 @@ class AuditRow(Base):
     __tablename__ = "audit_log"
     __table_args__ = (Index("ix_audit_log_at", "at"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     actor: Mapped[str] = mapped_column(String(256))
     action: Mapped[str] = mapped_column(String(128))

@@ -6,7 +6,9 @@ connectors"; a missing file that was asked for by name is an error.
 
 Tables: ``[store]`` (``url``), ``[api]`` (:class:`~workbench.api.settings.ApiSettings`),
 ``[tui]`` (:class:`~workbench.tui.settings.TuiSettings`), ``[grouping]``
-(:class:`~workbench.grouping.GroupingSettings`) and ``[[connectors]]``, each
+(:class:`~workbench.grouping.GroupingSettings`), ``[suspects]``
+(:class:`~workbench.suspect_settings.SuspectSettings`), ``[leases]``
+(:class:`~connectors.leasing.LeaseSettings`) and ``[[connectors]]``, each
 validated by the model its ``kind`` names in :mod:`connectors.registry`. Secrets are
 references (:class:`~connectors.secrets.SecretRef`), never values; :func:`redacted`
 is the only dump of a config meant for people to read.
@@ -25,10 +27,12 @@ from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationErr
 
 from connectors.base import ConnectorConfig
 from connectors.dlq import IMPORT_CONNECTOR
+from connectors.leasing import LeaseSettings
 from connectors.registry import UnknownKindError, entry
 from connectors.secrets import SecretRef, redact, secret_from
 from workbench.api.settings import ApiSettings
 from workbench.grouping import GroupingSettings
+from workbench.suspect_settings import SuspectSettings
 from workbench.tui.settings import TuiSettings
 
 __all__ = ["Config", "ConfigError", "SecretRef", "StoreSettings", "config_path",
@@ -54,6 +58,15 @@ class StoreSettings(BaseModel):
 
     url: str | None = None
     """A SQLite file path or a postgresql:// URL (``--db`` and ``$WORKBENCH_DB`` win)."""
+    pool_size: int = Field(default=5, ge=1, le=100)
+    """PostgreSQL: connections kept open per instance (plus as many again in bursts)."""
+    statement_timeout_seconds: float = Field(default=60.0, ge=0)
+    """PostgreSQL: abort any statement running longer than this (0: no limit)."""
+
+    def engine_options(self) -> dict[str, Any]:
+        """Keyword arguments for ``Store.open`` (PostgreSQL only; SQLite ignores them)."""
+        return {"pool_size": self.pool_size,
+                "statement_timeout_ms": int(self.statement_timeout_seconds * 1000)}
 
 
 class Config(BaseModel):
@@ -65,6 +78,8 @@ class Config(BaseModel):
     api: ApiSettings = Field(default_factory=ApiSettings)
     tui: TuiSettings = Field(default_factory=TuiSettings)
     grouping: GroupingSettings = Field(default_factory=GroupingSettings)
+    suspects: SuspectSettings = Field(default_factory=SuspectSettings)
+    leases: LeaseSettings = Field(default_factory=LeaseSettings)
     connectors: list[SerializeAsAny[ConnectorConfig]] = Field(default_factory=list)
     path: Path | None = Field(default=None, exclude=True)
     """Where it was read from (``None``: defaults, no file)."""
@@ -83,6 +98,8 @@ class _Tables(BaseModel):
     api: ApiSettings = Field(default_factory=ApiSettings)
     tui: TuiSettings = Field(default_factory=TuiSettings)
     grouping: GroupingSettings = Field(default_factory=GroupingSettings)
+    suspects: SuspectSettings = Field(default_factory=SuspectSettings)
+    leases: LeaseSettings = Field(default_factory=LeaseSettings)
     connectors: list[dict[str, Any]] = Field(default_factory=list)
 
 
@@ -132,6 +149,7 @@ def parse_config(raw: bytes | str, *, path: Path | None = None) -> Config:
     if problems:
         raise ConfigError(path, problems)
     return Config(store=tables.store, api=tables.api, tui=tables.tui, grouping=tables.grouping,
+                  suspects=tables.suspects, leases=tables.leases,
                   connectors=connectors, path=path)
 
 

@@ -1,101 +1,238 @@
 """Suspect ranking: which changes (commits, CI runs, deploys) most likely caused an incident.
 
-Every score is explained: a suspect carries the reasons that make it up, so a
-responder can see *why* a change is ranked where it is. The signals, after
-PagerDuty's "related changes" and incident.io's change correlation:
+A suspect's score is a sum of named parts, each with its reason, so a responder sees
+*why* a change ranks where it does ("12 of 40 errors point at payments (9 failing
+traces end there, 3 logs name it)"; "payments deployed 4 min before its first
+error"). The parts and the reasoning behind their default weights are in
+:mod:`workbench.suspect_settings`; in short:
 
-- **time**: changes shortly before impact start score higher (linear decay over the
-  look-back window; changes after impact start are not suspects);
-- **service**: the change touches a service of the investigation;
-- **sha seen**: the change's commit sha (or its 7-char short form) appears on events
-  linked to the investigation — deploy version tags on errors, trace attributes;
-- **deploy**: a deploy is what actually changed production, so it outranks the commit
-  that it ships, which in turn outranks a pipeline run.
+- **follow the evidence**: where the incident's errors point
+  (:mod:`workbench.dependencies`) decides which services' changes matter -- a
+  dependency the failing calls reach counts like the service that reported them;
+- **did it run, and when did it go live**: changes that never ran (skipped, cancelled,
+  manual, waiting: :data:`storage.changes.NEVER_RAN`) are not suspects; a commit
+  counts from the deploy that shipped it; a change replaced by a later deploy of its
+  service before impact is marked down (:mod:`workbench.rollout`);
+- **onset**: a change that went live shortly before the first error pointing at its
+  service ranks above one whose service was failing already;
+- time before impact, the change's kind, its sha on the errors, the configured
+  dependency map.
+
+With no linked errors to follow, the services of the investigation and of its
+linked events stand in for the evidence (half of its weight), as before issue 19.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from storage.models import CHANGE_KINDS, Event, EventKind, Investigation, LinkedEvent
-from storage.queries import EventQuery
-from storage.store import Store
+from sqlalchemy.orm import Session
 
-WEIGHTS = {"time": 2.0, "service": 1.5, "sha": 2.5}
-KIND_BONUS = {EventKind.DEPLOY: 1.0, EventKind.COMMIT: 0.6, EventKind.PIPELINE: 0.2}
-DEFAULT_LOOKBACK = timedelta(hours=6)
+from storage.changes import list_changes
+from storage.error_direction import error_groups, first_linked_at, linked_services, linked_shas
+from storage.models import Event, EventKind, Investigation
+from storage.store import Store
+from workbench.dependencies import ErrorDirection, PeerResolver, direction
+from workbench.rollout import Rollout, rollouts
+from workbench.suspect_settings import SuspectSettings
+
+MAX_CANDIDATES = 64
+"""Service names looked for in error titles (the most recently changed first)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One named, explained part of a suspect's score."""
+
+    name: str
+    points: float
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
 class Suspect:
-    """A change ranked against an investigation, with the reasons for its score."""
+    """A change ranked against an investigation, with the parts of its score."""
 
     event: Event
     score: float
     reasons: tuple[str, ...]
+    parts: tuple[Part, ...] = ()
 
 
-def impact_start(investigation: Investigation, linked: Iterable[LinkedEvent]) -> datetime | None:
-    """When impact began: the typed timestamp, else the first linked non-change event."""
-    if investigation.impact_started_at is not None:
-        return investigation.impact_started_at
-    times = [le.event.occurred_at for le in linked if le.event.kind not in CHANGE_KINDS]
-    return min(times) if times else investigation.detected_at
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What every change of one investigation is scored against."""
+
+    start: datetime
+    settings: SuspectSettings
+    direction: ErrorDirection
+    shas: frozenset[str] = frozenset()
+    fallback: frozenset[str] = frozenset()
+    """Services standing in for the evidence when no errors are linked."""
+    rollouts: dict[int, Rollout] = field(default_factory=dict)
+
+    @property
+    def lookback(self) -> timedelta:
+        """How far back changes are suspects."""
+        return timedelta(minutes=self.settings.lookback_minutes)
+
+    def share(self, service: str | None) -> float:
+        """How much of the evidence points at ``service`` (0..1)."""
+        if self.direction.targets:
+            return self.direction.relative(service)
+        return 1.0 if service in self.fallback else 0.0
 
 
-def _shas_seen(linked: Iterable[LinkedEvent]) -> set[str]:
-    seen: set[str] = set()
-    for item in linked:
-        if item.event.kind in CHANGE_KINDS:
-            continue
-        if item.event.commit_sha:
-            seen.add(item.event.commit_sha.lower())
-        for value in item.event.attributes.values():
-            if isinstance(value, str) and 7 <= len(value) <= 40 and _is_hex(value):
-                seen.add(value.lower())
-    return seen
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """An investigation's impact start, where its errors point, and its suspects."""
+
+    start: datetime | None
+    direction: ErrorDirection
+    suspects: list[Suspect]
 
 
-def _is_hex(value: str) -> bool:
-    return all(c in "0123456789abcdefABCDEF" for c in value)
+EMPTY = ErrorDirection((), 0, 0, {})
 
 
-def score_change(change: Event, *, start: datetime, lookback: timedelta,
-                 services: set[str], shas: set[str]) -> Suspect | None:
-    """Score one change against an impact start; ``None`` if it cannot be a suspect."""
-    before = start - change.occurred_at
-    if before < timedelta(0) or before > lookback:
-        return None
-    minutes = int(before.total_seconds() // 60)
-    closeness = 1 - before / lookback
-    score = WEIGHTS["time"] * closeness + KIND_BONUS.get(change.kind, 0.0)
-    reasons = [f"{change.kind.value} {minutes} min before impact"]
-    if change.service and change.service in services:
-        score += WEIGHTS["service"]
-        reasons.append(f"same service ({change.service})")
-    sha = (change.commit_sha or "").lower()
-    if sha and any(sha.startswith(s) or s.startswith(sha) for s in shas if len(s) >= 7):
-        score += WEIGHTS["sha"]
-        reasons.append(f"sha {sha[:7]} seen on the incident's events")
-    return Suspect(change, round(score, 3), tuple(reasons))
+def analyse(store: Store, investigation: Investigation, *,
+            settings: SuspectSettings | None = None, limit: int = 10) -> Analysis:
+    """Impact start, error direction and the ``limit`` best suspects, in one read."""
+    with store.read() as session:
+        return analyse_in(session, investigation, settings=settings, limit=limit)
+
+
+def analyse_in(session: Session, investigation: Investigation, *,
+               settings: SuspectSettings | None = None, limit: int = 10) -> Analysis:
+    """:func:`analyse` inside an open read session (the API's threads bring their own)."""
+    settings = settings or SuspectSettings()
+    start = investigation.impact_started_at or first_linked_at(
+        session=session, investigation_id=investigation.id) or investigation.detected_at
+    if start is None:
+        return Analysis(None, EMPTY, [])
+    lookback = timedelta(minutes=settings.lookback_minutes)
+    changes = list_changes(session=session, start=start - lookback, end=start)
+    names = _candidates(changes, investigation, settings)
+    groups = error_groups(session=session, investigation_id=investigation.id,
+                          candidates=names, max_errors=settings.max_errors)
+    found = direction(groups, PeerResolver(names, settings.hosts),
+                      {n.lower(): n for n in names})
+    fallback = set(investigation.services)
+    if not found.targets:
+        fallback |= set(linked_services(session=session, investigation_id=investigation.id))
+    shas = linked_shas(session=session, investigation_id=investigation.id)
+    ctx = Context(start, settings, found, frozenset(shas), frozenset(fallback), rollouts(changes))
+    scored = [s for c in changes if (s := score_change(c, ctx))]
+    scored.sort(key=lambda s: (-s.score, -s.event.occurred_at.timestamp(), -s.event.id))
+    return Analysis(start, found, scored[:limit])
 
 
 def rank_suspects(store: Store, investigation: Investigation, *,
-                  lookback: timedelta = DEFAULT_LOOKBACK, limit: int = 10) -> list[Suspect]:
+                  settings: SuspectSettings | None = None, limit: int = 10) -> list[Suspect]:
     """The ``limit`` most suspicious changes before the investigation's impact start."""
-    linked = store.investigation_events(investigation.id)
-    start = impact_start(investigation, linked)
-    if start is None:
-        return []
-    query = EventQuery(kinds=tuple(CHANGE_KINDS), start=start - lookback,
-                       end=start + timedelta(microseconds=1), limit=500)
-    changes = store.list_events(query).items
-    services = set(investigation.services) | {le.event.service for le in linked
-                                              if le.event.service}
-    shas = _shas_seen(linked)
-    scored = [s for c in changes if (s := score_change(c, start=start, lookback=lookback,
-                                                       services=services, shas=shas))]
-    scored.sort(key=lambda s: (-s.score, -s.event.occurred_at.timestamp()))
-    return scored[:limit]
+    return analyse(store, investigation, settings=settings, limit=limit).suspects
+
+
+def _candidates(changes: list[Event], investigation: Investigation,
+                settings: SuspectSettings) -> list[str]:
+    names = [c.service for c in changes if c.service]  # newest first
+    names += [*investigation.services, *settings.dependencies, *settings.hosts.values()]
+    names += [callee for callees in settings.dependencies.values() for callee in callees]
+    return list(dict.fromkeys(names))[:MAX_CANDIDATES]
+
+
+def score_change(change: Event, ctx: Context) -> Suspect | None:
+    """Score one change; ``None`` if it is outside the look-back or after impact."""
+    before = ctx.start - change.occurred_at
+    if before < timedelta(0) or before > ctx.lookback:
+        return None
+    parts = _time_parts(change, before, ctx)
+    rollout = ctx.rollouts.get(change.id) or Rollout(change.occurred_at, "deployed")
+    if rollout.live_at is None:
+        parts.append(Part("not live", 0.0, rollout.how))
+    else:
+        parts += _evidence_parts(change, rollout, ctx)
+    score = round(sum(p.points for p in parts), 3)
+    return Suspect(change, score, tuple(p.reason for p in parts), tuple(parts))
+
+
+def _time_parts(change: Event, before: timedelta, ctx: Context) -> list[Part]:
+    weights = ctx.settings.weights
+    kind = {EventKind.DEPLOY: weights.deploy, EventKind.COMMIT: weights.commit,
+            EventKind.PIPELINE: weights.pipeline}.get(change.kind, 0.0)
+    closeness = 1 - before / ctx.lookback
+    minutes = int(before.total_seconds() // 60)
+    return [Part("time", weights.time * closeness,
+                 f"{change.kind.value} {minutes} min before impact"),
+            Part("kind", kind, f"a {change.kind.value}")]
+
+
+def _evidence_parts(change: Event, rollout: Rollout, ctx: Context) -> list[Part]:
+    share = ctx.share(change.service)
+    parts = [_evidence(change, share, ctx)]
+    later = rollout.replaced_by
+    # A superseded change's sha on the errors only says the later change kept its code.
+    sha = _sha(change, share, ctx) if later is None else None
+    parts += [p for p in (sha, _onset(change, rollout, share, ctx), _dependency(change, ctx))
+              if p is not None]
+    if later is not None:
+        parts.append(Part("superseded", -ctx.settings.weights.superseded,
+                          f"superseded by the {later.service} {later.kind.value} at "
+                          f"{later.occurred_at:%H:%M}, before impact"))
+    return [p for p in parts if p.points or p.name == "evidence"]
+
+
+def _evidence(change: Event, share: float, ctx: Context) -> Part:
+    weight = ctx.settings.weights.evidence
+    found = ctx.direction
+    target = found.target(change.service)
+    if target is not None:
+        return Part("evidence", weight * share, target.explain(found.examined))
+    if not found.targets:
+        if share:
+            return Part("evidence", weight * 0.5,
+                        f"same service ({change.service}; no linked errors to follow)")
+        return Part("evidence", 0.0, "no linked errors to follow")
+    return Part("evidence", 0.0, f"none of the {found.examined} errors point at "
+                                 f"{change.service or 'its service'}")
+
+
+def _sha(change: Event, share: float, ctx: Context) -> Part | None:
+    sha = (change.commit_sha or "").lower()
+    if len(sha) < 7 or not any(sha.startswith(s) or s.startswith(sha)
+                               for s in ctx.shas if len(s) >= 7):
+        return None
+    return Part("sha", ctx.settings.weights.sha * share,
+                f"sha {sha[:7]} seen on the incident's events")
+
+
+def _onset(change: Event, rollout: Rollout, share: float, ctx: Context) -> Part | None:
+    target = ctx.direction.target(change.service)
+    if target is None or rollout.live_at is None or not share:
+        return None
+    gap = target.first_at - rollout.live_at
+    minutes = int(abs(gap.total_seconds()) // 60)
+    weights = ctx.settings.weights
+    if gap < timedelta(0):
+        return Part("already failing", -weights.already_failing * share,
+                    f"{change.service} was already failing {minutes} min before this "
+                    "change went live")
+    decay = math.exp(-gap.total_seconds() / 60 / ctx.settings.onset_minutes)
+    verb = "deployed" if change.kind is EventKind.DEPLOY else "went live"
+    return Part("onset", weights.onset * share * decay,
+                f"{change.service} {verb} {minutes} min before its first error")
+
+
+def _dependency(change: Event, ctx: Context) -> Part | None:
+    reporters = ctx.direction.reporters
+    callers = [caller for caller, callees in ctx.settings.dependencies.items()
+               if change.service in callees and reporters.get(caller)]
+    if not callers or not reporters:
+        return None
+    caller = max(callers, key=lambda c: reporters[c])
+    weight = ctx.settings.weights.dependency_map * reporters[caller] / max(reporters.values())
+    return Part("dependency map", weight,
+                f"{caller} calls {change.service} (dependency map); {caller} reported "
+                f"{reporters[caller]} errors")

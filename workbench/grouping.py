@@ -14,7 +14,20 @@ Keep's fingerprints and Dispatch's entity + sliding window:
   ``min_severity``, within ``window`` of the investigation's latest linked event.
 
 ``auto_open`` (off by default) opens a new investigation for an alert or anomaly
-at ``auto_open_severity`` or above that matched nothing.
+at ``auto_open_severity`` or above that matched nothing. Its key (the alert's
+fingerprint and firing episode, ``startsAt``) is unique in the store: an episode
+that already has an investigation gets its event linked there instead.
+
+Cost: a pass reads its batch, the open investigations (id, services, latest linked
+time) and, by primary key, only the trace ids and fingerprints its batch carries
+(``storage.grouping_keys``); it never reloads linked events, so its cost does not
+grow with the number of links. :func:`match` stays the one definition of the
+rules; the key index only narrows which investigations it is asked about.
+
+Several instances: the grouper runs under the ``grouping`` lease, and each pass
+re-checks that lease under a row lock first in its transaction; a pass aborted as
+a deadlock or serialisation victim (or by a concurrent auto-open of the same
+episode) is retried a bounded number of times, then reported.
 """
 
 from __future__ import annotations
@@ -22,29 +35,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
+from connectors.leasing import LeaseKeeper
+from storage import grouping_keys as keys
 from storage import investigations as inv_repo
 from storage.converters import EVENT_COLUMNS, event_from_row
 from storage.cursors import get_cursor, set_cursor
+from storage.leases import Grant, LeaseLostError, fence
 from storage.models import (
     CHANGE_KINDS,
     Event,
     EventKind,
-    InvestigationStatus,
-    LinkReason,
     NewInvestigation,
     Severity,
+    utcnow,
 )
-from storage.queries import InvestigationQuery
 from storage.store import Store
 from storage.tables import EventRow
+from storage.txretry import TRANSIENT, UNIQUE_VIOLATION, run_retrying
 
 CURSOR_NAME = "grouping"
 log = logging.getLogger(__name__)
@@ -146,16 +161,8 @@ class GroupingResult:
     opened: int
 
 
-def _contexts(session: Session) -> list[Context]:
-    query = InvestigationQuery(statuses=(InvestigationStatus.OPEN,
-                                         InvestigationStatus.INVESTIGATING), limit=500)
-    contexts = []
-    for inv in inv_repo.list_investigations(session=session, query=query).items:
-        context = Context(inv.id, set(inv.services))
-        for item in inv_repo.investigation_events(session=session, investigation_id=inv.id):
-            context.absorb(item.event)
-        contexts.append(context)
-    return contexts
+LEASE = "grouping"
+"""The lease the continuous grouper runs under (one instance at a time)."""
 
 
 def _new_events(session: Session, after_id: int, limit: int) -> list[Event]:
@@ -163,77 +170,176 @@ def _new_events(session: Session, after_id: int, limit: int) -> list[Event]:
     return [event_from_row(r) for r in session.execute(stmt).mappings()]
 
 
-def _auto_open(session: Session, event: Event, rules: GroupingRules) -> Context | None:
-    if not rules.auto_open or event.kind not in (EventKind.ALERT, EventKind.ANOMALY):
-        return None
-    if event.severity.rank < rules.auto_open_severity.rank:
-        return None
-    created = inv_repo.create_investigation(session=session, new=NewInvestigation(
-        title=event.title[:200], severity=event.severity,
-        services=(event.service,) if event.service else (), detected_at=event.occurred_at,
-        tags=("auto",)))
-    inv_repo.link_events(session=session, investigation_id=created.id, event_ids=[event.id],
-                         reason=LinkReason.RULE, rule="auto-open",
-                         key=f"{event.kind.value} severity>={rules.auto_open_severity.value}")
-    context = Context(created.id, set(created.services))
-    context.absorb(event)
-    return context
+def _keys(event: Event) -> tuple[tuple[str, str], ...]:
+    return tuple(keys.event_keys(trace_id=event.trace_id, service=event.service,
+                                 fingerprint=keys.fingerprint_of(event.attributes)))
+
+
+def auto_key(event: Event) -> str:
+    """The unique key of the investigation ``event`` would auto-open: its alert episode."""
+    fingerprint = keys.fingerprint_of(event.attributes)
+    starts_at = event.attributes.get("starts_at")
+    if event.kind is EventKind.ALERT and fingerprint and isinstance(starts_at, str):
+        from connectors.alertmanager import episode_key
+
+        return f"alert:{episode_key(fingerprint, starts_at)}"[:512]
+    return f"{event.source.value}:{event.dedup_key}"[:512]
+
+
+def _opens(event: Event, rules: GroupingRules) -> bool:
+    return (rules.auto_open and event.kind in (EventKind.ALERT, EventKind.ANOMALY)
+            and event.severity.rank >= rules.auto_open_severity.rank)
+
+
+class _Pass:
+    """One batch: contexts of the open investigations, indexed by the keys rules match on."""
+
+    def __init__(self, session: Session, events: list[Event], rules: GroupingRules) -> None:
+        self.session, self.rules = session, rules
+        batch_keys = [k for e in events for k in _keys(e)]
+        self.state = keys.load_state(session=session, keys=batch_keys,
+                                     auto_keys=[auto_key(e) for e in events if _opens(e, rules)])
+        self.contexts: dict[int, Context] = {}
+        self.by_key: dict[tuple[str, str], set[int]] = {}
+        contexts = {inv.id: Context(inv.id, set(inv.services), last_seen=inv.last_event_at)
+                    for inv in self.state.open.values()}
+        for (kind, key), owners in self.state.keys.items():
+            for inv_id in owners:
+                context = contexts[inv_id]
+                (context.trace_ids if kind == "trace" else context.fingerprints).add(key)
+        for context in contexts.values():
+            self._index(context)
+        self.links: list[keys.NewLink] = []
+        self.opened = 0
+
+    def _index(self, context: Context) -> None:
+        self.contexts[context.investigation_id] = context
+        inv = context.investigation_id
+        for kind, values in (("trace", context.trace_ids), ("fingerprint", context.fingerprints),
+                             ("service", context.services)):
+            for value in values:
+                self.by_key.setdefault((kind, value), set()).add(inv)
+
+    def candidates(self, event: Event) -> list[Context]:
+        """The contexts that share a key with ``event`` (the only ones a rule can match)."""
+        ids: set[int] = set()
+        for key in _keys(event):
+            ids |= self.by_key.get(key, set())
+        return [self.contexts[i] for i in sorted(ids)]
+
+    def absorb(self, context: Context, event: Event) -> None:
+        context.absorb(event)
+        for key in _keys(event):
+            self.by_key.setdefault(key, set()).add(context.investigation_id)
+
+    def add(self, event: Event) -> None:
+        matches = [m for c in self.candidates(event) if (m := match(event, c, self.rules))]
+        for m in matches:
+            self.links.append(keys.NewLink(m.investigation_id, event.id, event.occurred_at,
+                                           _keys(event), rule=m.rule, key=m.key,
+                                           window_seconds=m.window_seconds))
+            self.absorb(self.contexts[m.investigation_id], event)
+        if not matches and _opens(event, self.rules):
+            self._auto_open(event)
+
+    def _auto_open(self, event: Event) -> None:
+        key = auto_key(event)
+        inv_id = self.state.episodes.get(key)
+        if inv_id is None:
+            created = inv_repo.create_investigation(session=self.session, new=NewInvestigation(
+                title=event.title[:200], severity=event.severity,
+                services=(event.service,) if event.service else (),
+                detected_at=event.occurred_at, tags=("auto",)))
+            keys.mark_auto_opened(session=self.session, investigation_id=created.id,
+                                  auto_key=key)
+            inv_id = self.state.episodes[key] = created.id
+            self._index(Context(created.id, set(created.services)))
+            self.opened += 1
+        self.links.append(keys.NewLink(
+            inv_id, event.id, event.occurred_at, _keys(event), rule="auto-open",
+            key=f"{event.kind.value} severity>={self.rules.auto_open_severity.value}"))
+        if inv_id in self.contexts:
+            self.absorb(self.contexts[inv_id], event)
+
+    def write(self) -> int:
+        """Lock the touched investigations in id order, then store links and keys."""
+        keys.lock_investigations(session=self.session,
+                                 ids={li.investigation_id for li in self.links})
+        return len(keys.record_links(session=self.session, links=self.links, now=utcnow()))
 
 
 def group_once(store: Store, rules: GroupingRules | None = None, *,
-               batch_size: int = 2_000) -> GroupingResult:
-    """Process one batch of events stored since the last pass, in one write transaction."""
+               batch_size: int = 2_000, grant: Grant | None = None) -> GroupingResult:
+    """Process one batch of events stored since the last pass, in one write transaction.
+
+    With ``grant`` (the ``grouping`` lease), the pass first renews it under a row lock
+    and raises :class:`~storage.leases.LeaseLostError` if another instance holds it.
+    """
     rules = rules or GroupingRules()
-    with store.write() as session:
-        after = int(get_cursor(session=session, connector=CURSOR_NAME) or 0)
-        events = _new_events(session, after, batch_size)
-        if not events:
-            return GroupingResult(0, 0, 0)
-        contexts = _contexts(session)
-        linked, opened = _apply(session, events, contexts, rules)
-        set_cursor(session=session, connector=CURSOR_NAME, cursor=str(events[-1].id))
-    return GroupingResult(len(events), linked, opened)
+
+    def work() -> GroupingResult:
+        with store.write() as session:
+            if grant is not None:
+                fence(session=session, grant=grant)
+            after = int(get_cursor(session=session, connector=CURSOR_NAME) or 0)
+            events = _new_events(session, after, batch_size)
+            if not events:
+                return GroupingResult(0, 0, 0)
+            batch = _Pass(session, events, rules)
+            for event in events:
+                batch.add(event)
+            linked = batch.write()
+            set_cursor(session=session, connector=CURSOR_NAME, cursor=str(events[-1].id))
+            return GroupingResult(len(events), linked - batch.opened, batch.opened)
+
+    # A concurrent auto-open of the same episode loses on the unique key; the retry
+    # reads the winner's investigation and links there.
+    return run_retrying(work, retry_on=TRANSIENT | {UNIQUE_VIOLATION})
 
 
-def _apply(session: Session, events: Iterable[Event], contexts: list[Context],
-           rules: GroupingRules) -> tuple[int, int]:
-    linked = opened = 0
-    for event in events:
-        matches = [m for c in contexts if (m := match(event, c, rules))]
-        for m in matches:
-            new = inv_repo.link_events(session=session, investigation_id=m.investigation_id,
-                                       event_ids=[event.id], reason=LinkReason.RULE,
-                                       rule=m.rule, key=m.key, window_seconds=m.window_seconds)
-            next(c for c in contexts if c.investigation_id == m.investigation_id).absorb(event)
-            linked += len(new)
-        if not matches and (context := _auto_open(session, event, rules)) is not None:
-            contexts.append(context)
-            opened += 1
-    return linked, opened
-
-
-def group_all(store: Store, rules: GroupingRules | None = None) -> GroupingResult:
+def group_all(store: Store, rules: GroupingRules | None = None, *,
+              grant: Grant | None = None) -> GroupingResult:
     """Run passes until every stored event has been examined."""
     total = GroupingResult(0, 0, 0)
-    while (result := group_once(store, rules)).examined:
+    while (result := group_once(store, rules, grant=grant)).examined:
         total = GroupingResult(total.examined + result.examined, total.linked + result.linked,
                                total.opened + result.opened)
     return total
 
 
-async def run_grouping(store: Store, settings: GroupingSettings, stop: asyncio.Event) -> None:
+async def run_grouping(store: Store, settings: GroupingSettings, stop: asyncio.Event,
+                       leases: LeaseKeeper | None = None) -> None:
     """Group continuously until ``stop`` is set; SQL runs in a thread, never on the loop.
 
+    With ``leases`` only the instance holding the :data:`LEASE` groups; the others
+    wait to take over (each pass reads the stored cursor, so takeover resumes there).
     A failing pass is logged and retried after the interval: grouping is best effort
     and must never take the process (or the TUI) down.
     """
     rules = settings.rules()
+    if leases is not None:
+        await leases.claim_now([LEASE])
     while not stop.is_set():
-        try:
-            result = await asyncio.to_thread(group_all, store, rules)
-            if result.linked or result.opened:
-                log.info("grouping: %s", result)
-        except Exception:
-            log.exception("grouping pass failed; retrying in %ss", settings.interval_seconds)
+        grant = leases.grant(LEASE) if leases is not None else None
+        if leases is None or grant is not None:
+            await _pass(store, rules, grant, leases, settings.interval_seconds)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), settings.interval_seconds)
+
+
+async def _pass(store: Store, rules: GroupingRules, grant: Grant | None,
+                leases: LeaseKeeper | None, interval: float) -> None:
+    try:
+        result = await asyncio.to_thread(group_all, store, rules, grant=grant)
+        if result.linked or result.opened:
+            log.info("grouping: %s", result)
+    except LeaseLostError as exc:
+        log.info("grouping: %s; standing by", exc)
+        if leases is not None:
+            leases.forget(LEASE)
+    except (OperationalError, InterfaceError) as exc:  # the store is unreachable
+        log.warning("grouping pass failed (store unavailable: %s); retrying in %ss",
+                    str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__,
+                    interval)
+    except Exception:
+        log.exception("grouping pass failed; retrying in %ss", interval)

@@ -13,8 +13,11 @@ import orjson
 
 from storage.models import TIMESTAMP_ORDER, Investigation, LinkedEvent, utcnow
 from storage.store import Store
-from workbench.correlation import Suspect, rank_suspects
+from workbench.correlation import Analysis, Suspect, analyse
+from workbench.dependencies import ErrorDirection
 from workbench.sanitize import json_safe, sanitize, sanitize_line
+from workbench.suspect_settings import SuspectSettings
+from workbench.suspect_view import suspects_out
 
 
 def format_duration(seconds: float) -> str:
@@ -71,6 +74,15 @@ def _suspects(suspects: list[Suspect]) -> list[str]:
     return lines
 
 
+def _direction(found: ErrorDirection) -> list[str]:
+    if not found.targets:
+        return []
+    lines = ["", f"## Where the errors point ({found.examined} of {found.total} errors examined)",
+             ""]
+    lines += [f"- {sanitize_line(t.explain(found.examined))}" for t in found.targets[:8]]
+    return lines
+
+
 def _timeline(linked: list[LinkedEvent]) -> list[str]:
     lines = ["", f"## Timeline ({len(linked)} linked events)", ""]
     for item in linked:
@@ -82,25 +94,31 @@ def _timeline(linked: list[LinkedEvent]) -> list[str]:
     return lines
 
 
-def markdown_report(store: Store, investigation_id: int, *, now: datetime | None = None) -> str:
-    """The investigation as Markdown: fields, timing, suspects, timeline."""
+def markdown_report(store: Store, investigation_id: int, *, now: datetime | None = None,
+                    settings: SuspectSettings | None = None) -> str:
+    """The investigation as Markdown: fields, timing, where errors point, suspects, timeline."""
     now = now or utcnow()
     inv = store.get_investigation(investigation_id)
     linked = store.investigation_events(investigation_id)
-    lines = _header(inv, now) + _suspects(rank_suspects(store, inv)) + _timeline(linked)
+    found: Analysis = analyse(store, inv, settings=settings)
+    lines = _header(inv, now) + _direction(found.direction) + _suspects(found.suspects) \
+        + _timeline(linked)
     return "\n".join(lines) + "\n"
 
 
-def json_report(store: Store, investigation_id: int) -> bytes:
-    """The investigation, its linked events (with link reasons) and suspects as JSON."""
+def json_report(store: Store, investigation_id: int, *,
+                settings: SuspectSettings | None = None) -> bytes:
+    """The investigation, its linked events (with link reasons), where its errors point
+    and its suspects as JSON."""
     inv = store.get_investigation(investigation_id)
     linked = store.investigation_events(investigation_id)
+    found = analyse(store, inv, settings=settings)
     document: dict[str, Any] = {
         "investigation": inv.model_dump(mode="json"),
         "events": [{"event": item.event.model_dump(mode="json"),
                     "link": item.link.model_dump(mode="json")} for item in linked],
-        "suspects": [{"event_id": s.event.id, "score": s.score, "reasons": list(s.reasons)}
-                     for s in rank_suspects(store, inv)],
+        **suspects_out(inv.id, found).model_dump(
+            mode="json", include={"error_direction", "suspects"}),
     }
     # Always terminal-safe, not only on a tty: the same bytes get piped to `less -R`.
     return json_safe(orjson.dumps(document, option=orjson.OPT_INDENT_2))

@@ -2,6 +2,7 @@
 
 ``GET /repos/{owner}/{repo}/actions/runs?created=>=<since>&per_page=100`` (paged by
 the ``Link: <...>; rel="next"`` header), then ``.../runs/{id}/jobs`` for each run.
+A run's finish time is its last job's completion (see :func:`last_completion`).
 Runs can stay in progress for a while, so every poll re-reads runs created within
 ``in_progress_lookback_seconds`` before the cursor; dedup keys make the re-read free.
 The token comes from a secret reference (``env:NAME`` / ``file:PATH``), resolved per poll.
@@ -14,6 +15,7 @@ import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, ClassVar, Literal
 
 import httpx
@@ -21,6 +23,7 @@ import orjson
 from pydantic import Field
 
 from connectors.base import Batch, ConnectorConfig
+from connectors.ci.common import ci_time
 from connectors.ci.github_events import job_event, run_event
 from connectors.errors import PoisonRecordError
 from connectors.http import Limits, SourceNotFoundError, check_advances, fetch_json
@@ -67,6 +70,22 @@ def _load_cursor(cursor: str | None) -> tuple[float | None, list[int]]:
     return None, []
 
 
+def last_completion(jobs: list[Any]) -> datetime | None:
+    """When a run finished: its last job's ``completed_at`` (``None`` while any is open).
+
+    A REST run has no completion time of its own, and its ``updated_at`` moves whenever
+    the run is touched later (a log deleted, a re-run requested), so it is not used.
+    """
+    raw = [job.get("completed_at") for job in jobs if isinstance(job, dict)]
+    ends = [end for end in raw if isinstance(end, str) and end]
+    if not ends or len(ends) != len(raw):
+        return None
+    try:
+        return max(filter(None, map(ci_time, ends)))
+    except ValueError:
+        return None    # a job with a broken time is dead-lettered by job_event anyway
+
+
 def next_link(headers: httpx.Headers) -> str | None:
     """The ``rel="next"`` URL of a ``Link`` header, if any."""
     match = _NEXT.search(headers.get("link", ""))
@@ -102,11 +121,14 @@ class GitHubActionsConnector:
         events: list[NewEvent] = []
         letters: list[NewDeadLetter] = []
         for run in runs:
-            self._parse_into(run_event, run, events, letters)
+            jobs: list[Any] = []
             if self.config.fetch_jobs and isinstance(run, dict) and "id" in run:
                 jobs_url = f"{self._repo_url()}/actions/runs/{run['id']}/jobs"
-                for job in await self._pages(jobs_url, headers, {"per_page": 100}, "jobs"):
-                    self._parse_into(job_event, job, events, letters)
+                jobs = await self._pages(jobs_url, headers, {"per_page": 100}, "jobs")
+            finished = last_completion(jobs)
+            self._parse_into(partial(run_event, finished_at=finished), run, events, letters)
+            for job in jobs:
+                self._parse_into(job_event, job, events, letters)
         open_now = sorted(run["id"] for run in runs if isinstance(run, dict)
                           and isinstance(run.get("id"), int) and run.get("status") != "completed")
         next_cursor = orjson.dumps({"t": round(now), "open": open_now[-MAX_OPEN:]}).decode()

@@ -1,10 +1,10 @@
-"""GitLab pipelines: the Pipeline Hook webhook and ``GET /projects/:id/pipelines``.
+"""GitLab pipelines: the pull connector (``GET /projects/:id/pipelines``) and its config.
 
-Pipelines are reported when they start (``running``) and finish (``success``,
-``failed``, ``canceled``, ``skipped``), keyed ``gitlab:pipeline:<project>:<id>:<phase>``
-so a hook and a poll of the same pipeline store it once. Jobs of a hook that
-start an environment are deploys. Hook times look like ``2016-08-12 15:23:28 UTC``;
-REST times are ISO 8601: both are read.
+Parsing (shared with the Pipeline, Job and Deployment Hooks) is in
+:mod:`connectors.ci.gitlab_hooks`. A project configured by numeric id (``"21"``) is
+resolved to its ``group/name`` path once (``GET /projects/:id``, cached for the
+connector's life), so services and dedup keys are the ones the webhooks produce and a
+pipeline seen both ways is stored once.
 """
 
 from __future__ import annotations
@@ -14,112 +14,35 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 import orjson
 from pydantic import Field
 
 from connectors.base import Batch, ConnectorConfig
-from connectors.ci.github_events import ci_attributes, severity_of
+from connectors.ci.gitlab_hooks import HOOKS, parse_hook, pipeline_event
 from connectors.errors import PoisonRecordError
 from connectors.http import Limits, check_advances, fetch_json
 from connectors.push import dead_letter
 from connectors.secrets import SecretRef
-from storage.models import EventKind, NewDeadLetter, NewEvent, Source
+from storage.models import NewDeadLetter, NewEvent
 
-FINISHED = {"success": "success", "failed": "failure", "canceled": "cancelled",
-            "skipped": "skipped"}
+__all__ = ["HOOKS", "GitLabConfig", "GitLabConnector", "parse_hook"]
+ENDED = frozenset({"success", "failed", "canceled", "skipped"})
+"""Pipeline statuses whose list item is re-read for its own start and finish times."""
 
 
-def _time(value: str | None) -> datetime | None:
-    if not value:
+def path_from_web_url(url: Any) -> str | None:
+    """``group/name`` from a pipeline's ``web_url`` (``.../group/name/-/pipelines/7``).
+
+    Only for replaying a dead letter before the id was resolved (replay cannot ask
+    the API); a GitLab under a relative URL root would add its prefix, so polls use
+    the project lookup instead.
+    """
+    if not isinstance(url, str) or "/-/pipelines/" not in url:
         return None
-    text = value.strip()
-    if text.endswith(" UTC"):
-        text = text[:-4].replace(" ", "T") + "+00:00"
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
-
-
-def _phase(status: str | None) -> str | None:
-    if status in FINISHED:
-        return "finished"
-    return "started" if status == "running" else None
-
-
-def pipeline_event(attrs: dict[str, Any], project: dict[str, Any]) -> NewEvent | None:
-    """A pipeline (hook ``object_attributes`` or a REST pipeline) -> event."""
-    status = attrs.get("status")
-    phase = _phase(status)
-    if phase is None:
-        return None
-    path = str(project.get("path_with_namespace") or project.get("id") or attrs.get("project_id"))
-    result = FINISHED.get(status or "") if phase == "finished" else None
-    created = _time(attrs.get("created_at"))
-    finished = _time(attrs.get("finished_at") or attrs.get("updated_at")) \
-        if phase == "finished" else None
-    duration = attrs.get("duration")
-    if duration is None and created and finished:
-        duration = (finished - created).total_seconds()
-    url = attrs.get("url") or attrs.get("web_url") or \
-        (f"{project['web_url']}/-/pipelines/{attrs['id']}" if project.get("web_url") else None)
-    return NewEvent(
-        source=Source.CI, kind=EventKind.PIPELINE, severity=severity_of(result),
-        occurred_at=finished or _time(attrs.get("started_at")) or created or datetime.now(UTC),
-        title=f"{path}: pipeline #{attrs.get('iid', attrs['id'])} {result or 'started'} "
-              f"on {attrs.get('ref') or '?'}",
-        service=path.rsplit("/", 1)[-1], commit_sha=attrs.get("sha"), url=url,
-        attributes=ci_attributes(
-            provider="gitlab", phase=phase, result=result, run_id=attrs["id"],
-            pipeline=attrs.get("name") or f"pipeline {attrs.get('iid', attrs['id'])}",
-            ref=attrs.get("ref"), sha=attrs.get("sha"), trigger=attrs.get("source"),
-            repository=path, status=status,
-            duration_s=duration if phase == "finished" else None),
-        dedup_key=f"gitlab:pipeline:{path}:{attrs['id']}:{phase}",
-    )
-
-
-def deploy_events(hook: dict[str, Any], project: dict[str, Any]) -> list[NewEvent]:
-    """Deploys: jobs of a Pipeline Hook that start an environment."""
-    out = []
-    path = str(project.get("path_with_namespace") or project.get("id"))
-    sha = hook["object_attributes"].get("sha")
-    for build in hook.get("builds") or []:
-        environment = build.get("environment") or {}
-        phase = _phase(build.get("status"))
-        if not environment.get("name") or environment.get("action", "start") != "start" \
-                or phase is None:
-            continue
-        result = FINISHED.get(build["status"]) if phase == "finished" else None
-        at = _time(build.get("finished_at")) or _time(build.get("started_at")) or \
-            _time(build.get("created_at")) or datetime.now(UTC)
-        out.append(NewEvent(
-            source=Source.CI, kind=EventKind.DEPLOY, severity=severity_of(result), occurred_at=at,
-            title=f"{path}: deploy {build.get('name', '?')} to {environment['name']} "
-                  f"{result or 'started'}",
-            service=path.rsplit("/", 1)[-1], environment=environment["name"], commit_sha=sha,
-            url=f"{project['web_url']}/-/jobs/{build['id']}" if project.get("web_url") else None,
-            attributes=ci_attributes(
-                provider="gitlab", phase=phase, result=result, job_id=build["id"],
-                job=build.get("name"), sha=sha, repository=path,
-                environment=environment["name"], duration_s=build.get("duration")),
-            dedup_key=f"gitlab:deploy:{path}:{build['id']}:{phase}",
-        ))
-    return out
-
-
-def parse_hook(raw: bytes) -> list[NewEvent]:
-    """Events of a Pipeline Hook body; ``[]`` for a state that is not reported."""
-    try:
-        hook = orjson.loads(raw)
-        if hook.get("object_kind") != "pipeline":
-            raise ValueError(f"object_kind {hook.get('object_kind')!r} is not 'pipeline'")
-        project = hook.get("project") or {}
-        pipeline = pipeline_event(hook["object_attributes"], project)
-        return ([pipeline] if pipeline else []) + deploy_events(hook, project)
-    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise PoisonRecordError(f"GitLab Pipeline Hook not understood: {exc!r}",
-                                payload=raw) from exc
+    return urlsplit(url).path.split("/-/pipelines/")[0].strip("/") or None
 
 
 class GitLabConfig(ConnectorConfig):
@@ -129,7 +52,7 @@ class GitLabConfig(ConnectorConfig):
     url: str = Field(min_length=1)
     """GitLab base URL (``https://gitlab.example.com``)."""
     project: str = Field(min_length=1)
-    """Project id or ``group/name`` path."""
+    """Project id or ``group/name`` path (an id is resolved to the path once)."""
     token: SecretRef | None = None
     """Where a token with ``read_api`` is: ``"env:NAME"`` or ``"file:PATH"``."""
     initial_lookback_seconds: float = Field(default=86_400.0, gt=0)
@@ -149,6 +72,7 @@ class GitLabConnector:
         self._client = client
         self._clock = clock
         self._limits = Limits(max_bytes=config.max_response_bytes, timeout=config.timeout_seconds)
+        self._path: str | None = None if config.project.isdigit() else config.project
 
     async def poll(self, cursor: str | None) -> Batch:
         """Pipelines with ``updated_after`` the cursor, oldest first, all pages."""
@@ -156,10 +80,12 @@ class GitLabConnector:
         since = float(cursor) if cursor else now - self.config.initial_lookback_seconds
         params = {"updated_after": datetime.fromtimestamp(since, UTC).isoformat(),
                   "order_by": "updated_at", "sort": "asc", "per_page": 100}
-        project = {"path_with_namespace": self.config.project}
+        headers = await self._headers()
+        project = {"path_with_namespace": await self.project_path(headers)}
         events: list[NewEvent] = []
         letters: list[NewDeadLetter] = []
-        for item in await self._pages(params):
+        for item in await self._pages(params, headers):
+            item = await self._complete(item, headers)
             try:
                 event = pipeline_event(item, project)
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -169,12 +95,46 @@ class GitLabConnector:
                 events.append(event)
         return Batch(events=events, dead_letters=letters, cursor=f"{now:.0f}")
 
-    async def _pages(self, params: dict[str, Any]) -> list[Any]:
-        url = f"{self.config.url.rstrip('/')}/api/v4/projects/" \
-              f"{quote(self.config.project, safe='')}/pipelines"
-        headers = {}
-        if self.config.token is not None:
-            headers["PRIVATE-TOKEN"] = await asyncio.to_thread(self.config.token.resolve)
+    async def project_path(self, headers: dict[str, str] | None = None) -> str:
+        """The project's ``group/name``: the configured path, or the id's, asked once."""
+        if self._path is None:
+            body = await fetch_json(self._client, self._project_url(),
+                                    headers=headers if headers is not None else
+                                    await self._headers(), limits=self._limits)
+            path = body.data.get("path_with_namespace") if isinstance(body.data, dict) else None
+            if not isinstance(path, str) or not path:
+                raise PoisonRecordError(f"{self._project_url()}: no path_with_namespace",
+                                        payload=orjson.dumps(body.data)[:65_536])
+            self._path = path
+        return self._path
+
+    async def _complete(self, item: Any, headers: dict[str, str]) -> Any:
+        """A list item of a pipeline that ended, re-read whole for its own times.
+
+        The list gives only ``created_at``/``updated_at``; ``updated_at`` is not when the
+        pipeline finished, so ``GET /pipelines/:id`` supplies ``started_at``,
+        ``finished_at`` and ``duration`` (one call per ended pipeline, once: the next
+        poll starts after it).
+        """
+        if not isinstance(item, dict) or "finished_at" in item or \
+                item.get("status") not in ENDED or not isinstance(item.get("id"), int):
+            return item
+        body = await fetch_json(self._client, f"{self._project_url()}/pipelines/{item['id']}",
+                                headers=headers, limits=self._limits)
+        return body.data if isinstance(body.data, dict) else item
+
+    def _project_url(self) -> str:
+        return f"{self.config.url.rstrip('/')}/api/v4/projects/" \
+               f"{quote(self.config.project, safe='')}"
+
+    async def _headers(self) -> dict[str, str]:
+        if self.config.token is None:
+            return {}
+        # Resolved on every poll: a rotated token file needs no restart.
+        return {"PRIVATE-TOKEN": await asyncio.to_thread(self.config.token.resolve)}
+
+    async def _pages(self, params: dict[str, Any], headers: dict[str, str]) -> list[Any]:
+        url = f"{self._project_url()}/pipelines"
         items: list[Any] = []
         seen: set[str] = {"1"}
         page = "1"
@@ -196,11 +156,13 @@ class GitLabConnector:
         """Replay one pipeline object (REST shape) or the first event of a hook body."""
         try:
             obj = orjson.loads(raw)
-            if isinstance(obj, dict) and obj.get("object_kind") == "pipeline":
+            if isinstance(obj, dict) and "object_kind" in obj:
                 events = parse_hook(raw)
                 event = events[0] if events else None
             else:
-                event = pipeline_event(obj, {"path_with_namespace": self.config.project})
+                path = self._path or path_from_web_url(obj.get("web_url")) or \
+                    self.config.project
+                event = pipeline_event(obj, {"path_with_namespace": path})
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             raise PoisonRecordError(f"not a GitLab pipeline: {exc!r}", payload=raw) from exc
         if event is None:

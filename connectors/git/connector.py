@@ -25,7 +25,12 @@ from typing import ClassVar
 import orjson
 
 from connectors.base import Batch
-from connectors.errors import PoisonRecordError, TransientSourceError
+from connectors.errors import (
+    ConnectorError,
+    PermanentSourceError,
+    PoisonRecordError,
+    TransientSourceError,
+)
 from connectors.git import gitcli
 from connectors.git.config import GitConfig
 from connectors.git.parse import (
@@ -34,8 +39,8 @@ from connectors.git.parse import (
     decode_record,
     encode_record,
     parse_commit,
-    split_records,
 )
+from connectors.git.reading import MISSING, list_new, read_commits
 from storage.models import NewDeadLetter, NewEvent
 
 CURSOR_VERSION = 1
@@ -62,6 +67,7 @@ def dump_cursor(state: dict[str, list[str]]) -> str:
 class _Collected:
     events: list[NewEvent] = field(default_factory=list)
     dead: list[NewDeadLetter] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 class GitConnector:
@@ -92,21 +98,36 @@ class GitConnector:
                              max_paths=self.config.max_paths_per_commit)
 
     def poll_sync(self, cursor: str | None) -> Batch:
-        """The blocking body of :meth:`poll`."""
+        """The blocking body of :meth:`poll`.
+
+        A repository that cannot be read is skipped for this poll (its cursor kept) and
+        named in the batch's warnings; the others are read as usual. Only if every
+        repository failed does the poll fail, so retries and the breaker still see an
+        outage of the whole source.
+        """
         state = load_cursor(cursor)
         budget = self.config.max_commits_per_poll
         out = _Collected()
         caught_up = True
+        failures: list[ConnectorError] = []
         for repo in self.config.repositories:
             if budget == 0:
                 caught_up = False
                 break
             key = str(repo)
-            state[key], finished, taken = self._poll_repo(repo, state.get(key, []), budget, out)
+            try:
+                state[key], finished, taken = self._poll_repo(repo, state.get(key, []),
+                                                              budget, out)
+            except (PermanentSourceError, TransientSourceError) as exc:
+                failures.append(exc)
+                out.warnings.append(f"{repo}: not read this poll: {exc}")
+                continue
             budget -= taken
             caught_up = caught_up and finished
+        if failures and len(failures) == len(self.config.repositories):
+            raise failures[0]
         return Batch(events=out.events, dead_letters=out.dead, cursor=dump_cursor(state),
-                     caught_up=caught_up)
+                     caught_up=caught_up, warnings=tuple(out.warnings))
 
     def _poll_repo(self, repo: Path, done: list[str], budget: int,
                    out: _Collected) -> tuple[list[str], bool, int]:
@@ -117,32 +138,39 @@ class GitConnector:
         done = gitcli.existing_commits(binary, repo, done, timeout=timeout)
         cached = self._pending.pop(str(repo), None)
         if cached is not None and cached[0] == tips and cached[1] == done:
-            pending = cached[2]
+            pending, readable = cached[2], tips
         else:
-            pending = gitcli.new_commits(binary, repo, tips, done, timeout=timeout)
+            pending, readable, unreadable = list_new(binary, repo, tips, done, timeout=timeout)
+            out.warnings += [f"{repo}: history of ref tip {sha} cannot be walked "
+                             "(objects missing); that ref is not read" for sha in unreadable]
         taken = pending[:budget]
-        records = split_records(gitcli.commit_log(binary, repo, taken, timeout=timeout))
-        if len(records) != len(taken):
-            raise TransientSourceError(
-                f"git log in {repo} returned {len(records)} commits, expected {len(taken)}")
-        parents = self._collect(str(repo), records, out)
+        commits = read_commits(binary, repo, taken, timeout=timeout)
+        out.warnings += [f"{repo}: commit {sha} cannot be read (objects missing); skipped"
+                         for sha in commits.skipped]
+        missing = sum(why == MISSING for why in commits.paths_unknown.values())
+        if missing:
+            out.warnings.append(f"{repo}: {missing} commit(s) stored without changed paths "
+                                "(objects missing)")
+        parents = self._collect(str(repo), commits.records, out, commits.paths_unknown)
         if len(taken) == len(pending):
-            return tips, True, len(taken)
+            return readable, True, len(taken)
         frontier = _frontier(done, taken, parents)
         # Valid only if the next poll resumes from exactly this cursor with the same tips.
         self._pending[str(repo)] = (tips, frontier, pending[len(taken):])
         return frontier, False, len(taken)
 
     def _collect(self, repository: str, records: Sequence[Sequence[bytes]],
-                 out: _Collected) -> set[str]:
+                 out: _Collected, paths_unknown: dict[str, str]) -> set[str]:
         """Parse each record into ``out``; return every parent sha seen."""
         ctx = self._context(repository)
         parents: set[str] = set()
         for record in records:
             if len(record) > 1:
                 parents.update(record[1].decode("ascii", "replace").split())
+            sha = record[0][1:].decode("ascii", "replace") if record else ""
             try:
-                out.events.append(parse_commit(record, ctx))
+                out.events.append(parse_commit(record, ctx,
+                                               paths_unknown=paths_unknown.get(sha)))
             except PoisonRecordError as exc:
                 out.dead.append(self._dead_letter(exc, repository, record))
             except ValueError as exc:  # pydantic validation of the built event

@@ -128,12 +128,46 @@ LOG_FORMAT = "C%H%x00%P%x00%an%x00%ae%x00%aI%x00%cn%x00%ce%x00%cI%x00%D%x00%s%x0
 """NUL-separated fields; a commit message cannot contain NUL, so no text breaks the framing."""
 
 
-def commit_log(binary: str, repo: Path, shas: Sequence[str], *, timeout: float) -> bytes:
-    """``git log`` output (format :data:`LOG_FORMAT`, numstat, ``-z``) for exactly ``shas``."""
+def commit_log(binary: str, repo: Path, shas: Sequence[str], *, timeout: float,
+               numstat: bool = True) -> bytes:
+    """``git log`` output (format :data:`LOG_FORMAT`, ``-z``) for exactly ``shas``.
+
+    With ``numstat`` the changed paths follow each header; without it only the commit
+    objects are read (what still works when a tree or blob is missing).
+    """
     if not shas:
         return b""
     args = ["log", "--no-walk=unsorted", "--stdin", "-z", f"--format={LOG_FORMAT}",
-            "--numstat", "--diff-merges=first-parent", "--no-renames", "--no-color",
-            "--no-ext-diff", "--no-textconv"]
+            "--no-color"]
+    if numstat:
+        args += ["--numstat", "--diff-merges=first-parent", "--no-renames", "--no-ext-diff",
+                 "--no-textconv"]
     return run_git(binary, repo, args, stdin="".join(f"{s}\n" for s in shas).encode(),
                    timeout=timeout)
+
+
+def shallow_commits(binary: str, repo: Path, *, timeout: float) -> set[str]:
+    """The shallow boundary of a ``git clone --depth`` clone (empty for a full one).
+
+    A boundary commit's parents are absent, so git diffs it against nothing and every
+    file looks added: its changed paths are unknown, not "everything".
+    """
+    where = run_git(binary, repo, ["rev-parse", "--git-path", "shallow"], timeout=timeout)
+    path = Path(where.decode().strip())
+    path = path if path.is_absolute() else repo / path
+    try:
+        return set(path.read_text(encoding="ascii").split())
+    except FileNotFoundError:
+        return set()
+
+
+def missing_objects(binary: str, repo: Path, sha: str, *, timeout: float) -> bool:
+    """Whether the commit, its tree or a blob in it is absent (deleted, or a partial
+    clone's object that was never fetched). Never fetches: ``--missing=print`` lists
+    absent objects with a ``?`` instead of asking the promisor remote."""
+    command = [binary, "-C", str(repo), "rev-list", "--objects", "--missing=print", "-n", "1",
+               sha]
+    done = _invoke(binary, repo, command, "rev-list", stdin=None, timeout=timeout)
+    if done.returncode != 0:
+        return True     # the commit object itself cannot be read
+    return any(line.startswith(b"?") for line in done.stdout.splitlines())

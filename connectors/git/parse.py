@@ -143,8 +143,13 @@ def _refs(decoration: str) -> tuple[list[str], list[str]]:
     return refs, tags
 
 
-def parse_commit(record: Sequence[bytes], ctx: CommitContext) -> NewEvent:
-    """One commit record -> a ``git``/``commit`` event (dedup key: the sha)."""
+def parse_commit(record: Sequence[bytes], ctx: CommitContext, *,
+                 paths_unknown: str | None = None) -> NewEvent:
+    """One commit record -> a ``git``/``commit`` event (dedup key: the sha).
+
+    ``paths_unknown`` says why a record has no changed paths although the commit has
+    some (a shallow boundary, missing objects): ``attributes["paths_unknown"]``.
+    """
     raw = encode_record(ctx.repository, record)
     if len(record) < HEADER_FIELDS or not _SHA.match(record[0]):
         raise PoisonRecordError("malformed git log record", payload=raw)
@@ -174,6 +179,8 @@ def parse_commit(record: Sequence[bytes], ctx: CommitContext) -> NewEvent:
         "lines_deleted": sum(d or 0 for _, _, d in files),
         "services": services,
     }
+    if paths_unknown:
+        attributes["paths_unknown"] = paths_unknown
     subject = _text(record[9]).strip()
     return NewEvent(
         source=Source.GIT, kind=EventKind.COMMIT, severity=Severity.INFO,

@@ -14,7 +14,7 @@ import logging
 import os
 import re
 import time
-import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import ClassVar
@@ -25,7 +25,7 @@ from connectors.base import Batch
 from connectors.errors import PoisonRecordError, TransientSourceError
 from connectors.logs.config import LogsConfig
 from connectors.logs.files import FollowedFile, reconcile
-from connectors.logs.formats import PLAIN_PATTERN, logfmt_starts_record
+from connectors.logs.formats import logfmt_starts_record, plain_pattern
 from connectors.logs.parse import (
     LogContext,
     RecordRef,
@@ -35,6 +35,7 @@ from connectors.logs.parse import (
 )
 from connectors.logs.reader import Limits, RawRecord, StartsRecord, read_new
 from storage.models import NewDeadLetter, NewEvent
+from storage.time_zones import token_pattern
 
 CURSOR_VERSION = 1
 log = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ class _Collected:
     events: list[NewEvent] = field(default_factory=list)
     dead: list[NewDeadLetter] = field(default_factory=list)
     records: int = 0
+    unmatched: int = 0
     caught_up: bool = True
     errors: list[str] = field(default_factory=list)
 
@@ -74,8 +76,11 @@ class LogsConnector:
 
     kind: ClassVar[str] = "logs"
 
-    def __init__(self, config: LogsConfig) -> None:
+    def __init__(self, config: LogsConfig,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.config = config
+        self._clock = clock
+        """When records are read: syslog's missing year and the future check depend on it."""
         self.name = config.name
         self.context = _context(config)
         self._starts = _starts_record(config, self.context)
@@ -103,7 +108,7 @@ class LogsConnector:
         polled_at = time.time()
         files = reconcile(previous[0] if previous else [], self.config.paths,
                           start_at_end=start_at_end, since=previous[1] if previous else None)
-        observed = datetime.now(UTC)
+        observed = self._clock()
         out = _Collected()
         kept: list[FollowedFile] = []
         for entry in files:
@@ -117,7 +122,7 @@ class LogsConnector:
             # Nothing else to commit: surface the failure (retried, shown in health).
             raise TransientSourceError("; ".join(out.errors)[:2000])
         return Batch(events=out.events, dead_letters=out.dead, cursor=dump_cursor(kept, polled_at),
-                     caught_up=out.caught_up, received=out.records)
+                     caught_up=out.caught_up, received=out.records, unmatched=out.unmatched)
 
     def _read(self, entry: FollowedFile, budget: int, observed: datetime,
               out: _Collected) -> list[FollowedFile]:
@@ -167,10 +172,14 @@ class LogsConnector:
                 f"limit; kept its first {len(record.data)} bytes; sha256 {record.digest}"))
             return
         try:
-            out.events.append(parse_record(record.data, ref, self.context))
+            event = parse_record(record.data, ref, self.context)
         except PoisonRecordError as exc:
+            out.unmatched += exc.error_class == "Unmatched"
             out.dead.append(self._dead(encode_envelope(record.data, ref), ref, exc.error_class,
                                        str(exc)))
+            return
+        out.unmatched += "unparsed" in event.attributes
+        out.events.append(event)
 
     def _dead(self, payload: bytes, ref: RecordRef, error_class: str,
               message: str) -> NewDeadLetter:
@@ -180,13 +189,18 @@ class LogsConnector:
 
 
 def _context(config: LogsConfig) -> LogContext:
-    pattern = (config.pattern or PLAIN_PATTERN) if config.format == "regex" else PLAIN_PATTERN
+    times = config.time_settings()
+    if config.format == "regex" and config.pattern:
+        pattern = config.pattern
+    else:
+        pattern = plain_pattern(times.time_format, token_pattern(times.abbreviations))
     return LogContext(
-        format=config.format, zone=zoneinfo.ZoneInfo(config.timezone), zone_name=config.timezone,
+        format=config.format, time=times,
         pattern=re.compile(pattern) if config.format in ("regex", "plain") else None,
         service=config.service, environment=config.environment, host=config.host,
         tags=tuple((tag, re.compile(rx)) for tag, rx in config.tags.items()),
         future_tolerance=timedelta(seconds=config.future_tolerance_seconds),
+        on_unmatched=config.on_unmatched,
     )
 
 

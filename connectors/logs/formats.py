@@ -13,12 +13,51 @@ from typing import Any, NamedTuple
 import orjson
 
 from connectors.errors import PoisonRecordError
+from storage.time_formats import TimeFormat
+from storage.time_zones import token_pattern
 
-PLAIN_PATTERN = (
-    r"^(?P<ts>\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?)\s+"
-    r"(?:\[?(?P<level>(?i:trace|debug|info|notice|warn|warning|error|err|crit|critical|"
-    r"fatal|panic|alert|emerg))\]?:?\s+)?(?P<message>.*)$"
-)
+_LEVEL_WORDS = ("trace|debug[1-5]?|info|notice|warn|warning|error|err|crit|critical|fatal|"
+                "panic|alert|emerg|severe")
+# Timestamps a plain line may start with when the source gives no time_format: ISO
+# (with an offset, Z or a known zone name after it), syslog, and ctime (Apache).
+_ISO_TS = r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?"
+_SYSLOG_TS = r"[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d(?:\.\d+)?"
+_CTIME_TS = r"[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d(?:\.\d+)? \d{4}"
+# Where the level is not right after the timestamp (PostgreSQL "[123] ERROR:", log4j
+# " - WARN  [", Python "ERROR:root:", Monolog "app.ERROR:", Apache "[error]", zap
+# "\terror\t"), it is the first level word near the start: upper case on its own,
+# any case in brackets or between tabs.
+_LEVEL_ANYWHERE = re.compile(
+    r"(?<![\w\-/])(?P<upper>(?:TRACE|DEBUG[1-5]?|INFO|NOTICE|WARN|WARNING|ERROR|ERR|CRIT|"
+    r"CRITICAL|FATAL|PANIC|ALERT|EMERG|SEVERE|LOG))(?![\w.\-/])"
+    rf"|[\[<(](?:[\w-]+:)?(?P<bracketed>(?i:{_LEVEL_WORDS}))[\]>)]"
+    rf"|\t(?P<tabbed>(?i:{_LEVEL_WORDS}))\t")
+_SYSLOG_HEAD = re.compile(r"(?P<host>[\w.\-]+) (?P<service>[\w.\-/()]+?)(?:\[\d+\])?: ")
+_SYSLOG_STAMP = re.compile(_SYSLOG_TS)
+LEVEL_SEARCH_SPAN = 80
+"""How far into a plain line's message a level word is looked for."""
+
+
+def plain_pattern(time_format: TimeFormat | None = None, zones: str | None = None) -> str:
+    """The ``plain`` line pattern: an optional syslog ``<PRI>``, the timestamp (of
+    ``time_format`` if given), an optional level right after it, the message."""
+    if time_format is not None:
+        ts = time_format.regex.replace("(?P<zone>", "(?:")
+    else:
+        ts = f"{_ISO_TS}(?: {zones or token_pattern()})?|{_SYSLOG_TS}|{_CTIME_TS}"
+    return (rf"^(?:<(?P<pri>\d{{1,3}})>(?:1 )?)?\[?(?P<ts>{ts})\]?(?:[,:]\s*|\s+)"
+            rf"(?:\[?(?P<level>(?i:{_LEVEL_WORDS}))\]?:?\s+)?(?P<message>.*)$")
+
+
+PLAIN_PATTERN = plain_pattern()
+
+
+def level_in_text(text: str) -> str | None:
+    """The first level word near the start of ``text`` (see ``_LEVEL_ANYWHERE``)."""
+    match = _LEVEL_ANYWHERE.search(text, 0, LEVEL_SEARCH_SPAN)
+    if match is None:
+        return None
+    return match["upper"] or match["bracketed"] or match["tabbed"]
 _LOGFMT_START = re.compile(r"\s*[A-Za-z_][\w.\-/]*=")
 _LOGFMT_PAIR = re.compile(r'([A-Za-z_][\w.\-/]*)=("(?:[^"\\]|\\.)*"|\S*)')
 _ESCAPE = re.compile(r"\\(.)")
@@ -32,6 +71,7 @@ class Parsed(NamedTuple):
     fields: dict[str, Any]
     continuation: str = ""
     invalid_utf8: bool = False
+    unmatched: bool = False
 
 
 def json_fields(data: bytes) -> Parsed:
@@ -90,15 +130,36 @@ def logfmt_fields(data: bytes) -> Parsed:
     return Parsed(fields, rest, bad)
 
 
-def regex_fields(data: bytes, pattern: re.Pattern[str]) -> Parsed:
-    """Named groups of ``pattern`` on the first line; no match keeps the line as message."""
+def regex_fields(data: bytes, pattern: re.Pattern[str], *, find_level: bool = False) -> Parsed:
+    """Named groups of ``pattern`` on the first line; no match keeps the line as message.
+
+    ``find_level`` (plain): a level not captured right after the timestamp is looked
+    for near the start of the message; a syslog ``<PRI>`` gives its severity.
+    """
     text, bad = decode_text(data)
     first, rest = _split_first(text)
     match = pattern.match(first)
     if match is None:
-        return Parsed({"message": first}, rest, bad)
+        return Parsed({"message": first}, rest, bad, unmatched=True)
     fields = {k: v for k, v in match.groupdict().items() if v is not None}
+    if find_level:
+        _plain_extras(fields)
     return Parsed(fields, rest, bad)
+
+
+def _plain_extras(fields: dict[str, Any]) -> None:
+    """A level found further in, the syslog ``<PRI>`` severity, syslog's host and program."""
+    message = fields.get("message", "")
+    if "level" not in fields:
+        pri = fields.get("pri")
+        level = str(int(pri) % 8) if pri is not None else level_in_text(message)
+        if level is not None:
+            fields["level"] = level
+    if _SYSLOG_STAMP.fullmatch(fields.get("ts", "")):
+        head = _SYSLOG_HEAD.match(message)
+        if head is not None:
+            fields.setdefault("host", head["host"])
+            fields.setdefault("service", head["service"])
 
 
 def logfmt_starts_record(line: bytes) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 import orjson
@@ -17,9 +17,9 @@ import orjson
 from connectors.errors import PoisonRecordError
 from connectors.logs import severity as sev
 from connectors.logs.formats import Parsed, json_fields, logfmt_fields, regex_fields
-from connectors.logs.roles import GENERIC, JOURNALD, SYSLOG_LEVEL_KEYS, take_roles
-from connectors.logs.timestamps import TimestampError, parse_timestamp
+from connectors.logs.roles import GENERIC, JOURNALD, SYSLOG_LEVEL_KEYS, logger_service, take_roles
 from storage.models import MAX_BODY, MAX_SHORT, MAX_TITLE, EventKind, NewEvent, Severity, Source
+from storage.times import TimeSettings, TimestampError, read_time
 
 ENVELOPE_MAGIC = b"wblog1\n"
 
@@ -48,14 +48,14 @@ class LogContext:
     """The parts of the connector's config that parsing depends on."""
 
     format: str
-    zone: tzinfo
-    zone_name: str
+    time: TimeSettings = TimeSettings()
     pattern: re.Pattern[str] | None = None
     service: str | None = None
     environment: str | None = None
     host: str | None = None
     tags: tuple[tuple[str, re.Pattern[str]], ...] = ()
     future_tolerance: timedelta = timedelta(days=1)
+    on_unmatched: str = "store"
 
 
 def encode_envelope(data: bytes, ref: RecordRef, *, truncated_from: int | None = None) -> bytes:
@@ -104,16 +104,14 @@ def extract(data: bytes, ctx: LogContext) -> Parsed:
     if ctx.format == "logfmt":
         return logfmt_fields(data)
     assert ctx.pattern is not None
-    return regex_fields(data, ctx.pattern)
+    return regex_fields(data, ctx.pattern, find_level=ctx.format == "plain")
 
 
 def parse_record(data: bytes, ref: RecordRef, ctx: LogContext) -> NewEvent:
     """One record -> event; :class:`PoisonRecordError` says what is wrong with it."""
     parsed = extract(data, ctx)
     fields = parsed.fields
-    roles = take_roles(fields, JOURNALD if ctx.format == "journald" else GENERIC)
-    attrs: dict[str, Any] = {"log": {"path": ref.path, "offset": ref.offset,
-                                     "file": ref.file_id, "format": ctx.format}}
+    roles, attrs = _roles_and_origin(parsed, data, ref, ctx)
     occurred = _occurred(roles.get("ts"), ref, ctx, attrs, data)
     message = _text(_value(roles, "message"))
     stack = _text(_value(roles, "stack"))
@@ -142,6 +140,23 @@ def parse_record(data: bytes, ref: RecordRef, ctx: LogContext) -> NewEvent:
                                 payload=data, error_class="InvalidEvent") from exc
 
 
+def _roles_and_origin(parsed: Parsed, data: bytes, ref: RecordRef,
+                      ctx: LogContext) -> tuple[dict[str, tuple[str, Any]], dict[str, Any]]:
+    """The record's roles, and attributes saying where it came from and if it was parsed."""
+    attrs: dict[str, Any] = {"log": {"path": ref.path, "offset": ref.offset,
+                                     "file": ref.file_id, "format": ctx.format}}
+    if parsed.unmatched:
+        if ctx.on_unmatched == "dlq":
+            raise PoisonRecordError("line does not match the source's pattern", payload=data,
+                                    error_class="Unmatched")
+        attrs["unparsed"] = True
+    named = logger_service(parsed.fields)
+    roles = take_roles(parsed.fields, JOURNALD if ctx.format == "journald" else GENERIC)
+    if named is not None and "service" not in roles:
+        roles["service"] = (named[0], parsed.fields.pop(named[0]))
+    return roles, attrs
+
+
 def _value(roles: dict[str, tuple[str, Any]], role: str) -> Any:
     found = roles.get(role)
     return None if found is None else found[1]
@@ -158,16 +173,18 @@ def _occurred(found: tuple[str, Any] | None, ref: RecordRef, ctx: LogContext,
         attrs["timestamp_missing"] = True
         return ref.observed_at.astimezone(UTC)
     try:
-        when, assumed = parse_timestamp(found[1], ctx.zone, ref.observed_at)
+        reading = read_time(found[1], ctx.time, ref.observed_at)
     except TimestampError as exc:
         raise PoisonRecordError(f"{found[0]}: {exc}", payload=data,
-                                error_class="BadTimestamp") from exc
+                                error_class=exc.error_class) from exc
+    when = reading.utc
     if when > ref.observed_at + ctx.future_tolerance:
         raise PoisonRecordError(
             f"timestamp {when.isoformat()} is more than {ctx.future_tolerance} after it was "
             f"read ({ref.observed_at.isoformat()})", payload=data, error_class="FutureTimestamp")
-    if assumed:
-        attrs["timestamp_zone_assumed"] = ctx.zone_name
+    attrs["timestamp_zone"] = reading.zone
+    if reading.assumed:
+        attrs["timestamp_zone_assumed"] = reading.zone
     return when
 
 

@@ -61,3 +61,12 @@ def take_roles(fields: dict[str, Any], table: Table) -> dict[str, tuple[str, Any
             if current is None or rank < current[0]:
                 best[role] = (rank, key)
     return {role: (key, fields.pop(key)) for role, (_, key) in best.items()}
+
+
+def logger_service(fields: dict[str, Any]) -> tuple[str, Any] | None:
+    """Bunyan (and pino with a name) put the service in ``name``, beside ``hostname``
+    and ``pid``; elsewhere ``name`` means too many things to be taken as the service."""
+    name = fields.get("name")
+    if isinstance(name, str) and "hostname" in fields and "pid" in fields:
+        return "name", name
+    return None

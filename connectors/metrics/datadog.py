@@ -12,16 +12,12 @@ Two documented shapes (no live Datadog is reachable; tests use recorded payloads
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from connectors.metrics.series import (
-    BadSeriesResponseError,
-    SeriesMatrix,
-    from_points,
-    tags_to_labels,
-)
+from connectors.metrics.series import BadSeriesResponseError, SeriesMatrix, from_points
 
 
 def parse_datadog(data: Any) -> SeriesMatrix:
@@ -86,3 +82,16 @@ def parse_datadog_v2(data: Any) -> SeriesMatrix:
         label["query_index"] = str(meta.get("query_index", 0))
         labels.append(label)
     return SeriesMatrix(labels=labels, times=times, values=values)
+
+
+def tags_to_labels(tags: Sequence[str]) -> dict[str, str]:
+    """Datadog ``key:value`` tags as labels; a bare tag maps to an empty value.
+
+    Both sides are stripped: ``"env: prod"`` (a space after the colon, as people write
+    tags by hand) is ``env=prod``, not ``env=" prod"``, which would match nothing.
+    """
+    out: dict[str, str] = {}
+    for tag in tags:
+        key, _, value = str(tag).partition(":")
+        out[key.strip()] = value.strip()
+    return out

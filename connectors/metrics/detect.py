@@ -15,25 +15,17 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 from urllib.parse import quote
 
 import numpy as np
 import orjson
-from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.metrics.episodes import (
-    DEFAULTS,
-    Direction,
-    Episode,
-    MetricType,
-    find_episodes,
-    flag,
-)
+from connectors.metrics.episodes import DEFAULTS, Direction, Episode, MetricType, find_episodes
+from connectors.metrics.scoring import score
 from connectors.metrics.series import SeriesMatrix
-from connectors.metrics.zscore import Matrix, ZScores, carry_baseline, rolling_zscore
+from connectors.metrics.zscore import ZScores
 from storage.models import EventKind, NewEvent, Severity, Source
 
 
@@ -55,8 +47,9 @@ class MetricQuery(BaseModel):
     """Fewest baseline samples for a verdict."""
     rel_std_floor: float = Field(default=0.01, ge=0)
     """Changes under this fraction of the level are never anomalous."""
-    max_gap: int = Field(default=1, ge=0)
-    """Normal samples allowed inside one episode."""
+    recovery_samples: int = Field(default=3, ge=1)
+    """Consecutive normal samples that end an episode (hysteresis): fewer normal
+    samples inside a spike do not split it, and an episode is open until they come."""
     min_samples: int = Field(default=2, ge=1)
     """Anomalous samples an episode needs: one noisy sample is not an incident."""
     service: str | None = None
@@ -84,6 +77,11 @@ class Finding:
         """Unix time of the episode's first sample."""
         return float(self.times[self.episode.start])
 
+    def closed_by(self, when: float) -> bool:
+        """Whether the close was already known at unix time ``when``."""
+        confirmed = self.episode.confirmed
+        return confirmed is not None and float(self.times[confirmed]) <= when
+
     def key(self, connector: str) -> str:
         """The stable identity of the episode (without its open/closed state)."""
         return f"{connector}:{self.query.name}:{fingerprint(self.labels)}:{self.start_ts:.0f}"
@@ -99,59 +97,11 @@ def detect(matrix: SeriesMatrix, query: MetricQuery) -> Iterator[Finding]:
     if matrix.values.size == 0:
         return
     scores, flags = score(matrix.values, query)
-    for episode in find_episodes(flags, scores.z, max_gap=query.max_gap,
+    for episode in find_episodes(flags, scores.z, recovery=query.recovery_samples,
                                  min_samples=query.min_samples):
         yield Finding(query=query, labels=matrix.labels[episode.series], episode=episode,
                       times=matrix.times, values=matrix.values[episode.series],
                       scores=scores)
-
-
-MAX_REFINE = 8
-"""Rescoring rounds that take anomalous samples out of the baselines."""
-
-
-def score(values: Matrix, query: MetricQuery) -> tuple[ZScores, NDArray[np.bool_]]:
-    """z-scores and flags, with flagged samples kept out of later baselines.
-
-    The first pass is one vectorised sweep over every series. Only series with a
-    flag are rescored, with their flagged samples excluded from the baselines, until
-    the flags stop changing: otherwise the first samples of a long spike enter the
-    baseline of the next ones and the episode ends before the spike does.
-    """
-    threshold, direction = query.effective()
-    scorer = partial(rolling_zscore, window=query.window,
-                     min_baseline=min(query.min_baseline, query.window),
-                     rel_std_floor=query.rel_std_floor)
-    scores = scorer(values)
-    flags = flag(scores, threshold, direction)
-    rows = _lasting(values, scores, flags, threshold, direction)
-    for _ in range(MAX_REFINE):
-        if rows.size == 0:
-            break
-        sub = carry_baseline(scorer(values[rows], exclude=flags[rows]), values[rows],
-                             limit=query.window)
-        sub_flags = flag(sub, threshold, direction)
-        changed = (sub_flags != flags[rows]).any(axis=1)
-        for full, part in ((scores.z, sub.z), (scores.mean, sub.mean), (scores.std, sub.std)):
-            full[rows] = part
-        flags[rows] = sub_flags
-        rows = rows[changed]
-    return scores, flags
-
-
-def _lasting(values: Matrix, scores: ZScores, flags: NDArray[np.bool_], threshold: float,
-             direction: Direction) -> NDArray[np.intp]:
-    """Series where a flagged sample is followed by one that is anomalous too when judged
-    against the *same* baseline: only those can hold a spike long enough to leak into
-    its own baseline. Isolated noisy flags (most of them) are not rescored."""
-    if not flags[:, :-1].any():
-        return np.empty(0, dtype=np.intp)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ahead = values[:, 1:] - scores.mean[:, :-1]
-        ahead /= scores.std[:, :-1]
-    follow = flag(ZScores(z=ahead, mean=ahead, std=ahead), threshold, direction)
-    follow &= flags[:, :-1]
-    return np.flatnonzero(follow.any(axis=1))
 
 
 def _ts(value: float) -> datetime:
@@ -174,7 +124,10 @@ def to_event(finding: Finding, *, connector: str, link: str | None) -> NewEvent:
     episode = {
         "start": _ts(finding.start_ts).isoformat(),
         "peak": _ts(float(finding.times[ep.peak])).isoformat(),
-        "end": None if ep.open else _ts(float(finding.times[ep.end])).isoformat(),
+        # The end is when the metric was back (the first normal sample), not when
+        # the close was confirmed or when the last anomalous sample was seen.
+        "end": _at(finding, ep.recovered) if not ep.open else None,
+        "last_anomalous": _at(finding, ep.end),
         "open": ep.open,
         "samples": ep.samples,
     }
@@ -191,10 +144,22 @@ def to_event(finding: Finding, *, connector: str, link: str | None) -> NewEvent:
             "metric_type": finding.query.metric_type.value, "labels": labels,
             "value": value, "baseline_mean": mean, "baseline_std": std, "z": z,
             "threshold": threshold, "direction": direction.value, "state": state,
-            "episode": episode,
+            "episode": episode, **_story(finding.key(connector), state, episode["end"]),
         },
         dedup_key=f"{finding.key(connector)}:{state}",
     )
+
+
+def _story(key: str, state: str, end: Any) -> dict[str, Any]:
+    """The open event names the closed one and vice versa (``storage.stories``): the
+    open event is marked closed, at the episode's end, in whatever order they come."""
+    if state == "open":
+        return {"concluded_by": f"{key}:closed"}
+    return {"concludes": f"{key}:open", "concludes_at": end}
+
+
+def _at(finding: Finding, column: int | None) -> str | None:
+    return None if column is None else _ts(float(finding.times[column])).isoformat()
 
 
 def _title(finding: Finding, z: float, state: str) -> str:

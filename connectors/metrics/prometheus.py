@@ -79,8 +79,8 @@ class PrometheusConnector:
                     if key in prev_open:
                         continue    # already reported as open
                 elif prev_end is not None and key not in prev_open and \
-                        float(finding.times[finding.episode.end]) <= prev_end:
-                    continue        # closed before the last poll: reported then
+                        finding.closed_by(prev_end):
+                    continue        # known closed at the last poll: reported then
                 link = graph_link(self.config.url, query.query, end=end,
                                   range_seconds=end - start)
                 events.append(to_event(finding, connector=self.name, link=link))

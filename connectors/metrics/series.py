@@ -126,11 +126,3 @@ def from_points(labels: list[dict[str, str]], points: Sequence[tuple[NDArray[np.
         values[row, np.searchsorted(times, ts)] = vals
     return SeriesMatrix(labels=labels, times=times, values=values)
 
-
-def tags_to_labels(tags: Sequence[str]) -> dict[str, str]:
-    """Datadog ``key:value`` tags as labels (a bare tag maps to an empty value)."""
-    out: dict[str, str] = {}
-    for tag in tags:
-        key, _, value = str(tag).partition(":")
-        out[key] = value
-    return out

@@ -7,14 +7,24 @@
   percentile of the recent root durations of the same service and operation, makes
   its trace a ``slow_trace`` event. The baseline needs ``min_baseline`` samples first.
 * The critical path of a slow trace (the chain of spans that sets its duration,
-  each with its self-time) goes into the event's attributes. Spans are buffered per
-  trace (bounded) because an SDK exports children before their root.
+  each with its self-time) goes into the event's attributes.
+
+Spans are buffered per trace, bounded in count (``buffer_traces``, spans per trace)
+and in time (``buffer_seconds`` since the trace's last span), because a trace
+crosses exports: the SDK's batch processor sends children before their root, and
+other services' spans come later still. A slow trace is reported when its root
+arrives, with the spans known then; spans that join it later re-report it with a
+higher ``revision`` (its span count), which replaces the stored event in place
+(``storage.stories``). A span already buffered is ignored: an exporter's retry of
+the same export changes nothing.
 """
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
@@ -36,38 +46,75 @@ class _Baseline:
     stale: int = 0
 
 
+@dataclass(slots=True)
+class _Trace:
+    spans: dict[str, Span] = field(default_factory=dict)
+    touched: float = 0.0
+    slow: tuple[Span, float, str] | None = None
+    """(root, limit, basis) once the trace was reported slow."""
+
+
 class TraceDetector:
     """Stateful detector: feed it spans as they arrive, get events back."""
 
-    def __init__(self, rules: TraceRules | None = None) -> None:
+    def __init__(self, rules: TraceRules | None = None, *,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.rules = rules or TraceRules()
-        self._buffer: OrderedDict[str, list[Span]] = OrderedDict()
+        self._clock = clock
+        self._buffer: OrderedDict[str, _Trace] = OrderedDict()
         self._baselines: dict[tuple[str, str], _Baseline] = {}
 
     def observe(self, spans: list[Span]) -> list[NewEvent]:
-        """Events for the failing spans and the slow traces among ``spans``."""
-        events = [span_error_event(s, self.rules) for s in spans if s.error]
-        roots = [s for s in spans if s.parent_id is None]
-        self._remember(spans)
-        for root in roots:
+        """Events for the new failing spans and the slow traces ``spans`` complete."""
+        now = self._clock()
+        self._expire(now)
+        events: list[NewEvent] = []
+        grown: dict[str, _Trace] = {}
+        roots: list[tuple[_Trace, Span]] = []
+        buffer, cap = self._buffer, self.rules.max_spans_per_trace
+        last_id, trace, held = "", _Trace(), {}
+        for span in spans:
+            # The hot loop of the receiver (a million spans): spans of one trace come
+            # together, so the trace is looked up once per run of them.
+            trace_id = span.trace_id
+            if trace_id != last_id:
+                found = buffer.get(trace_id)
+                if found is None:
+                    found = buffer[trace_id] = _Trace()
+                last_id, trace, held = trace_id, found, found.spans
+            if span.span_id in held or len(held) >= cap:
+                continue            # already held (a re-sent export), or the trace is full
+            held[span.span_id] = span
+            grown[trace_id] = trace
+            if span.error:
+                events.append(span_error_event(span, self.rules))
+            if span.parent_id is None:
+                roots.append((trace, span))
+        for trace_id, trace in grown.items():
+            trace.touched = now
+            buffer.move_to_end(trace_id)
+        for trace, root in roots:
             limit, basis = self._limit(root)
             self._add_baseline(root)
             if limit is not None and root.duration_ns / 1e6 > limit:
-                trace = self._buffer.pop(root.trace_id, [root])
-                events.append(slow_trace_event(root, trace, limit, basis, self.rules))
-            else:
-                self._buffer.pop(root.trace_id, None)
+                trace.slow = (root, limit, basis)
+        for trace in grown.values():
+            if trace.slow is not None:
+                root, limit, basis = trace.slow
+                events.append(slow_trace_event(root, list(trace.spans.values()), limit, basis,
+                                               self.rules))
+        while len(self._buffer) > self.rules.buffer_traces:
+            self._buffer.popitem(last=False)
         return events
 
-    def _remember(self, spans: list[Span]) -> None:
-        buffer, cap = self._buffer, self.rules.max_spans_per_trace
-        for span in spans:
-            trace = buffer.get(span.trace_id)
-            if trace is None:
-                trace = buffer[span.trace_id] = []
-            if len(trace) < cap:
-                trace.append(span)
-        while len(buffer) > self.rules.buffer_traces:
+    def _expire(self, now: float) -> None:
+        """Forget traces without a new span for ``buffer_seconds`` (oldest first)."""
+        horizon = now - self.rules.buffer_seconds
+        buffer = self._buffer
+        while buffer:
+            oldest = next(iter(buffer.values()))
+            if oldest.touched >= horizon:
+                break
             buffer.popitem(last=False)
 
     def _limit(self, root: Span) -> tuple[float | None, str]:
@@ -107,6 +154,10 @@ def _link(rules: TraceRules, trace_id: str) -> str | None:
     return rules.link_template.format(trace_id=trace_id) if rules.link_template else None
 
 
+def _version(span: Span) -> dict[str, str]:
+    return {"service_version": span.version} if span.version else {}
+
+
 def span_error_event(span: Span, rules: TraceRules) -> NewEvent:
     """The event for a span whose status is ERROR."""
     exceptions = span.exceptions or []
@@ -117,11 +168,12 @@ def span_error_event(span: Span, rules: TraceRules) -> NewEvent:
     return NewEvent(
         source=Source.TRACES, kind=EventKind.SPAN_ERROR, severity=Severity.HIGH,
         occurred_at=_when(span.start_ns), service=span.service[:256], title=title,
-        body=first.get("stacktrace", ""), trace_id=span.trace_id, span_id=span.span_id,
-        url=_link(rules, span.trace_id),
+        environment=span.environment, body=first.get("stacktrace", ""),
+        trace_id=span.trace_id, span_id=span.span_id, url=_link(rules, span.trace_id),
         attributes={"operation": span.name, "duration_ms": span.duration_ns / 1e6,
                     "status_message": span.status_message, "exceptions": exceptions,
-                    "span_attributes": span.attributes or {}},
+                    "span_attributes": span.attributes or {},
+                    **_version(span)},
         dedup_key=f"span_error:{span.trace_id}:{span.span_id}",
     )
 
@@ -137,9 +189,11 @@ def slow_trace_event(root: Span, trace: list[Span], limit_ms: float, basis: str,
         occurred_at=_when(root.start_ns), service=root.service[:256],
         title=f"{root.service}: {root.name[:300]} took {duration_ms:.0f} ms "
               f"(limit {limit_ms:.0f} ms)",
+        environment=root.environment,
         trace_id=root.trace_id, span_id=root.span_id, url=_link(rules, root.trace_id),
         attributes={"operation": root.name, "duration_ms": duration_ms,
                     "limit_ms": limit_ms, "basis": basis, "spans": len(trace),
-                    "critical_path": path},
+                    # More spans, higher revision: the store keeps the fullest report.
+                    "revision": len(trace), "critical_path": path, **_version(root)},
         dedup_key=f"slow_trace:{root.trace_id}",
     )

@@ -23,7 +23,7 @@ from connectors.errors import PoisonRecordError
 from connectors.http import Limits, PaginationStuckError, fetch_json
 from connectors.push import dead_letter
 from connectors.traces.detect import TraceDetector
-from connectors.traces.model import InvalidSpanIdError, Span, check_hex_id
+from connectors.traces.model import InvalidSpanIdError, Span, pad_hex_id, resource_fields
 from connectors.traces.rules import TraceRules
 from storage.models import NewDeadLetter, NewEvent
 
@@ -138,14 +138,17 @@ def _span(raw: dict[str, Any], processes: dict[str, Any]) -> Span:
     parent = next((r["spanID"] for r in raw.get("references") or []
                    if r.get("refType") == "CHILD_OF"), None)
     start_ns = int(raw["startTime"]) * 1000
-    process = processes.get(str(raw.get("processID")), {})
+    process = raw.get("process") or processes.get(str(raw.get("processID")), {})
+    environment, version = resource_fields(
+        {t["key"]: t.get("value") for t in process.get("tags") or []})
     span = Span(
-        trace_id=check_hex_id(str(raw["traceID"]).rjust(32, "0"), 16, "traceID"),
-        span_id=check_hex_id(str(raw["spanID"]), 8, "spanID"),
-        parent_id=check_hex_id(str(parent), 8, "parent spanID") if parent else None,
+        trace_id=pad_hex_id(str(raw["traceID"]), 16, "traceID"),
+        span_id=pad_hex_id(str(raw["spanID"]), 8, "spanID"),
+        parent_id=pad_hex_id(str(parent), 8, "parent spanID") if parent else None,
         service=str(process.get("serviceName") or "unknown_service"),
         name=str(raw.get("operationName", "")),
         start_ns=start_ns, end_ns=start_ns + int(raw["duration"]) * 1000,
+        environment=environment, version=version,
     )
     if tags.get("error") in (True, "true") or tags.get("otel.status_code") == "ERROR":
         span.error = True

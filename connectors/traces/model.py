@@ -25,6 +25,9 @@ class Span:
     end_ns: int
     error: bool = False
     status_message: str = ""
+    environment: str | None = None
+    version: str | None = None
+    """``service.version`` of the resource (the deploy a span ran in)."""
     attributes: dict[str, Any] | None = None
     exceptions: list[dict[str, str]] | None = None
 
@@ -34,8 +37,36 @@ class Span:
         return max(0, self.end_ns - self.start_ns)
 
 
+ENVIRONMENT_KEYS = ("deployment.environment.name", "deployment.environment", "environment",
+                    "env")
+"""Resource attributes naming the environment, current semantic conventions first
+(``deployment.environment.name`` since 1.27, ``deployment.environment`` before)."""
+VERSION_KEYS = ("service.version",)
+
+
+def resource_fields(attributes: dict[str, Any]) -> tuple[str | None, str | None]:
+    """``(environment, service version)`` from resource attributes or process tags."""
+    return _first(attributes, ENVIRONMENT_KEYS), _first(attributes, VERSION_KEYS)
+
+
+def _first(attributes: dict[str, Any], keys: tuple[str, ...]) -> str | None:
+    for key in keys:
+        value = attributes.get(key)
+        if value not in (None, ""):
+            return str(value)[:256]
+    return None
+
+
 class InvalidSpanIdError(ValueError):
     """A trace or span id that is not 16/8 bytes, or is all zeros."""
+
+
+def pad_hex_id(value: str, size: int, what: str) -> str:
+    """A hex id printed without its leading zeros (older Jaeger), left-padded to
+    ``size`` bytes; longer than that or not hex is invalid."""
+    if 0 < len(value) < size * 2:
+        value = value.rjust(size * 2, "0")
+    return check_hex_id(value, size, what)
 
 
 def check_hex_id(value: str, size: int, what: str) -> str:

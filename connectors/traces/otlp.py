@@ -15,6 +15,7 @@ request is accepted. A body that cannot be decoded at all is an :class:`OtlpDeco
 from __future__ import annotations
 
 import base64
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,7 +32,14 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, St
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as PbSpan
 
 from connectors.errors import PoisonRecordError
-from connectors.traces.model import ZEROS, InvalidSpanIdError, Span, check_bytes_id, check_hex_id
+from connectors.traces.model import (
+    ZEROS,
+    InvalidSpanIdError,
+    Span,
+    check_bytes_id,
+    check_hex_id,
+    resource_fields,
+)
 
 ERROR = Status.STATUS_CODE_ERROR
 MAX_ATTRIBUTES = 64
@@ -48,6 +56,38 @@ class Decoded:
     spans: list[Span] = field(default_factory=list)
     rejected: list[tuple[bytes, str]] = field(default_factory=list)
     """(serialised ``ResourceSpans`` holding the one bad span, reason)."""
+
+
+MAX_INFLATED = 64 * 1024 * 1024
+
+
+def inflate(body: bytes, encoding: str, *, limit: int | None = None) -> bytes:
+    """The request body after its ``Content-Encoding`` (identity or gzip), checked.
+
+    A gzip body must end where its stream ends, with its CRC and length checked
+    (zlib does that only when it reaches the trailer): a truncated or corrupt body
+    is an :class:`OtlpDecodeError` carrying the raw body, never a partial decode.
+    Bounded, so a small gzip bomb cannot become gigabytes in memory.
+    """
+    encoding = encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return body
+    if encoding != "gzip":
+        raise OtlpDecodeError(f"unsupported Content-Encoding {encoding!r}", payload=body)
+    limit = limit or MAX_INFLATED
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(body, limit)
+    except zlib.error as exc:
+        raise OtlpDecodeError(f"corrupt gzip body: {exc}", payload=body) from exc
+    if inflater.unconsumed_tail:
+        raise OtlpDecodeError(f"inflated body is larger than {limit} bytes", payload=body)
+    if not inflater.eof:
+        raise OtlpDecodeError("truncated gzip body (the stream ends before its trailer)",
+                              payload=body)
+    if inflater.unused_data:
+        raise OtlpDecodeError("bytes after the end of the gzip stream", payload=body)
+    return out
 
 
 def decode_protobuf(body: bytes) -> Decoded:
@@ -79,11 +119,15 @@ def decode_request(request: ExportTraceServiceRequest) -> Decoded:
     out = Decoded()
     append = out.spans.append
     for resource_spans in request.resource_spans:
-        service = _service(resource_spans)
+        resource = attributes(resource_spans.resource.attributes, limit=256)
+        service = str(resource.get("service.name") or "unknown_service")
+        environment, version = resource_fields(resource)
         for scope_spans in resource_spans.scope_spans:
             for pb in scope_spans.spans:
                 try:
-                    append(_span(pb, service))
+                    span = _span(pb, service)
+                    span.environment, span.version = environment, version
+                    append(span)
                 except InvalidSpanIdError as exc:
                     out.rejected.append((_isolate(resource_spans, scope_spans, pb), str(exc)))
     return out
@@ -124,13 +168,6 @@ def _span(pb: PbSpan, service: str) -> Span:
     return span
 
 
-def _service(resource_spans: ResourceSpans) -> str:
-    for kv in resource_spans.resource.attributes:
-        if kv.key == "service.name":
-            return str(value_of(kv.value))
-    return "unknown_service"
-
-
 def _exceptions(pb: PbSpan) -> Iterator[dict[str, str]]:
     for event in pb.events:
         if event.name != "exception":
@@ -141,9 +178,9 @@ def _exceptions(pb: PbSpan) -> Iterator[dict[str, str]]:
                "stacktrace": str(attrs.get("exception.stacktrace", ""))[:20_000]}
 
 
-def attributes(kvs: Any) -> dict[str, Any]:
-    """OTLP ``KeyValue`` list -> plain dict (bounded)."""
-    return {kv.key: value_of(kv.value) for kv in list(kvs)[:MAX_ATTRIBUTES]}
+def attributes(kvs: Any, limit: int | None = MAX_ATTRIBUTES) -> dict[str, Any]:
+    """OTLP ``KeyValue`` list -> plain dict (bounded by ``limit``)."""
+    return {kv.key: value_of(kv.value) for kv in list(kvs)[:limit]}
 
 
 def value_of(value: AnyValue) -> Any:

@@ -23,6 +23,8 @@ class TraceRules(BaseModel):
     link_template: str | None = None
     """Trace link, e.g. ``http://jaeger:16686/trace/{trace_id}``."""
     buffer_traces: int = Field(default=10_000, ge=1)
-    """Traces whose spans are held while waiting for their root (oldest dropped first)."""
+    """Traces whose spans are held to assemble them across exports (oldest dropped first)."""
+    buffer_seconds: float = Field(default=300.0, gt=0)
+    """A trace is forgotten this long after its last span: later spans start afresh."""
     max_spans_per_trace: int = Field(default=5_000, ge=1)
     """Spans held per trace for its critical path."""

@@ -104,7 +104,7 @@ def test_sync_summary_exit_status_and_idempotence(sources: Path) -> None:
     assert health.returncode == 0
     table = {line.split()[0]: line for line in health.stdout.splitlines()[1:]}
     assert "PermanentSourceError" in table["gone"]
-    assert table["app"].split()[-3] == "1"  # DLQ size column
+    assert table["app"].split()[-6] == "1"  # DLQ size column (then updated, lease columns)
     dlq = workbench(sources, "dlq", "list")
     assert "InvalidJSON" in dlq.stdout and dlq.stdout.splitlines()[1].split()[1] == "app"
 

@@ -101,7 +101,8 @@ def test_secret_refs_resolve_at_use_and_never_print(tmp_path: Path,
     secret_file.write_text("from-file\nignored\n")
     assert secret_from(None, secret_file).resolve() == "from-file"  # type: ignore[union-attr]
     assert secret_from(None, None) is None
-    with pytest.raises(SecretError, match="env:WB_UNSET_VAR: environment variable not set"):
+    with pytest.raises(SecretError,
+                       match="configured as env:WB_UNSET_VAR, but WB_UNSET_VAR is unset"):
         SecretRef(env="WB_UNSET_VAR").resolve()
     with pytest.raises(ValueError, match="never the secret itself"):
         SecretRef.model_validate("ghp_abcdef")
@@ -177,10 +178,28 @@ def test_check_secrets_resolves_references(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.delenv("WB_TEST_GH_TOKEN", raising=False)
     assert main(["--config", str(path), "config", "check"]) == 0  # syntax only
     assert main(["--config", str(path), "config", "check", "--secrets"]) == 1
-    assert "connectors[0].token: secret env:WB_TEST_GH_TOKEN: environment variable not set" \
-        in capsys.readouterr().out
+    assert "connectors[0].token: configured as env:WB_TEST_GH_TOKEN, " \
+        "but WB_TEST_GH_TOKEN is unset" in capsys.readouterr().out
     monkeypatch.setenv("WB_TEST_GH_TOKEN", "ghp_resolved_value")
     assert main(["--config", str(path), "config", "check", "--secrets"]) == 0
     assert main(["--config", str(path), "config", "show"]) == 0
     out = capsys.readouterr().out
     assert "ghp_resolved_value" not in out and '"env": "WB_TEST_GH_TOKEN"' in out
+
+
+def test_check_secrets_covers_api_receivers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[api.receivers]\ngitlab_token = "env:WB_TEST_GL_HOOK"\n'
+                    f'github_secret = "file:{tmp_path / "absent"}"\n')
+    monkeypatch.delenv("WB_TEST_GL_HOOK", raising=False)
+    assert main(["--config", str(path), "config", "check", "--secrets"]) == 1
+    out = capsys.readouterr().out
+    assert "api.receivers.gitlab_token: configured as env:WB_TEST_GL_HOOK, but " \
+        "WB_TEST_GL_HOOK is unset" in out
+    assert f"api.receivers.github_secret: configured as file:{tmp_path / 'absent'}, " \
+        f"but {tmp_path / 'absent'} cannot be read: No such file or directory" in out
+    monkeypatch.setenv("WB_TEST_GL_HOOK", "value")
+    (tmp_path / "absent").write_text("s3cret\n")
+    assert main(["--config", str(path), "config", "check", "--secrets"]) == 0
+    assert "s3cret" not in capsys.readouterr().out

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import orjson
 import pytest
@@ -19,8 +18,8 @@ from connectors.logs.parse import (
     parse_record,
 )
 from connectors.logs.severity import error_type_from_text, level_severity
-from connectors.logs.timestamps import TimestampError, parse_timestamp
 from storage.models import Severity
+from storage.times import TimestampError, read_time, time_settings
 
 OBSERVED = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 REF = RecordRef("fe00-1-0-abc", 42, "/var/log/app.log", OBSERVED)
@@ -29,7 +28,7 @@ REF = RecordRef("fe00-1-0-abc", 42, "/var/log/app.log", OBSERVED)
 def ctx(fmt: str = "jsonl", **extra: object) -> LogContext:
     zone = str(extra.pop("zone", "UTC"))
     pattern = extra.pop("pattern", PLAIN_PATTERN if fmt in ("plain", "regex") else None)
-    return LogContext(format=fmt, zone=ZoneInfo(zone), zone_name=zone,
+    return LogContext(format=fmt, time=time_settings(zone=zone),
                       pattern=re.compile(str(pattern)) if pattern else None, **extra)  # type: ignore[arg-type]
 
 
@@ -80,13 +79,13 @@ def test_missing_timestamp_uses_read_time_and_says_so() -> None:
     (1795860000000000000, datetime(2026, 11, 28, 10, tzinfo=UTC)),
 ])
 def test_timestamp_forms(value: object, expected: datetime) -> None:
-    assert parse_timestamp(value, UTC, OBSERVED)[0] == expected
+    assert read_time(value, time_settings(), OBSERVED).utc == expected
 
 
 @pytest.mark.parametrize("value", [True, None, {"a": 1}, [1], "", "yesterday-ish", "9" * 40])
 def test_bad_timestamps(value: object) -> None:
     with pytest.raises(TimestampError):
-        parse_timestamp(value, UTC, OBSERVED)
+        read_time(value, time_settings(), OBSERVED)
 
 
 @pytest.mark.parametrize(("line", "error_class"), [
@@ -199,3 +198,72 @@ def test_far_future_tolerance_is_configurable() -> None:
     assert parse_record(line, REF, ctx()).title == "x"
     with pytest.raises(PoisonRecordError):
         parse_record(line, REF, ctx(future_tolerance=timedelta(hours=1)))
+
+
+@pytest.mark.parametrize(("line", "severity", "level"), [
+    (b"2026-11-28 10:00:00,123 - ERROR - payments - card declined", Severity.HIGH, "ERROR"),
+    (b"2026-11-28 10:00:00 ERROR:root:disk almost full", Severity.HIGH, "ERROR"),
+    (b"2026-11-28 10:00:00 [main] WARN  c.e.App - slow", Severity.MEDIUM, "WARN"),
+    (b"2026-11-28 10:00:00.065 UTC [77] FATAL:  the database system is starting up",
+     Severity.CRITICAL, "FATAL"),
+    (b"[Sat Nov 28 10:00:00.123456 2026] [core:crit] [pid 1] AH00051: child", Severity.CRITICAL,
+     "crit"),
+    (b"<11>Nov 28 10:00:00 web-1 app[42]: failed to bind", Severity.HIGH, "3"),
+    (b"2026-11-28T10:00:00Z\twarn\tzap/logger.go:12\tretrying", Severity.MEDIUM, "warn"),
+    (b"[2023-05-15 18:19:32] local.ERROR: Target class does not exist.", Severity.HIGH,
+     "ERROR"),
+    (b"2016-09-28 04:30:30, Warning               CBS    Failed to load", Severity.MEDIUM,
+     "Warning"),
+    (b"2012-07-02 10:22:40,672:WARN:foo bar baz", Severity.MEDIUM, "WARN"),
+    (b"2026-11-28 10:00:00 GET /errors/INFORMATION 200", Severity.INFO, None),
+    (b"2026-11-28 10:00:00 user error_count=3 (not a level)", Severity.INFO, None),
+])
+def test_plain_finds_levels_past_the_timestamp(line: bytes, severity: Severity,
+                                               level: str | None) -> None:
+    event = parse_record(line, REF, ctx("plain"))
+    assert event.severity is severity and event.attributes.get("level") == level
+    assert "unparsed" not in event.attributes
+
+
+def test_plain_syslog_gives_host_and_program() -> None:
+    event = parse_record(b"Nov 28 10:00:00 web-1 nginx[42]: worker started", REF, ctx("plain"))
+    assert (event.host, event.service) == ("web-1", "nginx")
+    assert event.occurred_at == datetime(2026, 11, 28, 10, tzinfo=UTC)
+
+
+def test_plain_with_a_zone_override_and_a_time_format() -> None:
+    from connectors.logs.config import LogsConfig
+    from connectors.logs.connector import LogsConnector
+
+    config = LogsConfig(name="x", paths=["/nonexistent"], format="plain",
+                        time_format="%d.%m.%Y %H:%M:%S %Z", zone_abbreviations={"IST": "+05:30"})
+    event = parse_record(b"28.11.2026 10:00:00 IST ERROR payment failed", REF,
+                         LogsConnector(config).context)
+    assert event.occurred_at == datetime(2026, 11, 28, 4, 30, tzinfo=UTC)
+    assert event.attributes["timestamp_zone"] == "IST" and event.severity is Severity.HIGH
+    assert event.title == "payment failed"
+
+
+@pytest.mark.parametrize(("settings", "message"), [
+    ({"timezone": "Mars/Olympus"}, "unknown time zone"),
+    ({"time_format": "%H:%M:%S"}, "has no day"),
+    ({"zone_abbreviations": {"IST": "India"}}, "unknown time zone"),
+    ({"epoch_unit": "minutes"}, "epoch_unit"),
+])
+def test_time_settings_are_checked_with_the_config(settings: dict[str, object],
+                                                   message: str) -> None:
+    from pydantic import ValidationError
+
+    from connectors.logs.config import LogsConfig
+
+    with pytest.raises(ValidationError, match=message):
+        LogsConfig(name="x", paths=["/x"], **settings)  # type: ignore[arg-type]
+
+
+def test_a_time_out_of_range_is_one_dead_record() -> None:
+    with pytest.raises(PoisonRecordError) as caught:
+        parse_record(b'{"ts": "9999-12-31T23:00:00-01:00", "msg": "x"}', REF, ctx())
+    assert caught.value.error_class == "TimestampOutOfRange"
+    with pytest.raises(PoisonRecordError) as ambiguous:
+        parse_record(b"2026-11-28 10:00:00 CST ERROR x", REF, ctx("plain"))
+    assert ambiguous.value.error_class == "AmbiguousZone"

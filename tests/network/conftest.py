@@ -21,10 +21,10 @@ def need_binary(path: str) -> None:
 
 
 def prometheus_config(target_port: int, *, rules: Path | None = None,
-                      alertmanager_port: int | None = None) -> str:
-    """A minimal config scraping the test's exporter every second."""
+                      alertmanager_port: int | None = None, scrape_seconds: int = 1) -> str:
+    """A minimal config scraping the test's exporter every ``scrape_seconds``."""
     lines = [
-        "global:", "  scrape_interval: 1s", "  scrape_timeout: 900ms",
+        "global:", f"  scrape_interval: {scrape_seconds}s", "  scrape_timeout: 900ms",
         "  evaluation_interval: 1s",
         "scrape_configs:", "  - job_name: app",
         "    static_configs:", f"      - targets: ['127.0.0.1:{target_port}']",

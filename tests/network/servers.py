@@ -46,6 +46,8 @@ class ScriptedExporter:
                  labels: str = 'service="checkout"') -> None:
         self.script = list(script)
         self.scrapes = 0
+        self.times: list[float] = []
+        """Wall-clock time of each scrape (the truth a test compares Prometheus with)."""
         self._lock = threading.Lock()
         exporter = self
 
@@ -54,6 +56,7 @@ class ScriptedExporter:
                 with exporter._lock:
                     index = min(exporter.scrapes, len(exporter.script) - 1)
                     exporter.scrapes += 1
+                    exporter.times.append(time.time())
                 value = exporter.script[index]
                 body = (f"# TYPE {metric} gauge\n{metric}{{{labels}}} {value}\n").encode()
                 self.send_response(200)

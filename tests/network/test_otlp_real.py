@@ -182,9 +182,9 @@ def test_gzip_bomb_is_refused(receiver: str, store: Store, monkeypatch: pytest.M
                               ) -> None:
     import gzip
 
-    from workbench.api.routes import receivers
+    from connectors.traces import otlp
 
-    monkeypatch.setattr(receivers, "MAX_INFLATED", 100_000)
+    monkeypatch.setattr(otlp, "MAX_INFLATED", 100_000)
     bomb = gzip.compress(b"\0" * 1_000_000)
     reply = httpx.post(f"{receiver}/v1/traces", content=bomb, headers={
         "Content-Type": "application/x-protobuf", "Content-Encoding": "gzip", **RECEIVER_AUTH})

@@ -14,6 +14,8 @@ CONFIGS = [
     {"kind": "jaeger", "url": "http://jaeger:16686", "rules": {"thresholds_ms": {"api": 500}}},
     {"kind": "github_actions", "repository": "octo-org/Hello-World", "token": "env:GH"},
     {"kind": "gitlab", "url": "https://gitlab.test", "project": "group/name"},
+    {"kind": "datadog", "site": "datadoghq.eu", "api_key": "env:DD_API_KEY",
+     "app_key": "file:/run/secrets/dd_app", "queries": [{"name": "cpu", "query": "x{*}"}]},
 ]
 
 

@@ -147,3 +147,41 @@ def test_opening_a_current_store_does_not_import_alembic(tmp_path: Path) -> None
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=60).stdout.strip()
     assert out == "False"
+
+
+def test_ids_are_64_bit_after_upgrade(store_url: str) -> None:
+    """Migration 0004: a 0001 store's ids (and their sequences) go past 2^31."""
+    import importlib
+
+    from tests.storage.conftest import new_event
+
+    id_columns = importlib.import_module("storage.migrations.versions.0004_bigint_ids").ID_COLUMNS
+
+    _write_0001_store(store_url)
+    store = Store.open(store_url)
+    try:
+        with store.write() as session:
+            conn = session.connection()
+            if store.dialect == "postgresql":
+                for table, column in id_columns:
+                    kind = conn.execute(text(
+                        "SELECT data_type FROM information_schema.columns "
+                        "WHERE table_name = :t AND column_name = :c"), {"t": table, "c": column}
+                    ).scalar()
+                    assert kind == "bigint", (table, column)
+                conn.execute(text("SELECT setval(pg_get_serial_sequence('event', 'id'), "
+                                  ":v)"), {"v": 2**40})
+            else:
+                conn.execute(text(OLD_EVENT), {"key": "far", "at": "2026-11-01 12:00:00",
+                                               "title": "far"})
+                conn.execute(text("UPDATE event SET id = :v WHERE dedup_key = 'far'"),
+                             {"v": 2**40})
+        assert store.ingest([new_event(7)]).stored == 1
+        stored = store.list_events(EventQuery(order="desc", limit=500)).items
+        newest = max(e.id for e in stored)
+        assert newest == 2**40 + 1
+        assert store.get_event(newest).title == "event 7"
+        store.link_events(1, [newest])
+        assert newest in [le.event.id for le in store.investigation_events(1)]
+    finally:
+        store.close()

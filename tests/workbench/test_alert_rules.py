@@ -53,6 +53,13 @@ def scrape(sqlite_store: Store) -> Iterator[str]:
     health.register("logs-app", "logs")
     health.update("logs-app", breaker_state=BreakerState.OPEN, stored=12, received=15,
                   dead_lettered=3, last_success_at=datetime(2026, 11, 28, 12, tzinfo=UTC))
+    from datetime import timedelta
+
+    from storage.leases import Holder, claim
+
+    with sqlite_store.write() as session:  # an instance holds logs-app's lease
+        claim(session=session, names=["connector:logs-app"], holder=Holder.this_process(),
+              ttl=timedelta(seconds=30))
     api = start_api(sqlite_store, health=health)
     try:
         client = api.client("admin")
@@ -70,5 +77,6 @@ def test_every_metric_the_rules_use_is_exported(scrape: str, promtool: str) -> N
     assert 'workbench_connector_events_total{connector="logs-app",outcome="dead_lettered"} 3.0' \
         in scrape
     assert 'workbench_connector_last_success_timestamp_seconds{connector="logs-app"}' in scrape
+    assert 'workbench_connector_lease_held{connector="logs-app"} 1.0' in scrape
     # promtool's linter exits non-zero only for errors; naming advice is printed.
     _run(promtool, "check", "metrics", stdin=scrape)

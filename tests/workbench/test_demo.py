@@ -46,7 +46,7 @@ def test_demo_suspects_put_the_checkout_deploy_and_commit_first(store: Store) ->
     top = suspects[:2]
     assert [s.event.kind.value for s in top] == ["deploy", "commit"]
     assert all(s.event.commit_sha == SHA for s in top)
-    assert any("same service" in r for r in top[0].reasons)
+    assert any("errors point at checkout" in r for r in top[0].reasons)
     # Unrelated changes are ranked, but below the culprit.
     assert suspects[-1].score < top[1].score
 

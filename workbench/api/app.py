@@ -32,13 +32,14 @@ from workbench.api.routes import (
     events,
     investigations,
     ops,
+    suspects,
     tokens,
 )
 from workbench.api.settings import ApiSettings
 
 log = logging.getLogger(__name__)
 ROUTERS = (events.router, investigations.router, connectors.router, analytics.router,
-           tokens.router, audit.router, ops.router)
+           tokens.router, audit.router, ops.router, suspects.router)
 OPTIONAL_ROUTERS = ("workbench.api.routes.receivers",)
 
 

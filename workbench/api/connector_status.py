@@ -9,6 +9,7 @@ pending DLQ size always comes from the store, which is the source of truth for i
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +17,20 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
 from connectors.status import collect_statuses
+
+
+class ConnectorLease(BaseModel):
+    """The instance holding a connector's poll loop, by the store's clock."""
+
+    model_config = ConfigDict(frozen=True)
+
+    held: bool
+    """Some instance holds it now; ``false`` means nobody polls it (an alert condition)."""
+    host: str | None = None
+    pid: int | None = None
+    since: datetime | None = None
+    age_seconds: float | None = None
+    """Seconds since the holder last renewed the lease."""
 
 
 class ConnectorStatus(BaseModel):
@@ -31,6 +46,10 @@ class ConnectorStatus(BaseModel):
     dlq_size: int = 0
     updated_at: datetime | None = None
     details: dict[str, Any] = {}
+    lease: ConnectorLease | None = None
+    """Who runs it on a shared store (``None``: it never ran under a lease)."""
+    local: bool = False
+    """This instance runs the connector or stands by to take it over."""
 
 
 def _state(snapshot: Mapping[str, Any]) -> str | None:
@@ -42,5 +61,7 @@ def collect(session: Session, health: Any) -> list[ConnectorStatus]:
     """Every known connector's status, sorted by name (``health``: a registry or control)."""
     live = health.snapshot() if health is not None else None
     return [ConnectorStatus(name=s.name, state=_state(s.health), live=s.live,
-                            dlq_size=s.dlq_size, updated_at=s.updated_at, details=s.health)
+                            dlq_size=s.dlq_size, updated_at=s.updated_at, details=s.health,
+                            lease=ConnectorLease(**asdict(s.lease)) if s.lease else None,
+                            local=s.local)
             for s in collect_statuses(session=session, live=live)]

@@ -7,12 +7,19 @@ take tens to hundreds of microseconds, less than the thread hop itself
 inline on a connection owned by the API loop's thread. The API always has a loop of
 its own (uvicorn in a side thread), so this never delays the TUI or the connectors.
 On PostgreSQL every read is a network round trip and goes to the threadpool.
+
+Writes go to a writer pool of their own (one thread on SQLite, which has one writer
+anyway; a few on PostgreSQL), never to the threadpool the reads use: writes that
+wait for the store's write lock (a bulk import, a long transaction elsewhere) then
+queue among themselves, and cannot occupy every thread a read needs.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from sqlalchemy import Connection
@@ -23,6 +30,7 @@ from storage import Store
 from storage.fastread import FastReader
 
 T = TypeVar("T")
+WRITERS = {"sqlite": 1, "postgresql": 4}
 
 
 class Database:
@@ -37,6 +45,8 @@ class Database:
         self._local = threading.local()
         self._connections: list[Connection] = []
         self._lock = threading.Lock()
+        self._writer = ThreadPoolExecutor(max_workers=WRITERS.get(store.dialect, 1),
+                                          thread_name_prefix="workbench-api-writer")
 
     async def read(self, work: Callable[[Session], T]) -> T:
         """Run ``work`` in a read-only unit of work."""
@@ -61,8 +71,8 @@ class Database:
                 connection.rollback()
 
     async def write(self, work: Callable[[Session], T]) -> T:
-        """Run ``work`` in one write transaction in the threadpool."""
-        return await run_in_threadpool(self._write, work)
+        """Run ``work`` in one write transaction on the writer pool (not the read threads)."""
+        return await asyncio.get_running_loop().run_in_executor(self._writer, self._write, work)
 
     def _read(self, work: Callable[[Session], T]) -> T:
         with self.store.read() as session:
@@ -83,6 +93,7 @@ class Database:
 
     def close(self) -> None:
         """Close the per-thread connections (at shutdown)."""
+        self._writer.shutdown(wait=True)
         self.fast.close()
         with self._lock:
             connections, self._connections = self._connections, []

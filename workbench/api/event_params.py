@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from storage.models import EventKind, Severity, Source
 from storage.queries import EventQuery
+from workbench.api.models import Timestamp
 from workbench.api.pagination import clamp_limit
 from workbench.api.problems import check_window
 from workbench.api.settings import ApiSettings
@@ -31,8 +32,8 @@ class EventFilters(BaseModel):
     trace_id: ShortText | None = None
     commit_sha: ShortText | None = None
     tag: ShortText | None = None
-    start: AwareDatetime | None = None
-    end: AwareDatetime | None = None
+    start: Timestamp | None = None
+    end: Timestamp | None = None
     order: Order = "desc"
     limit: Annotated[int, Field(ge=1, le=1_000_000,
                                 description="page size; clamped to the maximum")] | None = None

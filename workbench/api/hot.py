@@ -25,13 +25,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from storage import NotFoundError
+from storage.models import MAX_ID
 from workbench.api.auth import Principal, Role, check_role
 from workbench.api.db import Database
 from workbench.api.event_params import LIST_FIELDS, EventFilters
 from workbench.api.problems import ProblemError, field_errors
 
 JSON = "application/json"
-MAX_ID = 2**62
 
 
 def _credentials(request: Request) -> HTTPAuthorizationCredentials | None:

@@ -15,7 +15,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 BREAKER_STATES = ("closed", "half_open", "open")
-RUN_STATUSES = ("starting", "running", "paused", "failing", "stopped")
+RUN_STATUSES = ("starting", "running", "paused", "standby", "failing", "stopped")
 OUTCOMES = ("received", "stored", "deduplicated", "dead_lettered")
 """Health counters exported as ``workbench_connector_events_total{outcome=...}``."""
 
@@ -33,6 +33,13 @@ class _ConnectorCollector:
         dlq = GaugeMetricFamily("workbench_connector_dlq_size",
                                 "pending dead letters per connector", labels=["connector"])
         families = _RuntimeFamilies()
+        held = GaugeMetricFamily(
+            "workbench_connector_lease_held",
+            "1 if some instance holds the connector's lease (0: nobody polls it)",
+            labels=["connector"])
+        age = GaugeMetricFamily("workbench_connector_lease_age_seconds",
+                                "seconds since the lease holder last renewed",
+                                labels=["connector"])
         for status in self._statuses():
             name = str(status.get("name", ""))
             current = str(status.get("state") or "unknown").lower()
@@ -42,8 +49,17 @@ class _ConnectorCollector:
             details = status.get("details")
             if isinstance(details, Mapping) and status.get("live"):
                 families.add(name, details)
+            lease = status.get("lease")
+            if isinstance(lease, Mapping) and status.get("local"):
+                # Only connectors this instance could run: a stale row of a connector
+                # removed from the config is not anybody's job.
+                held.add_metric([name], 1.0 if lease.get("held") else 0.0)
+                if lease.get("age_seconds") is not None:
+                    age.add_metric([name], float(lease["age_seconds"]))
         yield state
         yield dlq
+        yield held
+        yield age
         yield from families.all()
 
     def describe(self) -> list[Any]:

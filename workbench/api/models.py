@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from typing import Annotated, Any, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    create_model,
+)
 
 from storage.models import (
     MAX_SHORT,
@@ -12,9 +21,30 @@ from storage.models import (
     InvestigationStatus,
     LinkReason,
     NewEvent,
+    UTCDateTime,
 )
 
 MAX_BATCH = 1_000
+RFC3339 = (r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[Tt]([01]\d|2[0-3]):[0-5]\d:[0-5]\d"
+           r"(\.\d+)?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d)$")
+"""An RFC 3339 date-time with a zone (leap seconds aside: Python has no 23:59:60)."""
+_RFC3339 = re.compile(RFC3339)
+
+
+def _date_time_text(value: Any) -> Any:
+    # Query values are text, and pydantic alone would read "0.5" as Unix seconds.
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _RFC3339.match(value):
+        raise ValueError("expected an RFC 3339 date-time with a zone, "
+                         "such as 2026-01-01T00:00:00Z")
+    return value
+
+
+Timestamp = Annotated[UTCDateTime, BeforeValidator(_date_time_text),
+                      WithJsonSchema({"type": "string", "format": "date-time",
+                                      "pattern": RFC3339})]
+"""A date-time query parameter: RFC 3339 text only, converted to UTC (422 otherwise)."""
 
 
 class _Body(BaseModel):
@@ -64,6 +94,9 @@ class IngestOut(BaseModel):
     received: int
     stored: int
     deduplicated: int
+    conflicting: int = 0
+    """Of ``deduplicated``: events whose dedup key was stored with different content
+    (the stored version is kept; both are in the DLQ under ``dedup-conflict``)."""
     ids: list[int]
     """Ids of the posted events, in request order (stored or already present)."""
 

@@ -8,6 +8,7 @@ No traceback, SQL or exception text from a library ever reaches a response.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -15,10 +16,12 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from storage import InvalidCursorError, InvalidTransitionError, NotFoundError
+from storage.txretry import RetriesExhaustedError
 
 MEDIA_TYPE = "application/problem+json"
 BASE = "urn:workbench:problem:"
@@ -88,13 +91,24 @@ def problem_response(status: int, slug: str, detail: str, *,
                     headers=dict(headers or {}))
 
 
+_INTERNAL = re.compile(r"^[\w-]+\[.*\]$")
+"""Location parts pydantic adds for validators and union members
+(``function-after[...]``, ``list[...]``): not what the client sent."""
+
+
 def field_errors(errors: Sequence[Any]) -> list[FieldError]:
-    """Pydantic/FastAPI error dicts as ``FieldError`` (``loc`` joined with dots)."""
+    """Pydantic/FastAPI error dicts as ``FieldError`` (``loc`` joined with dots).
+
+    The location names the field as the client sent it: ``body.title``,
+    ``body.3.occurred_at``, ``query.start``.
+    """
     out = []
     for err in errors:
-        loc = ".".join(str(part) for part in err.get("loc", ()) if part != "__root__")
+        parts = (part for part in err.get("loc", ()) if part != "__root__")
+        loc = ".".join(str(part) for part in parts
+                       if not (isinstance(part, str) and _INTERNAL.match(part)))
         out.append(FieldError(field=loc or "body", message=str(err.get("msg", "invalid"))))
-    return out
+    return list({(e.field, e.message): e for e in out}.values())
 
 
 def _validation_detail(errors: list[FieldError]) -> str:
@@ -146,6 +160,17 @@ async def _on_value(_: Request, exc: Exception) -> Response:
     return problem_response(422, "validation", str(exc)[:500])
 
 
+STORE_RETRY_AFTER_SECONDS = 5
+
+
+async def _on_store_down(_: Request, exc: Exception) -> Response:
+    # The store is unreachable (PostgreSQL restarting, network) or a transaction kept
+    # aborting: nothing was acknowledged, so the sender must retry -- say when.
+    log.warning("store unavailable: %s: %s", type(exc).__name__, str(exc).splitlines()[0][:300])
+    return problem_response(503, "unavailable", "the store is unavailable; retry later",
+                            headers={"Retry-After": str(STORE_RETRY_AFTER_SECONDS)})
+
+
 async def _on_crash(_: Request, exc: Exception) -> Response:
     log.error("unhandled error in an API route", exc_info=exc)
     return problem_response(500, "internal", "the server failed; details are in its log")
@@ -161,6 +186,9 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(InvalidTransitionError, _on_transition)
     app.add_exception_handler(InvalidCursorError, _on_cursor)
     app.add_exception_handler(ValueError, _on_value)
+    app.add_exception_handler(OperationalError, _on_store_down)
+    app.add_exception_handler(InterfaceError, _on_store_down)
+    app.add_exception_handler(RetriesExhaustedError, _on_store_down)
     app.add_exception_handler(Exception, _on_crash)
 
 

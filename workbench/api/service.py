@@ -30,6 +30,7 @@ async def api_service(ctx: Any) -> AsyncIterator[None]:
 
     health = ctx.supervisor.health if ctx.supervisor is not None else None
     app = create_app(store=ctx.store, settings=settings, health=health, control=ctx.control)
+    app.state.suspects = ctx.config.suspects
     server = await asyncio.to_thread(ApiServer(app, settings).start)
     ctx.notes.append(f"api: {server.url}")
     log.info("REST API listening on %s", server.url)

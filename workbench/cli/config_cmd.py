@@ -41,6 +41,21 @@ min_severity = "medium"
 auto_open = false              # open an investigation for an unmatched severe alert
 auto_open_severity = "critical"
 
+[suspects]
+# Rank the changes before an investigation's impact by where its errors point.
+lookback_minutes = 360
+# Points of the score's parts (the defaults, and why: workbench/suspect_settings.py):
+# weights = { evidence = 3.0, onset = 3.0, sha = 1.5, time = 2.0, superseded = 1.5 }
+
+[suspects.dependencies]
+# Calls that telemetry does not show: service -> services it calls.
+# checkout = ["payments", "inventory"]
+
+[suspects.hosts]
+# Peer addresses and URL hosts that are not service names -> service (fnmatch patterns).
+# "10.0.3.17" = "payments"
+# "*.ledger.internal" = "ledger"
+
 # One [[connectors]] table per source. Common keys: name (unique), kind, enabled,
 # interval_seconds (pause between polls), timeout_seconds (per poll attempt), and
 # the optional [connectors.retry] / [connectors.breaker] tables shown below.
@@ -59,6 +74,9 @@ auto_open_severity = "critical"
 # paths = ["/var/log/app/*.log"]
 # format = "jsonl"                   # jsonl, logfmt, regex, plain, journald
 # timezone = "UTC"                   # assumed for timestamps without a zone
+# time_format = "%y/%m/%d %H:%M:%S"  # strptime-style, for times that are not ISO (Spark)
+# zone_abbreviations = { IST = "+05:30" }  # ambiguous abbreviations (IST, CST, AST)
+# on_unmatched = "store"             # regex/plain lines the pattern misses: store or dlq
 # interval_seconds = 2
 #
 # [connectors.retry]
@@ -130,16 +148,12 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _secret_problems(config: Any) -> list[str]:
-    """Every SecretRef in a connector config that does not resolve now (values never shown)."""
-    from connectors.secrets import SecretRef
+    """Every secret reference in the config -- connectors and ``[api.receivers]`` alike --
+    that does not resolve now (values never shown)."""
+    from connectors.secrets import secret_references
 
-    problems = []
-    for index, connector in enumerate(config.connectors):
-        for field in type(connector).model_fields:
-            value = getattr(connector, field)
-            if isinstance(value, SecretRef) and (why := value.check()) is not None:
-                problems.append(f"connectors[{index}].{field}: {why}")
-    return problems
+    return [f"{where}: {why}" for where, ref in secret_references(config)
+            if (why := ref.check()) is not None]
 
 
 def _show(args: argparse.Namespace) -> int:

@@ -2,7 +2,9 @@
 
 Health is what the last runner (``serve``, the TUI, ``sync``) persisted, so this
 works from another process; DLQ sizes are counted now. Configured connectors that
-never ran are listed too.
+never ran are listed too. On a shared store, ``held by`` names the instance
+(host:pid) polling each connector, ``since`` when it took over and ``lease age``
+how long ago it last renewed; ``NOBODY`` means no instance polls it.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ if TYPE_CHECKING:
     from connectors.status import ConnectorStatus
 
 HEADERS = ("connector", "kind", "status", "breaker", "last success", "last error", "received",
-           "stored", "dlq", "updated")
+           "stored", "dlq", "updated", "held by", "since", "lease age")
 
 
 def register(sub: Any) -> None:
@@ -51,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
             option=orjson.OPT_INDENT_2, default=str)).decode() + "\n")
         return 0
     now = utcnow()
-    shown = [(*r[:4], ago(r[4], now), r[5], *r[6:9], ago(r[9], now)) for r in rows]
+    shown = [(*r[:4], ago(r[4], now), r[5], *r[6:9], ago(r[9], now), r[10], ago(r[11], now),
+              "-" if r[12] is None else f"{r[12]:.0f}s") for r in rows]
     sys.stdout.write(table(HEADERS, shown) if rows else "no connectors configured or seen\n")
     return 0
 
@@ -75,4 +78,13 @@ def _row(name: str, kind: str | None, status: ConnectorStatus | None) -> tuple[A
     state = snap.get("status", "never run" if not snap else "?")
     return (name, kind or snap.get("kind", "?"), state, snap.get("breaker_state", "-"),
             snap.get("last_success_at"), error or "-", snap.get("received", 0),
-            snap.get("stored", 0), dlq, updated)
+            snap.get("stored", 0), dlq, updated, *_lease(status))
+
+
+def _lease(status: ConnectorStatus | None) -> tuple[str, Any, float | None]:
+    """``held by`` (host:pid, or NOBODY when the lease lapsed), since, lease age."""
+    lease = status.lease if status is not None else None
+    if lease is None:
+        return "-", None, None
+    holder = f"{lease.host}:{lease.pid}" if lease.held else "NOBODY"
+    return holder, lease.since if lease.held else None, lease.age_seconds

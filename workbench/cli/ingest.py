@@ -3,7 +3,8 @@
 Good lines are stored in batches (one transaction each, idempotent by dedup key,
 so a re-run or a run after a crash adds nothing twice). Every bad line is reported
 with its line number and reason and kept in the DLQ under connector ``import``.
-Exit status: 0 all lines good, 1 some lines bad, 2 a file could not be read.
+Exit status: 0 all lines good, 1 some lines bad (or in conflict with a stored event
+of the same dedup key), 2 a file could not be read.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class Totals:
     lines: int = 0
     stored: int = 0
     duplicates: int = 0
+    conflicts: int = 0
     bad: int = 0
 
 
@@ -55,8 +57,9 @@ def _run(args: argparse.Namespace) -> int:
                 continue
             sys.stdout.write(f"{path}: {totals.lines} lines, {totals.stored} stored, "
                              f"{totals.duplicates} already present, {totals.bad} bad"
-                             f"{' (kept in the DLQ as connector import)' if totals.bad else ''}\n")
-            if totals.bad and status == 0:
+                             f"{' (kept in the DLQ as connector import)' if totals.bad else ''}"
+                             f"{_conflicts(totals.conflicts)}\n")
+            if (totals.bad or totals.conflicts) and status == 0:
                 status = 1
     finally:
         store.close()
@@ -65,8 +68,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _import_file(store: Store, path: Path, batch_size: int, *, quiet: bool) -> Totals:
     from connectors.errors import PoisonRecordError
-    from connectors.jsonl import CONNECTOR, parse_line
-    from storage import NewDeadLetter
+    from connectors.jsonl import parse_line
 
     totals = Totals()
     events: list[NewEvent] = []
@@ -81,27 +83,47 @@ def _import_file(store: Store, path: Path, batch_size: int, *, quiet: bool) -> T
             try:
                 events.append(parse_line(line))
             except PoisonRecordError as exc:
-                totals.bad += 1
-                if not quiet:
-                    sys.stderr.write(f"{path}:{number}: {exc}\n")
-                letters.append(NewDeadLetter(
-                    connector=CONNECTOR, payload=exc.payload, error_class=exc.error_class,
-                    message=f"line {number}: {exc}"[:8192], source_ref=f"{path}:{number}"))
+                letters.append(_bad_line(path, number, exc, exc.payload, exc.error_class,
+                                         totals, quiet=quiet))
+            except Exception as exc:  # noqa: BLE001 - one line must never take its batch down
+                letters.append(_bad_line(path, number, exc, line, type(exc).__name__, totals,
+                                         quiet=quiet))
             if len(events) + len(letters) >= batch_size:
                 _flush(store, events, letters, totals)
         _flush(store, events, letters, totals)
     return totals
 
 
+def _bad_line(path: Path, number: int, exc: Exception, payload: bytes, error_class: str,
+              totals: Totals, *, quiet: bool) -> NewDeadLetter:
+    """Count and report one bad line; the dead letter that keeps it."""
+    from connectors.jsonl import CONNECTOR
+    from storage import NewDeadLetter
+
+    totals.bad += 1
+    if not quiet:
+        sys.stderr.write(f"{path}:{number}: {exc}\n")
+    return NewDeadLetter(connector=CONNECTOR, payload=payload, error_class=error_class,
+                         message=f"line {number}: {exc}"[:8192], source_ref=f"{path}:{number}")
+
+
 def _flush(store: Store, events: list[NewEvent], letters: list[NewDeadLetter],
            totals: Totals) -> None:
     if not events and not letters:
         return
-    result = store.ingest(events, dead_letters_=letters)
+    result = store.ingest(events, dead_letters_=letters, report_conflicts=True)
     totals.stored += result.stored
     totals.duplicates += result.deduplicated
+    totals.conflicts += result.conflicting
     events.clear()
     letters.clear()
+
+
+def _conflicts(count: int) -> str:
+    if not count:
+        return ""
+    return (f"; {count} of those already present differ from the stored event with the "
+            "same dedup key (both versions kept in the DLQ as connector dedup-conflict)")
 
 
 @contextmanager

@@ -122,6 +122,17 @@ def _configured_store_url(args: argparse.Namespace) -> str | None:
     return url
 
 
+def _engine_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``[store]`` pool and timeout settings; defaults if the config cannot be read."""
+    from workbench.config import StoreSettings
+
+    try:
+        settings: StoreSettings = load_config(args).store
+    except CliError:
+        settings = StoreSettings()
+    return settings.engine_options()
+
+
 def open_store(args: argparse.Namespace, *, read_only: bool = False) -> Store:
     """Open the store named by ``--db`` (imported lazily); errors become :class:`CliError`."""
     from storage import Store
@@ -129,7 +140,7 @@ def open_store(args: argparse.Namespace, *, read_only: bool = False) -> Store:
 
     location = args.db or _configured_store_url(args)
     try:
-        return Store.open(location, read_only=read_only)
+        return Store.open(location, read_only=read_only, **_engine_options(args))
     except StoreConfigError as exc:
         raise CliError(str(exc)) from exc
     except Exception as exc:  # connection refused, bad credentials, unreadable file

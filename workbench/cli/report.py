@@ -19,14 +19,17 @@ def register(sub: Any) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from storage import NotFoundError
+    from workbench.cli.main import load_config
     from workbench.report import json_report, markdown_report
 
+    settings = load_config(args).suspects
     store = open_store(args)
     try:
         if args.format == "json":
-            sys.stdout.buffer.write(json_report(store, args.investigation_id) + b"\n")
+            sys.stdout.buffer.write(json_report(store, args.investigation_id,
+                                                settings=settings) + b"\n")
         else:
-            sys.stdout.write(markdown_report(store, args.investigation_id))
+            sys.stdout.write(markdown_report(store, args.investigation_id, settings=settings))
     except NotFoundError as exc:
         raise CliError(str(exc)) from exc
     finally:

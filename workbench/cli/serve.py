@@ -30,6 +30,7 @@ from workbench.cli.runtime import build_connectors, config_or_exit
 
 if TYPE_CHECKING:
     from connectors.control import Control
+    from connectors.leasing import LeaseKeeper
     from connectors.supervisor import Supervisor
     from storage import Store
     from workbench.config import Config
@@ -48,11 +49,30 @@ class ServeContext:
     stop: asyncio.Event
     supervisor: Supervisor | None = None
     control: Control | None = None
+    leases: LeaseKeeper | None = None
+    """This instance's leases: each connector and the grouper run in one instance at a time."""
     notes: list[str] = field(default_factory=list)
     """One line per started service, printed once everything is up."""
 
 
 Service = Callable[[ServeContext], AbstractAsyncContextManager[None]]
+
+
+@asynccontextmanager
+async def leases_service(ctx: ServeContext) -> AsyncIterator[None]:
+    """Claim and renew this instance's leases; release them last, on a clean stop."""
+    from connectors.leasing import LeaseKeeper
+
+    keeper = ctx.leases = LeaseKeeper(ctx.store, ctx.config.leases)
+    stop = asyncio.Event()
+    task = asyncio.create_task(keeper.run(stop), name="leases")
+    ctx.notes.append(f"leases: {keeper.holder.host} pid {keeper.holder.pid}, "
+                     f"ttl {keeper.settings.ttl_seconds:g}s")
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
 
 
 @asynccontextmanager
@@ -64,7 +84,7 @@ async def connectors_service(ctx: ServeContext) -> AsyncIterator[None]:
     built, broken = build_connectors(ctx.config)
     for name, error in broken.items():
         log.error("connector %s not started: %s", name, error)
-    supervisor = Supervisor(ctx.store, built)
+    supervisor = Supervisor(ctx.store, built, leases=ctx.leases)
     ctx.supervisor, ctx.control = supervisor, Control(supervisor)
     await supervisor.start()
     ctx.notes.append(f"connectors: {len(built)} running"
@@ -92,7 +112,8 @@ async def grouping_service(ctx: ServeContext) -> AsyncIterator[None]:
         yield
         return
     stop = asyncio.Event()
-    task = asyncio.create_task(run_grouping(ctx.store, settings, stop), name="grouping")
+    task = asyncio.create_task(run_grouping(ctx.store, settings, stop, ctx.leases),
+                               name="grouping")
     ctx.notes.append(f"grouping: every {settings.interval_seconds:g}s")
     try:
         yield
@@ -101,7 +122,7 @@ async def grouping_service(ctx: ServeContext) -> AsyncIterator[None]:
         await task
 
 
-SERVICES: list[Service] = [connectors_service, grouping_service, api_service]
+SERVICES: list[Service] = [leases_service, connectors_service, grouping_service, api_service]
 """Started in order, stopped in reverse."""
 
 
@@ -158,6 +179,10 @@ def _configure_logging(args: argparse.Namespace) -> None:
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
+    if args.log_file:
+        from storage.engine import create_private_file
+
+        create_private_file(args.log_file)  # 0600: logs name users, hosts and errors
     handler: logging.Handler = (logging.FileHandler(args.log_file) if args.log_file
                                 else logging.StreamHandler(sys.stderr))
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))

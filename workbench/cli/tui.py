@@ -37,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
     app = WorkbenchApp(store, settings=config.tui, read_only=read_only,
                        services=_services(args, config, store, read_only))
     app.config = config
+    app.repo.suspect_settings = config.suspects
     try:
         app.run()
     finally:
@@ -46,15 +47,21 @@ def run(args: argparse.Namespace) -> int:
 
 def _services(args: argparse.Namespace, config: Any, store: Any, read_only: bool
               ) -> list[Any]:
-    """What runs beside the TUI. Read-only: no connectors and no grouping (both write),
-    and an API that refuses every write."""
-    from workbench.tui.runtime import ApiService, ConnectorService, GroupingService
+    """What runs beside the TUI. Read-only: no connectors, no grouping, no leases (all
+    write), and an API that refuses every write."""
+    from workbench.tui.runtime import ApiService, ConnectorService, GroupingService, LeaseService
 
     services: list[Any] = []
-    if config.connectors and not read_only and not getattr(args, "no_connectors", False):
-        services.append(ConnectorService(store, config))
-    if config.grouping.enabled and not read_only:
-        services.append(GroupingService(store, config.grouping))
+    connectors = (bool(config.connectors) and not read_only
+                  and not getattr(args, "no_connectors", False))
+    grouping = config.grouping.enabled and not read_only  # grouping writes links
+    leases = LeaseService(store, config.leases) if connectors or grouping else None
+    if leases is not None:
+        services.append(leases)  # first in, last out: released after the jobs stop
+    if connectors:
+        services.append(ConnectorService(store, config, leases))
+    if grouping:
+        services.append(GroupingService(store, config.grouping, leases))
     if config.api.enabled and not getattr(args, "no_api", False):
         services.append(ApiService(store, config.api, read_only=read_only))
     return services
@@ -68,6 +75,9 @@ def _log_to_file() -> None:
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
+    from storage.engine import create_private_file
+
+    create_private_file(directory / "tui.log")
     handler = logging.FileHandler(directory / "tui.log", encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)

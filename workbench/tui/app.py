@@ -58,6 +58,8 @@ class WorkbenchApp(App[None]):
         self.config: Any = None
         """The loaded ``workbench.config.Config``, when there is one (DLQ parsers)."""
         self._poll_timers: dict[tuple[int, str], Timer] = {}
+        self._poll_callbacks: dict[tuple[int, str], Callable[[], None]] = {}
+        self._feed: Any = None
         self._paused_polls: dict[int, Callable[[], None]] = {}
         self.gate = KeyGate(self)
         """Routes each key only after the previous one was handled (type-ahead safety)."""
@@ -82,13 +84,25 @@ class WorkbenchApp(App[None]):
         from workbench.tui.screens.investigations import InvestigationsScreen
 
         self.push_screen(InvestigationsScreen())
+        if self.live and self.repo.store.dialect == "postgresql":
+            self.run_worker(self._listen, thread=True, group="feed", exit_on_error=False)
         if self.services:
             from workbench.tui.runtime import start_all
 
             self.run_worker(start_all(self, self.services), group="services",
                             exit_on_error=False)
 
+    def _listen(self) -> None:
+        """PostgreSQL: another instance's committed batch runs the pending polls at once."""
+        from storage.notify import ChangeFeed
+
+        self._feed = ChangeFeed(self.repo.store,
+                                lambda _max_id: self.call_from_thread(self.wake_polls))
+        self._feed.start()
+
     async def on_unmount(self) -> None:
+        if self._feed is not None:
+            self._feed.stop()
         if self.services:
             from workbench.tui.runtime import stop_all
 
@@ -210,6 +224,16 @@ class WorkbenchApp(App[None]):
         if previous is not None:
             previous.stop()  # one poll chain per screen and callback, never a pile-up
         self._poll_timers[key] = screen.set_timer(self.settings.poll_seconds, callback, name="poll")
+        self._poll_callbacks[key] = callback
+
+    def wake_polls(self) -> None:
+        """New events were committed (a NOTIFY): run the armed polls now, not at their timer."""
+        for key, timer in list(self._poll_timers.items()):
+            callback = self._poll_callbacks.pop(key, None)
+            timer.stop()
+            del self._poll_timers[key]
+            if callback is not None:
+                callback()  # it re-arms itself once its fetch completes
 
     def resume_polls(self, screen: Screen[Any]) -> None:
         """Run the polls a covered screen skipped, now that it is on top again."""

@@ -6,6 +6,7 @@ get them back through messages, so the event loop never waits on SQL.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,6 +38,8 @@ from storage.queries import EventQuery
 from storage.tables import EventRow, InvestigationEventRow
 from workbench.tui.filters import Filter, investigation_query
 
+ANALYSIS_MAX_AGE = 30.0
+"""Seconds an investigation's suspects are reused while its links do not change."""
 REQUEST_ID_KEYS = ("request_id", "http.request_id", "request.id", "x-request-id")
 
 
@@ -47,6 +50,8 @@ class InvestigationView:
     investigation: Investigation
     linked: list[LinkedEvent]
     suspects: list[Any]
+    direction: Any = None
+    """Where the errors point (:class:`workbench.dependencies.ErrorDirection`), if known."""
 
 
 class Repo:
@@ -59,6 +64,9 @@ class Repo:
     def __init__(self, store: Store, *, actor: str = "tui") -> None:
         self.store = store
         self.actor = actor
+        self.suspect_settings: Any = None
+        """The config's ``[suspects]`` table (``None``: defaults)."""
+        self._analysis: tuple[tuple[Any, ...], float, tuple[list[Any], Any]] | None = None
 
     # -- reads ---------------------------------------------------------------
     def investigations(self, flt: Filter, *, sort: str, limit: int) -> list[Investigation]:
@@ -79,14 +87,24 @@ class Repo:
         """One investigation, its linked events and (if available) ranked suspects."""
         inv = self.store.get_investigation(investigation_id)
         linked = self.store.investigation_events(investigation_id)
-        return InvestigationView(inv, linked, self._suspects(inv))
+        suspects, direction = self._suspects(inv)
+        return InvestigationView(inv, linked, suspects, direction)
 
-    def _suspects(self, inv: Investigation) -> list[Any]:
+    def _suspects(self, inv: Investigation) -> tuple[list[Any], Any]:
         try:
-            from workbench.correlation import rank_suspects
+            from workbench.correlation import analyse
         except ImportError:  # correlation is optional: the pane just omits the section
-            return []
-        return list(rank_suspects(self.store, inv, limit=5))
+            return [], None
+        # The detail pane reloads every poll; on a big investigation the analysis costs
+        # up to a second, so it is redone only when the links change or it is stale.
+        key = (inv.id, inv.event_count, inv.updated_at)
+        cached = self._analysis
+        if cached and cached[0] == key and time.monotonic() - cached[1] < ANALYSIS_MAX_AGE:
+            return cached[2]
+        found = analyse(self.store, inv, settings=self.suspect_settings, limit=5)
+        result = (list(found.suspects), found.direction)
+        self._analysis = (key, time.monotonic(), result)
+        return result
 
     def events(self, query: EventQuery) -> Page[Event]:
         """One keyset page of events."""

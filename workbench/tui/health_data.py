@@ -33,8 +33,20 @@ def connector_rows(store: Store, control: Any = None) -> list[dict[str, Any]]:
     with store.read() as session:
         statuses = collect_statuses(session=session, live=live)
     return [{**(_normalise({"name": s.name, **s.health}) if s.health
-                else {"name": s.name, "state": "no runtime"}), "dlq_size": s.dlq_size}
+                else {"name": s.name, "state": "no runtime"}), "dlq_size": s.dlq_size,
+             **_lease(s.lease)}
             for s in statuses]
+
+
+def _lease(lease: Any) -> dict[str, Any]:
+    """Who polls the connector on a shared store: ``held_by`` (host:pid, or ``NOBODY``
+    when its lease lapsed; ``None`` if it never ran under one), ``held_since`` and
+    ``lease_age_s`` (seconds since the holder renewed)."""
+    if lease is None:
+        return {"held_by": None, "held_since": None, "lease_age_s": None}
+    return {"held_by": f"{lease.host}:{lease.pid}" if lease.held else "NOBODY",
+            "held_since": lease.since if lease.held else None,
+            "lease_age_s": lease.age_seconds}
 
 
 def dead_letters(store: Store, connector: str | None, limit: int = 500) -> list[DeadLetter]:

@@ -20,11 +20,33 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+class LeaseService:
+    """This process's leases (``connectors.leasing``): with ``serve`` or another TUI on the
+    same store, each connector and the grouper run in one process at a time."""
+
+    def __init__(self, store: Store, settings: Any) -> None:
+        from connectors.leasing import LeaseKeeper
+
+        self.keeper = LeaseKeeper(store, settings)
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self, app: WorkbenchApp) -> None:
+        """Renew in the background (connectors and grouping claim as they start)."""
+        self._task = asyncio.create_task(self.keeper.run(self._stop), name="leases")
+
+    async def stop(self) -> None:
+        """Release every lease (stopped last: the jobs have stopped by then)."""
+        self._stop.set()
+        if self._task is not None:
+            await self._task
+
+
 class ConnectorService:
     """The configured connectors, supervised on the app's loop."""
 
-    def __init__(self, store: Store, config: Any) -> None:
-        self.store, self.config = store, config
+    def __init__(self, store: Store, config: Any, leases: LeaseService | None = None) -> None:
+        self.store, self.config, self.leases = store, config, leases
         self.supervisor: Any = None
 
     async def start(self, app: WorkbenchApp) -> None:
@@ -37,7 +59,8 @@ class ConnectorService:
         for name, error in broken.items():
             app.notify(f"connector {name} not started: {error}", severity="warning",
                        timeout=10)
-        self.supervisor = Supervisor(self.store, built)
+        self.supervisor = Supervisor(self.store, built,
+                                     leases=self.leases.keeper if self.leases else None)
         await self.supervisor.start()
         app.control = Control(self.supervisor, await asyncio.to_thread(parsers, self.config))
         log.info("connectors: %d running, %d broken", len(built), len(broken))
@@ -51,8 +74,8 @@ class ConnectorService:
 class GroupingService:
     """The grouping rules, re-armed on the app's loop (their SQL runs in a thread)."""
 
-    def __init__(self, store: Store, settings: Any) -> None:
-        self.store, self.settings = store, settings
+    def __init__(self, store: Store, settings: Any, leases: LeaseService | None = None) -> None:
+        self.store, self.settings, self.leases = store, settings, leases
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -60,8 +83,9 @@ class GroupingService:
         """Start linking new events to open investigations."""
         from workbench.grouping import run_grouping
 
-        self._task = asyncio.create_task(run_grouping(self.store, self.settings, self._stop),
-                                         name="grouping")
+        keeper = self.leases.keeper if self.leases else None
+        self._task = asyncio.create_task(run_grouping(self.store, self.settings, self._stop,
+                                                      keeper), name="grouping")
 
     async def stop(self) -> None:
         """Finish the pass in progress, then stop."""

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import AwareDatetime, BaseModel
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from storage import events
@@ -16,6 +16,7 @@ from workbench import analytics
 from workbench.analytics import MetricReport, Window
 from workbench.api.connector_status import ConnectorStatus, collect
 from workbench.api.deps import Db, Viewer
+from workbench.api.models import Timestamp
 from workbench.api.problems import PROBLEM_RESPONSES, FieldError, ProblemError, check_window
 
 router = APIRouter(prefix="/api/analytics", tags=["analytics"], responses=PROBLEM_RESPONSES)
@@ -78,24 +79,24 @@ async def _counts(db: Db, by: events.CountField, start: datetime | None,
 
 
 @router.get("/events/by-source", response_model=CountsOut, summary="Events per source")
-async def by_source(_: Viewer, db: Db, start: AwareDatetime | None = None,
-                    end: AwareDatetime | None = None,
+async def by_source(_: Viewer, db: Db, start: Timestamp | None = None,
+                    end: Timestamp | None = None,
                     bucket_seconds: Bucket = None) -> CountsOut:
     """Events per source in ``[start, end)`` (default: the last 24 hours)."""
     return await _counts(db, "source", start, end, bucket_seconds)
 
 
 @router.get("/events/by-severity", response_model=CountsOut, summary="Events per severity")
-async def by_severity(_: Viewer, db: Db, start: AwareDatetime | None = None,
-                      end: AwareDatetime | None = None,
+async def by_severity(_: Viewer, db: Db, start: Timestamp | None = None,
+                      end: Timestamp | None = None,
                     bucket_seconds: Bucket = None) -> CountsOut:
     """Events per severity in ``[start, end)`` (default: the last 24 hours)."""
     return await _counts(db, "severity", start, end, bucket_seconds)
 
 
 @router.get("/events/by-service", response_model=CountsOut, summary="Events per service")
-async def by_service(_: Viewer, db: Db, start: AwareDatetime | None = None,
-                     end: AwareDatetime | None = None,
+async def by_service(_: Viewer, db: Db, start: Timestamp | None = None,
+                     end: Timestamp | None = None,
                     bucket_seconds: Bucket = None) -> CountsOut:
     """Events per service in ``[start, end)``; events without a service count under ``""``."""
     return await _counts(db, "service", start, end, bucket_seconds)
@@ -118,16 +119,16 @@ async def _metric(db: Db, metric: analytics.Metric, start: datetime | None,
 
 
 @router.get("/mttr", response_model=MetricReport, summary="Mean time to resolve")
-async def mttr(_: Viewer, db: Db, start: AwareDatetime | None = None,
-               end: AwareDatetime | None = None, service: Short = None,
+async def mttr(_: Viewer, db: Db, start: Timestamp | None = None,
+               end: Timestamp | None = None, service: Short = None,
                severity: Severity | None = None) -> MetricReport:
     """MTTR over investigations resolved in the window, with the formula and the ids counted."""
     return await _metric(db, "mttr", start, end, service, severity)
 
 
 @router.get("/mttd", response_model=MetricReport, summary="Mean time to detect")
-async def mttd(_: Viewer, db: Db, start: AwareDatetime | None = None,
-               end: AwareDatetime | None = None, service: Short = None,
+async def mttd(_: Viewer, db: Db, start: Timestamp | None = None,
+               end: Timestamp | None = None, service: Short = None,
                severity: Severity | None = None) -> MetricReport:
     """MTTD over investigations detected in the window, with the formula and the ids counted."""
     return await _metric(db, "mttd", start, end, service, severity)

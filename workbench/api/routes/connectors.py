@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from storage import NotFoundError, audit, dead_letters
-from storage.models import DeadLetter, DeadLetterStatus
+from storage.models import MAX_ID, DeadLetter, DeadLetterStatus
 from workbench.api.connector_status import ConnectorStatus, collect
 from workbench.api.deps import Admin, Db, Responder, Settings, Viewer
 from workbench.api.models import storable
@@ -27,7 +27,7 @@ from workbench.api.problems import PROBLEM_RESPONSES, ProblemError, problem_doc
 router = APIRouter(prefix="/api/connectors", tags=["connectors"], responses=PROBLEM_RESPONSES)
 
 Name = Annotated[str, Path(min_length=1, max_length=256, description="connector name")]
-LetterId = Annotated[int, Path(ge=1, le=2**62, description="dead-letter id")]
+LetterId = Annotated[int, Path(ge=1, le=MAX_ID, description="dead-letter id")]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: problem_doc("No such connector or entry")}
 NEEDS_SUPERVISOR: dict[int | str, dict[str, Any]] = {
     **NOT_FOUND, 503: problem_doc("No connector supervisor runs in this process")}

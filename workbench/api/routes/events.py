@@ -5,28 +5,38 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query, Request, Response
-from pydantic import AwareDatetime, Field
+from pydantic import AfterValidator, Discriminator, Field, Tag
 from sqlalchemy.orm import Session
 
 from storage import NotFoundError, audit, events, ingest, lookups
-from storage.models import Event, NewEvent, Page, Severity, Source
+from storage.models import MAX_ID, Event, NewEvent, Page, Severity, Source
 from storage.queries import EventQuery
+from storage.search import SEARCH_PATTERN, check_search_text
 from workbench.api.db import Database
 from workbench.api.deps import Db, Responder, Settings, Viewer
 from workbench.api.event_params import EventFilters, Order
-from workbench.api.models import MAX_BATCH, IngestOut, TagsBody
+from workbench.api.models import MAX_BATCH, IngestOut, TagsBody, Timestamp
 from workbench.api.pagination import CursorParam, LimitParam, PageOut, clamp_limit
 from workbench.api.problems import PROBLEM_RESPONSES, check_window, problem_doc
 
 router = APIRouter(prefix="/api/events", tags=["events"], responses=PROBLEM_RESPONSES)
 
-EventId = Annotated[int, Path(ge=1, le=2**62, description="event id")]
+EventId = Annotated[int, Path(ge=1, le=MAX_ID, description="event id")]
 Short = Annotated[str | None, Query(max_length=256)]
 JSON = "application/json"
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: problem_doc("No such event")}
-EventsBody = Annotated[NewEvent | Annotated[list[NewEvent], Field(min_length=1,
-                                                                  max_length=MAX_BATCH)],
-                       Body(description="one event, or a list of up to 1,000")]
+
+
+def _body_shape(value: Any) -> str:
+    return "list[events]" if isinstance(value, list) else "one[event]"
+
+
+# Tagged by shape, so a bad event reports its own errors only (not also "should be a
+# list"); the tags are dropped from error locations (workbench.api.problems).
+EventsBody = Annotated[
+    Annotated[NewEvent, Tag("one[event]")]
+    | Annotated[list[NewEvent], Field(min_length=1, max_length=MAX_BATCH), Tag("list[events]")],
+    Discriminator(_body_shape), Body(description="one event, or a list of up to 1,000")]
 
 
 async def _page(db: Db, query: EventQuery) -> PageOut[Event] | Response:
@@ -57,12 +67,13 @@ async def post_events(principal: Responder, db: Db, request: Request,
     keys = [(e.source.value, e.effective_dedup_key()) for e in batch]
 
     def work(session: Session) -> IngestOut:
-        result = ingest.ingest(session=session, events=batch)
+        result = ingest.ingest(session=session, events=batch, report_conflicts=True)
         ids = lookups.event_ids_by_key(session=session, keys=keys)
         audit.record(session=session, actor=principal.name, action="events.ingest",
                      detail={"received": result.received, "stored": result.stored})
         return IngestOut(received=result.received, stored=result.stored,
-                         deduplicated=result.deduplicated, ids=[ids[k] for k in keys])
+                         deduplicated=result.deduplicated, conflicting=result.conflicting,
+                         ids=[ids[k] for k in keys])
 
     out = await db.write(work)
     request.app.state.metrics.count_ingest_counts(out.stored, out.deduplicated)
@@ -78,7 +89,9 @@ async def list_events(_: Viewer, db: Db, settings: Settings,
 
 @router.get("/search", response_model=PageOut[Event], summary="Full-text search")
 async def search(_: Viewer, db: Db, settings: Settings,
-                 q: Annotated[str, Query(min_length=1, max_length=1_000)],
+                 q: Annotated[str, Query(min_length=1, max_length=1_000,
+                                         json_schema_extra={"pattern": SEARCH_PATTERN}),
+                              AfterValidator(check_search_text)],
                  limit: LimitParam = None, cursor: CursorParam = None
                     ) -> PageOut[Event] | Response:
     """Events whose title, body or attributes match every term of ``q``."""
@@ -86,8 +99,8 @@ async def search(_: Viewer, db: Db, settings: Settings,
 
 
 @router.get("/range", response_model=PageOut[Event], summary="Events in a time range")
-async def time_range(_: Viewer, db: Db, settings: Settings, start: AwareDatetime,
-                     end: AwareDatetime, order: Order = "asc", limit: LimitParam = None,
+async def time_range(_: Viewer, db: Db, settings: Settings, start: Timestamp,
+                     end: Timestamp, order: Order = "asc", limit: LimitParam = None,
                      cursor: CursorParam = None) -> PageOut[Event] | Response:
     """Events with ``start <= occurred_at < end``, oldest first by default."""
     check_window(start, end)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Response
-from pydantic import AwareDatetime
 from sqlalchemy.orm import Session
 
 from storage import audit, investigations
 from storage.models import (
+    MAX_ID,
     Investigation,
     InvestigationStatus,
     LinkedEvent,
@@ -24,6 +24,7 @@ from workbench.api.models import (
     LinkOut,
     LinkRequest,
     StatusChange,
+    Timestamp,
 )
 from workbench.api.pagination import CursorParam, LimitParam, PageOut, clamp_limit
 from workbench.api.problems import PROBLEM_RESPONSES, problem_doc
@@ -31,8 +32,8 @@ from workbench.api.problems import PROBLEM_RESPONSES, problem_doc
 router = APIRouter(prefix="/api/investigations", tags=["investigations"],
                    responses=PROBLEM_RESPONSES)
 
-InvestigationId = Annotated[int, Path(ge=1, le=2**62, description="investigation id")]
-EventId = Annotated[int, Path(ge=1, le=2**62, description="event id")]
+InvestigationId = Annotated[int, Path(ge=1, le=MAX_ID, description="investigation id")]
+EventId = Annotated[int, Path(ge=1, le=MAX_ID, description="event id")]
 Sort = Literal["updated_at", "created_at", "severity", "status", "title"]
 Text = Annotated[str, Query(min_length=1, max_length=1_000)]
 Short = Annotated[str | None, Query(max_length=256)]
@@ -59,8 +60,8 @@ async def list_investigations(
     severity: Severity | None = None, min_severity: Severity | None = None,
     service: Short = None, owner: Short = None,
     text: Annotated[str | None, Query(max_length=1_000)] = None,
-    created_after: AwareDatetime | None = None, created_before: AwareDatetime | None = None,
-    updated_after: AwareDatetime | None = None, updated_before: AwareDatetime | None = None,
+    created_after: Timestamp | None = None, created_before: Timestamp | None = None,
+    updated_after: Timestamp | None = None, updated_before: Timestamp | None = None,
     sort: Sort = "updated_at", order: Literal["asc", "desc"] = "desc",
     limit: LimitParam = None, cursor: CursorParam = None,
 ) -> PageOut[Investigation]:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import zlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -74,7 +73,6 @@ async def _lifespan(app: Any) -> AsyncIterator[None]:
 
 router = APIRouter(tags=["receivers"], lifespan=_lifespan)
 PROTOBUF = "application/x-protobuf"
-MAX_INFLATED = 64 * 1024 * 1024
 
 
 class _State:
@@ -86,6 +84,7 @@ class _State:
         self.deliveries = SeenDeliveries()
         self.detector = TraceDetector(settings.traces)
         self.detector_lock = threading.Lock()
+        self.secret_errors: dict[str, str] = {}
 
     async def secret(self, field: str) -> str | None:
         """The current value of a configured secret (read off the loop), else ``None``."""
@@ -93,10 +92,19 @@ class _State:
         if ref is None:
             return None
         try:
-            return await asyncio.to_thread(ref.resolve)
-        except SecretError:
-            # A configured but unreadable secret refuses every sender, like no secret.
+            value = await asyncio.to_thread(ref.resolve)
+        except SecretError as exc:
+            # A configured but unreadable secret refuses every sender, like no secret,
+            # and the refusal says why ("configured as env:X, but X is unset").
+            self.secret_errors[field] = str(exc)
             return None
+        self.secret_errors.pop(field, None)
+        return value
+
+    def missing(self, field: str, what: str) -> str:
+        """Why no secret is at hand: not configured, or configured but unresolvable."""
+        error = self.secret_errors.get(field)
+        return f"{what} {error}" if error else f"no {what} is configured"
 
 
 _CREATE = threading.Lock()
@@ -153,7 +161,7 @@ async def github_webhook(request: Request) -> Response:
     secret = await state.secret("github_secret")
     if not verify_github(secret, body, request.headers.get("x-hub-signature-256")):
         return _unauthorized(request, state, GITHUB, "missing or wrong X-Hub-Signature-256"
-                             if secret else "no GitHub webhook secret is configured")
+                             if secret else state.missing("github_secret", "GitHub webhook secret"))
     event_type = request.headers.get("x-github-event", "")
     delivery = request.headers.get("x-github-delivery", "")
     if event_type not in github_events.HANDLED:
@@ -161,23 +169,24 @@ async def github_webhook(request: Request) -> Response:
     if delivery and state.deliveries.seen(delivery):
         state.stats.add(GITHUB, redelivered=1)
         return _json({"status": "duplicate", "delivery": delivery})
-    raw = github_events.webhook_record(event_type, delivery, body)
+    raw = github_events.webhook_record(event_type, delivery, body,
+                                       request.headers.get("content-type", ""))
     counts = await _store(request, state, GITHUB, [raw], github_events.parse_webhook, "github")
     if delivery:
         state.deliveries.record(delivery)
     return _json({"status": "ok", **counts})
 
 
-@router.post("/api/webhooks/gitlab", summary="GitLab Pipeline Hook (X-Gitlab-Token)")
+@router.post("/api/webhooks/gitlab", summary="GitLab Pipeline/Job/Deployment Hook")
 async def gitlab_webhook(request: Request) -> Response:
-    """Pipeline Hook deliveries; other hooks are acknowledged and ignored."""
+    """Pipeline, Job and Deployment Hooks; other hooks are acknowledged and ignored."""
     state = _state(request)
     token = await state.secret("gitlab_token")
     if not verify_token(token, request.headers.get("x-gitlab-token")):
         return _unauthorized(request, state, GITLAB, "missing or wrong X-Gitlab-Token"
-                             if token else "no GitLab webhook token is configured")
+                             if token else state.missing("gitlab_token", "GitLab webhook token"))
     event_type = request.headers.get("x-gitlab-event", "")
-    if event_type != "Pipeline Hook":
+    if event_type not in gitlab.HOOKS:
         return _ignored(state, GITLAB, f"event type {event_type!r} is not used")
     body = await request.body()
     counts = await _store(request, state, GITLAB, [body], gitlab.parse_hook, "gitlab")
@@ -228,7 +237,7 @@ async def otlp_traces(request: Request) -> Response:
         return problem_response(415, "unsupported-media-type",
                                 f"use {PROTOBUF} or application/json, not {ctype!r}")
     try:
-        body = _inflate(await request.body(), request.headers.get("content-encoding", ""))
+        body = otlp.inflate(await request.body(), request.headers.get("content-encoding", ""))
         decoded, events = await asyncio.to_thread(_decode_and_detect, state, body, ctype)
     except Exception as exc:  # noqa: BLE001 -- whatever the body is, 400 + DLQ, never 500
         payload = getattr(exc, "payload", b"")[:1_000_000]
@@ -255,20 +264,6 @@ def _decode_and_detect(state: _State, body: bytes, ctype: str
     with state.detector_lock:
         events = state.detector.observe(decoded.spans)
     return decoded, events
-
-
-def _inflate(body: bytes, encoding: str) -> bytes:
-    encoding = encoding.strip().lower()
-    if encoding in ("", "identity"):
-        return body
-    if encoding != "gzip":
-        raise ValueError(f"unsupported Content-Encoding {encoding!r}")
-    # Bounded: a small gzip bomb must not become gigabytes in memory.
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    out = inflater.decompress(body, MAX_INFLATED)
-    if inflater.unconsumed_tail:
-        raise ValueError(f"inflated body is larger than {MAX_INFLATED} bytes")
-    return out
 
 
 def receiver_stats(app_state: Any) -> dict[str, dict[str, Any]]:

@@ -86,7 +86,7 @@ class InvestigationScreen(BaseScreen):
         inv = view.investigation
         self._draw_head(inv)
         self.query_one("#detail-text", Steady).show(
-            investigation_text(inv, view.linked, view.suspects, self.wb.now()))
+            investigation_text(inv, view.linked, view.suspects, self.wb.now(), view.direction))
         self.pane.rows.reasons = {le.event.id: link_reason(le) for le in view.linked}
         if self.window_mode:
             self.loader.reload_if_needed(first)

@@ -58,7 +58,7 @@ def link_reason(link: LinkedEvent) -> str:
 
 
 def investigation_text(inv: Investigation, linked: Sequence[LinkedEvent],
-                       suspects: Sequence[Any], now: datetime) -> Text:
+                       suspects: Sequence[Any], now: datetime, direction: Any = None) -> Text:
     """Every field of an investigation, MTTR with its formula, suspects and links."""
     text = Text()
     text.append(f"#{inv.id} ", "dim")
@@ -94,9 +94,23 @@ def investigation_text(inv: Investigation, linked: Sequence[LinkedEvent],
     _field(text, "updated", stamp(inv.updated_at))
     if inv.metadata:
         _field(text, "metadata", orjson.dumps(inv.metadata).decode())
+    _direction(text, direction)
     _suspects(text, suspects)
     _links(text, linked)
     return text
+
+
+def _direction(text: Text, direction: Any) -> None:
+    """Where the errors point: the top services with counts (the suspects follow it)."""
+    if direction is None or not direction.targets:
+        return
+    text.append(f"\nWhere the errors point ({direction.examined} errors)\n", "bold underline")
+    for target in direction.targets[:5]:
+        text.append(f"{target.count:6.0f}  ", "yellow")
+        text.append(sanitize_line(target.service, limit=60))
+        how = ", ".join(f"{n:.0f} {k}" for k, n in sorted(target.via.items(),
+                                                           key=lambda kv: -kv[1]) if round(n))
+        text.append(f"  {sanitize_line(how, limit=120)}\n", "dim")
 
 
 def _suspects(text: Text, suspects: Sequence[Any]) -> None:

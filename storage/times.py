@@ -1,0 +1,228 @@
+"""The one time module: every timestamp a source gives, to tz-aware UTC (pure).
+
+Read forms: ISO 8601 / RFC 3339 (``T`` or space, ``.``/``,`` fractions up to
+nanoseconds, ``Z`` or an offset), a trailing zone name, abbreviation or offset
+(``2026-12-01 05:35:17.065 UTC``, ``... PDT``, ``... Europe/Paris``, see
+:mod:`storage.time_zones`), syslog ``Dec 10 06:55:46``, ctime ``Sun Dec 04 04:47:44
+2005``, Apache ``10/Oct/2000:13:55:36 -0700``, RFC 2822, epoch numbers, and any
+per-source strptime ``time_format`` (:mod:`storage.time_formats`).
+
+Inference, always stated on the :class:`Reading`:
+
+* no zone: the source's configured zone (``assumed``);
+* no year (syslog): the year that puts the time closest to, and not after, the
+  moment it is read (plus ``slack`` for clock skew), so December read in January
+  is last year's;
+* two-digit years (``%y``): the century chosen by the same rule;
+* epoch numbers: an explicit unit, or the one unit (s, ms, µs, ns) that places
+  the value between 1978-01-11 and 9999-12-31; a value no unit places there is an
+  error, never read in another unit.
+
+Every failure is a :class:`TimestampError` (a ``ValueError``) with an
+``error_class`` for the DLQ; out-of-range values (``9999-12-31T23:00:00-01:00``)
+are :class:`TimeRangeError`, never an ``OverflowError``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any, Literal, NamedTuple, get_args
+
+from storage.time_formats import TimeFormat, compile_format, read_format
+from storage.time_free import read_free_form
+from storage.time_zones import (
+    AmbiguousZoneError,
+    TimestampError,
+    ZoneError,
+    parse_offset,
+    resolve_overrides,
+    zone_for_token,
+    zone_named,
+)
+
+__all__ = ["AmbiguousZoneError", "EpochUnit", "EpochUnitError", "Reading", "TimeRangeError",
+           "TimeSettings", "TimestampError", "ZoneError", "epoch_unit", "from_epoch",
+           "read_time", "time_settings", "to_utc"]
+
+EpochUnit = Literal["s", "ms", "us", "ns"]
+EPOCH_UNITS: tuple[EpochUnit, ...] = get_args(EpochUnit)
+_SCALE: dict[EpochUnit, int] = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_TOP = 253_402_300_800
+"""10000-01-01T00:00:00Z in epoch seconds: no unit may place a value at or after it."""
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+class TimeRangeError(TimestampError):
+    """A time outside what a UTC datetime can hold (years 1 to 9999)."""
+
+    error_class = "TimestampOutOfRange"
+
+
+class EpochUnitError(TimestampError):
+    """An epoch number that no unit places in the accepted range."""
+
+    error_class = "AmbiguousEpoch"
+
+
+class Reading(NamedTuple):
+    """A placed time: UTC, and the zone read (``PDT``, ``+02:00``) or assumed.
+
+    (A tuple: one is built per log line, and a frozen dataclass costs 2 us more.)"""
+
+    utc: datetime
+    zone: str
+    assumed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TimeSettings:
+    """How one source's timestamps are read (build it with :func:`time_settings`)."""
+
+    zone: tzinfo | None = UTC
+    """Assumed for times that carry none; ``None``: such a time is an error."""
+    zone_name: str = "UTC"
+    time_format: TimeFormat | None = None
+    abbreviations: Mapping[str, tzinfo] = field(default_factory=dict)
+    epoch_unit: EpochUnit | None = None
+    slack: timedelta = timedelta(days=1)
+
+
+def time_settings(*, zone: str | None = "UTC", time_format: str | None = None,
+                  abbreviations: Mapping[str, str] | None = None,
+                  epoch_unit: EpochUnit | None = None,
+                  slack: timedelta = timedelta(days=1)) -> TimeSettings:
+    """Checked settings from configuration strings; ``ValueError`` names the bad one."""
+    return TimeSettings(
+        zone=zone_named(zone) if zone is not None else None, zone_name=zone or "",
+        time_format=compile_format(time_format) if time_format else None,
+        abbreviations=resolve_overrides(abbreviations or {}), epoch_unit=epoch_unit,
+        slack=slack)
+
+
+def to_utc(value: datetime) -> datetime:
+    """``value`` in UTC; :class:`TimeRangeError` if UTC cannot hold it, never OverflowError."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise TimestampError(f"timestamp {value.isoformat()} has no time zone")
+    try:
+        return value.astimezone(UTC)
+    except (OverflowError, ValueError) as exc:
+        raise TimeRangeError(f"timestamp {value.isoformat()} is outside the range of UTC "
+                             "times (0001-01-01 to 9999-12-31)") from exc
+
+
+def epoch_unit(number: float) -> EpochUnit:
+    """The one unit that places ``number`` between 1978-01-11 and 9999-12-31."""
+    for unit in EPOCH_UNITS:
+        scale = _SCALE[unit]
+        if _TOP * scale / 1000 <= number < _TOP * scale:
+            return unit
+    raise EpochUnitError(
+        f"epoch value {number!r} is not a time between 1978 and 9999 in seconds, "
+        "milliseconds, microseconds or nanoseconds; give the source an epoch_unit")
+
+
+def from_epoch(number: float, unit: EpochUnit | None = None) -> datetime:
+    """UTC time of an epoch number in ``unit`` (or the unit its magnitude implies)."""
+    if isinstance(number, float) and not math.isfinite(number):
+        raise TimestampError(f"epoch value {number!r} is not a number")
+    scale = _SCALE[unit or epoch_unit(number)]
+    try:
+        if isinstance(number, int):
+            seconds, rest = divmod(number, scale)
+            return _EPOCH + timedelta(seconds=seconds, microseconds=rest * 1_000_000 // scale)
+        return _EPOCH + timedelta(seconds=number / scale)
+    except OverflowError as exc:
+        raise TimeRangeError(f"epoch value {number!r} ({unit or 'by magnitude'}) is outside "
+                             "the range of UTC times") from exc
+
+
+def read_time(value: Any, settings: TimeSettings, observed: datetime) -> Reading:
+    """Place ``value`` (text, epoch number or datetime) in UTC; read at ``observed``."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float | datetime):
+        raise TimestampError(f"timestamp has the wrong type ({type(value).__name__})")
+    if isinstance(value, int | float):
+        return Reading(from_epoch(value, settings.epoch_unit), "UTC")
+    if isinstance(value, datetime):
+        return _place(value, None, year_known=True, two_digit=False, settings=settings,
+                      observed=observed)
+    text = value.strip()
+    if not text:
+        raise TimestampError("timestamp is empty")
+    fmt = settings.time_format
+    if fmt is None and len(text) > 10 and text[4] == "-":  # ISO 8601, by far the most common
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            pass
+        else:
+            return _place(parsed, None, year_known=True, two_digit=False, settings=settings,
+                          observed=observed)
+    if fmt is not None:
+        try:
+            parsed, token = read_format(text, fmt)
+        except ValueError as exc:
+            raise TimestampError(f"{text[:64]!r} does not match time_format {fmt.text!r}") \
+                from exc
+        return _place(parsed, token, year_known=fmt.has_year, two_digit=fmt.two_digit_year,
+                      settings=settings, observed=observed)
+    if _NUMBER.fullmatch(text):
+        number = float(text) if "." in text else int(text)
+        return Reading(from_epoch(number, settings.epoch_unit), "UTC")
+    parsed, token, year_known = read_free_form(text)
+    return _place(parsed, token, year_known=year_known, two_digit=False, settings=settings,
+                  observed=observed)
+
+
+def _place(parsed: datetime, token: str | None, *, year_known: bool, two_digit: bool,
+           settings: TimeSettings, observed: datetime) -> Reading:
+    """Attach the zone read or assumed, infer a missing year or century, go to UTC."""
+    assumed = False
+    if parsed.tzinfo is not None and parsed.utcoffset() is not None:
+        local, zone = parsed, _offset_name(parsed)
+    elif token is not None:
+        local = parsed.replace(tzinfo=zone_for_token(token, settings.abbreviations))
+        # Offsets are named one way (+05:30) however written; names as written.
+        zone = token if parse_offset(token) is None else _offset_name(local)
+    elif settings.zone is None:
+        raise TimestampError(f"timestamp {parsed.isoformat()} has no time zone; give an "
+                             "offset such as Z or +00:00")
+    else:
+        local, zone, assumed = parsed.replace(tzinfo=settings.zone), settings.zone_name, True
+    if not year_known or two_digit:
+        local = _latest_not_after(local, observed + settings.slack, step=1 if not year_known
+                                  else 100)
+    return Reading(to_utc(local), zone, assumed)
+
+
+def _latest_not_after(local: datetime, limit: datetime, *, step: int) -> datetime:
+    """The latest year (``step`` 1) or century (``step`` 100) not after ``limit``."""
+    # Start a year late: the local date may already be in the next year.
+    first = limit.year + 1 if step == 1 else (limit.year // 100 + 1) * 100 + local.year % 100
+    for year in range(first, first - 9 * step, -step):
+        if not 1 <= year <= 9999:
+            continue
+        try:
+            candidate = local.replace(year=year)
+        except ValueError:  # 29 February in a common year
+            continue
+        if to_utc(candidate) <= limit:
+            return candidate
+    raise TimeRangeError(f"no year places {local.strftime('%m-%d %H:%M:%S')} before "
+                         f"{limit.isoformat()}")
+
+
+def _offset_name(value: datetime) -> str:
+    if value.tzinfo is UTC:
+        return "UTC"
+    offset = value.utcoffset()
+    assert offset is not None
+    if not offset:
+        return "UTC"
+    minutes = int(offset.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
