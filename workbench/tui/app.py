@@ -202,9 +202,13 @@ class WorkbenchApp(App[None]):
                     severity="warning")
 
     def _focused_ancestors(self) -> list[Any]:
-        node = self.focused
+        return self.focused_ancestors_of(self.screen)
+
+    def focused_ancestors_of(self, screen: Screen[Any]) -> list[Any]:
+        """The focused widget of ``screen`` and its parents below the screen."""
+        node = screen.focused
         out = []
-        while node is not None and node is not self.screen:
+        while node is not None and node is not screen:
             out.append(node)
             node = node.parent  # type: ignore[assignment]
         return out

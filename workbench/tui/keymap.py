@@ -90,6 +90,10 @@ DLQ = (
     Key("health.replay", "R", "replay", "replay"),
     Key("health.discard", "X", "discard", "discard"),
 )
+PAGER = (
+    Key("pager.top", "g,home", "top", "top", show=False),
+    Key("pager.bottom", "G,end", "bottom", "bottom", show=False),
+)
 HEALTH = (
     Key("health.dlq", "enter,o", "open", "open/inspect"),
     *DLQ,
@@ -97,7 +101,7 @@ HEALTH = (
     Key("list.refresh", "r,ctrl+r", "refresh", "refresh", show=False),
 )
 
-ALL: tuple[Key, ...] = APP + BACK + ROWS + LIST + INVESTIGATION + TIMELINE + EVENT + HEALTH
+ALL: tuple[Key, ...] = APP + BACK + ROWS + LIST + INVESTIGATION + TIMELINE + EVENT + PAGER + HEALTH
 
 
 WRITE_ACTIONS = frozenset({

@@ -10,7 +10,6 @@ from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import VerticalScroll
 from textual.widgets import Footer, Static
 
 from storage.models import DeadLetter
@@ -21,6 +20,7 @@ from workbench.tui.screens.base import BaseScreen, describe
 from workbench.tui.screens.modals import ConfirmScreen
 from workbench.tui.widgets.askbar import AskBar
 from workbench.tui.widgets.header import ColumnHeader
+from workbench.tui.widgets.pager import Pager
 from workbench.tui.widgets.rows import ConnectorRows, DeadLetterRows
 from workbench.tui.widgets.steady import Steady
 
@@ -193,7 +193,7 @@ class DeadLetterScreen(BaseScreen):
         self.letter = letter
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="dl-scroll"):
+        with Pager(id="dl-scroll"):
             yield Static(dead_letter_text(self.letter), markup=False)
         yield AskBar()
         yield Footer()

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Container, VerticalScroll
+from textual.containers import Container
 from textual.widgets import Footer
 
 from storage.models import ALLOWED_TRANSITIONS, Event, Investigation, Severity
@@ -26,6 +26,7 @@ from workbench.tui.screens.modals import ChoiceScreen, ConfirmScreen
 from workbench.tui.screens.timeline_loader import TimelineLoader
 from workbench.tui.widgets.askbar import AskBar
 from workbench.tui.widgets.detail import investigation_text, link_reason, mttr_line
+from workbench.tui.widgets.pager import Pager
 from workbench.tui.widgets.steady import Steady
 from workbench.tui.widgets.timeline import TimelinePane
 
@@ -35,7 +36,7 @@ class InvestigationScreen(BaseScreen):
 
     BINDINGS = keymap.bindings(keymap.INVESTIGATION)
     DEFAULT_CSS = """
-    InvestigationScreen > #inv-head { height: 1; background: $primary 30%; padding: 0 1; }
+    InvestigationScreen > #inv-head { height: 2; background: $primary 30%; padding: 0 1; }
     InvestigationScreen > #inv-body { layout: vertical; height: 1fr; }
     InvestigationScreen #details { height: 1fr; display: none; padding: 0 1; }
     InvestigationScreen.-details #details { display: block; }
@@ -61,7 +62,7 @@ class InvestigationScreen(BaseScreen):
     def compose(self) -> ComposeResult:
         yield Steady("", id="inv-head")
         with Container(id="inv-body"):
-            with VerticalScroll(id="details"):
+            with Pager(id="details"):
                 yield Steady("loading\u2026", id="detail-text")
             yield self.pane
         yield AskBar()
@@ -71,10 +72,6 @@ class InvestigationScreen(BaseScreen):
         self.set_focus(self.pane.rows)
         self.on_resize()
         self.reload()
-
-    def on_resize(self) -> None:
-        self.set_class(self.app.size.width >= 120, "-wide")
-        self.pane.histogram.set_class(self.app.size.height < 30, "-compact")
 
     def reload(self) -> None:
         self.fetch(lambda: self.wb.repo.investigation(self.investigation_id), self._loaded,
@@ -95,12 +92,40 @@ class InvestigationScreen(BaseScreen):
         self.wb.arm(self, self.reload)
 
     def _draw_head(self, inv: Investigation) -> None:
-        text = Text(f"#{inv.id} ", style="bold")
-        text.append(sanitize_line(inv.title, limit=200), "bold")
-        text.append("  ")
-        text.append(inv.status.value, STATUS_STYLE[inv.status])
-        text.append(f"  {inv.severity.value}  MTTR so far {mttr_line(inv, self.wb.now())[0]}")
-        self.query_one("#inv-head", Steady).show(text)
+        """Two lines that fit any width: the title gives way to status, severity and MTTR;
+        the second names the top suspect (the details follow with Tab at 80x24)."""
+        width = max(self.size.width - 2, 20)
+        tail = Text("  ")
+        tail.append(inv.status.value, STATUS_STYLE[inv.status])
+        tail.append(f"  {inv.severity.value}  MTTR {mttr_line(inv, self.wb.now())[0]}")
+        head = Text(f"#{inv.id} ", style="bold")
+        room = max(width - len(head) - len(tail), 8)
+        title = sanitize_line(inv.title, limit=200)
+        head.append(title if len(title) <= room else title[:room - 1] + "\u2026", "bold")
+        head.append_text(tail)
+        head.append("\n")
+        head.append_text(self._top_suspect(width))
+        self.query_one("#inv-head", Steady).show(head)
+
+    def _top_suspect(self, width: int) -> Text:
+        suspects = self.view.suspects if self.view is not None else []
+        if not suspects:
+            return Text("no ranked suspect yet (Tab: details)", style="dim")
+        top = suspects[0]
+        line = Text("top suspect ", style="bold yellow")
+        line.append(f"{top.event.kind.value} ", "yellow")
+        hint = f"  (Tab: all {len(suspects)})"
+        room = max(width - len(line) - len(hint), 8)
+        line.append(sanitize_line(top.event.title, limit=room))
+        line.append(hint, "dim")
+        return line
+
+    def on_resize(self) -> None:
+        """Stack or split the panes; redraw the head for the new width."""
+        self.set_class(self.app.size.width >= 120, "-wide")
+        self.pane.histogram.set_class(self.app.size.height < 30, "-compact")
+        if self.investigation is not None:
+            self._draw_head(self.investigation)
 
     def _show_linked(self, first: bool) -> None:
         assert self.view is not None

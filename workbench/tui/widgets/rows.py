@@ -28,6 +28,17 @@ from workbench.tui.widgets.rowview import RowView
 Clock = Callable[[], datetime]
 
 
+def compact_count(n: int) -> str:
+    """A count in at most 5 cells, never cut: 99999, 475k, 12.3M (details show it exact)."""
+    if n < 100_000:
+        return str(n)
+    if n < 999_500:
+        return f"{n / 1000:.0f}k"
+    if n < 99_950_000:
+        return f"{n / 1_000_000:.1f}M"
+    return f"{round(n / 1_000_000)}M"[:5]
+
+
 def _cell(value: object, width: int) -> str:
     text = sanitize_line("" if value is None else value, limit=max(width, 1))
     return text[:width].ljust(width)
@@ -61,8 +72,10 @@ class InvestigationRows(RowView[Investigation]):
         text.append(SEVERITY_SHORT[row.severity].ljust(5), SEVERITY_STYLE[row.severity])
         text.append(_cell(row.title, title_w) + " ")
         text.append(_cell(", ".join(row.services), service_w) + " ", "cyan")
-        text.append(age(row.created_at, self.clock()).rjust(5) + " ", "dim")
-        text.append(str(row.event_count).rjust(5))
+        # AGE: since the impact began (what a responder means), else detection, else creation.
+        since = row.impact_started_at or row.detected_at or row.created_at
+        text.append(age(since, self.clock()).rjust(5) + " ", "dim")
+        text.append(compact_count(row.event_count).rjust(5))
         return text
 
 

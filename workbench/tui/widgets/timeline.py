@@ -46,6 +46,8 @@ class TimelinePane(Vertical):
         self.new_count = 0
         self.caption = ""
         self.filter_text = ""
+        self.stepped = False
+        """``e``/``E`` used since this pane was filled (the first ``e`` includes row 0)."""
         self.loader: TimelineLoader | None = None
 
     def compose(self) -> ComposeResult:
@@ -93,7 +95,10 @@ class TimelinePane(Vertical):
     def action_next_error(self, direction: int) -> None:
         """Move to the next (1) or previous (-1) event at high severity or worse."""
         rows = self.rows.rows
-        index = self.rows.cursor + direction
+        # The first ``e`` on a fresh timeline may stop on the row the cursor starts on.
+        fresh = direction > 0 and not self.stepped and self.rows.cursor == 0
+        self.stepped = True
+        index = 0 if fresh else self.rows.cursor + direction
         while 0 <= index < len(rows):
             if rows[index].severity.rank >= ERROR_RANK:
                 self.rows.set_cursor(index)
