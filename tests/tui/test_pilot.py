@@ -237,8 +237,11 @@ async def test_keymap_remaps_by_binding_id(seeded: tuple[Store, int]) -> None:
         await settle(pilot, lambda: isinstance(app.screen, InvestigationScreen)
                      and bool(app.screen.pane.rows.rows))
         rows = app.screen.pane.rows
+        await pilot.press("x")  # the first error may be the first row: it is not skipped
+        first = rows.cursor
+        assert rows.current.severity.rank >= Severity.HIGH.rank
         await pilot.press("x")
-        assert rows.cursor > 0 and rows.current.severity.rank >= Severity.HIGH.rank
+        assert rows.cursor > first and rows.current.severity.rank >= Severity.HIGH.rank
         await pilot.press("question_mark")
         await settle(pilot)
         assert "x" in app.screen.active and "e" not in app.screen.active

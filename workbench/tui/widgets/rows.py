@@ -6,7 +6,7 @@ before it becomes part of a row; styles come only from our own tables.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -92,14 +92,32 @@ class EventRows(RowView[Event]):
     def row_key(self, row: Event) -> Hashable:
         return row.id
 
+    def dated(self) -> bool:
+        """Rows show the date on wide views and whenever the loaded rows span days.
+
+        One decision for the header and the rows (they disagreed at 200x60, where the
+        header and the rows are measured at different widths)."""
+        if self.size.width >= 110:
+            return True
+        rows = self.rows
+        return bool(rows) and rows[0].occurred_at.date() != rows[-1].occurred_at.date()
+
+    def set_rows(self, rows: Iterable[Event], *, has_more: bool = False) -> None:
+        """Replace the rows; the column header follows if the date column came or went."""
+        before = self.dated()
+        super().set_rows(rows, has_more=has_more)
+        if self.dated() != before and self.parent is not None:
+            for header in self.parent.query("ColumnHeader"):
+                header.refresh()
+
     def header(self, width: int) -> Text:
-        wide = width >= 110
+        wide = self.dated()
         time_w = 15 if wide else 9
         return Text(" " + "TIME".ljust(time_w) + "SRC " + "SEV  " + "SERVICE".ljust(13)
                     + "TITLE", style="bold")
 
     def render_row(self, row: Event, width: int) -> Text:
-        wide = width >= 110
+        wide = self.dated()
         text = Text(no_wrap=True, end="")
         text.append(short_time(row.occurred_at, wide) + " ", "dim")
         text.append(SOURCE_BADGE[row.source].ljust(4), SOURCE_STYLE[row.source])
