@@ -79,7 +79,8 @@ def test_every_flow_typed_as_one_burst(incident: tuple[Path, int]) -> None:
         burst(app, "uyes\r" + ESC)  # unlink: y is not a yes
         burst(app, ESC)  # back to the list (Esc then a key in one write would be Alt+key)
         burst(app, "/status:resolved\r")  # the list's filter box
-        burst(app, f"/{CTRL_U}status:investigating\r\r")  # filter again, open the incident
+        burst(app, f"/{CTRL_U}status:investigating\r")  # filter again
+        burst(app, "\r")  # open the incident (once the list has reloaded: data, not keys)
         burst(app, f"v{DOWN}{CTRL_Y}")  # an explicit confirmation writes, burst or not
         final = _wait_state(db, inv_id, lambda s: s[1] != severity)
     finally:
