@@ -21,7 +21,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from workbench.api.server import ApiServer
-from workbench.api.settings import ApiSettings
+from workbench.settings.api import ApiSettings
 
 COLUMNS = ("id, source, dedup_key, kind, severity, occurred_at, received_at, service, "
            "environment, host, title, body, trace_id, span_id, commit_sha, url, attributes, tags")
@@ -57,17 +57,20 @@ def baseline_app(db_path: str) -> Starlette:
                              Route("/api/events", page)])
 
 
-def serve(kind: str, db_path: str) -> None:
-    """Serve ``kind`` on a free loopback port; print the port; run until SIGTERM."""
-    settings = ApiSettings(port=0, rate_limit_per_second=1e9, rate_limit_burst=10**9)
+def serve(kind: str, db_path: str, port: int = 0) -> None:
+    """Serve ``kind`` on loopback ``port`` (0: any free one); print it; run until SIGTERM."""
+    settings = ApiSettings(port=port, rate_limit_per_second=1e9, rate_limit_burst=10**9)
     app: Any
     if kind == "baseline":
         app = baseline_app(db_path)
     else:
         from storage import Store
         from workbench.api.app import create_app
+        from workbench.telemetry.setup import start
 
-        app = create_app(store=Store.open(db_path), settings=settings)
+        store = Store.open(db_path)
+        start(None, engine=store.engine)  # tracing only if OTEL_TRACES_EXPORTER asks for it
+        app = create_app(store=store, settings=settings)
     server = ApiServer(app, settings, loop="uvloop", http="httptools").start()
     sys.stdout.write(f"{server.port}\n")
     sys.stdout.flush()
@@ -78,4 +81,4 @@ def serve(kind: str, db_path: str) -> None:
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1], sys.argv[2])
+    serve(sys.argv[1], sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 0)

@@ -76,9 +76,9 @@ def build_db(path: Path, events: int) -> str:
 
 
 @contextmanager
-def server(kind: str, db: Path, pin: bool) -> Iterator[tuple[int, int]]:
-    """Run one server process; yield its port and pid."""
-    cmd = [sys.executable, "-m", "benchmarks.api_apps", kind, str(db)]
+def server(kind: str, db: Path, pin: bool, port: int) -> Iterator[tuple[int, int]]:
+    """Run one server process on ``port`` (chosen, not ephemeral); yield its port and pid."""
+    cmd = [sys.executable, "-m", "benchmarks.api_apps", kind, str(db), str(port)]
     if pin:
         cmd = ["taskset", "-c", SERVER_CPU, *cmd]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
@@ -177,13 +177,16 @@ SCENARIOS = {"event_by_id": "", "page_of_50": "/api/events?limit=50"}
 
 
 def run(events: int, duration: float, reps: int, conns: int, db_dir: Path,
-        pin: bool) -> dict[str, dict[str, list[Sample]]]:
+        pin: bool, port: int = 18650) -> dict[str, dict[str, list[Sample]]]:
     """Every scenario on both servers, interleaved; returns samples."""
     db = db_dir / f"bench-{events}.db"
     token = build_db(db, events)
     samples: dict[str, dict[str, list[Sample]]] = {s: {"baseline": [], "workbench": []}
                                                    for s in SCENARIOS}
-    with server("baseline", db, pin) as base_port, server("workbench", db, pin) as wb_port:
+    # Explicit ports (baseline, baseline + 1): an ephemeral port may land in a range
+    # the load generator's own connections use, and differs run to run.
+    with server("baseline", db, pin, port) as base_port, \
+            server("workbench", db, pin, port + 1) as wb_port:
         ports = {"baseline": base_port, "workbench": wb_port}  # (port, pid) each
         for port in ports.values():  # warm-up, discarded
             load(port, "", events, token, min(2.0, duration), conns, pin)
@@ -231,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--dir", type=Path, default=None)
     parser.add_argument("--no-pin", action="store_true")
+    parser.add_argument("--port", type=int, default=18650,
+                        help="baseline's port; the workbench server takes the next one")
     args = parser.parse_args(argv)
     pin = not args.no_pin and shutil.which("taskset") is not None and (os.cpu_count() or 1) > 1
     with tempfile.TemporaryDirectory() as tmp:
@@ -238,7 +243,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(f"loader: {'wrk' if shutil.which('wrk') else 'asyncio'}; "
                          f"pinned: {pin}; events: {args.events:,}; {args.connections} "
                          f"connections; {args.duration}s x {args.reps} interleaved\n")
-        report(run(args.events, args.duration, args.reps, args.connections, directory, pin))
+        report(run(args.events, args.duration, args.reps, args.connections, directory, pin,
+                   args.port))
     return 0
 
 

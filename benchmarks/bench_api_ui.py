@@ -51,7 +51,7 @@ def in_thread(db: Path, limit: int | None) -> Iterator[int]:
     from storage import Store
     from workbench.api.app import create_app
     from workbench.api.server import ApiServer
-    from workbench.api.settings import ApiSettings
+    from workbench.settings.api import ApiSettings
 
     settings = ApiSettings(port=0, limit_concurrency=limit, rate_limit_per_second=1e9,
                            rate_limit_burst=10**9)

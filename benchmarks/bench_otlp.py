@@ -151,8 +151,8 @@ def run_http(bodies: list[bytes], db: Path) -> int:
     import uvicorn
     from fastapi import FastAPI
 
-    from workbench.api.receiver_settings import ReceiverSettings
     from workbench.api.routes.receivers import router
+    from workbench.settings.receivers import ReceiverSettings
 
     store = Store.open(db)
     app = FastAPI()

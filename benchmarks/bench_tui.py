@@ -7,9 +7,14 @@
 3. RSS after first paint: empty store vs N events.
 4. Bytes written to a real pty per ``j`` keystroke on the list at 80x24, next to the
    bytes of one full redraw.
+5. A big investigation (half of the N events linked): seconds from opening it to its
+   linked timeline painted, RSS after opening, CPU used while idle on it (polls on),
+   and seconds for a newly linked event to appear; against a small investigation
+   (50 linked events) of the same store, measured in the same run.
 
-Usage: ``python -m benchmarks.bench_tui [--events 1000000] [--smoke]``. The N-event
-database is built once through the store's ingest path and cached under /tmp.
+Usage: ``python -m benchmarks.bench_tui [--events 1000000] [--smoke] [--only big]``.
+The N-event database is built once through the store's ingest path and cached under
+/tmp; the big-investigation copy of it is cached beside it.
 """
 
 from __future__ import annotations
@@ -66,13 +71,29 @@ def _child(kind: str, db: str) -> None:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     sys.stdout.write(json.dumps({"seconds": time.perf_counter() - began,
                                  "cpu": usage.ru_utime + usage.ru_stime,
-                                 "rss_kib": usage.ru_maxrss}))
+                                 "rss_kib": peak_rss_kib()}))
 
 
-def _spawn(kind: str, db: str) -> dict[str, float]:
+def peak_rss_kib(pid: str = "self") -> int:
+    """The process's own peak resident set (VmHWM), in KiB.
+
+    Not ``ru_maxrss``: Linux keeps that across ``exec``, so a child started by a big
+    parent reports the parent's peak. VmHWM belongs to the address space, which
+    ``exec`` replaces.
+    """
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmHWM in /proc status")
+
+
+def _spawn(kind: str, db: str, *extra: str) -> dict[str, float]:
     began = time.perf_counter()
-    out = subprocess.run([sys.executable, "-m", "benchmarks.bench_tui", CHILD, kind, db],
-                         check=True, capture_output=True, text=True).stdout
+    done = subprocess.run([sys.executable, "-m", "benchmarks.bench_tui", CHILD, kind, db,
+                           *extra], check=False, capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"{kind} child failed:\n{done.stderr[-3000:]}")
+    out = done.stdout
     result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
     result["wall"] = time.perf_counter() - began
     return result
@@ -159,8 +180,10 @@ def keystroke_bytes(db: str, presses: int = 20) -> dict[str, float]:
         before = len(app.output)
         latencies = [app.press_timed("j") for _ in range(5)]  # inside the view: 2 lines
         move = (len(app.output) - before) / 5
+        app.press(*["j"] * 30)  # to the bottom of the 24-line view, not measured
+        app.quiet(idle=1.5)
         before = len(app.output)
-        app.press(*["j"] * presses)  # past the bottom: each key scrolls the pane
+        app.press(*["j"] * presses)  # past the bottom: every one of these scrolls the pane
         per_key = (len(app.output) - before) / presses
         app.resize(81, 24)
         app.quiet(idle=1.5)
@@ -175,18 +198,46 @@ def keystroke_bytes(db: str, presses: int = 20) -> dict[str, float]:
             "key_to_first_byte_ms_median": statistics.median(latencies) * 1000}
 
 
+def _median(values: list[float | None]) -> float | None:
+    """The median, or ``None`` if any run did not get there (a timeout)."""
+    known = [v for v in values if v is not None]
+    return statistics.median(known) if len(known) == len(values) else None
+
+
+def big_investigation(total: int, reps: int, idle: float) -> dict[str, Any]:
+    """Open a big and a small investigation of one store in fresh processes (interleaved)."""
+    from benchmarks.bench_tui_investigation import linked_db
+
+    db, big_id, small_id = linked_db(total)
+    runs: dict[str, list[dict[str, float]]] = {"small": [], "big": []}
+    for _ in range(reps):
+        runs["small"].append(_spawn("investigation", str(db), str(small_id), str(idle)))
+        runs["big"].append(_spawn("investigation", str(db), str(big_id), str(idle)))
+    med = {k: {m: _median([r[m] for r in v]) for m in v[0]} for k, v in runs.items()}
+    return {**med, "linked": {"big": total // 2, "small": 50},
+            "ratio_open_big_vs_small": (med["big"]["open_s"] or 0) / (med["small"]["open_s"] or 1)}
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Run every measurement, print the JSON report and return it."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--smoke", action="store_true", help="1k events, one rep")
+    parser.add_argument("--only", choices=("big",), help="only the big-investigation part")
+    parser.add_argument("--idle", type=float, default=10.0, help="idle seconds measured")
     args = parser.parse_args(argv)
     from benchmarks.store_data import query_db
     from storage import Store
 
     big_n = 1000 if args.smoke else args.events
     reps = 1 if args.smoke else args.reps
+    idle = 2.0 if args.smoke else args.idle
+    if args.only == "big":
+        only: dict[str, Any] = {"events": big_n,
+                                "investigation": big_investigation(big_n, reps, idle)}
+        sys.stdout.write(json.dumps(only, indent=2) + "\n")
+        return only
     small, big = str(query_db(1000)), str(query_db(big_n))
     empty = str(Path(tempfile.mkdtemp()) / "empty.db")
     Store.open(empty).close()
@@ -201,12 +252,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     report["scroll_ratio_big_vs_1k"] = {
         m: report["scroll"]["big"][m] / report["scroll"]["1k"][m] for m in scroll["1k"][0]}
     report["pty"] = keystroke_bytes(big)
+    report["investigation"] = big_investigation(big_n, reps, idle)
     sys.stdout.write(json.dumps(report, indent=2) + "\n")
     return report
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == CHILD:
+    if len(sys.argv) > 2 and sys.argv[1] == CHILD and sys.argv[2] == "investigation":
+        from benchmarks.bench_tui_investigation import child
+
+        child(sys.argv[3], int(sys.argv[4]), float(sys.argv[5]))
+    elif len(sys.argv) > 1 and sys.argv[1] == CHILD:
         _child(sys.argv[2], sys.argv[3])
     else:
         main()

@@ -290,12 +290,20 @@ def run_queries(report: Report, path: Path, total: int, n: int, passes: int) -> 
             sp99, sa99 = _mid(s_project, "p99"), _mid(s_anchor, "p99")
             report.figure("Q-2", f"{name} p99", "project", sp99 * 1e3, "ms",
                           anchor_p99_ms=sa99 * 1e3, p50_ms=_mid(s_project, "p50") * 1e3)
-            report.goal(f"Q-2 {name}", sp99 / a99, 10.0, higher_is_better=False,
-                        detail=f"p99 {sp99 * 1e3:.3f} ms (same SQL raw: {sa99 * 1e3:.3f} ms)")
-            cpu_p99 = _mid(cpu[name][1], "p99")
+            cpu_p99, cpu_raw99 = _mid(cpu[name][1], "p99"), _mid(cpu[name][0], "p99")
             report.figure("Q-2", f"{name} cpu p99", "project", cpu_p99 * 1e3, "ms",
-                          cpu_ratio_to_q1_anchor=cpu_p99 / cpu_a99)
+                          cpu_ratio_to_q1_anchor=cpu_p99 / cpu_a99,
+                          wall_ratio_to_q1_anchor=sp99 / a99)
+            # Graded in CPU time: the anchor's wall p99 inflates under load and lets a
+            # slow path pass (and a quiet anchor fails a fast one).
+            report.goal(f"Q-2 {name}", cpu_p99 / cpu_a99, 10.0, higher_is_better=False,
+                        detail=f"CPU p99 {cpu_p99 * 1e3:.3f} ms vs Q-1 anchor "
+                               f"{cpu_a99 * 1e3:.3f} ms (wall p99 {sp99 * 1e3:.3f} ms)")
             if name.startswith("search "):
+                report.goal(f"Q-3 {name} vs raw", cpu_p99 / cpu_raw99, 1.5,
+                            higher_is_better=False,
+                            detail=f"CPU p99 {cpu_p99 * 1e3:.3f} ms vs the same SQL raw "
+                                   f"{cpu_raw99 * 1e3:.3f} ms")
                 report.goal(f"Q-3 {name}", sp99 * 1e3, 5.0, higher_is_better=False,
                             detail=f"absolute wall p99 in ms (CPU-time p99 {cpu_p99 * 1e3:.3f} ms)")
     finally:

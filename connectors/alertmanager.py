@@ -28,9 +28,9 @@ import orjson
 from pydantic import Field
 
 from connectors.base import Batch, ConnectorConfig
+from connectors.dlq import parse_records
 from connectors.errors import PoisonRecordError
 from connectors.http import Limits, fetch_json
-from connectors.push import parse_records
 from storage.models import EventKind, NewEvent, Severity, Source, utcnow
 
 ZERO_TIME = "0001-01-01T00:00:00Z"

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
+from connectors import tracing
 from connectors.base import Batch
 from storage import Store
 from storage import connector_health as health_rows
@@ -59,12 +60,16 @@ def commit_batch(store: Store, connector: str, batch: Batch,
     With a ``grant`` the transaction first renews that lease under a row lock and
     raises :class:`~storage.leases.LeaseLostError` (storing nothing) if it is gone.
     """
-    try:
-        return _commit(store, connector, batch.events, batch.dead_letters, batch.cursor, grant)
-    except OperationalError:
-        raise
-    except DBAPIError:
-        return _commit_isolating(store, connector, batch, grant)
+    with tracing.ingest_span(connector, len(batch.events), len(batch.dead_letters)) as span:
+        try:
+            committed = _commit(store, connector, batch.events, batch.dead_letters,
+                                batch.cursor, grant)
+        except OperationalError:
+            raise
+        except DBAPIError:
+            committed = _commit_isolating(store, connector, batch, grant)
+        tracing.record_result(span, committed.result)
+        return committed
 
 
 def _commit(store: Store, connector: str, events: Sequence[NewEvent],

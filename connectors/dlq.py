@@ -9,8 +9,12 @@ processes at once, stores the event once and ends with the entry replayed once
 pending with ``attempts + 1`` and the new error.
 
 Which parser: the connector's ``parse`` by name (connectors built from the
-config), ``connectors.jsonl.parse_line`` for ``import`` (bulk import), and the
-event JSON itself for entries the store rejected (``StoreRejected:*``).
+config), the push receiver's (``connectors.registry.RECEIVERS``),
+``connectors.jsonl.parse_line`` for ``import`` (bulk import), and the event JSON
+itself for entries the store rejected (``StoreRejected:*``).
+
+Connectors that read many records per poll or request file each bad one with
+:func:`dead_letter` (:func:`parse_records` does it for a list of raw records).
 
 Replayed events are ordered by event time like any other: timelines sort by
 ``occurred_at``, so a late replay lands where it belongs, not at the end.
@@ -19,22 +23,26 @@ Replayed events are ordered by event time like any other: timelines sort by
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from connectors import registry, tracing
 from connectors.base import Connector
 from connectors.commit import STORE_REJECTED
 from connectors.errors import PoisonRecordError
 from storage import Store
 from storage import dead_letters as rows
 from storage.ingest import ingest
-from storage.models import DeadLetter, DeadLetterStatus, NewEvent, Page
+from storage.models import DeadLetter, DeadLetterStatus, NewDeadLetter, NewEvent, Page
 
 Parser = Callable[[bytes], NewEvent]
+"""Raw payload of one dead letter -> its event (what replay runs)."""
+RecordParser = Callable[[bytes], "NewEvent | Sequence[NewEvent] | None"]
+"""Raw record -> event(s); ``None``/``[]`` for a valid record not worth an event."""
 IMPORT_CONNECTOR = "import"
 
 
@@ -81,20 +89,87 @@ class Parsers:
         if letter.connector in self._parsers:
             return self._parsers[letter.connector]
         if letter.connector == IMPORT_CONNECTOR:
-            module = importlib.import_module("connectors.jsonl")  # the lead's; lazily
+            module = importlib.import_module("connectors.jsonl")  # bulk import; lazily
             parse: Parser = module.parse_line
             return parse
-        receiver = importlib.import_module("connectors.push").receiver_parser(letter.connector)
-        if receiver is not None:   # push receivers (brief B): not in the config
-            return receiver  # type: ignore[no-any-return]
+        if letter.connector in registry.RECEIVERS:  # push receivers: not in the config
+            return replay_one(registry.RECEIVERS[letter.connector].parser())
         raise UnknownParserError(
             f"no connector named {letter.connector!r} is configured, so its records "
             "cannot be re-parsed (add it to the config, or discard the entry)")
 
 
+def replay_one(many: RecordParser) -> Parser:
+    """A replay parser from a record parser that may yield several events (or none).
+
+    Replay stores one event per entry: a record that holds several (a push of many
+    commits) cannot be replayed whole -- the others were stored when it first came,
+    unless the whole record failed, in which case replay says so and keeps it.
+    """
+    def parse(raw: bytes) -> NewEvent:
+        parsed = many(raw)
+        events = [parsed] if isinstance(parsed, NewEvent) else list(parsed or ())
+        if len(events) != 1:
+            raise PoisonRecordError(f"record holds {len(events)} events, replay stores one "
+                                    "(re-send it from the source instead)", payload=raw)
+        return events[0]
+
+    return parse
+
+
+
+
+@dataclass
+class Parsed:
+    """The events and dead letters one request produced."""
+
+    events: list[NewEvent] = field(default_factory=list)
+    dead_letters: list[NewDeadLetter] = field(default_factory=list)
+    ignored: int = 0
+
+
+def dead_letter(connector: str, raw: bytes, exc: Exception, source_ref: str | None = None
+                ) -> NewDeadLetter:
+    """A DLQ entry for a record that failed with ``exc``."""
+    error_class = exc.error_class if isinstance(exc, PoisonRecordError) else type(exc).__name__
+    if isinstance(exc, PoisonRecordError) and exc.source_ref:
+        source_ref = exc.source_ref
+    return NewDeadLetter(connector=connector, payload=raw, error_class=error_class[:256],
+                         message=str(exc)[:8_000] or error_class, source_ref=source_ref)
+
+
+def parse_records(connector: str, records: Iterable[bytes], parse: RecordParser) -> Parsed:
+    """Run ``parse`` on every record; a failure dead-letters that record only."""
+    out = Parsed()
+    for raw in records:
+        try:
+            parsed = parse(raw)
+        except Exception as exc:  # noqa: BLE001 -- any record that fails is dead-lettered
+            # A sender's odd record (or a gap in a parser) costs that record a DLQ
+            # entry, never the request a 500 and a retry storm.
+            out.dead_letters.append(dead_letter(connector, raw, exc))
+            continue
+        if isinstance(parsed, NewEvent):
+            out.events.append(parsed)
+        elif parsed:
+            out.events.extend(parsed)
+        else:
+            out.ignored += 1
+    return out
+
+
 def replay(store: Store, letter_id: int, parsers: Parsers, *, by: str | None = None
            ) -> ReplayOutcome:
     """Re-parse and store one entry; see the module docstring for the guarantees."""
+    with tracing.span("dlq.replay", {"workbench.dlq.letter_id": letter_id}) as span:
+        outcome = _replay(store, letter_id, parsers, by=by)
+        if span is not None:
+            span.set_attribute("workbench.dlq.outcome", outcome.status.value)
+        return outcome
+
+
+def _replay(store: Store, letter_id: int, parsers: Parsers, *, by: str | None
+            ) -> ReplayOutcome:
     with store.write() as session:
         letter = rows.lock_dead_letter(session=session, letter_id=letter_id)
         if letter.status is not DeadLetterStatus.PENDING:

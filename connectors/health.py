@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.breaker import BreakerState, Transition
 from storage.models import IngestResult, utcnow
@@ -49,6 +49,8 @@ class ConnectorHealth(BaseModel):
     breaker_state: BreakerState = BreakerState.CLOSED
     breaker_since: datetime | None = None
     breaker_transitions: int = 0
+    breaker_moves: dict[str, int] = Field(default_factory=dict)
+    """Transitions by ``"<from>-><to>"`` (exported as a counter with from/to labels)."""
     last_success_at: datetime | None = None
     last_error_at: datetime | None = None
     last_error: str | None = None
@@ -161,4 +163,10 @@ class HealthRegistry:
         """The connector's breaker changed state."""
         self._apply(name, lambda h: {"breaker_state": transition.target,
                                      "breaker_since": self._clock(),
-                                     "breaker_transitions": h.breaker_transitions + 1})
+                                     "breaker_transitions": h.breaker_transitions + 1,
+                                     "breaker_moves": _moved(h.breaker_moves, transition)})
+
+
+def _moved(moves: dict[str, int], transition: Transition) -> dict[str, int]:
+    key = f"{transition.source.value}->{transition.target.value}"
+    return {**moves, key: moves.get(key, 0) + 1}

@@ -29,6 +29,7 @@ from typing import Any
 import httpx
 import orjson
 
+from connectors import tracing
 from connectors.errors import (
     PermanentSourceError,
     RateLimitedError,
@@ -188,7 +189,10 @@ def check_advances(seen: set[str], token: str | None) -> None:
 
 async def _send(client: httpx.AsyncClient, request: httpx.Request) -> httpx.Response:
     try:
-        return await client.send(request, stream=True, follow_redirects=False)
+        with tracing.http_client_span(request) as span:
+            response = await client.send(request, stream=True, follow_redirects=False)
+            tracing.http_client_status(span, response.status_code)
+            return response
     except httpx.TimeoutException as exc:
         raise SourceTimeoutError(f"{request.method} {request.url}: timed out ({exc!r})") from exc
     except httpx.TransportError as exc:

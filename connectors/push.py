@@ -1,8 +1,10 @@
 """The push ingest path shared by the receivers (webhooks, OTLP).
 
-A receiver parses its request into records; each record either becomes an event
-or a dead letter (filed under the receiver's connector name with its raw payload,
-so it can be replayed once the parser is fixed). :func:`ingest_push` then stores
+Which receivers exist, their parsers and secrets, is :data:`connectors.registry.RECEIVERS`.
+A receiver parses its request into records (:func:`connectors.dlq.parse_records`);
+each record either becomes an event or a dead letter (filed under the receiver's
+name with its raw payload, so it can be replayed once the parser is fixed).
+:func:`ingest_push` then stores
 both through ``storage.ingest.ingest`` -- in a worker thread, because SQL never runs
 on the event loop -- and counts what happened per receiver for the health view.
 """
@@ -12,59 +14,15 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from connectors.errors import PoisonRecordError
 from storage.models import IngestResult, NewDeadLetter, NewEvent, utcnow
 from storage.txretry import run_retrying
 
 if TYPE_CHECKING:
     from connectors.health import HealthRegistry
-
-Parser = Callable[[bytes], "NewEvent | Sequence[NewEvent] | None"]
-"""Raw record -> event(s); ``None``/``[]`` for a valid record not worth an event."""
-
-
-@dataclass
-class Parsed:
-    """The events and dead letters one request produced."""
-
-    events: list[NewEvent] = field(default_factory=list)
-    dead_letters: list[NewDeadLetter] = field(default_factory=list)
-    ignored: int = 0
-
-
-def dead_letter(connector: str, raw: bytes, exc: Exception, source_ref: str | None = None
-                ) -> NewDeadLetter:
-    """A DLQ entry for a record that failed with ``exc``."""
-    error_class = exc.error_class if isinstance(exc, PoisonRecordError) else type(exc).__name__
-    if isinstance(exc, PoisonRecordError) and exc.source_ref:
-        source_ref = exc.source_ref
-    return NewDeadLetter(connector=connector, payload=raw, error_class=error_class[:256],
-                         message=str(exc)[:8_000] or error_class, source_ref=source_ref)
-
-
-def parse_records(connector: str, records: Iterable[bytes], parse: Parser) -> Parsed:
-    """Run ``parse`` on every record; a failure dead-letters that record only."""
-    out = Parsed()
-    for raw in records:
-        try:
-            parsed = parse(raw)
-        except Exception as exc:  # noqa: BLE001 -- any record that fails is dead-lettered
-            # A sender's odd record (or a gap in a parser) costs that record a DLQ
-            # entry, never the request a 500 and a retry storm.
-            out.dead_letters.append(dead_letter(connector, raw, exc))
-            continue
-        if isinstance(parsed, NewEvent):
-            out.events.append(parsed)
-        elif parsed:
-            out.events.extend(parsed)
-        else:
-            out.ignored += 1
-    return out
-
 
 @dataclass
 class ReceiverCounts:
@@ -172,37 +130,6 @@ def register_receiver(health: HealthRegistry, connector: str, kind: str) -> None
     health.register(connector, kind)
     if health.get(connector).status is RunStatus.STARTING:
         health.set_status(connector, RunStatus.RUNNING)
-
-
-def receiver_parser(connector: str) -> Callable[[bytes], NewEvent] | None:
-    """The DLQ-replay parser of a push receiver (``github-webhook`` ...), if it is one.
-
-    Replay stores one event per entry: for a record that holds several (a push of
-    many commits) it is the first one -- the others were stored when it first came,
-    unless the whole record failed, in which case replay says so and keeps it.
-    """
-    from connectors import alertmanager
-    from connectors.ci import github_events, gitlab
-    from connectors.traces import otlp
-
-    parsers: dict[str, Callable[[bytes], Sequence[NewEvent]]] = {
-        "github-webhook": github_events.parse_webhook,
-        "gitlab-webhook": gitlab.parse_hook,
-        "alertmanager-webhook": lambda raw: [alertmanager.parse_alert(raw)],
-        "otlp": otlp.replay_span,
-    }
-    many = parsers.get(connector)
-    if many is None:
-        return None
-
-    def parse(raw: bytes) -> NewEvent:
-        events = list(many(raw))
-        if len(events) != 1:
-            raise PoisonRecordError(f"record holds {len(events)} events, replay stores one "
-                                    "(re-send it from the source instead)", payload=raw)
-        return events[0]
-
-    return parse
 
 
 def record_refusal(health: HealthRegistry | None, connector: str, kind: str, reason: str

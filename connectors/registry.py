@@ -4,6 +4,10 @@ Entries name their classes as ``"module:attribute"`` strings and are imported on
 when used, so validating a config with a git connector never imports the HTTP
 stack, and a kind whose module is broken fails with a clear error only when used.
 Add a kind by adding one :class:`Entry` to :data:`KINDS`.
+
+Push receivers (webhooks, OTLP) are registered the same way, in :data:`RECEIVERS`:
+one :class:`Receiver` per source, and that table is what the API's receiver routes,
+their ``[api.receivers]`` secret settings, the health table and DLQ replay read.
 """
 
 from __future__ import annotations
@@ -82,6 +86,44 @@ KINDS: dict[str, Entry] = {
               "connectors.registry:_datadog", "anomalies in Datadog metric query results"),
     )
 }
+
+
+@dataclass(frozen=True, slots=True)
+class Receiver:
+    """One push receiver: the name its events and dead letters are filed under, its
+    kind (health table), the API path it listens on, the record parser (as a
+    ``"module:attribute"`` string, imported when used) and the ``[api.receivers]``
+    field holding the secret it cannot work without (``None``: it falls back to API
+    tokens, so it always accepts deliveries from an authorised sender)."""
+
+    name: str
+    kind: str
+    path: str
+    parser_ref: str
+    required_secret: str | None = None
+    description: str = ""
+
+    def parser(self) -> Callable[[bytes], Any]:
+        """``raw record -> event | events | None`` (what the route and DLQ replay run)."""
+        return cast(Callable[[bytes], Any], _resolve(self.parser_ref))
+
+
+RECEIVERS: dict[str, Receiver] = {
+    receiver.name: receiver
+    for receiver in (
+        Receiver("github-webhook", "github", "/api/webhooks/github",
+                 "connectors.ci.github_events:parse_webhook", "github_secret",
+                 "GitHub webhooks (X-Hub-Signature-256)"),
+        Receiver("gitlab-webhook", "gitlab", "/api/webhooks/gitlab",
+                 "connectors.ci.gitlab_hooks:parse_hook", "gitlab_token",
+                 "GitLab Pipeline/Job/Deployment Hooks (X-Gitlab-Token)"),
+        Receiver("alertmanager-webhook", "alertmanager", "/api/webhooks/alertmanager",
+                 "connectors.alertmanager:parse_alert", None, "Alertmanager webhook (v4)"),
+        Receiver("otlp", "otlp", "/v1/traces", "connectors.traces.otlp:replay_span", None,
+                 "OTLP/HTTP trace export"),
+    )
+}
+"""Push receivers by name; they run in every instance (idempotent), not under leases."""
 
 
 def entry(kind: str) -> Entry:

@@ -31,6 +31,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 
+from tenacity import RetryCallState
+
+from connectors import tracing
 from connectors.base import Batch, Connector, ConnectorConfig
 from connectors.breaker import CircuitBreaker, CircuitOpenError
 from connectors.commit import Committed, commit_batch, load_cursor, save_health
@@ -173,6 +176,13 @@ class Supervisor:
     # -- one poll ------------------------------------------------------------------
     async def poll_once(self, runner: Runner) -> tuple[Batch, Committed]:
         """Poll with retries and the breaker, then commit; raises what the poll raised."""
+        with tracing.poll_span(runner.name, runner.config.kind,
+                               runner.breaker.state.value) as span:
+            batch, committed = await self._poll_once(runner)
+            tracing.record_result(span, committed.result)
+            return batch, committed
+
+    async def _poll_once(self, runner: Runner) -> tuple[Batch, Committed]:
         if not runner.cursor_loaded:
             runner.cursor, dlq_size = await asyncio.to_thread(load_cursor, self.store,
                                                               runner.name)
@@ -181,7 +191,7 @@ class Supervisor:
         try:
             batch = await call_with_retry(
                 lambda: self._attempt(runner), runner.config.retry, breaker=runner.breaker,
-                sleep=self._sleep, on_retry=lambda _: self.health.record_retry(runner.name))
+                sleep=self._sleep, on_retry=lambda state: self._retried(runner, state))
         except PoisonRecordError as exc:
             # The whole poll is blocked by one record: keep it in the DLQ (the same
             # payload again bumps the same entry) and report the connector failing;
@@ -192,6 +202,12 @@ class Supervisor:
         if batch.cursor is not None:
             runner.cursor = batch.cursor
         return batch, committed
+
+    def _retried(self, runner: Runner, state: RetryCallState) -> None:
+        self.health.record_retry(runner.name)
+        outcome = state.outcome
+        tracing.retry_event(outcome.exception() if outcome is not None else None,
+                            state.attempt_number, state.upcoming_sleep)
 
     async def _attempt(self, runner: Runner) -> Batch:
         timeout = runner.config.timeout_seconds

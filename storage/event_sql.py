@@ -1,70 +1,163 @@
-"""Event filters as bound SQL, and event pages compiled once per query *shape*.
+"""What every :class:`EventQuery` filter means, and event pages compiled once per *shape*.
+
+:data:`FILTERS` is the single definition of each filter: for every field of
+``EventQuery`` it says which bind values the field's value gives and which WHERE
+clause those values make. Everything else is derived from it: the general path
+(counts, series, full-text pages; values bound in), the hot page path (compiled
+once per shape and dialect, executed on the driver's cursor), the API's SQLite
+fast path (:mod:`storage.fastread` runs the same compiled text) and the TUI's
+linked timeline (the ``investigation_id`` filter). A field of ``EventQuery`` that
+is neither here nor in :data:`NOT_FILTERS` fails at import, so a new field cannot
+be silently ignored by one of the paths.
 
 A page query's cost on a million events is mostly Python, not SQLite: building
-and compiling the statement, processing every value of every row. The filters of
-an :class:`EventQuery` are therefore expressed as *named* bind parameters: the
-statement depends only on which filters are set (the shape), so it is compiled
-once per shape and dialect and then executed with the driver's own parameters,
-rows coming back raw for :func:`storage.converters.event_from_tuple`.
-
-:func:`filter_clauses` is the single definition of what each filter means; the
-general path (counts, full-text search) uses it with the values bound in.
+and compiling the statement, processing every value of every row. The filters are
+therefore expressed as *named* bind parameters: the statement depends only on which
+filters are set and how many values each has (the shape).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, bindparam, exists, false, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Dialect,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    func,
+    select,
+    tuple_,
+)
+from sqlalchemy.orm import aliased
 
 from storage.converters import EVENT_READ_COLUMNS, sqlite_time
 from storage.queries import EventQuery
-from storage.tables import EventRow, EventTagRow
+from storage.tables import EventRow, EventTagRow, InvestigationEventRow
 
 Shape = tuple[tuple[str, int], ...]
-"""Which filters are set, with the number of values of each (IN lists)."""
+"""Which filters are set, with the number of bind values of each."""
 
 _c = EventRow
-_IN: dict[str, Any] = {"ids": _c.id, "sources": _c.source, "kinds": _c.kind,
-                       "services": _c.service}
-_OPS: dict[str, Callable[[Any], ColumnElement[bool]]] = {
-    "severity": lambda b: _c.severity == b,
-    "min_severity": lambda b: _c.severity >= b,
-    "environment": lambda b: _c.environment == b,
-    "host": lambda b: _c.host == b,
-    "trace_id": lambda b: _c.trace_id == b,
-    "commit_sha": lambda b: _c.commit_sha == b,
-    "start": lambda b: _c.occurred_at >= b,
-    "end": lambda b: _c.occurred_at < b,
+Binds = Sequence[Any]
+"""The bind parameters of one filter (bound values or named placeholders)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FieldFilter:
+    """The meaning of one ``EventQuery`` field as SQL."""
+
+    values: Callable[[Any], tuple[Any, ...] | None]
+    """The field's value -> its bind values; ``None`` when the field filters nothing."""
+    clause: Callable[[Binds], ColumnElement[bool]]
+    """The WHERE clause over those binds (as many as ``values`` gave)."""
+    time: bool = False
+    """The values are datetimes (bound as SQLite's stored text on the driver path)."""
+
+
+def _among(column: Any) -> FieldFilter:
+    """``column IN (values)``; an empty tuple of choices filters nothing."""
+    return FieldFilter(lambda v: tuple(getattr(x, "value", x) for x in v) or None,
+                       lambda b: column.in_(list(b)))
+
+
+def _equal(column: Any) -> FieldFilter:
+    return FieldFilter(lambda v: None if v is None else (v,), lambda b: column == b[0])
+
+
+def _rank(compare: Callable[[Any, Any], ColumnElement[bool]]) -> FieldFilter:
+    return FieldFilter(lambda v: None if v is None else (v.rank,),
+                       lambda b: compare(_c.severity, b[0]))
+
+
+def _ids(value: tuple[int, ...] | None) -> tuple[Any, ...] | None:
+    # ``ids=()`` matches nothing: ``id IN (NULL)`` (an empty IN cannot be precompiled).
+    return None if value is None else (tuple(value) or (None,))
+
+
+def _prefix_bound(prefix: str) -> str | None:
+    """The smallest string above every string that starts with ``prefix`` (code-point
+    order), or ``None`` if there is none."""
+    chars = prefix.rstrip(chr(0x10FFFF))
+    if not chars:
+        return None
+    following = ord(chars[-1]) + 1
+    if 0xD800 <= following <= 0xDFFF:  # surrogates cannot be stored: skip them
+        following = 0xE000
+    return chars[:-1] + chr(following)
+
+
+def _prefix_values(value: str | None) -> tuple[Any, ...] | None:
+    if value is None:
+        return None
+    bound = _prefix_bound(value)
+    return (value, len(value)) if bound is None else (value, len(value), bound)
+
+
+def _prefix_clause(b: Binds) -> ColumnElement[bool]:
+    # The range lets the commit index find the candidates (stores use code-point
+    # order: SQLite's BINARY, PostgreSQL's C collation; for hexadecimal shas any
+    # collation agrees); the substr test is what decides, so the range only narrows.
+    exact = func.substr(_c.commit_sha, 1, b[1]) == b[0]
+    narrowed = [_c.commit_sha >= b[0], exact]
+    if len(b) == 3:
+        narrowed.insert(1, _c.commit_sha < b[2])
+    return and_(*narrowed)
+
+
+_LINKS = aliased(InvestigationEventRow, name="links")
+"""Its own name: a page may also walk ``investigation_event`` (see :func:`_statement`)."""
+
+FILTERS: dict[str, FieldFilter] = {
+    "ids": FieldFilter(_ids, lambda b: _c.id.in_(list(b))),
+    "sources": _among(_c.source),
+    "kinds": _among(_c.kind),
+    "severity": _rank(lambda col, b: col == b),
+    "min_severity": _rank(lambda col, b: col >= b),
+    "services": _among(_c.service),
+    "environment": _equal(_c.environment),
+    "host": _equal(_c.host),
+    "start": FieldFilter(lambda v: None if v is None else (v,),
+                         lambda b: _c.occurred_at >= b[0], time=True),
+    "end": FieldFilter(lambda v: None if v is None else (v,),
+                       lambda b: _c.occurred_at < b[0], time=True),
     # EXISTS, not IN: SQLite then walks the time index and probes the tag's primary
     # key per row, instead of sorting every tagged event on each page (90 ms at 1M).
-    "tag": lambda b: exists().where(EventTagRow.event_id == _c.id, EventTagRow.tag == b),
+    "tag": FieldFilter(lambda v: None if v is None else (v,),
+                       lambda b: exists().where(EventTagRow.event_id == _c.id,
+                                                EventTagRow.tag == b[0])),
+    "trace_id": _equal(_c.trace_id),
+    # A prefix, as people type shas (``commit:abcdef1``); a full sha matches itself.
+    "commit_sha": FieldFilter(_prefix_values, _prefix_clause),
+    # The events linked to one investigation (the investigation's timeline).
+    "investigation_id": FieldFilter(
+        lambda v: None if v is None else (v,),
+        lambda b: exists().where(_LINKS.event_id == _c.id, _LINKS.investigation_id == b[0])),
 }
+NOT_FILTERS = {"text": "full-text search: storage.search, on the general path",
+               "order": "paging", "limit": "paging", "cursor": "paging"}
+_unhandled = set(EventQuery.model_fields) ^ (set(FILTERS) | set(NOT_FILTERS))
+assert not _unhandled, f"EventQuery fields without a filter definition: {_unhandled}"
+_TIME_FIELDS = tuple(name for name, f in FILTERS.items() if f.time)
 
 
 def filter_values(query: EventQuery) -> tuple[Shape, dict[str, Any]]:
     """The shape of ``query``'s structured filters and the value of each bind name."""
     shape: list[tuple[str, int]] = []
     values: dict[str, Any] = {}
-    lists = (("ids", query.ids), ("sources", [s.value for s in query.sources]),
-             ("kinds", [k.value for k in query.kinds]), ("services", query.services))
-    for field, items in lists:
-        if items is None or (field != "ids" and not items):
+    for field, spec in FILTERS.items():
+        found = spec.values(getattr(query, field))
+        if found is None:
             continue
-        shape.append((field, len(items)))
-        values.update({f"{field}_{i}": v for i, v in enumerate(items)})
-    singles = (("severity", query.severity.rank if query.severity else None),
-               ("min_severity", query.min_severity.rank if query.min_severity else None),
-               ("environment", query.environment), ("host", query.host),
-               ("trace_id", query.trace_id), ("commit_sha", query.commit_sha),
-               ("start", query.start), ("end", query.end), ("tag", query.tag))
-    for field, value in singles:
-        if value is not None:
-            shape.append((field, 1))
-            values[field] = value
+        shape.append((field, len(found)))
+        values.update({f"{field}_{i}": v for i, v in enumerate(found)})
     return tuple(shape), values
 
 
@@ -75,16 +168,8 @@ def filter_clauses(shape: Shape, values: dict[str, Any] | None = None
     def bind(name: str) -> Any:
         return bindparam(name) if values is None else bindparam(name, values[name])
 
-    clauses: list[ColumnElement[bool]] = []
-    for field, count in shape:
-        if field in _IN:
-            if count == 0:  # ids=() matches nothing (an empty IN cannot be precompiled)
-                clauses.append(false())
-            else:
-                clauses.append(_IN[field].in_([bind(f"{field}_{i}") for i in range(count)]))
-        else:
-            clauses.append(_OPS[field](bind(field)))
-    return clauses
+    return [FILTERS[field].clause([bind(f"{field}_{i}") for i in range(count)])
+            for field, count in shape]
 
 
 _ORDER_KEY = (_c.occurred_at, _c.id)
@@ -93,26 +178,38 @@ _compiled: dict[tuple[Any, ...], Compiled] = {}
 _lock = threading.Lock()
 
 
+_L = InvestigationEventRow
+_LINK_ORDER_KEY = (_L.occurred_at, _L.event_id)
+
+
 def _statement(shape: Shape, keyset: bool, descending: bool) -> Select[Any]:
     stmt = select(*EVENT_READ_COLUMNS).where(*filter_clauses(shape))
+    order_key: tuple[Any, ...] = _ORDER_KEY
+    if any(field == "investigation_id" for field, _ in shape):
+        # The plan, not the meaning (the EXISTS filter stays): walk the investigation's
+        # links in time order, whose key equals the event's (occurred_at, id). A page
+        # then costs its rows whether 50 or 500,000 events are linked.
+        stmt = stmt.select_from(_L).join(_c, _c.id == _L.event_id).where(
+            _L.investigation_id == bindparam("investigation_id_0"))
+        order_key = _LINK_ORDER_KEY
     if keyset:
-        key = tuple_(*_ORDER_KEY)
+        key = tuple_(*order_key)
         bound = tuple_(bindparam("k_time"), bindparam("k_id"))
         stmt = stmt.where(key < bound if descending else key > bound)
-    order = [c.desc() if descending else c.asc() for c in _ORDER_KEY]
+    order = [c.desc() if descending else c.asc() for c in order_key]
     return stmt.order_by(*order).limit(bindparam("limit"))
 
 
-def _compile(conn: Connection, shape: Shape, keyset: bool, descending: bool) -> Compiled:
+def _compile(dialect: Dialect, shape: Shape, keyset: bool, descending: bool) -> Compiled:
     """SQL text, positional parameter order (or None) and the dialect's own bind values.
 
     Some dialects add parameters of their own (SQLite renders ``LIMIT ? OFFSET ?``);
     their compiled values are kept and sent along.
     """
-    cache_key = (conn.dialect.name, shape, keyset, descending)
+    cache_key = (dialect.name, shape, keyset, descending)
     found = _compiled.get(cache_key)
     if found is None:
-        compiled = _statement(shape, keyset, descending).compile(dialect=conn.dialect)
+        compiled = _statement(shape, keyset, descending).compile(dialect=dialect)
         names = tuple(compiled.positiontup or ()) if compiled.positional else None
         own = {name: b.effective_value for name, b in compiled.binds.items()
                if b.value is not None}
@@ -124,21 +221,30 @@ def _compile(conn: Connection, shape: Shape, keyset: bool, descending: bool) -> 
     return found
 
 
-def page_sql(conn: Connection, query: EventQuery, *, key: tuple[datetime, int] | None,
-             descending: bool, limit: int) -> tuple[str, Any]:
-    """The driver-level SQL and parameters of one time-ordered page (no full-text filter)."""
+def page_sql(conn: Connection | Dialect, query: EventQuery, *,
+             key: tuple[datetime, int] | None, descending: bool,
+             limit: int) -> tuple[str, Any]:
+    """The driver-level SQL and parameters of one time-ordered page (no full-text filter).
+
+    ``conn`` is a connection or just the dialect (the API's fast path runs the text
+    on its own driver connection).
+    """
+    dialect = conn.dialect if isinstance(conn, Connection) else conn
     shape, values = filter_values(query)
-    sql, names, own = _compile(conn, shape, key is not None, descending)
+    sql, names, own = _compile(dialect, shape, key is not None, descending)
     if key is not None:
         values["k_time"], values["k_id"] = key
     values["limit"] = limit
-    if conn.dialect.name == "sqlite":
-        for field in ("start", "end", "k_time"):
-            if field in values:
-                values[field] = sqlite_time(values[field])
+    if dialect.name == "sqlite":
+        for name in _SQLITE_TIMES:
+            if name in values:
+                values[name] = sqlite_time(values[name])
     if own:
         values = {**own, **values}
     return sql, tuple(values[n] for n in names) if names is not None else values
+
+
+_SQLITE_TIMES = (*(f"{name}_0" for name in _TIME_FIELDS), "k_time")
 
 
 def page_rows(conn: Connection, query: EventQuery, *, key: tuple[datetime, int] | None,

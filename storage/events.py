@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from storage.converters import EVENT_READ_COLUMNS, event_from_tuple
+from storage.converters import EVENT_COLUMNS, EVENT_READ_COLUMNS, event_from_row, event_from_tuple
 from storage.event_sql import filter_clauses, filter_values, page_rows
 from storage.models import Event, Page, Severity
 from storage.pagination import Cursor, int_value, time_value
@@ -56,6 +56,14 @@ def get_events(*, session: Session, ids: Sequence[int]) -> list[Event]:
     stmt = select(*EVENT_READ_COLUMNS).where(EventRow.id.in_(list(ids)))
     rows = session.connection().execute(stmt.order_by(EventRow.occurred_at, EventRow.id))
     return [event_from_tuple(r) for r in rows]
+
+
+def events_after(*, session: Session, after_id: int, limit: int) -> list[Event]:
+    """Up to ``limit`` events with ``id > after_id``, in id (arrival) order: a consumer
+    that keeps the last id it handled (the grouper's cursor) sees each event once."""
+    stmt = (select(*EVENT_COLUMNS).where(EventRow.id > after_id).order_by(EventRow.id)
+            .limit(limit))
+    return [event_from_row(r) for r in session.execute(stmt).mappings()]
 
 
 def event_filters(session: Session, query: EventQuery) -> list[ColumnElement[bool]]:

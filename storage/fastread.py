@@ -7,10 +7,10 @@ processing and model construction; the same reads through ``sqlite3`` cost under
 per-thread driver connection and renders exactly the JSON that
 ``Event.model_dump_json`` gives (a test compares the two byte for byte after
 parsing). Everything else, and every read on PostgreSQL, goes through
-``storage.events``. Filters here mirror :func:`storage.events.event_filters`; a
-query this module does not handle (full-text, ids) returns ``None`` and the caller
-uses the general path. Values are always bound parameters; column names are
-constants.
+``storage.events``. A page runs the very SQL text the store's own page path
+compiles (:func:`storage.event_sql.page_sql`), so every filter means here what it
+means everywhere; a full-text query returns ``None`` and the caller uses the
+general path.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import orjson
 from sqlalchemy import Engine
 
 from storage.converters import EVENT_COLUMNS
+from storage.event_sql import page_sql
 from storage.models import Severity
 from storage.pagination import Cursor, int_value, time_value
 from storage.queries import EventQuery
@@ -33,8 +34,6 @@ _SELECT = "SELECT " + ", ".join(_NAMES) + " FROM event"
 _SEVERITY = tuple(s.value for s in Severity)
 _TOKEN_SQL = ("SELECT id, name, role FROM api_token WHERE token_hash = ? "
               "AND revoked_at IS NULL")
-_EQUAL = (("environment", "environment"), ("host", "host"), ("trace_id", "trace_id"),
-          ("commit_sha", "commit_sha"))
 
 
 def _iso(raw: str) -> str:
@@ -43,11 +42,6 @@ def _iso(raw: str) -> str:
         return raw[:10] + "T" + (raw[11:19] if raw.endswith(".000000") else raw[11:]) + "Z"
     parsed = datetime.fromisoformat(raw).replace(tzinfo=UTC)
     return parsed.isoformat().replace("+00:00", "Z")
-
-
-def _stored(value: datetime) -> str:
-    """A tz-aware datetime in SQLite's stored form (what SQLAlchemy binds)."""
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def _event(row: tuple[Any, ...]) -> dict[str, Any]:
@@ -61,53 +55,14 @@ def _event(row: tuple[Any, ...]) -> dict[str, Any]:
             "dedup_key": dedup_key, "id": event_id, "received_at": _iso(received)}
 
 
-def _where(query: EventQuery) -> tuple[list[str], list[Any]]:
-    clauses: list[str] = []
-    params: list[Any] = []
-
-    def among(column: str, values: tuple[Any, ...]) -> None:
-        clauses.append(f"{column} IN ({', '.join('?' * len(values))})")
-        params.extend(values)
-
-    if query.sources:
-        among("source", tuple(s.value for s in query.sources))
-    if query.kinds:
-        among("kind", tuple(k.value for k in query.kinds))
-    if query.services:
-        among("service", query.services)
-    if query.severity is not None:
-        clauses.append("severity = ?")
-        params.append(query.severity.rank)
-    if query.min_severity is not None:
-        clauses.append("severity >= ?")
-        params.append(query.min_severity.rank)
-    for column, field in _EQUAL:
-        value = getattr(query, field)
-        if value is not None:
-            clauses.append(f"{column} = ?")
-            params.append(value)
-    if query.start is not None:
-        clauses.append("occurred_at >= ?")
-        params.append(_stored(query.start))
-    if query.end is not None:
-        clauses.append("occurred_at < ?")
-        params.append(_stored(query.end))
-    if query.tag is not None:
-        # EXISTS, as in storage.event_sql: IN sorts every tagged event per page.
-        clauses.append("EXISTS (SELECT 1 FROM event_tag WHERE event_tag.event_id = event.id"
-                       " AND event_tag.tag = ?)")
-        params.append(query.tag)
-    return clauses, params
-
-
 def _cursor_value(raw: str) -> str:
     """The cursor's time key as the ISO string ``storage.events`` puts in cursors."""
     return datetime.fromisoformat(raw).replace(tzinfo=UTC).isoformat()
 
 
-def _keyset(cursor: Cursor) -> tuple[str, int]:
-    """The cursor's ``(time, id)`` as bound parameters (the same checks as storage.events)."""
-    return _stored(time_value(cursor.key[0])), int_value(cursor.key[1])
+def _keyset(cursor: Cursor) -> tuple[datetime, int]:
+    """The cursor's ``(time, id)`` (the same checks as storage.events)."""
+    return time_value(cursor.key[0]), int_value(cursor.key[1])
 
 
 class FastReader:
@@ -145,19 +100,14 @@ class FastReader:
 
     def page_json(self, query: EventQuery, extra: dict[str, Any]) -> bytes | None:
         """A page as JSON (``items``, cursors, plus ``extra``); ``None`` if not handled."""
-        if query.text or query.ids is not None:
+        if query.text:
             return None
-        clauses, params = _where(query)
         cursor = Cursor.decode(query.cursor, 2) if query.cursor else None
         backward = cursor.backward if cursor else False
         descending = (query.order == "desc") != backward
-        if cursor is not None:
-            clauses.append("(occurred_at, id) " + ("<" if descending else ">") + " (?, ?)")
-            params += _keyset(cursor)
-        direction = "DESC" if descending else "ASC"
-        sql = (_SELECT + (" WHERE " + " AND ".join(clauses) if clauses else "")
-               + f" ORDER BY occurred_at {direction}, id {direction} LIMIT ?")
-        rows = self._conn().execute(sql, (*params, query.limit + 1)).fetchall()
+        sql, params = page_sql(self._engine.dialect, query, descending=descending,
+                               key=_keyset(cursor) if cursor else None, limit=query.limit + 1)
+        rows = self._conn().execute(sql, params).fetchall()
         more = len(rows) > query.limit
         rows = rows[: query.limit]
         if backward:

@@ -153,7 +153,8 @@ def record_links(*, session: Session, links: Sequence[NewLink],
     params = [{"investigation_id": li.investigation_id, "event_id": li.event_id,
                "reason": li.reason, "rule": li.rule, "key": li.key,
                "window_seconds": li.window_seconds, "note": li.note,
-               "linked_by": li.linked_by, "linked_at": now} for li in ordered]
+               "linked_by": li.linked_by, "linked_at": now,
+               "occurred_at": li.occurred_at} for li in ordered]
     new = {(r[0], r[1]) for r in session.execute(stmt, params)}
     added = [li for li in ordered if (li.investigation_id, li.event_id) in new]
     _add_keys(session, dialect, added)

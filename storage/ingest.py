@@ -52,6 +52,10 @@ def ingest(
 ) -> IngestResult:
     """Store ``events``, dead letters and the cursor in the caller's (write) transaction."""
     now = now or utcnow()
+    if events and session.get_bind().dialect.name == "postgresql":
+        # First, before any row lock: ingests take their locks in one order, and ids
+        # become visible in id order (readers catch up by id; see storage.notify).
+        notify.serialise_ingest(session=session)
     tagged = {(e.source.value, e.effective_dedup_key()): e.tags for e in events if e.tags}
     superseded = stories.supersede(session=session, events=events, now=now)
     stored, new_rows = _insert_events(session, events, now, want_rows=bool(tagged))
@@ -103,7 +107,6 @@ def _insert_events(
         .returning(EventRow.id, EventRow.source, EventRow.dedup_key)
     )
     params = [event_params(e, now) for e in events]
-    notify.serialise_ingest(session=session)  # ids become visible in id order
     rows = [(r[0], r[1], r[2]) for r in session.execute(stmt, params)]
     if rows:
         notify.announce(session=session, max_id=max(r[0] for r in rows))

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, delete, func, or_, select
+from sqlalchemy import ColumnElement, delete, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from storage import grouping_keys
@@ -70,6 +70,16 @@ def get_investigation(*, session: Session, investigation_id: int) -> Investigati
     """One investigation by id, with its event count."""
     row = _row(session, investigation_id)
     return investigation_from_row(row, session.scalar(_event_count(row.id)) or 0)
+
+
+def investigation_updated_at(*, session: Session, investigation_id: int) -> datetime:
+    """When the investigation last changed (every write and every link bumps it): what a
+    poll compares before reading more."""
+    value = session.scalar(select(InvestigationRow.updated_at)
+                           .where(InvestigationRow.id == investigation_id))
+    if value is None:
+        raise NotFoundError(f"investigation {investigation_id} not found")
+    return value
 
 
 def update_investigation(*, session: Session, investigation_id: int,
@@ -138,6 +148,11 @@ def _filters(query: InvestigationQuery) -> list[ColumnElement[bool]]:
         clauses.append(c.severity >= query.min_severity.rank)
     if query.owner is not None:
         clauses.append(c.owner == query.owner)
+    if query.sources:
+        clauses.append(exists().where(
+            InvestigationEventRow.investigation_id == c.id,
+            EventRow.id == InvestigationEventRow.event_id,
+            EventRow.source.in_([s.value for s in query.sources])))
     if query.service is not None:
         # services is a JSON array of strings; match the quoted element exactly.
         clauses.append(c.services.contains(orjson.dumps(query.service).decode()))
@@ -245,15 +260,23 @@ def unlink_event(*, session: Session, investigation_id: int, event_id: int,
     session.flush()
 
 
-def investigation_events(*, session: Session, investigation_id: int) -> list[LinkedEvent]:
-    """The linked events in time order, each with the reason it is linked."""
+LINK_COLUMNS = [c for c in InvestigationEventRow.__table__.columns if c.key != "occurred_at"]
+"""The columns that make an :class:`EventLink` (the event's time is the event's)."""
+
+
+def investigation_events(*, session: Session, investigation_id: int,
+                         limit: int | None = None) -> list[LinkedEvent]:
+    """The linked events in time order (the first ``limit``), each with why it is linked."""
     _row(session, investigation_id)
-    link_cols = [c for c in InvestigationEventRow.__table__.columns]
+    link_cols = LINK_COLUMNS
     stmt = (
         select(*EVENT_COLUMNS, *[c.label(f"link_{c.key}") for c in link_cols])
         .join(InvestigationEventRow, InvestigationEventRow.event_id == EventRow.id)
         .where(InvestigationEventRow.investigation_id == investigation_id)
-        .order_by(EventRow.occurred_at, EventRow.id)
+        # The link's copy of the time: its index gives the first ``limit`` in order
+        # without sorting every link (the same order as the events' own).
+        .order_by(InvestigationEventRow.occurred_at, InvestigationEventRow.event_id)
+        .limit(limit)
     )
     result: list[LinkedEvent] = []
     for row in session.execute(stmt).mappings():

@@ -79,3 +79,24 @@ def loads_exact(raw: bytes) -> Any:
     if _LONG_NUMBER.search(raw):
         return json.loads(raw)
     return data
+
+
+def encode_checked(value: dict[str, Any], where: str, max_bytes: int) -> bytes:
+    """``value`` as sorted-key JSON, after the :func:`check_json_value` rules.
+
+    The full walk is skipped when the encoding itself proves the value sound: orjson
+    refuses integers beyond 64 bits and lone surrogates, and writes a non-finite float
+    as ``null``; so a text with no ``null`` and fewer brackets than :data:`MAX_DEPTH`
+    (brackets inside strings only make this stricter) needs no walk. Raises
+    ``ValueError`` naming the fault, as :func:`check_json_value` does.
+    """
+    try:
+        encoded = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except TypeError as exc:  # an int beyond 64 bits is named by the walk; others here
+        check_json_value(value, where)
+        raise ValueError(f"{where} cannot be stored as JSON: {exc}") from exc
+    if b"null" in encoded or encoded.count(b"{") + encoded.count(b"[") >= MAX_DEPTH:
+        check_json_value(value, where)
+    if len(encoded) > max_bytes:
+        raise ValueError(f"{where} exceed {max_bytes} bytes when encoded")
+    return encoded

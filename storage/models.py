@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from storage.jsonsafe import check_json_value
+from storage.jsonsafe import check_json_value, encode_checked
 
 MAX_TITLE = 2_000
 MAX_BODY = 1_000_000
@@ -203,15 +203,8 @@ class NewEvent(_Frozen):
     @classmethod
     def _check_attributes(cls, attributes: dict[str, Any]) -> dict[str, Any]:
         # A field validator, so that an error names ``attributes`` (not the model).
-        if not attributes:
-            return attributes
-        check_json_value(attributes, "attributes")
-        try:
-            encoded = orjson.dumps(attributes, option=orjson.OPT_SORT_KEYS)
-        except TypeError as exc:  # lone surrogates, values JSON has no form for
-            raise ValueError(f"attributes cannot be stored as JSON: {exc}") from exc
-        if len(encoded) > MAX_ATTRIBUTES_BYTES:
-            raise ValueError(f"attributes exceed {MAX_ATTRIBUTES_BYTES} bytes when encoded")
+        if attributes:
+            encode_checked(attributes, "attributes", MAX_ATTRIBUTES_BYTES)
         return attributes
 
     def attributes_json(self) -> str:

@@ -34,6 +34,9 @@ class EventQuery(_Query):
 
     ``order`` is ``desc`` (newest first, the list default) or ``asc`` (timelines).
     ``cursor`` is an opaque string from a previous :class:`~storage.models.Page`.
+    What each filter means is defined once, in :data:`storage.event_sql.FILTERS`:
+    ``commit_sha`` is a prefix, ``text`` is full-text search (whole words; ``word*``
+    for a prefix), ``investigation_id`` keeps the events linked to that investigation.
     """
 
     ids: tuple[int, ...] | None = None
@@ -49,6 +52,7 @@ class EventQuery(_Query):
     tag: str | None = None
     trace_id: str | None = None
     commit_sha: str | None = None
+    investigation_id: Annotated[int, Field(ge=1, le=2**62)] | None = None
     text: Annotated[str, Field(max_length=1_000)] | None = None
     order: Literal["asc", "desc"] = "desc"
     limit: Annotated[int, Field(ge=1, le=MAX_PAGE)] = 50
@@ -59,9 +63,13 @@ INVESTIGATION_SORTS = ("updated_at", "created_at", "severity", "status", "title"
 
 
 class InvestigationQuery(_Query):
-    """Filters for investigations; combine with AND."""
+    """Filters for investigations; combine with AND.
+
+    ``sources`` keeps investigations with a linked event from one of those sources.
+    """
 
     statuses: tuple[InvestigationStatus, ...] = ()
+    sources: tuple[Source, ...] = ()
     severity: Severity | None = None
     min_severity: Severity | None = None
     service: str | None = None

@@ -20,7 +20,9 @@ schema does not change):
   overwrites a real one.
 * ``revision``: an integer; a later event with the same key and a higher revision
   replaces the stored one in place (a slow trace re-reported once more of its
-  spans arrived). A lower or equal revision is a duplicate, as usual.
+  spans arrived); a stored event without one counts as revision 0 (a first report
+  need not carry it, and then costs no lookup). A lower or equal revision is a
+  duplicate, as usual.
 
 Only events that carry these keys cost a lookup: the ingest hot path is unchanged.
 """
@@ -88,7 +90,7 @@ def _may_supersede(attributes: dict[str, Any]) -> bool:
 def _supersedes(new: dict[str, Any], stored: dict[str, Any]) -> bool:
     if stored.get(PROVISIONAL) and not new.get(PROVISIONAL):
         return True
-    revision, before = new.get(REVISION), stored.get(REVISION)
+    revision, before = new.get(REVISION), stored.get(REVISION, 0)
     return isinstance(revision, int) and isinstance(before, int) and revision > before
 
 

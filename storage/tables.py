@@ -124,7 +124,11 @@ class InvestigationRow(Base):
 
 class InvestigationEventRow(Base):
     __tablename__ = "investigation_event"
-    __table_args__ = (Index("ix_investigation_event_event", "event_id"),)
+    __table_args__ = (
+        Index("ix_investigation_event_event", "event_id"),
+        # An investigation's timeline in keyset order (migration 0006).
+        Index("ix_investigation_event_time", "investigation_id", "occurred_at", "event_id"),
+    )
 
     investigation_id: Mapped[int] = mapped_column(
         ID, ForeignKey("investigation.id", ondelete="CASCADE"), primary_key=True
@@ -139,6 +143,8 @@ class InvestigationEventRow(Base):
     note: Mapped[str | None] = mapped_column(Text)
     linked_by: Mapped[str | None] = mapped_column(String(256))
     linked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    """The linked event's time (it never changes), for the timeline's keyset index."""
 
 
 class InvestigationKeyRow(Base):
@@ -155,7 +161,7 @@ class InvestigationKeyRow(Base):
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     key: Mapped[str] = mapped_column(String(512), primary_key=True)
     investigation_id: Mapped[int] = mapped_column(
-        ForeignKey("investigation.id", ondelete="CASCADE"), primary_key=True
+        ID, ForeignKey("investigation.id", ondelete="CASCADE"), primary_key=True
     )
 
 
@@ -169,7 +175,7 @@ class InvestigationGroupingRow(Base):
     __tablename__ = "investigation_grouping"
 
     investigation_id: Mapped[int] = mapped_column(
-        ForeignKey("investigation.id", ondelete="CASCADE"), primary_key=True
+        ID, ForeignKey("investigation.id", ondelete="CASCADE"), primary_key=True
     )
     last_event_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     auto_key: Mapped[str | None] = mapped_column(String(512), unique=True)
@@ -197,9 +203,9 @@ class UserSeenRow(Base):
 
     user_name: Mapped[str] = mapped_column(String(256), primary_key=True)
     investigation_id: Mapped[int] = mapped_column(
-        ForeignKey("investigation.id", ondelete="CASCADE"), primary_key=True
+        ID, ForeignKey("investigation.id", ondelete="CASCADE"), primary_key=True
     )
-    last_event_id: Mapped[int]
+    last_event_id: Mapped[int] = mapped_column(ID)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

@@ -13,10 +13,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from storage import Store
+
+# Property tests check meaning, not speed: on a loaded 2-core CI machine a single
+# example can take far past hypothesis' 200 ms deadline, which then fails as "flaky".
+settings.register_profile("workbench", deadline=None)
+settings.load_profile("workbench")
 
 PG_URL = os.environ.get("WORKBENCH_TEST_PG_URL")
 

@@ -4,11 +4,12 @@ Where it is: ``--config``, else ``$WORKBENCH_CONFIG``, else ``config.toml`` in t
 user's config directory. A missing default file means "all defaults, no
 connectors"; a missing file that was asked for by name is an error.
 
-Tables: ``[store]`` (``url``), ``[api]`` (:class:`~workbench.api.settings.ApiSettings`),
-``[tui]`` (:class:`~workbench.tui.settings.TuiSettings`), ``[grouping]``
+Tables: ``[store]`` (``url``), ``[api]`` (:class:`~workbench.settings.api.ApiSettings`),
+``[tui]`` (:class:`~workbench.settings.tui.TuiSettings`), ``[grouping]``
 (:class:`~workbench.grouping.GroupingSettings`), ``[suspects]``
 (:class:`~workbench.suspect_settings.SuspectSettings`), ``[leases]``
-(:class:`~connectors.leasing.LeaseSettings`) and ``[[connectors]]``, each
+(:class:`~connectors.leasing.LeaseSettings`), ``[telemetry]``
+(:class:`~workbench.telemetry.settings.TelemetrySettings`) and ``[[connectors]]``, each
 validated by the model its ``kind`` names in :mod:`connectors.registry`. Secrets are
 references (:class:`~connectors.secrets.SecretRef`), never values; :func:`redacted`
 is the only dump of a config meant for people to read.
@@ -30,10 +31,11 @@ from connectors.dlq import IMPORT_CONNECTOR
 from connectors.leasing import LeaseSettings
 from connectors.registry import UnknownKindError, entry
 from connectors.secrets import SecretRef, redact, secret_from
-from workbench.api.settings import ApiSettings
 from workbench.grouping import GroupingSettings
+from workbench.settings.api import ApiSettings
+from workbench.settings.tui import TuiSettings
 from workbench.suspect_settings import SuspectSettings
-from workbench.tui.settings import TuiSettings
+from workbench.telemetry.settings import TelemetrySettings
 
 __all__ = ["Config", "ConfigError", "SecretRef", "StoreSettings", "config_path",
            "load_config", "parse_config", "redacted", "secret_from"]
@@ -80,6 +82,7 @@ class Config(BaseModel):
     grouping: GroupingSettings = Field(default_factory=GroupingSettings)
     suspects: SuspectSettings = Field(default_factory=SuspectSettings)
     leases: LeaseSettings = Field(default_factory=LeaseSettings)
+    telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
     connectors: list[SerializeAsAny[ConnectorConfig]] = Field(default_factory=list)
     path: Path | None = Field(default=None, exclude=True)
     """Where it was read from (``None``: defaults, no file)."""
@@ -100,6 +103,7 @@ class _Tables(BaseModel):
     grouping: GroupingSettings = Field(default_factory=GroupingSettings)
     suspects: SuspectSettings = Field(default_factory=SuspectSettings)
     leases: LeaseSettings = Field(default_factory=LeaseSettings)
+    telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
     connectors: list[dict[str, Any]] = Field(default_factory=list)
 
 
@@ -149,7 +153,7 @@ def parse_config(raw: bytes | str, *, path: Path | None = None) -> Config:
     if problems:
         raise ConfigError(path, problems)
     return Config(store=tables.store, api=tables.api, tui=tables.tui, grouping=tables.grouping,
-                  suspects=tables.suspects, leases=tables.leases,
+                  suspects=tables.suspects, leases=tables.leases, telemetry=tables.telemetry,
                   connectors=connectors, path=path)
 
 

@@ -39,15 +39,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
+from connectors import tracing
 from connectors.leasing import LeaseKeeper
 from storage import grouping_keys as keys
 from storage import investigations as inv_repo
-from storage.converters import EVENT_COLUMNS, event_from_row
 from storage.cursors import get_cursor, set_cursor
+from storage.events import events_after
 from storage.leases import Grant, LeaseLostError, fence
 from storage.models import (
     CHANGE_KINDS,
@@ -58,7 +58,6 @@ from storage.models import (
     utcnow,
 )
 from storage.store import Store
-from storage.tables import EventRow
 from storage.txretry import TRANSIENT, UNIQUE_VIOLATION, run_retrying
 
 CURSOR_NAME = "grouping"
@@ -166,8 +165,7 @@ LEASE = "grouping"
 
 
 def _new_events(session: Session, after_id: int, limit: int) -> list[Event]:
-    stmt = select(*EVENT_COLUMNS).where(EventRow.id > after_id).order_by(EventRow.id).limit(limit)
-    return [event_from_row(r) for r in session.execute(stmt).mappings()]
+    return events_after(session=session, after_id=after_id, limit=limit)
 
 
 def _keys(event: Event) -> tuple[tuple[str, str], ...]:
@@ -294,7 +292,13 @@ def group_once(store: Store, rules: GroupingRules | None = None, *,
 
     # A concurrent auto-open of the same episode loses on the unique key; the retry
     # reads the winner's investigation and links there.
-    return run_retrying(work, retry_on=TRANSIENT | {UNIQUE_VIOLATION})
+    with tracing.span("grouping.pass") as span:
+        result = run_retrying(work, retry_on=TRANSIENT | {UNIQUE_VIOLATION})
+        if span is not None:
+            span.set_attributes({"workbench.grouping.examined": result.examined,
+                                 "workbench.grouping.linked": result.linked,
+                                 "workbench.grouping.opened": result.opened})
+        return result
 
 
 def group_all(store: Store, rules: GroupingRules | None = None, *,

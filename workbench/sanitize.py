@@ -19,11 +19,6 @@ and ``\\r\\n`` becomes ``\\n`` so Windows line endings read normally.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from rich.text import Text
-    from textual.content import Content
 
 ESCAPE_MARK = "\u241b"  # ␛ SYMBOL FOR ESCAPE: shows where a sequence was removed
 
@@ -85,35 +80,3 @@ def sanitize_line(text: object, *, limit: int = 500) -> str:
         value = value[: limit * 4]  # keep the regex work bounded on huge bodies
     value = sanitize(value).replace("\n", " \u21b5 ").replace("\t", " ")
     return value if len(value) <= limit else value[: limit - 1] + "\u2026"
-
-
-def safe_text(text: object, style: str = "", *, line: bool = False) -> Text:
-    """A Rich ``Text`` holding ``text`` verbatim (sanitised, never parsed as markup)."""
-    from rich.text import Text
-
-    return Text(sanitize_line(text) if line else sanitize(text), style=style)
-
-
-def safe_content(text: object, *, line: bool = False) -> Content:
-    """A Textual ``Content`` holding ``text`` verbatim (sanitised, never parsed as markup)."""
-    from textual.content import Content
-
-    return Content(sanitize_line(text) if line else sanitize(text))
-
-
-def assemble(*parts: tuple[object, str] | str) -> Text:
-    """A ``Text`` from ``(untrusted value, style)`` pairs and trusted literal strings.
-
-    Use this instead of an f-string with markup: the value is sanitised and its
-    brackets stay brackets.
-    """
-    from rich.text import Text
-
-    out = Text()
-    for part in parts:
-        if isinstance(part, str):
-            out.append(part)
-        else:
-            value, style = part
-            out.append(sanitize(value), style=style)
-    return out

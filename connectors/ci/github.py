@@ -25,9 +25,9 @@ from pydantic import Field
 from connectors.base import Batch, ConnectorConfig
 from connectors.ci.common import ci_time
 from connectors.ci.github_events import job_event, run_event
+from connectors.dlq import dead_letter
 from connectors.errors import PoisonRecordError
 from connectors.http import Limits, SourceNotFoundError, check_advances, fetch_json
-from connectors.push import dead_letter
 from connectors.secrets import SecretRef
 from storage.models import NewDeadLetter, NewEvent
 

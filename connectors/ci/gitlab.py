@@ -22,9 +22,9 @@ from pydantic import Field
 
 from connectors.base import Batch, ConnectorConfig
 from connectors.ci.gitlab_hooks import HOOKS, parse_hook, pipeline_event
+from connectors.dlq import dead_letter
 from connectors.errors import PoisonRecordError
 from connectors.http import Limits, check_advances, fetch_json
-from connectors.push import dead_letter
 from connectors.secrets import SecretRef
 from storage.models import NewDeadLetter, NewEvent
 

@@ -20,6 +20,7 @@ from connectors.logs.formats import Parsed, json_fields, logfmt_fields, regex_fi
 from connectors.logs.roles import GENERIC, JOURNALD, SYSLOG_LEVEL_KEYS, logger_service, take_roles
 from storage.models import MAX_BODY, MAX_SHORT, MAX_TITLE, EventKind, NewEvent, Severity, Source
 from storage.times import TimeSettings, TimestampError, read_time
+from storage.trusted import trusted_event
 
 ENVELOPE_MAGIC = b"wblog1\n"
 
@@ -127,7 +128,7 @@ def parse_record(data: bytes, ref: RecordRef, ctx: LogContext) -> NewEvent:
         attrs["fields"] = fields
     title = message.strip().split("\n", 1)[0][:MAX_TITLE] or _fallback_title(data)
     try:
-        return NewEvent(
+        return trusted_event(
             source=Source.LOGS, kind=EventKind.LOG, severity=sev.SEVERITIES[rank],
             occurred_at=occurred, title=title, body="" if body == title else body[:MAX_BODY],
             service=_short(context["service"]) or ctx.service, environment=ctx.environment,

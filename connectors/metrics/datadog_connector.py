@@ -66,7 +66,7 @@ class DatadogConfig(PrometheusConfig):
 class DatadogConnector(PrometheusConnector):
     """Polls every configured Datadog metric query and reports anomaly episodes."""
 
-    kind: ClassVar[str] = "datadog"  # type: ignore[misc]
+    kind: ClassVar[str] = "datadog"
     config: DatadogConfig
 
     def __init__(self, config: DatadogConfig, client: httpx.AsyncClient, *,

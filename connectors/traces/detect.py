@@ -13,10 +13,11 @@ Spans are buffered per trace, bounded in count (``buffer_traces``, spans per tra
 and in time (``buffer_seconds`` since the trace's last span), because a trace
 crosses exports: the SDK's batch processor sends children before their root, and
 other services' spans come later still. A slow trace is reported when its root
-arrives, with the spans known then; spans that join it later re-report it with a
-higher ``revision`` (its span count), which replaces the stored event in place
-(``storage.stories``). A span already buffered is ignored: an exporter's retry of
-the same export changes nothing.
+arrives, with the spans known then (no ``revision``: the first report costs the
+store no lookup); spans that join it later re-report it with a ``revision`` (its
+span count), which replaces the stored event in place (``storage.stories``). A span
+already buffered is ignored: an exporter's retry of the same export changes nothing.
+Once a trace is judged not slow only its span ids are kept.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
@@ -40,18 +41,24 @@ MAX_OPERATIONS = 10_000
 
 @dataclass
 class _Baseline:
-    samples: np.ndarray  # type: ignore[type-arg]
+    samples: np.ndarray
     count: int = 0
     cached: float = float("inf")
     stale: int = 0
 
 
-@dataclass(slots=True)
 class _Trace:
-    spans: dict[str, Span] = field(default_factory=dict)
-    touched: float = 0.0
-    slow: tuple[Span, float, str] | None = None
-    """(root, limit, basis) once the trace was reported slow."""
+    """The spans held of one trace (a plain slotted class: one is made per trace)."""
+
+    __slots__ = ("slow", "spans", "touched")
+
+    def __init__(self) -> None:
+        self.spans: dict[str, Span | None] = {}
+        """By span id; ``None`` once a trace is judged not slow (only ids are needed
+        then, to ignore re-sent spans; plain strings keep the GC's heap small)."""
+        self.touched = 0.0
+        self.slow: tuple[Span, float, str] | None = None
+        """(root, limit, basis) once the trace was reported slow."""
 
 
 class TraceDetector:
@@ -72,7 +79,8 @@ class TraceDetector:
         grown: dict[str, _Trace] = {}
         roots: list[tuple[_Trace, Span]] = []
         buffer, cap = self._buffer, self.rules.max_spans_per_trace
-        last_id, trace, held = "", _Trace(), {}
+        last_id, trace = "", _Trace()
+        held: dict[str, Span | None] = {}
         for span in spans:
             # The hot loop of the receiver (a million spans): spans of one trace come
             # together, so the trace is looked up once per run of them.
@@ -93,16 +101,22 @@ class TraceDetector:
         for trace_id, trace in grown.items():
             trace.touched = now
             buffer.move_to_end(trace_id)
+        fresh: set[str] = set()
         for trace, root in roots:
             limit, basis = self._limit(root)
             self._add_baseline(root)
             if limit is not None and root.duration_ns / 1e6 > limit:
                 trace.slow = (root, limit, basis)
-        for trace in grown.values():
+                fresh.add(root.trace_id)
+            elif trace.slow is None:
+                trace.spans = dict.fromkeys(trace.spans)
+        for trace_id, trace in grown.items():
             if trace.slow is not None:
                 root, limit, basis = trace.slow
-                events.append(slow_trace_event(root, list(trace.spans.values()), limit, basis,
-                                               self.rules))
+                held_spans = [span for span in trace.spans.values() if span is not None]
+                revision = None if trace_id in fresh else len(held_spans)
+                events.append(slow_trace_event(root, held_spans, limit, basis, self.rules,
+                                               revision=revision))
         while len(self._buffer) > self.rules.buffer_traces:
             self._buffer.popitem(last=False)
         return events
@@ -179,8 +193,8 @@ def span_error_event(span: Span, rules: TraceRules) -> NewEvent:
 
 
 def slow_trace_event(root: Span, trace: list[Span], limit_ms: float, basis: str,
-                     rules: TraceRules) -> NewEvent:
-    """The event for a slow trace, with its critical path."""
+                     rules: TraceRules, *, revision: int | None = None) -> NewEvent:
+    """The event for a slow trace, with its critical path (``revision``: a re-report)."""
     duration_ms = root.duration_ns / 1e6
     path = critical_path(trace, root)
     return NewEvent(
@@ -193,7 +207,8 @@ def slow_trace_event(root: Span, trace: list[Span], limit_ms: float, basis: str,
         trace_id=root.trace_id, span_id=root.span_id, url=_link(rules, root.trace_id),
         attributes={"operation": root.name, "duration_ms": duration_ms,
                     "limit_ms": limit_ms, "basis": basis, "spans": len(trace),
+                    "critical_path": path, **_version(root),
                     # More spans, higher revision: the store keeps the fullest report.
-                    "revision": len(trace), "critical_path": path, **_version(root)},
+                    **({"revision": revision} if revision is not None else {})},
         dedup_key=f"slow_trace:{root.trace_id}",
     )

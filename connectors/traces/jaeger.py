@@ -19,9 +19,9 @@ import orjson
 from pydantic import Field
 
 from connectors.base import Batch, ConnectorConfig
+from connectors.dlq import dead_letter
 from connectors.errors import PoisonRecordError
 from connectors.http import Limits, PaginationStuckError, fetch_json
-from connectors.push import dead_letter
 from connectors.traces.detect import TraceDetector
 from connectors.traces.model import InvalidSpanIdError, Span, pad_hex_id, resource_fields
 from connectors.traces.rules import TraceRules

@@ -125,9 +125,7 @@ def decode_request(request: ExportTraceServiceRequest) -> Decoded:
         for scope_spans in resource_spans.scope_spans:
             for pb in scope_spans.spans:
                 try:
-                    span = _span(pb, service)
-                    span.environment, span.version = environment, version
-                    append(span)
+                    append(_span(pb, service, environment, version))
                 except InvalidSpanIdError as exc:
                     out.rejected.append((_isolate(resource_spans, scope_spans, pb), str(exc)))
     return out
@@ -147,7 +145,8 @@ def response_json(reply: ExportTraceServiceResponse) -> bytes:
     return str(json_format.MessageToJson(reply, indent=None)).encode()
 
 
-def _span(pb: PbSpan, service: str) -> Span:
+def _span(pb: PbSpan, service: str, environment: str | None = None,
+          version: str | None = None) -> Span:
     # The hot loop of the receiver (a million spans): each field is read once, and the
     # common valid case is checked with plain comparisons before anything is built.
     trace_id, span_id, parent = pb.trace_id, pb.span_id, pb.parent_span_id
@@ -158,7 +157,8 @@ def _span(pb: PbSpan, service: str) -> Span:
     if parent and (len(parent) != 8 or parent == ZEROS[8]):
         check_bytes_id(parent, 8, "parent span id")
     span = Span(trace_id.hex(), span_id.hex(), parent.hex() if parent else None, service,
-                pb.name, pb.start_time_unix_nano, pb.end_time_unix_nano)
+                pb.name, pb.start_time_unix_nano, pb.end_time_unix_nano, False, "",
+                environment, version)
     if pb.status.code == ERROR:
         # Only failing spans pay for attribute and event decoding.
         span.error = True

@@ -17,7 +17,7 @@ from storage import Store
 from storage.tokens import create_token
 from workbench.api.app import create_app
 from workbench.api.server import ApiServer
-from workbench.api.settings import ApiSettings
+from workbench.settings.api import ApiSettings
 
 ROLES = ("viewer", "responder", "admin")
 

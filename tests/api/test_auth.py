@@ -39,7 +39,7 @@ def _api_routes(store: Store) -> list[tuple[str, str, Role]]:
                  if d.call in ROLE_DEPENDENCIES]
         for method in route.methods:
             found.append((method, route.path, roles[0] if len(roles) == 1 else None))
-    return sorted(found, key=lambda r: (r[1], r[0]))  # type: ignore[return-value]
+    return sorted(found, key=lambda r: (r[1], r[0]))
 
 
 def _concrete(path: str) -> str:

@@ -11,7 +11,7 @@ import pytest
 
 from storage import Store
 from tests.api.conftest import Api, note, start_api, stop_api
-from workbench.api.settings import ApiSettings
+from workbench.settings.api import ApiSettings
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from connectors.supervisor import Supervisor
 from storage import NewDeadLetter, Store
 from tests.api.conftest import Api, note, start_api, stop_api
 from tests.connectors.runtime_fakes import FakeConnector, config, records
-from workbench.api.settings import ApiSettings
+from workbench.settings.api import ApiSettings
 
 UNLIMITED = ApiSettings(port=0, rate_limit_per_second=1e6, rate_limit_burst=10**6,
                         auth_failures_per_second=1e6, auth_failures_burst=10**6)

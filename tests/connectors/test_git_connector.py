@@ -18,7 +18,7 @@ from tests.connectors.gitlogs_helpers import Repo, drain, store_batches
 
 
 def _connector(*repos: Path, **extra: object) -> GitConnector:
-    return GitConnector(GitConfig(name="git", repositories=list(repos), **extra))  # type: ignore[arg-type]
+    return GitConnector(GitConfig(name="git", repositories=list(repos), **extra))
 
 
 def _shas(batches: list) -> list[str]:  # type: ignore[type-arg]

@@ -48,7 +48,7 @@ def test_shallow_clone_boundary_has_no_invented_paths(tmp_path: Path) -> None:
     boundary, tip = src.head("HEAD~1"), src.head()
     # git would diff the boundary against nothing: f0, f1 and f2 all "added".
     assert attrs[boundary]["paths_unknown"] == SHALLOW and attrs[boundary]["files"] == []
-    assert [f["path"] for f in attrs[tip]["files"]] == ["svc/f3.txt"]   # type: ignore[index]
+    assert [f["path"] for f in attrs[tip]["files"]] == ["svc/f3.txt"]
     assert "paths_unknown" not in attrs[tip]
 
 

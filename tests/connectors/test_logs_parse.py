@@ -257,7 +257,7 @@ def test_time_settings_are_checked_with_the_config(settings: dict[str, object],
     from connectors.logs.config import LogsConfig
 
     with pytest.raises(ValidationError, match=message):
-        LogsConfig(name="x", paths=["/x"], **settings)  # type: ignore[arg-type]
+        LogsConfig(name="x", paths=["/x"], **settings)
 
 
 def test_a_time_out_of_range_is_one_dead_record() -> None:

@@ -24,7 +24,7 @@ def connector(*paths: Path | str, **extra: object) -> LogsConnector:
     settings: dict[str, object] = {"rotate_wait_seconds": 0, "multiline_flush_seconds": 0}
     settings.update(extra)
     return LogsConnector(LogsConfig(name="logs", paths=[str(p) for p in paths],
-                                    **settings))  # type: ignore[arg-type]
+                                    **settings))
 
 
 def line(n: int, **extra: object) -> bytes:

@@ -143,8 +143,8 @@ def receiver_app(store: Any, **receivers: Any) -> Any:
     """
     from fastapi import FastAPI
 
-    from workbench.api.receiver_settings import ReceiverSettings
     from workbench.api.routes.receivers import router
+    from workbench.settings.receivers import ReceiverSettings
 
     receivers.setdefault("alertmanager_token", "env:WB_TEST_RECEIVER_TOKEN")
     receivers.setdefault("otlp_token", "env:WB_TEST_RECEIVER_TOKEN")

@@ -124,17 +124,18 @@ async def test_one_batch_holds_the_whole_story(store: Store) -> None:
     _assert_one_real_story(store)
 
 
-def _slow(revision: int, when: datetime) -> NewEvent:
+def _slow(revision: int | None, when: datetime) -> NewEvent:
     from storage.models import EventKind, Source
 
     return NewEvent(source=Source.TRACES, kind=EventKind.SLOW_TRACE, occurred_at=when,
                     title=f"slow with {revision} spans", dedup_key="slow_trace:" + "a" * 32,
-                    attributes={"revision": revision})
+                    attributes={} if revision is None else {"revision": revision})
 
 
 def test_a_higher_revision_replaces_a_lower_one_never_the_reverse(store: Store) -> None:
     when = datetime(2024, 5, 1, 10, tzinfo=UTC)
-    store.ingest([_slow(2, when)])
+    store.ingest([_slow(None, when)])                          # a first report
+    assert store.ingest([_slow(2, when)]).stored == 1
     (first,) = store.list_events(EventQuery(limit=5)).items
     assert store.ingest([_slow(1, when)]).stored == 0          # older report: a duplicate
     assert store.ingest([_slow(5, when)]).stored == 1

@@ -14,8 +14,8 @@ from storage import Store
 from tests.network import payloads
 from tests.network.servers import serve_app
 from workbench.api.app import create_app
-from workbench.api.receiver_settings import ReceiverSettings
-from workbench.api.settings import ApiSettings
+from workbench.settings.api import ApiSettings
+from workbench.settings.receivers import ReceiverSettings
 
 
 def test_receivers_in_the_app_factory(sqlite_store: Store, tmp_path: Path) -> None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import orjson
 
 from connectors.ci.github_events import webhook_record
-from connectors.dlq import Parsers, ReplayStatus, replay
-from connectors.push import dead_letter
+from connectors.dlq import Parsers, ReplayStatus, dead_letter, replay
 from storage import Store
 from storage.queries import EventQuery
 from tests.network import payloads

@@ -34,7 +34,7 @@ T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
 def _batch(number: int) -> list[NewEvent]:
     return [
-        NewEvent(source=Source.LOGS, kind="log", severity=list(Severity)[i % 5],  # type: ignore[arg-type]
+        NewEvent(source=Source.LOGS, kind="log", severity=list(Severity)[i % 5],
                  occurred_at=T0 + timedelta(seconds=number * BATCH + i),
                  title=f"request {number}-{i} failed", body="upstream timeout contacting db",
                  service=f"svc{i % 5}", dedup_key=f"{number}-{i}")

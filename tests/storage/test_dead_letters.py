@@ -13,7 +13,7 @@ from tests.storage.conftest import T0
 
 def _letter(payload: bytes = b"{bad json", connector: str = "logs", **kw: object) -> NewDeadLetter:
     return NewDeadLetter(connector=connector, payload=payload, error_class="ParseError",
-                         message="line 3: expected value", **kw)  # type: ignore[arg-type]
+                         message="line 3: expected value", **kw)
 
 
 def _enqueue(store: Store, letter: NewDeadLetter, at: int = 0) -> int:

@@ -25,7 +25,7 @@ OPEN, INVESTIGATING, RESOLVED = InvestigationStatus
 
 
 def _create(store: Store, title: str = "Checkout errors", **kwargs: object):  # type: ignore[no-untyped-def]
-    return store.create_investigation(NewInvestigation(title=title, **kwargs))  # type: ignore[arg-type]
+    return store.create_investigation(NewInvestigation(title=title, **kwargs))
 
 
 def test_create_get_update_delete(store: Store) -> None:
@@ -98,7 +98,7 @@ def test_created_resolved_gets_resolved_at(store: Store) -> None:
 
 
 def _titles(store: Store, **kwargs: object) -> list[str]:
-    page = store.list_investigations(InvestigationQuery(**kwargs))  # type: ignore[arg-type]
+    page = store.list_investigations(InvestigationQuery(**kwargs))
     return [i.title for i in page.items]
 
 
@@ -139,7 +139,7 @@ def test_keyset_pages_cover_everything_once(store: Store, sort: str, descending:
     for n in range(11):
         _create(store, f"inv {n % 4}", severity=list(Severity)[n % 3])
     seen: list[int] = []
-    query = InvestigationQuery(sort=sort, descending=descending, limit=3)  # type: ignore[arg-type]
+    query = InvestigationQuery(sort=sort, descending=descending, limit=3)
     page = store.list_investigations(query)
     seen += [i.id for i in page.items]
     while page.next_cursor:
@@ -204,6 +204,6 @@ def test_tampered_cursor_is_refused(several: Store, sort: str, key: tuple[object
     from storage import InvalidCursorError
     from storage.pagination import Cursor
 
-    query = InvestigationQuery(sort=sort, cursor=Cursor(key).encode())  # type: ignore[arg-type]
+    query = InvestigationQuery(sort=sort, cursor=Cursor(key).encode())
     with pytest.raises(InvalidCursorError):
         several.list_investigations(query)

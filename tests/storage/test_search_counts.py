@@ -31,7 +31,7 @@ def searchable(store: Store) -> Store:
 
 
 def _titles(store: Store, text: str, **kwargs: object) -> set[str]:
-    page = store.list_events(EventQuery(text=text, **kwargs))  # type: ignore[arg-type]
+    page = store.list_events(EventQuery(text=text, **kwargs))
     return {e.title for e in page.items}
 
 

@@ -187,7 +187,7 @@ def test_epoch_round_trip_in_every_unit(value: datetime, unit: str) -> None:
     value = value.replace(microsecond=0)
     number = int(value.timestamp()) * UNITS[unit]
     assert epoch_unit(number) == unit
-    assert from_epoch(number) == value == from_epoch(number, unit)  # type: ignore[arg-type]
+    assert from_epoch(number) == value == from_epoch(number, unit)
     assert read_time(str(number), UTC_ONLY, READ_AT).utc == value
 
 

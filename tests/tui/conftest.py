@@ -16,8 +16,8 @@ from storage import Store
 from storage.models import NewDeadLetter
 from storage.tables import EventRow
 from workbench.demo.scenario import load_demo
+from workbench.settings.tui import TuiSettings
 from workbench.tui.app import WorkbenchApp
-from workbench.tui.settings import TuiSettings
 
 NOW = datetime(2026, 11, 28, 14, 0, tzinfo=UTC)
 """The frozen "now" of every TUI test: the demo is built around it, the clock shows it."""

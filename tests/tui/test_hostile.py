@@ -15,7 +15,8 @@ from storage import Store
 from tests.tui.conftest import make_app, settle
 from tests.tui.hostile import CORPUS, EVIL_MARKERS, PAYLOAD, seed_hostile
 from tests.tui.ptyrun import PtyApp
-from workbench.sanitize import safe_text, sanitize, sanitize_line
+from workbench.sanitize import sanitize, sanitize_line
+from workbench.tui.safe import safe_text
 
 CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 

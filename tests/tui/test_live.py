@@ -7,8 +7,8 @@ from datetime import timedelta
 from storage import Store
 from storage.models import EventKind, NewEvent, Severity, Source
 from tests.tui.conftest import NOW, make_app, settle
+from workbench.settings.tui import TuiSettings
 from workbench.tui.screens.events import EventsScreen
-from workbench.tui.settings import TuiSettings
 
 
 async def test_new_events_arrive_under_a_still_cursor(seeded: tuple[Store, int]) -> None:

@@ -16,8 +16,8 @@ from storage import Store
 from storage.models import EventKind, NewEvent, Severity, Source
 from tests.conftest import PG_URL, _pg_database
 from tests.tui.conftest import NOW, make_app, seed, settle
+from workbench.settings.tui import TuiSettings
 from workbench.tui.screens.events import EventsScreen
-from workbench.tui.settings import TuiSettings
 
 pytestmark = pytest.mark.postgres
 

@@ -226,7 +226,7 @@ async def test_read_only_writes_nothing(seeded: tuple[Store, int]) -> None:
 
 async def test_keymap_remaps_by_binding_id(seeded: tuple[Store, int]) -> None:
     """[tui].keymap moves "next error" to x; help shows the new key."""
-    from workbench.tui.settings import TuiSettings
+    from workbench.settings.tui import TuiSettings
 
     store, _ = seeded
     settings = TuiSettings(keymap={"timeline.next_error": "x"})
@@ -251,7 +251,7 @@ def test_unknown_keymap_id_is_a_clear_error(seeded: tuple[Store, int]) -> None:
     """A typo in [tui].keymap names the bad id instead of silently doing nothing."""
     import pytest
 
-    from workbench.tui.settings import TuiSettings
+    from workbench.settings.tui import TuiSettings
 
     with pytest.raises(ValueError, match="timeline.nxt"):
         make_app(seeded[0], settings=TuiSettings(keymap={"timeline.nxt": "x"}))
@@ -327,7 +327,7 @@ async def test_timeline_window_filter_and_previous_error(seeded: tuple[Store, in
 async def test_keyset_pages_load_as_you_scroll(seeded: tuple[Store, int]) -> None:
     """With 10-row pages, G at the end of what is loaded fetches the next page until every
     event is there, in order, without duplicates."""
-    from workbench.tui.settings import TuiSettings
+    from workbench.settings.tui import TuiSettings
 
     store, _ = seeded
     total = sum(store.count_events("source").values())
@@ -353,7 +353,7 @@ async def test_a_page_of_the_old_query_is_dropped(seeded: tuple[Store, int]) -> 
     the old query to the filtered list (the page is held until the filter has applied)."""
     import threading
 
-    from workbench.tui.settings import TuiSettings
+    from workbench.settings.tui import TuiSettings
 
     store, _ = seeded
     app = make_app(store, settings=TuiSettings(page_size=10))

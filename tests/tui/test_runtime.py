@@ -10,9 +10,10 @@ from pathlib import Path
 from storage import Store
 from tests.tui.conftest import make_app, settle
 from workbench.config import parse_config
-from workbench.tui.runtime import ConnectorService
+from workbench.runtime import RuntimeOptions, build_runtime
+from workbench.settings.tui import TuiSettings
+from workbench.tui.screens.events import EventsScreen
 from workbench.tui.screens.health import HealthScreen
-from workbench.tui.settings import TuiSettings
 
 
 def _append(path: Path, text: str) -> None:
@@ -37,8 +38,7 @@ async def test_supervisor_on_the_tui_loop(tmp_path: Path) -> None:
                           f"multiline_flush_seconds = 0\n")
     store = Store.open(tmp_path / "rt.db")
     app = make_app(store, live=True, settings=TuiSettings(poll_seconds=0.05),
-                   services=[ConnectorService(store, config)])
-    app.config = config
+                   runtime=build_runtime(config, store, RuntimeOptions(api=False)))
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot, lambda: app.control is not None
                      and store.pending_dead_letters() == {"app": 1})
@@ -47,6 +47,7 @@ async def test_supervisor_on_the_tui_loop(tmp_path: Path) -> None:
                      and any(r["name"] == "app" and r["state"] == "running"
                              and r["dlq_size"] == 1 for r in app.screen.connectors.rows))
         health = app.screen
+        assert isinstance(health, HealthScreen)
         await pilot.press("enter")
         await settle(pilot, lambda: bool(health.letters.rows))
         attempts = health.letters.rows[0].attempts
@@ -55,18 +56,22 @@ async def test_supervisor_on_the_tui_loop(tmp_path: Path) -> None:
                      > attempts)
         assert store.pending_dead_letters() == {"app": 1}
         await pilot.press("escape", "escape", "A")
-        await settle(pilot, lambda: len(getattr(app.screen, "pane", None).rows.rows) == 3)
+        await settle(pilot, lambda: isinstance(app.screen, EventsScreen)
+                     and len(app.screen.pane.rows.rows) == 3)
         await asyncio.to_thread(_append, logs / "app.log", _line(99))
+        assert isinstance(app.screen, EventsScreen)
         rows = app.screen.pane.rows
         await settle(pilot, lambda: any("line 99" in r.title for r in rows.rows))
         await pilot.press("escape", "H")
         await settle(pilot, lambda: isinstance(app.screen, HealthScreen)
                      and bool(app.screen.connectors.rows))
         await pilot.press("P")
+        control = app.control
+        assert control is not None
         await settle(pilot)
-        assert app.control.snapshot()["app"].status != "paused"  # it asks first
+        assert control.snapshot()["app"].status != "paused"  # it asks first
         await pilot.press("ctrl+y")
-        await settle(pilot, lambda: app.control.snapshot()["app"].status == "paused")
+        await settle(pilot, lambda: control.snapshot()["app"].status == "paused")
     store.close()
 
 
@@ -77,14 +82,15 @@ async def test_grouping_runs_beside_the_tui(tmp_path: Path) -> None:
 
     from storage.models import EventKind, NewEvent, Severity, Source
     from tests.tui.conftest import NOW, seed
+    from workbench.config import Config
     from workbench.grouping import GroupingSettings
-    from workbench.tui.runtime import GroupingService
 
     store = Store.open(tmp_path / "group.db")
     inv = seed(store)
     before = store.get_investigation(inv).event_count
-    app = make_app(store, services=[GroupingService(store, GroupingSettings(
-        interval_seconds=0.05))])
+    config = Config(grouping=GroupingSettings(interval_seconds=0.05))
+    app = make_app(store, runtime=build_runtime(config, store, RuntimeOptions(connectors=False,
+                                                                        api=False)))
     async with app.run_test(size=(100, 30)) as pilot:
         await asyncio.to_thread(store.ingest, [NewEvent(
             source=Source.LOGS, kind=EventKind.LOG, severity=Severity.HIGH, service="checkout",

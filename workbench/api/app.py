@@ -16,6 +16,9 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
+from connectors import tracing
+from connectors.control import Control
+from connectors.health import HealthRegistry
 from storage import Store
 from workbench import __version__
 from workbench.api import hot, problems
@@ -24,6 +27,7 @@ from workbench.api.connector_status import collect
 from workbench.api.db import Database
 from workbench.api.metrics import ApiMetrics
 from workbench.api.middleware import EdgeMiddleware
+from workbench.api.outcome_metrics import OutcomeCollector
 from workbench.api.ratelimit import TokenBucketLimiter
 from workbench.api.routes import (
     analytics,
@@ -35,7 +39,7 @@ from workbench.api.routes import (
     suspects,
     tokens,
 )
-from workbench.api.settings import ApiSettings
+from workbench.settings.api import ApiSettings
 
 log = logging.getLogger(__name__)
 ROUTERS = (events.router, investigations.router, connectors.router, analytics.router,
@@ -43,8 +47,9 @@ ROUTERS = (events.router, investigations.router, connectors.router, analytics.ro
 OPTIONAL_ROUTERS = ("workbench.api.routes.receivers",)
 
 
-def create_app(*, store: Store, settings: ApiSettings | None = None, health: Any = None,
-               control: Any = None, read_only: bool = False) -> FastAPI:
+def create_app(*, store: Store, settings: ApiSettings | None = None,
+               health: HealthRegistry | None = None, control: Control | None = None,
+               read_only: bool = False) -> FastAPI:
     """A ready app serving ``store``; ``health``/``control`` come from the supervisor.
 
     ``read_only``: every unsafe method is refused with 405 (see ``workbench.api.readonly``).
@@ -75,12 +80,17 @@ def create_app(*, store: Store, settings: ApiSettings | None = None, health: Any
 
         app.add_middleware(ReadOnlyMiddleware)  # inside the edge: headers and metrics still
     app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes,
-                       metrics=app.state.metrics)
+                       metrics=app.state.metrics, authenticator=app.state.authenticator,
+                       receiver_failures=app.state.receiver_failures)
+    if (tracer := tracing.tracer()) is not None:  # outermost: the span covers everything
+        from workbench.telemetry.asgi import TracingMiddleware
+
+        app.add_middleware(TracingMiddleware, tracer=tracer)
     return app
 
 
-def _state(app: FastAPI, store: Store, db: Database, settings: ApiSettings, health: Any,
-           control: Any) -> None:
+def _state(app: FastAPI, store: Store, db: Database, settings: ApiSettings,
+           health: HealthRegistry | None, control: Control | None) -> None:
     app.state.store = store
     app.state.db = db
     app.state.settings = settings
@@ -90,6 +100,9 @@ def _state(app: FastAPI, store: Store, db: Database, settings: ApiSettings, heal
     failures = TokenBucketLimiter(settings.auth_failures_per_second,
                                   settings.auth_failures_burst)
     app.state.authenticator = Authenticator(db, limiter, failures)
+    # Failed webhook signatures and receiver tokens, per receiver and address.
+    app.state.receiver_failures = TokenBucketLimiter(settings.auth_failures_per_second,
+                                                     settings.auth_failures_burst)
     metrics = ApiMetrics()
 
     def statuses() -> list[Mapping[str, Any]]:
@@ -97,6 +110,7 @@ def _state(app: FastAPI, store: Store, db: Database, settings: ApiSettings, heal
             return [s.model_dump() for s in collect(session, health)]
 
     metrics.watch_connectors(statuses)
+    metrics.registry.register(OutcomeCollector(store))
     app.state.metrics = metrics
 
 

@@ -5,6 +5,17 @@ comparison in Python to time. Roles are ordered viewer < responder < admin; a
 viewer reads, a responder also writes investigations, events and notes and replays
 the DLQ, an admin also manages connectors and tokens. The token itself is never
 logged or stored; a principal is named by the token's ``name``.
+
+Failed tokens are throttled by what is being guessed, plus the address: on a
+bastion every user is 127.0.0.1, so an address alone would let one guesser lock
+everyone out. A token whose first characters (:data:`PREFIX_CHARS`, 48 bits of its
+secret) belong to a token that has authenticated before is a known user's token,
+perhaps mistyped: its failures count in a bucket of that prefix and address.
+Anything else is a guess: its failures count in the address's bucket, and while
+that bucket is empty such tokens get 429 without being looked up. So a guesser
+meets 429 at once while known users keep working, and a user's typo costs only
+that user. (A token never seen since the server started shares the guessers'
+bucket until it succeeds once.)
 """
 
 from __future__ import annotations
@@ -12,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -27,6 +39,9 @@ from workbench.api.ratelimit import TokenBucketLimiter, retry_after_header
 log = logging.getLogger(__name__)
 TOUCH_EVERY_SECONDS = 60.0
 MAX_TOKEN_LENGTH = 256
+PREFIX_CHARS = 12
+"""``iwb_`` and 8 characters of the secret: enough to tell users apart, useless to guess with."""
+KNOWN_PREFIXES = 10_000
 
 
 class Role(StrEnum):
@@ -64,17 +79,26 @@ class Authenticator:
         self._failures = failures
         self._touched: dict[int, float] = {}
         self._background: set[asyncio.Task[None]] = set()
+        self._known: OrderedDict[str, None] = OrderedDict()
 
     async def authenticate(self, request: Request,
                            credentials: HTTPAuthorizationCredentials | None) -> Principal:
         """The caller, after authentication and rate limiting."""
+        principal: Principal | None = request.scope.get("state", {}).get("principal")
+        if principal is not None:  # authenticated at the edge (workbench.api.middleware)
+            return principal
         if credentials is None or not credentials.credentials:
             raise ProblemError(401, "unauthorized", "send `Authorization: Bearer <token>`",
                                headers={"WWW-Authenticate": "Bearer"})
         secret = credentials.credentials
+        guessed = self._guess_key(request, secret)
+        wait = self._failures.wait(guessed)
+        if wait > 0:
+            raise _too_many(wait)
         found = await self._lookup(secret) if len(secret) <= MAX_TOKEN_LENGTH else None
         if found is None:
-            raise self._refusal(request, "the token is not valid (unknown or revoked)")
+            raise self._refusal(guessed, "the token is not valid (unknown or revoked)")
+        self._remember(secret[:PREFIX_CHARS])
         token_id, name, role = found
         wait = self._limiter.take(f"token:{token_id}")
         if wait > 0:
@@ -89,14 +113,27 @@ class Authenticator:
         found = await self._db.read(lambda s: tokens.authenticate(session=s, token=secret))
         return None if found is None else (found.id, found.name, found.role)
 
-    def _refusal(self, request: Request, detail: str) -> ProblemError:
-        # Wrong tokens from one address are throttled harder than normal traffic: that is
-        # what guessing looks like. A missing header is not counted.
+    def _guess_key(self, request: Request, secret: str) -> str:
+        """The bucket a failure of ``secret`` counts in (see the module's docstring)."""
         client = request.client.host if request.client else "unknown"
-        wait = self._failures.take(f"client:{client}")
+        prefix = secret[:PREFIX_CHARS]
+        return f"prefix:{prefix}:{client}" if prefix in self._known else f"client:{client}"
+
+    def _remember(self, prefix: str) -> None:
+        known = self._known
+        if prefix in known:
+            known.move_to_end(prefix)
+            return
+        known[prefix] = None
+        if len(known) > KNOWN_PREFIXES:
+            known.popitem(last=False)
+
+    def _refusal(self, guessed: str, detail: str) -> ProblemError:
+        # Wrong tokens are throttled harder than normal traffic: that is what guessing
+        # looks like. A missing header is not counted.
+        wait = self._failures.take(guessed)
         if wait > 0:
-            return ProblemError(429, "rate-limited", "too many failed authentications",
-                                headers={"Retry-After": retry_after_header(wait)})
+            return _too_many(wait)
         return ProblemError(401, "unauthorized", detail, headers={"WWW-Authenticate": "Bearer"})
 
     def _touch(self, token_id: int) -> None:
@@ -118,6 +155,11 @@ class Authenticator:
             await self._db.write(work)
         except Exception:  # noqa: BLE001 - bookkeeping must not fail anything
             log.warning("could not record token use", exc_info=True)
+
+
+def _too_many(wait: float) -> ProblemError:
+    return ProblemError(429, "rate-limited", "too many failed authentications; retry later",
+                        headers={"Retry-After": retry_after_header(wait)})
 
 
 def check_role(principal: Principal, needed: Role) -> Principal:

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
+from connectors.health import HealthRegistry
 from connectors.status import collect_statuses
 
 
@@ -57,8 +58,8 @@ def _state(snapshot: Mapping[str, Any]) -> str | None:
     return value.lower() if isinstance(value, str) else None
 
 
-def collect(session: Session, health: Any) -> list[ConnectorStatus]:
-    """Every known connector's status, sorted by name (``health``: a registry or control)."""
+def collect(session: Session, health: HealthRegistry | None) -> list[ConnectorStatus]:
+    """Every known connector's status, sorted by name (``health``: the live registry)."""
     live = health.snapshot() if health is not None else None
     return [ConnectorStatus(name=s.name, state=_state(s.health), live=s.live,
                             dlq_size=s.dlq_size, updated_at=s.updated_at, details=s.health,

@@ -17,6 +17,7 @@ queue among themselves, and cannot occupy every thread a read needs.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -72,7 +73,9 @@ class Database:
 
     async def write(self, work: Callable[[Session], T]) -> T:
         """Run ``work`` in one write transaction on the writer pool (not the read threads)."""
-        return await asyncio.get_running_loop().run_in_executor(self._writer, self._write, work)
+        # In the caller's context, so the request's span is the parent of the SQL spans.
+        return await asyncio.get_running_loop().run_in_executor(
+            self._writer, contextvars.copy_context().run, self._write, work)
 
     def _read(self, work: Callable[[Session], T]) -> T:
         with self.store.read() as session:

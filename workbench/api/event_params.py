@@ -11,7 +11,7 @@ from storage.queries import EventQuery
 from workbench.api.models import Timestamp
 from workbench.api.pagination import clamp_limit
 from workbench.api.problems import check_window
-from workbench.api.settings import ApiSettings
+from workbench.settings.api import ApiSettings
 
 ShortText = Annotated[str, Field(max_length=256)]
 Order = Literal["asc", "desc"]

@@ -16,6 +16,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 BREAKER_STATES = ("closed", "half_open", "open")
 RUN_STATUSES = ("starting", "running", "paused", "standby", "failing", "stopped")
+BREAKER_MOVES = tuple((a, b) for a in BREAKER_STATES for b in BREAKER_STATES if a != b)
+"""Every move: the breaker's own plus those an operator forces (force_open/force_close)."""
 OUTCOMES = ("received", "stored", "deduplicated", "dead_lettered")
 """Health counters exported as ``workbench_connector_events_total{outcome=...}``."""
 
@@ -88,6 +90,10 @@ class _RuntimeFamilies:
                                            labels=labels)
         self.polls = CounterMetricFamily("workbench_connector_polls",
                                          "polls since the runner started", labels=labels)
+        self.breaker = CounterMetricFamily(
+            "workbench_connector_breaker_transitions",
+            "circuit-breaker state changes since the runner started",
+            labels=["connector", "from", "to"])
         self.last_success = GaugeMetricFamily(
             "workbench_connector_last_success_timestamp_seconds",
             "Unix time of the last successful poll", labels=labels)
@@ -102,6 +108,10 @@ class _RuntimeFamilies:
         self.errors.add_metric([name], float(details.get("errors") or 0))
         self.retries.add_metric([name], float(details.get("retries") or 0))
         self.polls.add_metric([name], float(details.get("polls") or 0))
+        moves = details.get("breaker_moves") or {}
+        for source, target in BREAKER_MOVES:  # every legal move, 0 until it happens
+            self.breaker.add_metric([name, source, target],
+                                    float(moves.get(f"{source}->{target}", 0)))
         success = details.get("last_success_at")
         if isinstance(success, str):  # snapshots arrive JSON-shaped
             success = datetime.fromisoformat(success)
@@ -111,7 +121,7 @@ class _RuntimeFamilies:
     def all(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         """Every family, in a stable order."""
         yield from (self.status, self.events, self.errors, self.retries, self.polls,
-                    self.last_success)
+                    self.breaker, self.last_success)
 
 
 class ApiMetrics:

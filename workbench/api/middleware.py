@@ -4,6 +4,14 @@
 - Bodies over the limit get 413: at once when ``Content-Length`` says so, otherwise
   as soon as the streamed body passes the limit, never after reading all of it.
 - Request count and latency per route template, for ``/metrics``.
+- Header limits: more than :data:`MAX_HEADERS` headers, one over
+  :data:`MAX_HEADER_BYTES` or all over :data:`MAX_HEADERS_BYTES` get 431.
+- Authentication before the body: every ``/api`` route except the receivers needs
+  a bearer token, checked here (401/429) before the route reads or parses a byte of
+  the body; the principal rides in ``scope["state"]`` to the route's role check.
+- Receivers whose sender failed its signature or token too often from this address
+  get 429 with ``Retry-After`` before anything is verified (see
+  ``workbench.api.routes.receivers``, which counts the failures).
 """
 
 from __future__ import annotations
@@ -11,11 +19,15 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from fastapi.security import HTTPAuthorizationCredentials
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from workbench.api.metrics import ApiMetrics
-from workbench.api.problems import problem_response
+from workbench.api.problems import ProblemError, problem_response
+from workbench.api.ratelimit import TokenBucketLimiter, retry_after_header
 
 SECURITY_HEADERS = [
     (b"cache-control", b"no-store"),
@@ -27,15 +39,30 @@ SECURITY_HEADERS = [
 # so the optional HTML-only ones (Referrer-Policy, Permissions-Policy) are left out.
 # The docs page loads its own script and styles; everything else is JSON.
 DOCS_PATHS = ("/docs", "/docs/oauth2-redirect", "/redoc")
+MAX_HEADERS = 100
+MAX_HEADER_BYTES = 16 * 1024
+MAX_HEADERS_BYTES = 64 * 1024
+RECEIVER_PATHS = ("/api/webhooks/", "/v1/traces")
+"""Routes that authenticate their senders their own way (signatures, tokens)."""
+
+
+def receiver_key(scope: Scope) -> str:
+    """The throttle bucket of failed deliveries: the receiver and the sender's address."""
+    client = scope.get("client")
+    return f"receiver:{scope['path']}:{client[0] if client else 'unknown'}"
 
 
 class EdgeMiddleware:
     """Security headers, body limit and request metrics."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, metrics: ApiMetrics) -> None:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, metrics: ApiMetrics,
+                 authenticator: Any = None,
+                 receiver_failures: TokenBucketLimiter | None = None) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.metrics = metrics
+        self.authenticator = authenticator
+        self.receiver_failures = receiver_failures
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -50,8 +77,11 @@ class EdgeMiddleware:
                 message["headers"] = [*message.get("headers", ()), *SECURITY_HEADERS]
             await send(message)
 
+        refusal = _header_problem(scope) or await self._gate(scope)
         declared = _content_length(scope)
-        if declared is not None and declared > self.max_body_bytes:
+        if refusal is not None:
+            await refusal(scope, receive, send_with_headers)
+        elif declared is not None and declared > self.max_body_bytes:
             await self._too_large(scope, receive, send_with_headers)
         else:
             await self.app(scope, self._limited(receive), send_with_headers)
@@ -59,6 +89,28 @@ class EdgeMiddleware:
         template = getattr(route, "path_format", None) or "unmatched"
         self.metrics.observe(scope["method"], template, status[0],
                              time.perf_counter() - started)
+
+    async def _gate(self, scope: Scope) -> Response | None:
+        """A 401/429 for an ``/api`` request that fails authentication, before its body."""
+        path: str = scope["path"]
+        if path.startswith(RECEIVER_PATHS):
+            wait = self.receiver_failures.wait(receiver_key(scope)) \
+                if self.receiver_failures is not None else 0.0
+            if wait <= 0:
+                return None
+            return problem_response(429, "rate-limited",
+                                    "too many failed signatures or tokens; retry later",
+                                    headers={"Retry-After": retry_after_header(wait)})
+        if not path.startswith("/api/") or self.authenticator is None:
+            return None
+        request = Request(scope)
+        try:
+            principal = await self.authenticator.authenticate(request,
+                                                                 bearer_credentials(request))
+        except ProblemError as exc:
+            return problem_response(exc.status, exc.slug, exc.detail, headers=exc.headers)
+        scope.setdefault("state", {})["principal"] = principal
+        return None
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem_response(
@@ -94,3 +146,34 @@ def _content_length(scope: Scope) -> int | None:
             except ValueError:
                 return None
     return None
+
+
+def bearer_credentials(request: Request) -> HTTPAuthorizationCredentials | None:
+    """What ``HTTPBearer(auto_error=False)`` would give."""
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return None
+    # model_construct: the two strings need no validation (saves a few us per request)
+    return HTTPAuthorizationCredentials.model_construct(scheme=scheme, credentials=token)
+
+
+def _header_problem(scope: Scope) -> Response | None:
+    headers: Any = scope.get("headers", ())
+    total = 0
+    for name, value in headers:
+        size = len(name) + len(value)
+        if size > MAX_HEADER_BYTES:
+            return _431(f"a header is larger than {MAX_HEADER_BYTES} bytes")
+        total += size
+    if len(headers) > MAX_HEADERS:
+        return _431(f"more than {MAX_HEADERS} headers")
+    if total > MAX_HEADERS_BYTES:
+        return _431(f"the headers are larger than {MAX_HEADERS_BYTES} bytes in all")
+    return None
+
+
+def _431(detail: str) -> Response:
+    return problem_response(431, "headers-too-large", detail, headers={"Connection": "close"})

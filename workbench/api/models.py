@@ -25,8 +25,8 @@ from storage.models import (
 )
 
 MAX_BATCH = 1_000
-RFC3339 = (r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[Tt]([01]\d|2[0-3]):[0-5]\d:[0-5]\d"
-           r"(\.\d+)?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d)$")
+RFC3339 = (r"^(?!0000)\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[Tt]([01]\d|2[0-3]):"
+           r"[0-5]\d:[0-5]\d(\.\d+)?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d)$")
 """An RFC 3339 date-time with a zone (leap seconds aside: Python has no 23:59:60)."""
 _RFC3339 = re.compile(RFC3339)
 
@@ -107,7 +107,7 @@ def _optional(model: type[BaseModel], name: str) -> type[BaseModel]:
         for key, info in model.model_fields.items()
     }
     fields["status"] = (InvestigationStatus | None, None)
-    created: type[BaseModel] = create_model(  # type: ignore[call-overload]
+    created: type[BaseModel] = create_model(
         name, __config__=ConfigDict(extra="forbid"), **fields)
     return created
 

@@ -12,7 +12,7 @@ from typing import Annotated, Generic, TypeVar
 from fastapi import Query
 from pydantic import BaseModel, ConfigDict
 
-from workbench.api.settings import ApiSettings
+from workbench.settings.api import ApiSettings
 
 T = TypeVar("T")
 

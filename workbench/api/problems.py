@@ -39,12 +39,14 @@ TITLES = {
     "unsupported-media-type": "Unsupported media type",
     "validation": "Invalid request",
     "rate-limited": "Too many requests",
+    "headers-too-large": "Request headers too large",
     "unavailable": "Service unavailable",
     "internal": "Internal error",
 }
 _STATUS_SLUG = {400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found",
                 405: "method-not-allowed", 409: "conflict", 413: "payload-too-large",
                 415: "unsupported-media-type", 422: "validation", 429: "rate-limited",
+                431: "headers-too-large",
                 503: "unavailable"}
 
 

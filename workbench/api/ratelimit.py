@@ -1,4 +1,4 @@
-"""A token-bucket rate limiter keyed by API token (or client address for failed logins)."""
+"""A token-bucket rate limiter keyed by API token, or by what a failed attempt guessed."""
 
 from __future__ import annotations
 
@@ -33,17 +33,27 @@ class TokenBucketLimiter:
 
     def take(self, key: str) -> float:
         """Spend one token from ``key``'s bucket; the wait in seconds if it is empty."""
+        return self._visit(key, spend=True)
+
+    def wait(self, key: str) -> float:
+        """The wait before ``key`` may spend a token (0 if now), without spending one."""
+        return self._visit(key, spend=False)
+
+    def _visit(self, key: str, *, spend: bool) -> float:
         now = self._clock()
         with self._lock:
             bucket = self._buckets.get(key)
             if bucket is None:
+                if not spend:
+                    return 0.0
                 if len(self._buckets) >= self._max_keys:
                     self._buckets.clear()  # bounded memory beats perfect fairness
                 bucket = self._buckets[key] = _Bucket(self.burst, now)
             bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate)
             bucket.updated = now
             if bucket.tokens >= 1.0:
-                bucket.tokens -= 1.0
+                if spend:
+                    bucket.tokens -= 1.0
                 return 0.0
             return (1.0 - bucket.tokens) / self.rate
 

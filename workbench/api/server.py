@@ -15,7 +15,7 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
-from workbench.api.settings import ApiSettings
+from workbench.settings.api import ApiSettings
 
 
 class ApiServerError(RuntimeError):

@@ -56,6 +56,13 @@ lookback_minutes = 360
 # "10.0.3.17" = "payments"
 # "*.ledger.internal" = "ledger"
 
+[telemetry]
+# Traces of the workbench's own work over OTLP/HTTP (docs/telemetry.md). The standard
+# OTEL_* variables win over this table (OTEL_TRACES_EXPORTER=otlp turns tracing on).
+enabled = false
+# endpoint = "http://localhost:4318"
+# sample_ratio = 0.1
+
 # One [[connectors]] table per source. Common keys: name (unique), kind, enabled,
 # interval_seconds (pause between polls), timeout_seconds (per poll attempt), and
 # the optional [connectors.retry] / [connectors.breaker] tables shown below.

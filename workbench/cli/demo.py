@@ -33,8 +33,18 @@ def _run(args: argparse.Namespace) -> int:
     try:
         tui = importlib.import_module("workbench.cli.tui")
     except ModuleNotFoundError:
-        from workbench.demo.summary import print_summary
-
-        return print_summary(args, result.investigation_id)
+        return _print_summary(args, result.investigation_id)
     status: int = tui.run(args)
     return status
+
+
+def _print_summary(args: argparse.Namespace, investigation_id: int) -> int:
+    """Without the TUI installed: print the demo investigation as Markdown."""
+    from workbench.report import markdown_report
+
+    store = open_store(args)
+    try:
+        sys.stdout.write(markdown_report(store, investigation_id))
+    finally:
+        store.close()
+    return 0

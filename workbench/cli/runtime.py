@@ -1,9 +1,8 @@
-"""Shared by the connector commands: config -> connectors, and plain-text tables."""
+"""Shared by the connector commands: the config, the runtime's builders, plain-text tables."""
 
 from __future__ import annotations
 
 import argparse
-import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -14,8 +13,6 @@ if TYPE_CHECKING:
     from connectors.dlq import Parsers
     from workbench.config import Config
 
-log = logging.getLogger(__name__)
-
 
 def config_or_exit(args: argparse.Namespace) -> Config:
     """The validated config (a :class:`CliError` lists what is wrong)."""
@@ -25,32 +22,21 @@ def config_or_exit(args: argparse.Namespace) -> Config:
 
 def build_connectors(config: Config, names: Sequence[str] = (), *, enabled_only: bool = True
                      ) -> tuple[list[tuple[Connector, ConnectorConfig]], dict[str, str]]:
-    """Instances for the configured connectors, and ``name -> error`` for those that failed."""
-    from connectors import registry
+    """:func:`workbench.runtime.build.build_connectors`; an unknown name is a :class:`CliError`."""
+    from workbench.runtime.build import UnknownConnectorError
+    from workbench.runtime.build import build_connectors as build
 
-    wanted = set(names)
-    unknown = wanted - {c.name for c in config.connectors}
-    if unknown:
-        raise CliError(f"no connector named {', '.join(sorted(unknown))} in the config")
-    built: list[tuple[Connector, ConnectorConfig]] = []
-    failed: dict[str, str] = {}
-    for item in config.connectors:
-        if (wanted and item.name not in wanted) or (enabled_only and not item.enabled):
-            continue
-        try:
-            built.append((registry.build(item), item))
-        except Exception as exc:  # one broken connector must not stop the others
-            log.warning("connector %s could not be created: %s", item.name, exc)
-            failed[item.name] = f"{type(exc).__name__}: {exc}"
-    return built, failed
+    try:
+        return build(config, names, enabled_only=enabled_only)
+    except UnknownConnectorError as exc:
+        raise CliError(str(exc)) from exc
 
 
 def parsers(config: Config) -> Parsers:
-    """Every configured connector's parser (disabled ones too: their DLQ entries remain)."""
-    from connectors.dlq import Parsers
+    """Every configured connector's DLQ parser (:func:`workbench.runtime.build.parsers`)."""
+    from workbench.runtime.build import parsers as every
 
-    built, _ = build_connectors(config, enabled_only=False)
-    return Parsers.of(connector for connector, _ in built)
+    return every(config)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

@@ -1,11 +1,8 @@
-"""``workbench serve``: the connectors (and later the REST API) headless, until a signal.
+"""``workbench serve``: the runtime (connectors, grouping, the REST API) headless, until a signal.
 
-Everything ``serve`` runs is a *service*: a function from the :class:`ServeContext`
-to an async context manager that starts the thing on entry and stops it cleanly
-on exit. :data:`SERVICES` lists them in start order; they stop in reverse. To add
-the REST API, write ``api_service(ctx)`` (an ``asynccontextmanager`` that starts
-the server on ``ctx.loop`` with ``ctx.control`` for live connector state, and
-stops it on exit) and append it to :data:`SERVICES`.
+What runs is :class:`workbench.runtime.Runtime`, the same service layer the TUI
+starts; this module only parses options, sets up logging and signals, and waits.
+A service that cannot start stops ``serve`` (the TUI, instead, reports it).
 
 SIGINT and SIGTERM set one stop event; a second signal is left to the default
 handler only after shutdown began (so a stuck shutdown can still be interrupted).
@@ -19,111 +16,19 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench.cli.main import open_store
-from workbench.cli.runtime import build_connectors, config_or_exit
+from workbench.cli.runtime import config_or_exit
+from workbench.telemetry.logs import formatter as log_formatter
+from workbench.telemetry.setup import start as start_telemetry
 
 if TYPE_CHECKING:
-    from connectors.control import Control
-    from connectors.leasing import LeaseKeeper
-    from connectors.supervisor import Supervisor
     from storage import Store
     from workbench.config import Config
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class ServeContext:
-    """What services share: the config, the store, the supervisor and its control facade."""
-
-    args: argparse.Namespace
-    config: Config
-    store: Store
-    loop: asyncio.AbstractEventLoop
-    stop: asyncio.Event
-    supervisor: Supervisor | None = None
-    control: Control | None = None
-    leases: LeaseKeeper | None = None
-    """This instance's leases: each connector and the grouper run in one instance at a time."""
-    notes: list[str] = field(default_factory=list)
-    """One line per started service, printed once everything is up."""
-
-
-Service = Callable[[ServeContext], AbstractAsyncContextManager[None]]
-
-
-@asynccontextmanager
-async def leases_service(ctx: ServeContext) -> AsyncIterator[None]:
-    """Claim and renew this instance's leases; release them last, on a clean stop."""
-    from connectors.leasing import LeaseKeeper
-
-    keeper = ctx.leases = LeaseKeeper(ctx.store, ctx.config.leases)
-    stop = asyncio.Event()
-    task = asyncio.create_task(keeper.run(stop), name="leases")
-    ctx.notes.append(f"leases: {keeper.holder.host} pid {keeper.holder.pid}, "
-                     f"ttl {keeper.settings.ttl_seconds:g}s")
-    try:
-        yield
-    finally:
-        stop.set()
-        await task
-
-
-@asynccontextmanager
-async def connectors_service(ctx: ServeContext) -> AsyncIterator[None]:
-    """Run every enabled connector; on exit, stop them (in-flight commits finish)."""
-    from connectors.control import Control
-    from connectors.supervisor import Supervisor
-
-    built, broken = build_connectors(ctx.config)
-    for name, error in broken.items():
-        log.error("connector %s not started: %s", name, error)
-    supervisor = Supervisor(ctx.store, built, leases=ctx.leases)
-    ctx.supervisor, ctx.control = supervisor, Control(supervisor)
-    await supervisor.start()
-    ctx.notes.append(f"connectors: {len(built)} running"
-                     + (f", {len(broken)} broken ({', '.join(broken)})" if broken else ""))
-    try:
-        yield
-    finally:
-        await supervisor.stop()
-
-
-def api_service(ctx: ServeContext) -> AbstractAsyncContextManager[None]:
-    """The REST API (imported lazily: FastAPI is heavy and ``--help`` should be quick)."""
-    from workbench.api.service import api_service as service
-
-    return service(ctx)
-
-
-@asynccontextmanager
-async def grouping_service(ctx: ServeContext) -> AsyncIterator[None]:
-    """Link newly stored events to open investigations (``[grouping]``)."""
-    from workbench.grouping import run_grouping
-
-    settings = ctx.config.grouping
-    if not settings.enabled:
-        yield
-        return
-    stop = asyncio.Event()
-    task = asyncio.create_task(run_grouping(ctx.store, settings, stop, ctx.leases),
-                               name="grouping")
-    ctx.notes.append(f"grouping: every {settings.interval_seconds:g}s")
-    try:
-        yield
-    finally:
-        stop.set()
-        await task
-
-
-SERVICES: list[Service] = [leases_service, connectors_service, grouping_service, api_service]
-"""Started in order, stopped in reverse."""
 
 
 def register(sub: Any) -> None:
@@ -133,6 +38,8 @@ def register(sub: Any) -> None:
                         help="write logs here instead of stderr")
     parser.add_argument("--log-level", default="INFO",
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    parser.add_argument("--log-format", default="text", choices=["text", "json"],
+                        help="json: one object per line, with trace_id/span_id when tracing")
     parser.set_defaults(handler=run)
 
 
@@ -141,25 +48,29 @@ def run(args: argparse.Namespace) -> int:
     _configure_logging(args)
     config = config_or_exit(args)
     store = open_store(args)
+    telemetry = start_telemetry(config.telemetry, engine=store.engine)
     try:
-        asyncio.run(_serve(args, config, store))
+        asyncio.run(_serve(config, store))
     finally:
+        if telemetry is not None:
+            telemetry.shutdown()  # flush the last spans before the process ends
         store.close()
     sys.stdout.write("workbench serve: stopped cleanly\n")
     sys.stdout.flush()
     return 0
 
 
-async def _serve(args: argparse.Namespace, config: Config, store: Store) -> None:
+async def _serve(config: Config, store: Store) -> None:
+    from workbench.runtime import build_runtime
+
     loop = asyncio.get_running_loop()
-    ctx = ServeContext(args=args, config=config, store=store, loop=loop, stop=asyncio.Event())
-    _install_signals(loop, ctx.stop)
-    async with AsyncExitStack() as stack:
-        for service in SERVICES:
-            await stack.enter_async_context(service(ctx))
-        sys.stdout.write("workbench serve: ready (" + "; ".join(ctx.notes) + ")\n")
+    stop = asyncio.Event()
+    _install_signals(loop, stop)
+    runtime = build_runtime(config, store)
+    async with runtime.running():
+        sys.stdout.write("workbench serve: ready (" + "; ".join(runtime.notes) + ")\n")
         sys.stdout.flush()
-        await ctx.stop.wait()
+        await stop.wait()
         log.info("shutting down")
 
 
@@ -185,7 +96,7 @@ def _configure_logging(args: argparse.Namespace) -> None:
         create_private_file(args.log_file)  # 0600: logs name users, hosts and errors
     handler: logging.Handler = (logging.FileHandler(args.log_file) if args.log_file
                                 else logging.StreamHandler(sys.stderr))
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(log_formatter(args.log_format))
     root.addHandler(handler)
     root.setLevel(args.log_level)
     # Alembic narrates every plugin it loads at INFO; only its problems matter here.

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
-from typing import Any
 
 
 def register_root(parser: argparse.ArgumentParser) -> None:
@@ -25,17 +24,20 @@ def register_root(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Open the store and run the TUI (with connectors and the API beside it) until quit."""
+    """Open the store and run the TUI with the runtime (connectors, grouping, API) beside it."""
     from workbench.cli.main import load_config, open_store
 
     config = load_config(args)
     read_only = bool(getattr(args, "read_only", False)) or config.tui.read_only
     store = open_store(args, read_only=read_only)
     _log_to_file()
+    from workbench.runtime import RuntimeOptions, build_runtime
     from workbench.tui.app import WorkbenchApp
 
+    options = RuntimeOptions(connectors=not getattr(args, "no_connectors", False),
+                             api=not getattr(args, "no_api", False), read_only=read_only)
     app = WorkbenchApp(store, settings=config.tui, read_only=read_only,
-                       services=_services(args, config, store, read_only))
+                       runtime=build_runtime(config, store, options))
     app.config = config
     app.repo.suspect_settings = config.suspects
     try:
@@ -43,28 +45,6 @@ def run(args: argparse.Namespace) -> int:
     finally:
         store.close()
     return int(app.return_code or 0)
-
-
-def _services(args: argparse.Namespace, config: Any, store: Any, read_only: bool
-              ) -> list[Any]:
-    """What runs beside the TUI. Read-only: no connectors, no grouping, no leases (all
-    write), and an API that refuses every write."""
-    from workbench.tui.runtime import ApiService, ConnectorService, GroupingService, LeaseService
-
-    services: list[Any] = []
-    connectors = (bool(config.connectors) and not read_only
-                  and not getattr(args, "no_connectors", False))
-    grouping = config.grouping.enabled and not read_only  # grouping writes links
-    leases = LeaseService(store, config.leases) if connectors or grouping else None
-    if leases is not None:
-        services.append(leases)  # first in, last out: released after the jobs stop
-    if connectors:
-        services.append(ConnectorService(store, config, leases))
-    if grouping:
-        services.append(GroupingService(store, config.grouping, leases))
-    if config.api.enabled and not getattr(args, "no_api", False):
-        services.append(ApiService(store, config.api, read_only=read_only))
-    return services
 
 
 def _log_to_file() -> None:

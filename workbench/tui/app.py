@@ -11,7 +11,7 @@ import getpass
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import events
 from textual.app import App
@@ -21,12 +21,18 @@ from textual.timer import Timer
 from storage import Store
 from storage.models import utcnow
 from storage.queries import EventQuery
+from workbench.settings.tui import TuiSettings
 from workbench.tui import keymap
 from workbench.tui.commands import WorkbenchCommands, action_for
 from workbench.tui.data import Repo
+from workbench.tui.host import ScreenHost
 from workbench.tui.keygate import KeyGate
 from workbench.tui.messages import StoreChanged
-from workbench.tui.settings import TuiSettings
+from workbench.tui.runtime import BesideRuntime
+
+if TYPE_CHECKING:
+    from connectors.control import Control
+    from connectors.dlq import Parsers
 
 Clock = Callable[[], datetime]
 
@@ -42,7 +48,7 @@ class WorkbenchApp(App[None]):
 
     def __init__(self, store: Store, *, settings: TuiSettings | None = None,
                  read_only: bool = False, clock: Clock = utcnow, live: bool = True,
-                 services: list[Any] | None = None, user: str | None = None) -> None:
+                 runtime: BesideRuntime | None = None, user: str | None = None) -> None:
         super().__init__()
         self.settings = settings or TuiSettings()
         self.user = user or _user()
@@ -52,9 +58,8 @@ class WorkbenchApp(App[None]):
         self.now = clock
         self.live = live
         """Poll for new data; tests switch it off to keep snapshots still."""
-        self.services = services or []
-        self.control: Any = None
-        """``connectors.control.Control`` once the supervisor runs on this loop."""
+        self.runtime = runtime
+        """Connectors, grouping and the API beside the UI (built by the CLI), if any."""
         self.config: Any = None
         """The loaded ``workbench.config.Config``, when there is one (DLQ parsers)."""
         self._poll_timers: dict[tuple[int, str], Timer] = {}
@@ -86,10 +91,8 @@ class WorkbenchApp(App[None]):
         self.push_screen(InvestigationsScreen())
         if self.live and self.repo.store.dialect == "postgresql":
             self.run_worker(self._listen, thread=True, group="feed", exit_on_error=False)
-        if self.services:
-            from workbench.tui.runtime import start_all
-
-            self.run_worker(start_all(self, self.services), group="services",
+        if self.runtime is not None:
+            self.run_worker(self.runtime.start(self._service_failed), group="services",
                             exit_on_error=False)
 
     def _listen(self) -> None:
@@ -103,10 +106,23 @@ class WorkbenchApp(App[None]):
     async def on_unmount(self) -> None:
         if self._feed is not None:
             self._feed.stop()
-        if self.services:
-            from workbench.tui.runtime import stop_all
+        if self.runtime is not None:
+            await self.runtime.stop()
 
-            await stop_all(self.services)
+    def _service_failed(self, name: str, exc: Exception) -> None:
+        """The TUI outlives a side service that cannot start; it says which and why."""
+        self.notify(f"{name.replace('_', ' ')} not started: {type(exc).__name__}: {exc}",
+                    severity="warning", timeout=10)
+
+    @property
+    def control(self) -> Control | None:
+        """The connector supervisor's control facade, when it runs beside the UI."""
+        return self.runtime.control if self.runtime is not None else None
+
+    @property
+    def parsers(self) -> Parsers | None:
+        """Every configured connector's DLQ parser, when a runtime was started."""
+        return self.runtime.parsers if self.runtime is not None else None
 
     # -- routing ---------------------------------------------------------------
     def open_investigation(self, investigation_id: int) -> None:
@@ -141,7 +157,8 @@ class WorkbenchApp(App[None]):
 
     def action_interrupt(self) -> None:
         """ctrl+c: quit, but ask first when connectors or the API run inside this TUI."""
-        if not self.services:
+        names = _running(self.runtime)
+        if not names:
             self.exit()
             return
         from workbench.tui.screens.modals import ConfirmScreen
@@ -149,9 +166,8 @@ class WorkbenchApp(App[None]):
         if isinstance(self.screen, ConfirmScreen) and self.screen.extra_yes == "ctrl+c":
             self.screen.dismiss(True)  # ctrl+c twice: yes, quit
             return
-        names = ", ".join(_service_name(s) for s in self.services)
         self.push_screen(ConfirmScreen(f"Quit? This also stops what runs inside this TUI: "
-                                       f"{names}.", extra_yes="ctrl+c"),
+                                       f"{', '.join(names)}.", extra_yes="ctrl+c"),
                          lambda yes: self.exit() if yes else None)
 
     def action_redraw(self) -> None:
@@ -251,9 +267,12 @@ class WorkbenchApp(App[None]):
             screen.post_message(StoreChanged())
 
 
-def _service_name(service: object) -> str:
-    return {"ConnectorService": "the connectors", "GroupingService": "grouping",
-            "ApiService": "the REST API"}.get(type(service).__name__, type(service).__name__)
+def _running(runtime: BesideRuntime | None) -> list[str]:
+    """What runs inside this TUI and stops with it, from the runtime's started services."""
+    notes = getattr(runtime, "notes", None) or []
+    names = {"connectors": "the connectors", "grouping": "grouping", "api": "the REST API"}
+    return [names[key] for key in names
+            if any(note.startswith(f"{key}:") and note != "api: disabled" for note in notes)]
 
 
 def _user() -> str:
@@ -261,3 +280,8 @@ def _user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):  # no passwd entry in some containers
         return "tui"
+
+
+def _implements_host(app: WorkbenchApp) -> ScreenHost:
+    """Static check only: mypy fails here if the app stops providing what screens use."""
+    return app

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 if TYPE_CHECKING:
-    from workbench.tui.app import WorkbenchApp
+    from workbench.tui.host import ScreenHost
 
 
 @dataclass(frozen=True)
@@ -91,11 +91,9 @@ def iter_help() -> Iterator[tuple[str, str, str]]:
 class WorkbenchCommands(Provider):
     """The command palette: every command, titled "area: verb"."""
 
-    def _app(self) -> WorkbenchApp:
-        from workbench.tui.app import WorkbenchApp
-
-        assert isinstance(self.app, WorkbenchApp)
-        return self.app
+    def _app(self) -> ScreenHost:
+        # A cast to the typed context, not an import: the app imports this provider.
+        return cast("ScreenHost", self.app)
 
     def _applies(self, command: Command) -> bool:
         """Only commands the screen the palette was opened on can run (and may run)."""

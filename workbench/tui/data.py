@@ -20,10 +20,12 @@ from sqlalchemy.orm import Session
 from storage import Store, audit
 from storage import events as event_repo
 from storage import investigations as inv_repo
+from storage.linked import link_reasons
 from storage.models import (
     CHANGE_KINDS,
     Event,
     EventKind,
+    EventLink,
     Investigation,
     InvestigationStatus,
     LinkedEvent,
@@ -35,7 +37,7 @@ from storage.models import (
     Source,
 )
 from storage.queries import EventQuery
-from storage.tables import EventRow, InvestigationEventRow
+from storage.tables import EventRow
 from workbench.tui.filters import Filter, investigation_query
 
 ANALYSIS_MAX_AGE = 30.0
@@ -43,9 +45,14 @@ ANALYSIS_MAX_AGE = 30.0
 REQUEST_ID_KEYS = ("request_id", "http.request_id", "request.id", "x-request-id")
 
 
+LINK_PREVIEW = 200
+"""Linked events listed (with why) in the detail pane; the timeline pages the rest."""
+
+
 @dataclass(frozen=True)
 class InvestigationView:
-    """An investigation with what the detail pane shows beside it."""
+    """An investigation with what the detail pane shows beside it (bounded: the first
+    :data:`LINK_PREVIEW` links, however many events are linked)."""
 
     investigation: Investigation
     linked: list[LinkedEvent]
@@ -71,26 +78,28 @@ class Repo:
     # -- reads ---------------------------------------------------------------
     def investigations(self, flt: Filter, *, sort: str, limit: int) -> list[Investigation]:
         """The investigations matching ``flt`` (``source:`` matches linked events)."""
-        items = self.store.list_investigations(
-            investigation_query(flt, sort=sort, limit=limit)).items
-        sources = flt.terms.get("source")
-        if not sources:
-            return items
-        with self.store.read() as session:
-            stmt = (select(InvestigationEventRow.investigation_id)
-                    .join(EventRow, EventRow.id == InvestigationEventRow.event_id)
-                    .where(EventRow.source.in_([s.lower() for s in sources])))
-            keep = set(session.scalars(stmt.distinct()))
-        return [i for i in items if i.id in keep]
+        query = investigation_query(flt, sort=sort, limit=limit)
+        sources = tuple(Source(s.lower()) for s in flt.terms.get("source", ()))
+        return self.store.list_investigations(query.model_copy(update={"sources": sources})).items
 
-    def investigation(self, investigation_id: int) -> InvestigationView:
-        """One investigation, its linked events and (if available) ranked suspects."""
+    def investigation(self, investigation_id: int, *, suspects: bool = True
+                      ) -> InvestigationView:
+        """One investigation, its first linked events and (if asked) ranked suspects."""
         inv = self.store.get_investigation(investigation_id)
-        linked = self.store.investigation_events(investigation_id)
-        suspects, direction = self._suspects(inv)
-        return InvestigationView(inv, linked, suspects, direction)
+        with self.store.read() as session:
+            linked = inv_repo.investigation_events(
+                session=session, investigation_id=investigation_id, limit=LINK_PREVIEW)
+        found, direction = self.analysis(inv) if suspects else ([], None)
+        return InvestigationView(inv, linked, found, direction)
 
-    def _suspects(self, inv: Investigation) -> tuple[list[Any], Any]:
+    def investigation_version(self, investigation_id: int) -> datetime:
+        """When the investigation last changed (links included): what a poll compares."""
+        with self.store.read() as session:
+            return inv_repo.investigation_updated_at(session=session,
+                                                     investigation_id=investigation_id)
+
+    def analysis(self, inv: Investigation) -> tuple[list[Any], Any]:
+        """Ranked suspect changes and where the errors point (empty without correlation)."""
         try:
             from workbench.correlation import analyse
         except ImportError:  # correlation is optional: the pane just omits the section
@@ -109,6 +118,12 @@ class Repo:
     def events(self, query: EventQuery) -> Page[Event]:
         """One keyset page of events."""
         return self.store.list_events(query)
+
+    def link_reasons(self, investigation_id: int, event_ids: Sequence[int]) -> dict[int, EventLink]:
+        """Why each of ``event_ids`` is linked to the investigation (one page's worth)."""
+        with self.store.read() as session:
+            return link_reasons(session=session, investigation_id=investigation_id,
+                                event_ids=event_ids)
 
     def events_after(self, query: EventQuery, after_id: int, limit: int) -> list[Event]:
         """Events matching ``query`` stored after ``after_id`` (the live tail), oldest first."""

@@ -73,7 +73,7 @@ def investigation_query(flt: Filter, *, sort: str, limit: int) -> InvestigationQ
         statuses=_enum(InvestigationStatus, t.get("status", ())),
         min_severity=severity, service=(t.get("service") or (None,))[0],
         owner=(t.get("owner") or (None,))[0], text=flt.text or None,
-        sort=sort,  # type: ignore[arg-type]
+        sort=sort,
         descending=sort != "title", limit=limit,
     )
 

@@ -8,12 +8,16 @@ dead letters appears even if it never reported health.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from connectors.status import collect_statuses
 from storage import Store
 from storage import dead_letters as dlq_repo
 from storage.models import DeadLetter, DeadLetterStatus
+
+if TYPE_CHECKING:
+    from connectors.control import Control
+    from connectors.dlq import Parsers
 
 
 def _normalise(row: dict[str, Any]) -> dict[str, Any]:
@@ -27,7 +31,7 @@ def _normalise(row: dict[str, Any]) -> dict[str, Any]:
             "last_error": row.get("last_error") or ""}
 
 
-def connector_rows(store: Store, control: Any = None) -> list[dict[str, Any]]:
+def connector_rows(store: Store, control: Control | None = None) -> list[dict[str, Any]]:
     """One dict per connector: state, breaker, counters, last success/error, DLQ size."""
     live = control.snapshot() if control is not None else None
     with store.read() as session:
@@ -54,32 +58,34 @@ def dead_letters(store: Store, connector: str | None, limit: int = 500) -> list[
     return store.list_dead_letters(connector=connector, limit=limit).items
 
 
-def discard(store: Store, letter_id: int, *, by: str, control: Any = None) -> DeadLetter:
+def discard(store: Store, letter_id: int, *, by: str, control: Control | None = None
+            ) -> DeadLetter:
     """Mark an entry discarded (terminal; the raw payload is kept for the record)."""
     if control is not None:
-        result: DeadLetter = control.discard(letter_id, by=by)
-        return result
+        return control.discard(letter_id, by=by)
     with store.write() as session:
         return dlq_repo.resolve(session=session, letter_id=letter_id,
                                 status=DeadLetterStatus.DISCARDED, by=by)
 
 
-def replay(store: Store, letter_id: int, *, by: str, control: Any = None,
-           config: Any = None) -> tuple[bool, str]:
-    """Re-parse an entry with the current parser (through the running supervisor's control,
-    else with the configured connectors' parsers and the built-in ones, as
-    ``workbench dlq replay`` does): ``(replayed, one line for the user)``."""
+def replay(store: Store, letter_id: int, *, by: str, control: Control | None = None,
+           parsers: Parsers | None = None, config: Any = None) -> tuple[bool, str]:
+    """Re-parse an entry with the current parser: through the running supervisor's control,
+    else with the runtime's parsers (those of the configured connectors), else with the
+    configured connectors' parsers and the built-in ones, as ``workbench dlq replay`` does:
+    ``(replayed, one line for the user)``."""
     if control is not None:
         outcome = control.replay(letter_id, by=by)
     else:
         from connectors import dlq
 
-        known = dlq.Parsers()
-        if config is not None and config.connectors:
-            from workbench.cli.runtime import parsers
+        if parsers is None:
+            parsers = dlq.Parsers()
+            if config is not None and config.connectors:
+                from workbench.runtime.build import parsers as configured
 
-            known = parsers(config)
-        outcome = dlq.replay(store, letter_id, known, by=by)
+                parsers = configured(config)
+        outcome = dlq.replay(store, letter_id, parsers, by=by)
     return _outcome_text(letter_id, outcome)
 
 

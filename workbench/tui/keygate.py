@@ -126,7 +126,7 @@ class KeyGate:
         if node is self.app:
             return True
         try:
-            screen = node.screen  # type: ignore[attr-defined]
+            screen = node.screen
         except NoScreen:
             return False
         return bool(node.is_attached and screen in self.app.screen_stack)

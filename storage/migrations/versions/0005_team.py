@@ -11,7 +11,7 @@
 - ``user_seen``: the newest event each user has seen in each investigation.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-01
 """
 
@@ -21,6 +21,9 @@ import sqlalchemy as sa
 from alembic import op
 
 from storage.types import UTCDateTime
+
+ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+"""Ids and references to them are 64-bit on PostgreSQL (migration 0004)."""
 
 revision = "0005"
 down_revision = "0004"
@@ -46,9 +49,9 @@ def upgrade() -> None:
     op.create_table(
         "user_seen",
         sa.Column("user_name", sa.String(256), primary_key=True),
-        sa.Column("investigation_id", sa.Integer(),
+        sa.Column("investigation_id", ID,
                   sa.ForeignKey("investigation.id", ondelete="CASCADE"), primary_key=True),
-        sa.Column("last_event_id", sa.Integer(), nullable=False),
+        sa.Column("last_event_id", ID, nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
     )
     _backfill()
@@ -59,14 +62,14 @@ def _investigation_tables() -> None:
         "investigation_key",
         sa.Column("kind", sa.String(16), primary_key=True),
         sa.Column("key", sa.String(512), primary_key=True),
-        sa.Column("investigation_id", sa.Integer(),
+        sa.Column("investigation_id", ID,
                   sa.ForeignKey("investigation.id", ondelete="CASCADE"), primary_key=True),
     )
     op.create_index("ix_investigation_key_investigation", "investigation_key",
                     ["investigation_id", "kind"])
     op.create_table(
         "investigation_grouping",
-        sa.Column("investigation_id", sa.Integer(),
+        sa.Column("investigation_id", ID,
                   sa.ForeignKey("investigation.id", ondelete="CASCADE"), primary_key=True),
         sa.Column("last_event_at", UTCDateTime()),
         sa.Column("auto_key", sa.String(512), unique=True),

@@ -226,7 +226,7 @@ async def test_health_counts_unmatched_lines_either_way(sqlite_store: Store, tmp
                                                         dead: int) -> None:
     shutil.copy(HERE / "lnav_glog.log", tmp_path / "glog.log")
     config = LogsConfig(name="glog", paths=[str(tmp_path / "glog.log")], format="plain",
-                        multiline=False, on_unmatched=choice)  # type: ignore[arg-type]
+                        multiline=False, on_unmatched=choice)
     sup = Supervisor(sqlite_store, [(LogsConnector(config), config)], persist_health=False)
     summary = (await sup.sync())["glog"]
     health = sup.health.get("glog")

@@ -16,6 +16,8 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from connectors.control import Control
+from connectors.dlq import UnknownParserError
 from storage import NotFoundError, audit, dead_letters
 from storage.models import MAX_ID, DeadLetter, DeadLetterStatus
 from workbench.api.connector_status import ConnectorStatus, collect
@@ -71,15 +73,15 @@ def _letter(session: Session, name: str, letter_id: int) -> DeadLetter:
     return letter
 
 
-def _control(request: Request) -> Any:
-    control = request.app.state.control
+def _control(request: Request) -> Control:
+    control: Control | None = request.app.state.control
     if control is None:
         raise ProblemError(503, "unavailable", "no connector supervisor runs in this process; "
                                                "run `workbench serve` to control connectors")
     return control
 
 
-async def _command(control: Any, method: str, name: str) -> None:
+async def _command(control: Control, method: str, name: str) -> None:
     """``control.pause(name)``/``resume(name)``: blocking until the supervisor's loop ran it."""
     try:
         await run_in_threadpool(getattr(control, method), name)
@@ -156,7 +158,9 @@ async def get_dlq(_: Viewer, db: Db, name: Name, letter_id: LetterId) -> DeadLet
 
 
 @router.post("/{name}/dlq/{letter_id}/retry", response_model=DeadLetterOut,
-             responses=NEEDS_SUPERVISOR, summary="Replay a dead letter")
+             responses={**NEEDS_SUPERVISOR,
+                        409: problem_doc("No parser: the connector is not configured")},
+             summary="Replay a dead letter")
 async def retry(principal: Responder, db: Db, request: Request, name: Name,
                 letter_id: LetterId) -> DeadLetterOut:
     """Re-parse the stored payload with the connector's current parser (idempotent).
@@ -165,7 +169,10 @@ async def retry(principal: Responder, db: Db, request: Request, name: Name,
     new error in ``message`` and one more attempt.
     """
     await db.read(lambda s: _letter(s, name, letter_id))
-    outcome = await _control(request).areplay(letter_id, by=principal.name)
+    try:
+        outcome = await _control(request).areplay(letter_id, by=principal.name)
+    except UnknownParserError as exc:  # no connector of that name in the config
+        raise ProblemError(409, "conflict", str(exc)) from exc
 
     def work(session: Session) -> DeadLetter:
         audit.record(session=session, actor=principal.name, action="dlq.replay",

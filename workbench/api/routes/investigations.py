@@ -147,7 +147,7 @@ async def replace(principal: Responder, db: Db, investigation_id: InvestigationI
 @router.patch("/{investigation_id}", response_model=Investigation, responses=NOT_FOUND,
               summary="Change some fields of an investigation")
 async def patch(principal: Responder, db: Db, investigation_id: InvestigationId,
-                body: Annotated[InvestigationPatch, Body()]) -> Investigation:  # type: ignore[valid-type]
+                body: Annotated[InvestigationPatch, Body()]) -> Investigation:
     """Change only the fields given."""
     changes = body.model_dump(exclude_unset=True)
     return await _update(db, principal.name, investigation_id, changes, "investigation.patch")

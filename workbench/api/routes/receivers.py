@@ -28,30 +28,34 @@ import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from connectors.alertmanager import UnsupportedPayloadError, parse_alert, split_webhook
+from connectors.alertmanager import UnsupportedPayloadError, split_webhook
 from connectors.ci import github_events, gitlab
 from connectors.ci.signatures import verify_github, verify_token
+from connectors.dlq import dead_letter, parse_records
 from connectors.push import (
     ReceiverStats,
     SeenDeliveries,
-    dead_letter,
     ingest_push,
-    parse_records,
     record_refusal,
     register_receiver,
 )
+from connectors.registry import RECEIVERS
 from connectors.secrets import SecretError, SecretRef
 from connectors.traces import otlp
 from connectors.traces.detect import TraceDetector
 from connectors.traces.model import InvalidSpanIdError
 from workbench.api.deps import responder
+from workbench.api.middleware import receiver_key
 from workbench.api.problems import ProblemError, problem_response
-from workbench.api.receiver_settings import ReceiverSettings
+from workbench.api.ratelimit import retry_after_header
+from workbench.settings.receivers import ReceiverSettings
 
 GITHUB, GITLAB, ALERTMANAGER, OTLP = ("github-webhook", "gitlab-webhook",
                                       "alertmanager-webhook", "otlp")
-KINDS = {GITHUB: "github", GITLAB: "gitlab", ALERTMANAGER: "alertmanager", OTLP: "otlp"}
-NEEDS_SECRET = {GITHUB: "github_secret", GITLAB: "gitlab_token"}
+# One table (connectors.registry.RECEIVERS) gives each receiver's kind, path, parser
+# and required secret; the routes below are how each one authenticates and splits.
+KINDS = {name: receiver.kind for name, receiver in RECEIVERS.items()}
+NEEDS_SECRET = {name: r.required_secret for name, r in RECEIVERS.items() if r.required_secret}
 
 
 @asynccontextmanager
@@ -135,15 +139,24 @@ def _unauthorized(request: Request, state: _State, name: str, why: str) -> Respo
     state.stats.add(name, unauthorized=1)
     record_refusal(getattr(request.app.state, "health", None), name, KINDS[name],
                    f"401 refused: {why}")
+    # Failures count per receiver and address; once too many, the edge middleware
+    # answers 429 before verifying anything (workbench.api.middleware).
+    failures = getattr(request.app.state, "receiver_failures", None)
+    wait = failures.take(receiver_key(request.scope)) if failures is not None else 0.0
+    if wait > 0:
+        return problem_response(429, "rate-limited", f"too many failed attempts: {why}",
+                                headers={"Retry-After": retry_after_header(wait)})
     return problem_response(401, "unauthorized", why)
 
 
-async def _store(request: Request, state: _State, name: str, raws: list[bytes], parser: Any,
-                 kind: str) -> dict[str, int]:
-    parsed = parse_records(name, raws, parser)
+async def _store(request: Request, state: _State, name: str, raws: list[bytes]
+                 ) -> dict[str, int]:
+    """Parse with the receiver's registered parser (the one DLQ replay uses) and store."""
+    receiver = RECEIVERS[name]
+    parsed = parse_records(name, raws, receiver.parser())
     result = await ingest_push(request.app.state.store, connector=name, events=parsed.events,
                                dead_letters=parsed.dead_letters, stats=state.stats,
-                               ignored=parsed.ignored, kind=kind,
+                               ignored=parsed.ignored, kind=receiver.kind,
                                health=getattr(request.app.state, "health", None))
     return {**result.model_dump(), "ignored": parsed.ignored}
 
@@ -153,7 +166,7 @@ def _ignored(state: _State, name: str, what: str) -> Response:
     return _json({"status": "ignored", "reason": what}, status=202)
 
 
-@router.post("/api/webhooks/github", summary="GitHub webhook (X-Hub-Signature-256)")
+@router.post(RECEIVERS[GITHUB].path, summary="GitHub webhook (X-Hub-Signature-256)")
 async def github_webhook(request: Request) -> Response:
     """``workflow_run``, ``workflow_job``, ``deployment_status`` and ``push`` deliveries."""
     state = _state(request)
@@ -171,13 +184,13 @@ async def github_webhook(request: Request) -> Response:
         return _json({"status": "duplicate", "delivery": delivery})
     raw = github_events.webhook_record(event_type, delivery, body,
                                        request.headers.get("content-type", ""))
-    counts = await _store(request, state, GITHUB, [raw], github_events.parse_webhook, "github")
+    counts = await _store(request, state, GITHUB, [raw])
     if delivery:
         state.deliveries.record(delivery)
     return _json({"status": "ok", **counts})
 
 
-@router.post("/api/webhooks/gitlab", summary="GitLab Pipeline/Job/Deployment Hook")
+@router.post(RECEIVERS[GITLAB].path, summary="GitLab Pipeline/Job/Deployment Hook")
 async def gitlab_webhook(request: Request) -> Response:
     """Pipeline, Job and Deployment Hooks; other hooks are acknowledged and ignored."""
     state = _state(request)
@@ -189,7 +202,7 @@ async def gitlab_webhook(request: Request) -> Response:
     if event_type not in gitlab.HOOKS:
         return _ignored(state, GITLAB, f"event type {event_type!r} is not used")
     body = await request.body()
-    counts = await _store(request, state, GITLAB, [body], gitlab.parse_hook, "gitlab")
+    counts = await _store(request, state, GITLAB, [body])
     return _json({"status": "ok", **counts})
 
 
@@ -208,7 +221,7 @@ async def _bearer_ok(expected: str | None, request: Request) -> bool:
     return True
 
 
-@router.post("/api/webhooks/alertmanager", summary="Alertmanager webhook (payload v4)")
+@router.post(RECEIVERS[ALERTMANAGER].path, summary="Alertmanager webhook (payload v4)")
 async def alertmanager_webhook(request: Request) -> Response:
     """Firing and resolved alerts; a resend of the same state stores nothing."""
     state = _state(request)
@@ -222,11 +235,11 @@ async def alertmanager_webhook(request: Request) -> Response:
                           dead_letters=[dead_letter(ALERTMANAGER, body, exc)], stats=state.stats,
                           kind="alertmanager", health=getattr(request.app.state, "health", None))
         return problem_response(400, "bad-request", f"{exc} (kept in the dead-letter queue)")
-    counts = await _store(request, state, ALERTMANAGER, records, parse_alert, "alertmanager")
+    counts = await _store(request, state, ALERTMANAGER, records)
     return _json({"status": "ok", **counts})
 
 
-@router.post("/v1/traces", summary="OTLP/HTTP trace export (protobuf or JSON)")
+@router.post(RECEIVERS[OTLP].path, summary="OTLP/HTTP trace export (protobuf or JSON)")
 async def otlp_traces(request: Request) -> Response:
     """Decode, detect span errors and slow traces, store the events; OTLP response."""
     state = _state(request)

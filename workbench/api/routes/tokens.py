@@ -57,14 +57,31 @@ async def create_token(principal: Admin, db: Db, body: NewToken) -> CreatedToken
 
 
 @router.delete("/{name}", status_code=204, summary="Revoke a token",
-               responses={404: problem_doc("No token with this name")})
+               responses={404: problem_doc("No token with this name"),
+                          409: problem_doc("The last admin token cannot be revoked")})
 async def revoke_token(principal: Admin, db: Db,
                        name: Annotated[str, Path(min_length=1, max_length=128)]) -> Response:
-    """Revoke a token; it is refused from the next request on."""
+    """Revoke a token; it is refused from the next request on.
+
+    The last live admin token is kept (409): without it nobody could manage tokens
+    or connectors through the API any more.
+    """
     def work(session: Session) -> Any:
+        _keep_an_admin(session, storable(name))
         tokens.revoke_token(session=session, name=storable(name))
         audit.record(session=session, actor=principal.name, action="token.revoke",
                      target=f"token:{name}")
 
     await db.write(work)
     return Response(status_code=204)
+
+
+def _keep_an_admin(session: Session, name: str) -> None:
+    """409 if ``name`` is the only live admin token (checked in the revoking transaction)."""
+    live_admins = [t.name for t in tokens.list_tokens(session=session)
+                   if t.role == "admin" and t.revoked_at is None]
+    if live_admins == [name]:
+        raise ProblemError(409, "conflict",
+                           f"{name!r} is the last admin token; create another admin token "
+                           "first (POST /api/tokens with role admin, or `workbench token "
+                           "create --role admin --name NAME`), then revoke this one")

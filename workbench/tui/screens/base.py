@@ -13,7 +13,7 @@ from workbench.tui import keymap
 from workbench.tui.messages import Fetched, FetchFailed, StoreChanged
 
 if TYPE_CHECKING:
-    from workbench.tui.app import WorkbenchApp
+    from workbench.tui.host import ScreenHost
 
 R = TypeVar("R")
 
@@ -55,11 +55,10 @@ class BaseScreen(Screen[None]):
             badge.styles.offset = (max(self.size.width - 11, 0), max(self.size.height - 1, 0))
 
     @property
-    def wb(self) -> WorkbenchApp:
-        """The app, typed."""
-        from workbench.tui.app import WorkbenchApp
-
-        return cast(WorkbenchApp, self.app)
+    def wb(self) -> ScreenHost:
+        """The app as a typed context (``workbench.tui.host``; the app imports the screens,
+        so they do not import it)."""
+        return cast("ScreenHost", self.app)
 
     def fetch(self, fn: Callable[[], R], then: Callable[[R], None], *, group: str = "load",
               failed: Callable[[Exception], None] | None = None) -> None:

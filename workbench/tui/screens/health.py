@@ -145,7 +145,8 @@ def confirm_replay(screen: BaseScreen, letter: DeadLetter, *,
                    then: Callable[[], None] | None = None) -> None:
     """Ask, then replay ``letter`` with the current parser; one toast says how it went."""
     wb = screen.wb
-    store, user, control, config = wb.repo.store, wb.user, wb.control, wb.config
+    store, user, control = wb.repo.store, wb.user, wb.control
+    parsers, config = wb.parsers, wb.config
 
     def outcome(result: tuple[bool, str]) -> None:
         replayed, text = result
@@ -157,7 +158,8 @@ def confirm_replay(screen: BaseScreen, letter: DeadLetter, *,
     def confirmed(yes: bool | None) -> None:
         if yes:
             screen.write(lambda: health_data.replay(store, letter.id, by=user, control=control,
-                                                    config=config), None, after=outcome)
+                                                    parsers=parsers, config=config),
+                         None, after=outcome)
 
     screen.app.push_screen(
         ConfirmScreen(f"Replay dead letter {letter.id} with the current parser?"), confirmed)

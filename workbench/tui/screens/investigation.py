@@ -7,7 +7,9 @@ on small terminals, where the two panes stack.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from time import monotonic
+from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -25,10 +27,14 @@ from workbench.tui.screens.base import BaseScreen
 from workbench.tui.screens.modals import ChoiceScreen, ConfirmScreen
 from workbench.tui.screens.timeline_loader import TimelineLoader
 from workbench.tui.widgets.askbar import AskBar
-from workbench.tui.widgets.detail import investigation_text, link_reason, mttr_line
+from workbench.tui.widgets.detail import investigation_text, mttr_line
 from workbench.tui.widgets.pager import Pager
 from workbench.tui.widgets.steady import Steady
 from workbench.tui.widgets.timeline import TimelinePane
+
+SUSPECTS_EVERY = 30.0
+"""Seconds between two suspect rankings while links keep arriving (each reads
+aggregates over every linked event: ~3 s at 500k linked)."""
 
 
 class InvestigationScreen(BaseScreen):
@@ -50,6 +56,13 @@ class InvestigationScreen(BaseScreen):
         super().__init__()
         self.investigation_id = investigation_id
         self.view: InvestigationView | None = None
+        self.suspects: list[Any] = []
+        self.direction: Any = None
+        """Where the errors point (``workbench.dependencies.ErrorDirection``), once ranked."""
+        self.suspects_at = -SUSPECTS_EVERY
+        """When the suspects were last asked for (monotonic seconds)."""
+        self.suspects_of: datetime | None = None
+        """The investigation's ``updated_at`` they were ranked for."""
         self.window_mode = False
         self.pane = TimelinePane(id="tl-pane")
         self.loader = TimelineLoader(self, self.pane)
@@ -71,25 +84,64 @@ class InvestigationScreen(BaseScreen):
     def on_mount(self) -> None:
         self.set_focus(self.pane.rows)
         self.on_resize()
+        # The first page needs only the id: it is fetched beside the details.
+        self.loader.start(self._linked_query(), caption="Timeline: linked events (w: window)")
         self.reload()
 
     def reload(self) -> None:
-        self.fetch(lambda: self.wb.repo.investigation(self.investigation_id), self._loaded,
-                   group="detail")
+        """Poll: when the investigation last changed (one indexed read); the details only
+        when it did, the suspects at most every :data:`SUSPECTS_EVERY` seconds."""
+        if self.view is None:  # the first time: straight to the details
+            self._version_loaded(None)
+            return
+        self.fetch(lambda: self.wb.repo.investigation_version(self.investigation_id),
+                   self._version_loaded, group="detail")
+
+    def _version_loaded(self, updated_at: datetime | None) -> None:
+        inv = self.investigation
+        if inv is not None and inv.updated_at == updated_at:
+            self._draw_head(inv)  # MTTR so far moves with the clock
+            self.wb.arm(self, self.reload)
+            return
+        self.fetch(lambda: self.wb.repo.investigation(self.investigation_id, suspects=False),
+                   self._loaded, group="detail")
 
     def _loaded(self, view: InvestigationView) -> None:
-        first = self.view is None
+        previous = self.view
         self.view = view
         inv = view.investigation
         self._draw_head(inv)
-        self.query_one("#detail-text", Steady).show(
-            investigation_text(inv, view.linked, view.suspects, self.wb.now(), view.direction))
-        self.pane.rows.reasons = {le.event.id: link_reason(le) for le in view.linked}
-        if self.window_mode:
-            self.loader.reload_if_needed(first)
-        else:
-            self._show_linked(first)
+        self._draw_details()
+        if previous is None:
+            self._describe_linked()
+        elif not self.window_mode and inv.event_count > previous.investigation.event_count:
+            self.loader.poll()  # new events arrive by id through the tail
+        elif not self.window_mode and inv.event_count < previous.investigation.event_count:
+            self.loader.refresh()  # an unlink: the loaded pages again, the cursor kept
+        self._load_suspects()
         self.wb.arm(self, self.reload)
+
+    def _draw_details(self) -> None:
+        assert self.view is not None
+        self.query_one("#detail-text", Steady).show(investigation_text(
+            self.view.investigation, self.view.linked, self.suspects, self.wb.now(),
+            self.direction))
+
+    def _load_suspects(self) -> None:
+        """Rank the suspects in a thread (they read aggregates over every linked event)."""
+        inv = self.investigation
+        now = monotonic()
+        if inv is None or self.suspects_of == inv.updated_at or \
+                now - self.suspects_at < SUSPECTS_EVERY:
+            return
+        self.suspects_at, self.suspects_of = now, inv.updated_at
+        self.fetch(lambda: self.wb.repo.analysis(inv), self._suspects_loaded, group="suspects")
+
+    def _suspects_loaded(self, found: tuple[list[Any], Any]) -> None:
+        self.suspects, self.direction = found
+        if self.view is not None:
+            self._draw_head(self.view.investigation)  # the top suspect line
+            self._draw_details()
 
     def _draw_head(self, inv: Investigation) -> None:
         """Two lines that fit any width: the title gives way to status, severity and MTTR;
@@ -108,7 +160,7 @@ class InvestigationScreen(BaseScreen):
         self.query_one("#inv-head", Steady).show(head)
 
     def _top_suspect(self, width: int) -> Text:
-        suspects = self.view.suspects if self.view is not None else []
+        suspects = self.suspects
         if not suspects:
             return Text("no ranked suspect yet (Tab: details)", style="dim")
         top = suspects[0]
@@ -127,21 +179,23 @@ class InvestigationScreen(BaseScreen):
         if self.investigation is not None:
             self._draw_head(self.investigation)
 
-    def _show_linked(self, first: bool) -> None:
-        assert self.view is not None
-        events = [le.event for le in self.view.linked]
-        events = self.loader.apply_local_filter(events)
-        known = {row.id for row in self.pane.rows.rows}
-        fresh = {e.id for e in events} - known
-        if not first and fresh:
-            self.pane.rows.new_ids |= fresh
-            self.pane.note_new(len(self.pane.rows.new_ids))
-        with self.app.batch_update():
-            self.pane.rows.set_rows(events)
-        self.pane.set_caption(f"Timeline: {len(events)} linked events (w: window)")
-        self.loader.load_histogram(self._window_query())
-        if first and events:
-            self.pane.rows.set_cursor(0)
+    def _linked_query(self) -> EventQuery:
+        return EventQuery(investigation_id=self.investigation_id, order="asc",
+                          limit=self.wb.settings.page_size)
+
+    def _linked_context(self) -> dict[str, Any]:
+        inv = self.investigation
+        assert inv is not None
+        return {"caption": f"Timeline: {inv.event_count} linked events (w: window)",
+                "histogram": self._window_query(), "total": inv.event_count}
+
+    def _describe_linked(self) -> None:
+        if not self.window_mode:
+            self.loader.describe(**self._linked_context())
+
+    def _show_linked(self) -> None:
+        """The linked events, paged from the store like any timeline."""
+        self.loader.start(self._linked_query(), **self._linked_context())
 
     def _window_query(self) -> EventQuery:
         inv = self.investigation
@@ -165,14 +219,11 @@ class InvestigationScreen(BaseScreen):
             self.loader.start(query, caption=f"Timeline: all events {within(half)} "
                                              "around the impact (w: linked)")
         else:
-            self.loader.stop()
-            self._show_linked(first=True)
+            self._show_linked()
 
     def on_timeline_filter_changed(self, message: TimelineFilterChanged) -> None:
         message.stop()
         self.loader.set_filter(message.text)
-        if not self.window_mode and self.view is not None:
-            self._show_linked(first=True)
 
     def action_toggle_details(self) -> None:
         """Show the details instead of the timeline (or back) when they stack."""

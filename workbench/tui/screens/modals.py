@@ -15,7 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
-from workbench.sanitize import safe_content
+from workbench.tui.safe import safe_content
 
 _CSS = """
 {name} {{ align: center middle; }}

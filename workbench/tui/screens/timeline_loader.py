@@ -1,6 +1,11 @@
 """Feeds a :class:`TimelinePane` from an :class:`EventQuery`: keyset pages, live tail,
 filter and histogram, all fetched in threads.
 
+Every timeline is a store query, the linked events of an investigation too
+(``EventQuery.investigation_id``): the ``/`` filter means what it means in the
+store, and nothing is ever loaded whole. For a linked timeline each page also
+brings the link reasons of its own events.
+
 Paging: the first page is fetched, the next one when the cursor nears the end of
 what is loaded (``RowView.NearEnd``) — a million matching events cost one page per
 screenful scrolled. The live tail asks only for ids above the newest one seen; in
@@ -14,7 +19,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from storage.models import Event, Page
+from storage.models import Event, EventLink, Page
 from storage.queries import EventQuery
 from workbench.tui.filters import EVENT_KEYS, Filter, FilterError, event_query, parse
 
@@ -39,6 +44,11 @@ class TimelineLoader:
         self.active = False
         self.loading_more = False
         self.caption = ""
+        self.histogram: EventQuery | None = None
+        """What the histogram counts, when not the timeline's own query."""
+        self.total: int | None = None
+        self.pending_histogram = False
+        """The first page is in: a later :meth:`describe` redraws the histogram."""
         self.generation = 0
         """Bumped by every new query: a page or tail fetched for an older one is dropped."""
 
@@ -47,10 +57,32 @@ class TimelineLoader:
         assert self.base is not None
         return event_query(self.filter, self.base)
 
-    def start(self, query: EventQuery, *, caption: str) -> None:
-        """Show ``query`` from its first page, then follow the live tail."""
+    def start(self, query: EventQuery, *, caption: str,
+              histogram: EventQuery | None = None, total: int | None = None) -> None:
+        """Show ``query`` from its first page, then follow the live tail.
+
+        ``histogram`` is a windowed query whose counts are drawn instead of the
+        timeline's own (the linked view shows every event around the impact there).
+        ``total`` is how many events the query has, when the caller knows it cheaply
+        (an investigation's link count); the caption then says how many are loaded.
+        """
         self.base, self.caption, self.active = query, caption, True
+        self.histogram, self.total = histogram, total
+        self.pending_histogram = False
         self._load_first()
+
+    def describe(self, *, caption: str, histogram: EventQuery | None,
+                 total: int | None) -> None:
+        """What :meth:`start` was not told yet (the first page need not wait for it)."""
+        self.caption, self.histogram, self.total = caption, histogram, total
+        if self.active and self.pending_histogram:
+            self._caption()
+            self.load_histogram(histogram or self.query(), self.pane.rows.rows)
+
+    def refresh(self) -> None:
+        """Fetch the first page again, keeping the cursor on its row if it is there."""
+        if self.active and self.base is not None:
+            self._load_first(keep_cursor=True)
 
     def stop(self) -> None:
         """Stop paging and tailing (the pane is fed by someone else now)."""
@@ -71,35 +103,55 @@ class TimelineLoader:
         if self.active:
             self._load_first()
 
-    def apply_local_filter(self, events: list[Event]) -> list[Event]:
-        """The filter applied to events already in memory (the linked-events view)."""
-        if self.filter.empty:
-            return events
-        probe = event_query(self.filter, EventQuery())
-        return [e for e in events if _matches(e, probe)]
-
     # -- loading -------------------------------------------------------------
-    def _load_first(self) -> None:
+    def _page(self, query: EventQuery) -> tuple[Page[Event], dict[int, EventLink]]:
+        """A page and, on a linked timeline, why each of its events is linked (blocking)."""
+        repo = self.screen.wb.repo
+        page = repo.events(query)
+        return page, self._reasons(query, page.items)
+
+    def _reasons(self, query: EventQuery, events: list[Event]) -> dict[int, EventLink]:
+        if query.investigation_id is None or not events:
+            return {}
+        return self.screen.wb.repo.link_reasons(query.investigation_id, [e.id for e in events])
+
+    def _note_reasons(self, reasons: dict[int, EventLink]) -> None:
+        from workbench.tui.widgets.detail import describe_link
+
+        self.pane.rows.reasons.update({i: describe_link(link) for i, link in reasons.items()})
+
+    def _load_first(self, *, keep_cursor: bool = False) -> None:
         self.generation += 1
         self.loading_more = False
         repo, query, gen = self.screen.wb.repo, self.query(), self.generation
-        self.screen.fetch(lambda: (repo.events(query), repo.max_event_id()),
-                          lambda result: self._first_loaded(gen, result), group="timeline")
+        self.screen.fetch(lambda: (*self._page(query), repo.max_event_id()),
+                          lambda result: self._first_loaded(gen, result, keep_cursor),
+                          group="timeline")
 
-    def _first_loaded(self, gen: int, result: tuple[Page[Event], int]) -> None:
-        page, max_id = result
+    def _first_loaded(self, gen: int,
+                      result: tuple[Page[Event], dict[int, EventLink], int],
+                      keep_cursor: bool) -> None:
+        page, reasons, max_id = result
         if not self.active or gen != self.generation:
             return
         self.next_cursor, self.max_id = page.next_cursor, max_id
         rows = self.pane.rows
-        rows.new_ids.clear()
+        if keep_cursor:  # a refresh: what was not there before is new to the user
+            known = {row.id for row in rows.rows}
+            rows.new_ids &= {e.id for e in page.items}
+            rows.new_ids |= {e.id for e in page.items if e.id not in known} if known else set()
+        else:
+            rows.new_ids.clear()
+            rows.reasons.clear()
+        self._note_reasons(reasons)
         with self.screen.app.batch_update():
             rows.set_rows(page.items, has_more=page.next_cursor is not None)
-            rows.set_cursor(0)
-        more = "+" if page.next_cursor else ""
-        self.pane.set_caption(f"{self.caption}  {len(page.items)}{more} events")
-        self.pane.note_new(0)
-        self.load_histogram(self.query(), page.items)
+            if not keep_cursor:
+                rows.set_cursor(0)
+        self._caption()
+        self.pane.note_new(len(rows.new_ids))
+        self.pending_histogram = True
+        self.load_histogram(self.histogram or self.query(), page.items)
         self.screen.wb.arm(self.screen, self.poll)
 
     def load_more(self) -> None:
@@ -107,20 +159,26 @@ class TimelineLoader:
         if not self.active or self.next_cursor is None or self.loading_more:
             return
         self.loading_more = True
-        repo, query = self.screen.wb.repo, self.query().model_copy(
-            update={"cursor": self.next_cursor})
+        query = self.query().model_copy(update={"cursor": self.next_cursor})
         gen = self.generation
-        self.screen.fetch(lambda: repo.events(query), lambda page: self._more_loaded(gen, page),
-                          group="more")
+        self.screen.fetch(lambda: self._page(query),
+                          lambda result: self._more_loaded(gen, *result), group="more")
 
-    def _more_loaded(self, gen: int, page: Page[Event]) -> None:
+    def _more_loaded(self, gen: int, page: Page[Event], reasons: dict[int, EventLink]) -> None:
         if gen != self.generation:
             return  # a page of the query before the filter changed
         self.loading_more = False
         self.next_cursor = page.next_cursor
+        self._note_reasons(reasons)
         self.pane.rows.append_rows(page.items, has_more=page.next_cursor is not None)
-        more = "+" if page.next_cursor else ""
-        self.pane.set_caption(f"{self.caption}  {len(self.pane.rows.rows)}{more} events")
+        self._caption()
+
+    def _caption(self) -> None:
+        shown, more = len(self.pane.rows.rows), self.pane.rows.has_more
+        count = f"  {shown}{'+' if more else ''} events"
+        if self.total is not None and self.filter.empty:  # the caption says how many
+            count = f"  {shown} loaded" if more else ""
+        self.pane.set_caption(self.caption + count)
 
     def poll(self) -> None:
         """Ask for events newer than the newest seen."""
@@ -128,12 +186,17 @@ class TimelineLoader:
             return
         repo, query, after = self.screen.wb.repo, self.query(), self.max_id
         limit, gen = self.screen.wb.settings.page_size, self.generation
-        self.screen.fetch(lambda: repo.events_after(query, after, limit),
-                          lambda events: self._tail(gen, events), group="tail")
 
-    def _tail(self, gen: int, events: list[Event]) -> None:
+        def fetch() -> tuple[list[Event], dict[int, EventLink]]:
+            events = repo.events_after(query, after, limit)
+            return events, self._reasons(query, events)
+
+        self.screen.fetch(fetch, lambda result: self._tail(gen, *result), group="tail")
+
+    def _tail(self, gen: int, events: list[Event], reasons: dict[int, EventLink]) -> None:
         if events and self.active and gen == self.generation:
             self.max_id = max(self.max_id, *(e.id for e in events))
+            self._note_reasons(reasons)
             self._insert(events)
         self.screen.wb.arm(self.screen, self.poll)
 
@@ -171,18 +234,3 @@ class TimelineLoader:
         size, series = result
         self.pane.histogram.show(start, size, series)
 
-
-def _matches(event: Event, q: EventQuery) -> bool:
-    checks = [
-        not q.sources or event.source in q.sources,
-        not q.kinds or event.kind in q.kinds,
-        q.min_severity is None or event.severity.rank >= q.min_severity.rank,
-        not q.services or event.service in q.services,
-        q.tag is None or q.tag in event.tags,
-        q.trace_id is None or event.trace_id == q.trace_id,
-        q.commit_sha is None or (event.commit_sha or "").startswith(q.commit_sha),
-        q.host is None or event.host == q.host,
-        not q.text or all(w.lower() in (event.title + " " + event.body).lower()
-                          for w in q.text.split()),
-    ]
-    return all(checks)

@@ -16,7 +16,8 @@ from textual.containers import Horizontal
 from textual.widget import Widget
 from textual.widgets import Input, Label
 
-from workbench.sanitize import safe_content, sanitize_line
+from workbench.sanitize import sanitize_line
+from workbench.tui.safe import safe_content
 
 Answer = Callable[[str | None], object]
 

@@ -1,6 +1,6 @@
 """Renderables for the investigation and event detail panes.
 
-Field names are our literals; every value is appended through :func:`assemble`
+Field names are our literals; every value is appended through :func:`workbench.tui.safe.assemble`
 pieces or ``sanitize``, so data can never become markup or an escape sequence.
 """
 
@@ -13,7 +13,14 @@ from typing import Any
 import orjson
 from rich.text import Text
 
-from storage.models import TIMESTAMP_ORDER, Event, Investigation, LinkedEvent, LinkReason
+from storage.models import (
+    TIMESTAMP_ORDER,
+    Event,
+    EventLink,
+    Investigation,
+    LinkedEvent,
+    LinkReason,
+)
 from workbench.sanitize import sanitize, sanitize_line
 from workbench.tui.fmt import (
     SEVERITY_STYLE,
@@ -49,7 +56,11 @@ def mttr_line(inv: Investigation, now: datetime) -> tuple[str, str]:
 
 def link_reason(link: LinkedEvent) -> str:
     """Why an event is linked, in words."""
-    why = link.link
+    return describe_link(link.link)
+
+
+def describe_link(why: EventLink) -> str:
+    """A link's reason in words (rule, key and window; or who linked it by hand)."""
     if why.reason is LinkReason.RULE:
         window = f", window {duration(why.window_seconds)}" if why.window_seconds else ""
         return f"rule {why.rule or '?'}: {why.key or ''}{window}"
@@ -96,7 +107,7 @@ def investigation_text(inv: Investigation, linked: Sequence[LinkedEvent],
         _field(text, "metadata", orjson.dumps(inv.metadata).decode())
     _direction(text, direction)
     _suspects(text, suspects)
-    _links(text, linked)
+    _links(text, linked, inv.event_count)
     return text
 
 
@@ -128,16 +139,18 @@ def _suspects(text: Text, suspects: Sequence[Any]) -> None:
         text.append("     " + sanitize_line(reasons, limit=200) + "\n", "dim")
 
 
-def _links(text: Text, linked: Sequence[LinkedEvent]) -> None:
-    text.append(f"\nLinked events ({len(linked)}) and why\n", "bold underline")
+def _links(text: Text, linked: Sequence[LinkedEvent], total: int) -> None:
+    """The first 200 of ``linked`` (``total`` is how many are linked in all)."""
+    total = max(total, len(linked))
+    text.append(f"\nLinked events ({total}) and why\n", "bold underline")
     for item in linked[:200]:
         event = item.event
         text.append(event.occurred_at.strftime("%H:%M:%S "), "dim")
         text.append(SOURCE_BADGE[event.source] + " ", SOURCE_STYLE[event.source])
         text.append(sanitize_line(event.title, limit=80), SEVERITY_STYLE[event.severity])
         text.append("  \u2190 " + sanitize_line(link_reason(item), limit=120) + "\n", "dim")
-    if len(linked) > 200:
-        text.append(f"\u2026 and {len(linked) - 200} more (see the timeline)\n", "dim")
+    if total > 200:
+        text.append(f"\u2026 and {total - 200} more (see the timeline)\n", "dim")
 
 
 def stack_trace(event: Event) -> str | None:

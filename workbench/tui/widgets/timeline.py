@@ -60,10 +60,8 @@ class TimelinePane(Vertical):
 
     @property
     def host(self) -> BaseScreen:
-        """The screen, typed."""
-        from workbench.tui.screens.base import BaseScreen
-
-        return cast(BaseScreen, self.screen)
+        """The screen, typed (a cast, not an import: screens import this widget)."""
+        return cast("BaseScreen", self.screen)
 
     def set_caption(self, caption: str) -> None:
         """The first part of the status line (what is shown)."""

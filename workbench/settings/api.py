@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from workbench.api.receiver_settings import ReceiverSettings
+from workbench.settings.receivers import ReceiverSettings
 
 
 class ApiSettings(BaseModel):

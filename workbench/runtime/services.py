@@ -1,0 +1,128 @@
+"""The runtime's services, in start order: leases, connectors, grouping, the REST API.
+
+Each is an ``asynccontextmanager`` over the :class:`~workbench.runtime.Runtime`:
+it starts its part on entry (or notes why it does not run) and stops it on exit.
+Heavy imports (FastAPI, uvicorn, httpx) happen inside, so ``workbench --help``
+and a TUI without the API stay quick. Add a service by writing one more function
+here and listing it in :data:`SERVICES`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from workbench.runtime.build import build_connectors
+from workbench.runtime.core import Runtime, Service
+
+log = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def leases_service(rt: Runtime) -> AsyncIterator[None]:
+    """Claim and renew this instance's leases (with ``serve`` or another TUI on the same
+    store, each connector and the grouper run in one instance at a time); they are
+    released last, after the jobs stopped. Nothing to lease if nothing writes."""
+    from connectors.leasing import LeaseKeeper
+
+    jobs = ((rt.options.connectors and bool(rt.config.enabled_connectors()))
+            or (rt.options.grouping and rt.config.grouping.enabled))
+    if rt.options.read_only or not jobs:
+        yield
+        return
+    keeper = rt.leases = LeaseKeeper(rt.store, rt.config.leases)
+    stop = asyncio.Event()
+    task = asyncio.create_task(keeper.run(stop), name="leases")
+    rt.notes.append(f"leases: {keeper.holder.host} pid {keeper.holder.pid}, "
+                    f"ttl {keeper.settings.ttl_seconds:g}s")
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+
+
+@asynccontextmanager
+async def connectors_service(rt: Runtime) -> AsyncIterator[None]:
+    """Run every enabled connector; on exit, stop them (in-flight commits finish).
+
+    The control facade replays dead letters with *every* configured connector's
+    parser, disabled ones included: their entries stay in the DLQ and must remain
+    replayable from the API and the TUI alike.
+    """
+    from connectors.control import Control
+    from connectors.dlq import Parsers
+    from connectors.supervisor import Supervisor
+
+    every, broken = await asyncio.to_thread(build_connectors, rt.config, enabled_only=False)
+    rt.parsers = Parsers.of(connector for connector, _ in every)
+    if rt.options.read_only or not rt.options.connectors:
+        yield
+        return
+    built = [(connector, item) for connector, item in every if item.enabled]
+    broken = {name: error for name, error in broken.items()
+              if any(c.name == name and c.enabled for c in rt.config.connectors)}
+    for name, error in broken.items():
+        log.error("connector %s not started: %s", name, error)
+    supervisor = Supervisor(rt.store, built, leases=rt.leases)
+    rt.supervisor, rt.control = supervisor, Control(supervisor, rt.parsers)
+    await supervisor.start()
+    rt.notes.append(f"connectors: {len(built)} running"
+                    + (f", {len(broken)} broken ({', '.join(broken)})" if broken else ""))
+    try:
+        yield
+    finally:
+        await supervisor.stop()
+
+
+@asynccontextmanager
+async def grouping_service(rt: Runtime) -> AsyncIterator[None]:
+    """Link newly stored events to open investigations (``[grouping]``); it writes links,
+    so a read-only runtime does not run it."""
+    from workbench.grouping import run_grouping
+
+    settings = rt.config.grouping
+    if not (settings.enabled and rt.options.grouping) or rt.options.read_only:
+        yield
+        return
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_grouping(rt.store, settings, stop, rt.leases),
+                               name="grouping")
+    rt.notes.append(f"grouping: every {settings.interval_seconds:g}s")
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+
+
+@asynccontextmanager
+async def api_service(rt: Runtime) -> AsyncIterator[None]:
+    """The REST API under uvicorn in its own thread and loop (not the connectors' loop:
+    a burst of API traffic must never delay a poll); it reaches the supervisor only
+    through the thread-safe control facade and health registry."""
+    settings = rt.config.api
+    if not (settings.enabled and rt.options.api):
+        rt.notes.append("api: disabled")
+        yield
+        return
+    from workbench.api.app import create_app
+    from workbench.api.server import ApiServer
+
+    app = create_app(store=rt.store, settings=settings, health=rt.health, control=rt.control,
+                     read_only=rt.options.read_only)
+    app.state.suspects = rt.config.suspects
+    server = await asyncio.to_thread(ApiServer(app, settings).start)
+    rt.api_url = server.url
+    rt.notes.append(f"api: {server.url}")
+    log.info("REST API listening on %s", server.url)
+    try:
+        yield
+    finally:
+        await asyncio.to_thread(server.stop)
+
+
+SERVICES: list[Service] = [leases_service, connectors_service, grouping_service, api_service]
+"""Started in order, stopped in reverse."""
