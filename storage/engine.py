@@ -111,36 +111,45 @@ def exposure_warning(path: Path) -> str | None:
 
 def make_engine(location: str | os.PathLike[str] | URL | None = None, *,
                 pool_size: int | None = None, statement_timeout_ms: int | None = None,
-                **kwargs: Any) -> Engine:
+                read_only: bool = False, **kwargs: Any) -> Engine:
     """Create an engine for ``location`` with the workbench's connection settings.
 
     PostgreSQL: ``pool_size`` connections per instance (as many again in bursts), a
     server-side ``statement_timeout``, TCP keepalives so a dead server or link is
     noticed in ~25 s rather than the kernel's hours, and a pre-ping so a connection
     that died in the pool (server restart) is replaced instead of failing a request.
+    ``read_only``: the database itself refuses writes (SQLite ``mode=ro``, PostgreSQL
+    ``default_transaction_read_only``), whatever the code above it tries.
     """
     url = location if isinstance(location, URL) else resolve_url(location)
     if url.get_backend_name() == "sqlite":
+        if read_only:
+            url = url.set(database=f"file:{url.database}?mode=ro", query={"uri": "true"})
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, read_only=read_only)
         return engine
     connect: dict[str, Any] = {"connect_timeout": 5, "keepalives": 1, "keepalives_idle": 10,
                                "keepalives_interval": 5, "keepalives_count": 3}
-    if statement_timeout_ms:
-        connect["options"] = f"-c statement_timeout={int(statement_timeout_ms)}"
+    options = [f"-c statement_timeout={int(statement_timeout_ms)}"] if statement_timeout_ms \
+        else []
+    if read_only:
+        options.append("-c default_transaction_read_only=on")
+    if options:
+        connect["options"] = " ".join(options)
     if pool_size is not None:
         kwargs.setdefault("pool_size", pool_size)
         kwargs.setdefault("max_overflow", pool_size)
     return create_engine(url, pool_pre_ping=True, connect_args=connect, **kwargs)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, *, read_only: bool = False) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        if not read_only:  # switching the journal mode is a write
+            cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()

@@ -50,14 +50,15 @@ class Store:
 
     @classmethod
     def open(cls, location: str | os.PathLike[str] | URL | None = None, *,
-             upgrade: bool = True, **engine_kwargs: Any) -> Store:
+             upgrade: bool = True, read_only: bool = False, **engine_kwargs: Any) -> Store:
         """Open (and by default migrate to head) the store at ``location``.
 
         ``location`` is a file path or a database URL; ``None`` means
         ``$WORKBENCH_DB`` or the default file in the user's data directory.
+        ``read_only``: the database refuses every write (and nothing is migrated).
         """
-        store = cls(make_engine(location, **engine_kwargs))
-        if upgrade:
+        store = cls(make_engine(location, read_only=read_only, **engine_kwargs))
+        if upgrade and not read_only:
             migrate.ensure_current(store.engine)
         return store
 

@@ -15,7 +15,7 @@ from storage.models import TIMESTAMP_ORDER, Investigation, LinkedEvent, utcnow
 from storage.store import Store
 from workbench.correlation import Analysis, Suspect, analyse
 from workbench.dependencies import ErrorDirection
-from workbench.sanitize import sanitize, sanitize_line
+from workbench.sanitize import json_safe, sanitize, sanitize_line
 from workbench.suspect_settings import SuspectSettings
 from workbench.suspect_view import suspects_out
 
@@ -120,4 +120,5 @@ def json_report(store: Store, investigation_id: int, *,
         **suspects_out(inv.id, found).model_dump(
             mode="json", include={"error_direction", "suspects"}),
     }
-    return orjson.dumps(document, option=orjson.OPT_INDENT_2)
+    # Always terminal-safe, not only on a tty: the same bytes get piped to `less -R`.
+    return json_safe(orjson.dumps(document, option=orjson.OPT_INDENT_2))

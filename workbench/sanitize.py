@@ -36,6 +36,23 @@ _BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u206
 _SINGLE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}\u2028\u2029\ud800-\udfff]")
 
 
+_JSON_UNSAFE = re.compile(f"[\x7f-\x9f{_BIDI}\u2028\u2029]")
+"""What a JSON encoder leaves raw in strings but a terminal obeys (C1 controls such as
+CSI ``\\x9b`` and OSC ``\\x9d``, DEL) or shows reordered (bidi overrides)."""
+
+
+def json_safe(document: bytes) -> bytes:
+    """JSON (UTF-8) with every terminal-unsafe character written as a ``\\uXXXX`` escape.
+
+    Lossless: these characters can only occur inside JSON strings, and a parser reads
+    the escape back as the same character. The encoder already escapes C0 controls.
+    """
+    text = document.decode("utf-8")
+    if not _JSON_UNSAFE.search(text):
+        return document
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text).encode("utf-8")
+
+
 def _escape_one(match: re.Match[str]) -> str:
     char = match.group()
     code = ord(char)

@@ -19,14 +19,16 @@ KEYS = {"enter": b"\r", "tab": b"\t", "escape": b"\x1b", "down": b"\x1b[B", "pag
 class PtyApp:
     """The TUI in a child process on a pty of ``cols`` x ``rows``."""
 
-    def __init__(self, db: Path, *args: str, cols: int = 80, rows: int = 24) -> None:
+    def __init__(self, db: Path, *args: str, cols: int = 80, rows: int = 24,
+                 api: bool = False) -> None:
         self.master, slave = os.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
         env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(cols),
                "LINES": str(rows), "TEXTUAL_ANIMATIONS": "none", "ESCDELAY": "25"}
         env.pop("NO_COLOR", None)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "workbench", "--db", str(db), "--no-api", *args],
+            [sys.executable, "-m", "workbench", "--db", str(db),
+             *([] if api else ["--no-api"]), *args],
             stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True)
         os.close(slave)
         self.output = bytearray()
@@ -54,6 +56,18 @@ class PtyApp:
                 return
             time.sleep(0.02)  # polling the reader's progress, not waiting for a result
         raise AssertionError("the app did not settle")
+
+    def wait_for(self, text: bytes, timeout: float = 30.0) -> None:
+        """Until ``text`` was written (e.g. the first screen drew), then until idle.
+
+        Keys written before the app put the terminal in raw mode are cooked by the
+        line discipline (Enter arrives as ctrl+j): wait for the first screen first."""
+        began = time.monotonic()
+        while text not in self.output:
+            if time.monotonic() - began > timeout:
+                raise AssertionError(f"{text!r} never appeared")
+            time.sleep(0.02)  # polling the reader's progress for a condition
+        self.quiet()
 
     def resize(self, cols: int, rows: int) -> None:
         """Change the window size (SIGWINCH) and settle."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 
 from storage import Store
@@ -44,3 +45,31 @@ def test_repo_reads_and_writes(store: Store) -> None:
     assert repo.set_status(created.id, InvestigationStatus.RESOLVED).resolved_at is not None
     assert repo.investigations(Filter(), sort="title", limit=10)[0].title == "Checkout " \
         "payments failing: connection pool exhausted"
+
+
+def test_every_tui_write_is_audited(store: Store) -> None:
+    """Status, fields (owner, severity), note, create, link, unlink, tags: one audit row
+    each, actor = the TUI's user, committed with the write; a refused write leaves none."""
+    from storage import audit
+
+    inv_id = seed(store)
+    repo = Repo(store, actor="alice")
+    event_id = store.investigation_events(inv_id)[0].event.id
+    repo.set_status(inv_id, InvestigationStatus.RESOLVED)
+    repo.update(inv_id, {"owner": "bob"})
+    repo.update(inv_id, {"severity": Severity.LOW})
+    repo.add_note(inv_id, "a note", author="alice", now=NOW)
+    created = repo.create("new", [], author="alice")
+    repo.link(created.id, [event_id], author="alice")
+    repo.unlink(created.id, event_id)
+    repo.set_tags(event_id, ["x"])
+    with contextlib.suppress(ValueError):  # resolved -> resolved is refused
+        repo.set_status(inv_id, InvestigationStatus.RESOLVED)
+    with store.read() as session:
+        entries = list(reversed(audit.list_entries(session=session, actor="alice")))
+    assert [e.action for e in entries] == [
+        "investigation.status", "investigation.update", "investigation.update",
+        "investigation.note", "investigation.create", "investigation.link",
+        "investigation.unlink", "event.tags"]
+    assert entries[1].detail["values"] == {"owner": "bob"}
+    assert all(e.target and e.detail["via"] == "tui" for e in entries)

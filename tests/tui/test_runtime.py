@@ -28,8 +28,8 @@ def _line(n: int) -> str:
 
 async def test_supervisor_on_the_tui_loop(tmp_path: Path) -> None:
     """3 good lines + 1 truncated: health shows the running connector with DLQ 1; a line
-    appended later shows up on the live timeline; R y replays (fails again: still
-    pending, attempts grow); P pauses the connector on the app's own loop."""
+    appended later shows up on the live timeline; R ctrl+y replays (fails again: still
+    pending, attempts grow); P ctrl+y pauses the connector on the app's own loop."""
     logs = tmp_path / "logs"
     logs.mkdir()
     (logs / "app.log").write_text("".join(_line(n) for n in range(3)) + "{truncated\n")
@@ -51,7 +51,7 @@ async def test_supervisor_on_the_tui_loop(tmp_path: Path) -> None:
         await pilot.press("enter")
         await settle(pilot, lambda: bool(health.letters.rows))
         attempts = health.letters.rows[0].attempts
-        await pilot.press("R", "y")
+        await pilot.press("R", "ctrl+y")
         await settle(pilot, lambda: store.get_dead_letter(health.letters.rows[0].id).attempts
                      > attempts)
         assert store.pending_dead_letters() == {"app": 1}
@@ -68,6 +68,9 @@ async def test_supervisor_on_the_tui_loop(tmp_path: Path) -> None:
         await pilot.press("P")
         control = app.control
         assert control is not None
+        await settle(pilot)
+        assert control.snapshot()["app"].status != "paused"  # it asks first
+        await pilot.press("ctrl+y")
         await settle(pilot, lambda: control.snapshot()["app"].status == "paused")
     store.close()
 

@@ -35,18 +35,27 @@ def _opened(*keys: str, until: Callable[[Any], bool] | None = None
 def test_investigation_list(snap_compare: Any, seeded: tuple[Store, int],
                             size: tuple[int, int]) -> None:
     """The list: one CRIT investigating incident with status, severity, title, service,
-    age (relative to the frozen clock) and its event count; footer shows the keys."""
+    age since the impact began (36m at the frozen clock) and its event count; footer
+    shows the keys."""
     assert snap_compare(make_app(seeded[0]), terminal_size=size, run_before=_opened())
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_investigation_timeline(snap_compare: Any, seeded: tuple[Store, int],
                                 size: tuple[int, int]) -> None:
-    """The incident: the head line with MTTR so far; the timeline of linked events with
+    """The incident: a two-line head (status, severity and MTTR kept whole; the top
+    suspect, the checkout deploy, named on the second line); the timeline of linked events with
     source badges and severity colours, the source histogram above it; at 160x50 the
     details (every field, MTTR formula, suspects, link reasons) sit to the left."""
     assert snap_compare(make_app(seeded[0]), terminal_size=size,
                         run_before=_opened("enter", "e"))
+
+
+def test_investigation_timeline_200x60(snap_compare: Any, seeded: tuple[Store, int]) -> None:
+    """At 200x60 the timeline's column header lines up with its rows (TIME is dated in
+    both), the details sit to the left."""
+    assert snap_compare(make_app(seeded[0]), terminal_size=(200, 60),
+                        run_before=_opened("enter"))
 
 
 @pytest.mark.parametrize("size", SIZES)

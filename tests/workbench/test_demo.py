@@ -40,6 +40,20 @@ def test_load_demo_links_incident_and_is_idempotent(store: Store) -> None:
     assert errors and all("request_id" in e.attributes for e in errors if e.source == "logs")
 
 
+def test_load_demo_again_later_adds_nothing(store: Store) -> None:
+    """A re-run in a later minute (or day) stores and links nothing new."""
+    from datetime import timedelta
+
+    first = load_demo(store, now=NOW)
+    events = store.count_events("source")
+    linked = store.get_investigation(first.investigation_id).event_count
+    for later in (timedelta(minutes=3), timedelta(days=2)):
+        again = load_demo(store, now=NOW + later)
+        assert again.stored == 0 and again.investigation_id == first.investigation_id
+    assert store.count_events("source") == events
+    assert store.get_investigation(first.investigation_id).event_count == linked
+
+
 def test_demo_suspects_put_the_checkout_deploy_and_commit_first(store: Store) -> None:
     result = load_demo(store, now=NOW)
     suspects = rank_suspects(store, store.get_investigation(result.investigation_id))

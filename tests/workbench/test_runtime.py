@@ -136,3 +136,19 @@ async def test_read_only_runs_nothing_that_writes(tmp_path: Path) -> None:
         assert runtime.supervisor is None and runtime.control is None
         assert runtime.parsers is not None
     store.close()
+
+
+async def test_read_only_api_refuses_writes(tmp_path: Path) -> None:
+    """The TUI's ``--read-only`` reaches the API it starts: reads work, writes are 405."""
+    store = Store.open(tmp_path / "rt.db")
+    letter_id, secret = _seed(store)
+    runtime = build_runtime(_config(tmp_path), store, RuntimeOptions(read_only=True))
+    async with runtime.running():
+        assert runtime.api_url is not None and runtime.leases is None
+        async with httpx.AsyncClient(base_url=runtime.api_url, timeout=30,
+                                     headers={"Authorization": f"Bearer {secret}"}) as client:
+            read = await client.get("/api/investigations")
+            write = await client.post(f"/api/connectors/retired/dlq/{letter_id}/retry")
+    assert read.status_code == 200, read.text
+    assert write.status_code == 405, write.text
+    store.close()

@@ -48,8 +48,12 @@ OPTIONAL_ROUTERS = ("workbench.api.routes.receivers",)
 
 
 def create_app(*, store: Store, settings: ApiSettings | None = None,
-               health: HealthRegistry | None = None, control: Control | None = None) -> FastAPI:
-    """A ready app serving ``store``; ``health``/``control`` come from the supervisor."""
+               health: HealthRegistry | None = None, control: Control | None = None,
+               read_only: bool = False) -> FastAPI:
+    """A ready app serving ``store``; ``health``/``control`` come from the supervisor.
+
+    ``read_only``: every unsafe method is refused with 405 (see ``workbench.api.readonly``).
+    """
     settings = settings or ApiSettings()
     db = Database(store, fast_reads=settings.fast_reads)
 
@@ -71,6 +75,10 @@ def create_app(*, store: Store, settings: ApiSettings | None = None,
     if db.fast.enabled:
         # Ahead of the FastAPI routes for the same paths (see workbench.api.hot).
         app.router.routes[0:0] = hot.ROUTES
+    if read_only:
+        from workbench.api.readonly import ReadOnlyMiddleware
+
+        app.add_middleware(ReadOnlyMiddleware)  # inside the edge: headers and metrics still
     app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes,
                        metrics=app.state.metrics, authenticator=app.state.authenticator,
                        receiver_failures=app.state.receiver_failures)

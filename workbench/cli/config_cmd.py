@@ -170,7 +170,9 @@ def _show(args: argparse.Namespace) -> int:
     from workbench.config import redacted
 
     data = redacted(load_config(args))
-    sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
+    from workbench.sanitize import json_safe
+
+    sys.stdout.write(json_safe(orjson.dumps(data, option=orjson.OPT_INDENT_2)).decode() + "\n")
     return 0
 
 

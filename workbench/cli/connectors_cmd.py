@@ -46,8 +46,11 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         import orjson
 
-        sys.stdout.write(orjson.dumps([dict(zip(HEADERS, r, strict=True)) for r in rows],
-                                      option=orjson.OPT_INDENT_2, default=str).decode() + "\n")
+        from workbench.sanitize import json_safe
+
+        sys.stdout.write(json_safe(orjson.dumps(
+            [dict(zip(HEADERS, r, strict=True)) for r in rows],
+            option=orjson.OPT_INDENT_2, default=str)).decode() + "\n")
         return 0
     now = utcnow()
     shown = [(*r[:4], ago(r[4], now), r[5], *r[6:9], ago(r[9], now), r[10], ago(r[11], now),

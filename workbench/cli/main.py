@@ -133,14 +133,14 @@ def _engine_options(args: argparse.Namespace) -> dict[str, Any]:
     return settings.engine_options()
 
 
-def open_store(args: argparse.Namespace) -> Store:
+def open_store(args: argparse.Namespace, *, read_only: bool = False) -> Store:
     """Open the store named by ``--db`` (imported lazily); errors become :class:`CliError`."""
     from storage import Store
     from storage.engine import StoreConfigError
 
     location = args.db or _configured_store_url(args)
     try:
-        return Store.open(location, **_engine_options(args))
+        return Store.open(location, read_only=read_only, **_engine_options(args))
     except StoreConfigError as exc:
         raise CliError(str(exc)) from exc
     except Exception as exc:  # connection refused, bad credentials, unreadable file

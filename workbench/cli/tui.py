@@ -14,7 +14,8 @@ from pathlib import Path
 def register_root(parser: argparse.ArgumentParser) -> None:
     """Top-level options that only the TUI uses."""
     parser.add_argument("--read-only", action="store_true", default=False,
-                        help="open the TUI without any action that writes "
+                        help="open the store read-only: no writes from the TUI, no "
+                             "connectors or grouping, an API that only reads "
                              "(for someone shadowing the on-call)")
     parser.add_argument("--no-api", action="store_true", default=False,
                         help="do not serve the REST API beside the TUI")
@@ -27,16 +28,17 @@ def run(args: argparse.Namespace) -> int:
     from workbench.cli.main import load_config, open_store
 
     config = load_config(args)
-    store = open_store(args)
+    read_only = bool(getattr(args, "read_only", False)) or config.tui.read_only
+    store = open_store(args, read_only=read_only)
     _log_to_file()
     from workbench.runtime import RuntimeOptions, build_runtime
     from workbench.tui.app import WorkbenchApp
 
-    read_only = bool(getattr(args, "read_only", False)) or config.tui.read_only
     options = RuntimeOptions(connectors=not getattr(args, "no_connectors", False),
                              api=not getattr(args, "no_api", False), read_only=read_only)
     app = WorkbenchApp(store, settings=config.tui, read_only=read_only,
                        runtime=build_runtime(config, store, options))
+    app.config = config
     app.repo.suspect_settings = config.suspects
     try:
         app.run()

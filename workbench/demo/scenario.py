@@ -44,14 +44,17 @@ def build_incident(now: datetime) -> tuple[list[NewEvent], list[NewEvent]]:
 def load_demo(store: Store, *, now: datetime | None = None) -> DemoResult:
     """Fill ``store`` with the demo and return its investigation (created once).
 
-    Every event has a fixed dedup key, so loading twice adds nothing.
+    Idempotent: once the demo investigation exists nothing is stored again. (The
+    scenario is built around ``now``, so a re-run a minute later would otherwise add
+    events whose keys carry a new time, e.g. a new Alertmanager ``startsAt``.)
     """
     now = (now or utcnow()).replace(second=0, microsecond=0)
     incident, background = build_incident(now)
-    result = store.ingest([*incident, *background])
     existing = store.list_investigations(InvestigationQuery(text=TITLE, limit=1)).items
-    investigation_id = existing[0].id if existing else _open_investigation(store, now)
-    return DemoResult(investigation_id, result.stored, result.deduplicated)
+    if existing:
+        return DemoResult(existing[0].id, 0, len(incident) + len(background))
+    result = store.ingest([*incident, *background])
+    return DemoResult(_open_investigation(store, now), result.stored, result.deduplicated)
 
 
 def _open_investigation(store: Store, now: datetime) -> int:

@@ -111,7 +111,8 @@ async def api_service(rt: Runtime) -> AsyncIterator[None]:
     from workbench.api.app import create_app
     from workbench.api.server import ApiServer
 
-    app = create_app(store=rt.store, settings=settings, health=rt.health, control=rt.control)
+    app = create_app(store=rt.store, settings=settings, health=rt.health, control=rt.control,
+                     read_only=rt.options.read_only)
     app.state.suspects = rt.config.suspects
     server = await asyncio.to_thread(ApiServer(app, settings).start)
     rt.api_url = server.url

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from textual import events
 from textual.app import App
 from textual.screen import Screen
 from textual.timer import Timer
@@ -25,6 +26,7 @@ from workbench.tui import keymap
 from workbench.tui.commands import WorkbenchCommands, action_for
 from workbench.tui.data import Repo
 from workbench.tui.host import ScreenHost
+from workbench.tui.keygate import KeyGate
 from workbench.tui.messages import StoreChanged
 from workbench.tui.runtime import BesideRuntime
 
@@ -49,19 +51,39 @@ class WorkbenchApp(App[None]):
                  runtime: BesideRuntime | None = None, user: str | None = None) -> None:
         super().__init__()
         self.settings = settings or TuiSettings()
-        self.repo = Repo(store)
+        self.user = user or _user()
+        """Who acts here: the OS user (recorded in the audit log with every write)."""
+        self.repo = Repo(store, actor=self.user)
         self.read_only = read_only or self.settings.read_only
         self.now = clock
         self.live = live
         """Poll for new data; tests switch it off to keep snapshots still."""
         self.runtime = runtime
         """Connectors, grouping and the API beside the UI (built by the CLI), if any."""
-        self.user = user or _user()
+        self.config: Any = None
+        """The loaded ``workbench.config.Config``, when there is one (DLQ parsers)."""
         self._poll_timers: dict[tuple[int, str], Timer] = {}
         self._poll_callbacks: dict[tuple[int, str], Callable[[], None]] = {}
         self._feed: Any = None
         self._paused_polls: dict[int, Callable[[], None]] = {}
+        self.gate = KeyGate(self)
+        """Routes each key only after the previous one was handled (type-ahead safety)."""
         self.set_keymap(keymap.check_keymap(self.settings.keymap))
+
+    async def on_event(self, event: events.Event) -> None:
+        """Raw keys pass the gate one at a time; everything else as Textual does it."""
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            if not self.gate.admit(event):
+                return
+            target = self.focused or self.screen
+            await super().on_event(event)
+            self.gate.routed(event, target)
+            return
+        await super().on_event(event)
+
+    def on_key(self, event: events.Key) -> None:
+        """A key bubbled up to the app (its binding runs right after this)."""
+        self.gate.reached_app(event)
 
     def on_mount(self) -> None:
         from workbench.tui.screens.investigations import InvestigationsScreen
@@ -133,6 +155,25 @@ class WorkbenchApp(App[None]):
         while len(self.screen_stack) > 2:
             self.pop_screen()
 
+    def action_interrupt(self) -> None:
+        """ctrl+c: quit, but ask first when connectors or the API run inside this TUI."""
+        names = _running(self.runtime)
+        if not names:
+            self.exit()
+            return
+        from workbench.tui.screens.modals import ConfirmScreen
+
+        if isinstance(self.screen, ConfirmScreen) and self.screen.extra_yes == "ctrl+c":
+            self.screen.dismiss(True)  # ctrl+c twice: yes, quit
+            return
+        self.push_screen(ConfirmScreen(f"Quit? This also stops what runs inside this TUI: "
+                                       f"{', '.join(names)}.", extra_yes="ctrl+c"),
+                         lambda yes: self.exit() if yes else None)
+
+    def action_redraw(self) -> None:
+        """ctrl+l: paint every cell again (after a glitch over SSH or a stray write)."""
+        self.screen.refresh(self.screen.region, layout=True)
+
     def action_help(self) -> None:
         """Help generated from the live bindings."""
         from workbench.tui.screens.help import HelpScreen
@@ -177,9 +218,13 @@ class WorkbenchApp(App[None]):
                     severity="warning")
 
     def _focused_ancestors(self) -> list[Any]:
-        node = self.focused
+        return self.focused_ancestors_of(self.screen)
+
+    def focused_ancestors_of(self, screen: Screen[Any]) -> list[Any]:
+        """The focused widget of ``screen`` and its parents below the screen."""
+        node = screen.focused
         out = []
-        while node is not None and node is not self.screen:
+        while node is not None and node is not screen:
             out.append(node)
             node = node.parent  # type: ignore[assignment]
         return out
@@ -220,6 +265,14 @@ class WorkbenchApp(App[None]):
         """A write happened: every screen on the stack reloads what it shows."""
         for screen in self.screen_stack:
             screen.post_message(StoreChanged())
+
+
+def _running(runtime: BesideRuntime | None) -> list[str]:
+    """What runs inside this TUI and stops with it, from the runtime's started services."""
+    notes = getattr(runtime, "notes", None) or []
+    names = {"connectors": "the connectors", "grouping": "grouping", "api": "the REST API"}
+    return [names[key] for key in names
+            if any(note.startswith(f"{key}:") and note != "api: disabled" for note in notes)]
 
 
 def _user() -> str:

@@ -95,16 +95,28 @@ class WorkbenchCommands(Provider):
         # A cast to the typed context, not an import: the app imports this provider.
         return cast("ScreenHost", self.app)
 
+    def _applies(self, command: Command) -> bool:
+        """Only commands the screen the palette was opened on can run (and may run)."""
+        if command.takes_arg:
+            return False
+        if command.action.startswith("app."):
+            return True
+        name = command.action.split("(", 1)[0]
+        screen = self.screen
+        targets = [screen, *self._app().focused_ancestors_of(screen)]
+        runnable = [t for t in targets if hasattr(t, f"action_{name}")]
+        return any(t.check_action(name, ()) is not False for t in runnable)
+
     async def discover(self) -> Hits:
         for command in COMMANDS:
-            if not command.takes_arg:
+            if self._applies(command):
                 yield DiscoveryHit(command.title, partial(self._run, command.action),
                                    help=command.help)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         for command in COMMANDS:
-            if command.takes_arg:
+            if not self._applies(command):
                 continue
             score = matcher.match(command.title)
             if score > 0:

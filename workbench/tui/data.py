@@ -7,6 +7,7 @@ get them back through messages, so the event loop never waits on SQL.
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,8 +15,9 @@ from typing import Any
 
 from sqlalchemy import JSON, cast, func, or_, select, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Session
 
-from storage import Store
+from storage import Store, audit
 from storage import events as event_repo
 from storage import investigations as inv_repo
 from storage.linked import link_reasons
@@ -60,10 +62,15 @@ class InvestigationView:
 
 
 class Repo:
-    """Blocking queries and writes the TUI needs, over one :class:`Store`."""
+    """Blocking queries and writes the TUI needs, over one :class:`Store`.
 
-    def __init__(self, store: Store) -> None:
+    Every write also appends an audit row (actor: the OS user running the TUI) in its
+    own transaction, like the API's writes do.
+    """
+
+    def __init__(self, store: Store, *, actor: str = "tui") -> None:
         self.store = store
+        self.actor = actor
         self.suspect_settings: Any = None
         """The config's ``[suspects]`` table (``None``: defaults)."""
         self._analysis: tuple[tuple[Any, ...], float, tuple[list[Any], Any]] | None = None
@@ -169,13 +176,30 @@ class Repo:
             return inv_repo.investigations_for_event(session=session, event_id=event_id)
 
     # -- writes --------------------------------------------------------------
+    def _audit(self, session: Session, action: str, target: str, **detail: Any) -> None:
+        audit.record(session=session, actor=self.actor, action=action, target=target,
+                     detail={"via": "tui", **detail})
+
     def set_status(self, investigation_id: int, status: InvestigationStatus) -> Investigation:
         """Validated status change (raises ``InvalidTransitionError``)."""
-        return self.store.set_status(investigation_id, status)
+        with self.store.write() as session:
+            done = inv_repo.set_status(session=session, investigation_id=investigation_id,
+                                       status=status)
+            self._audit(session, "investigation.status", f"investigation:{investigation_id}",
+                        status=status.value)
+            return done
 
     def update(self, investigation_id: int, changes: dict[str, Any]) -> Investigation:
         """Update editable fields (validated by the store)."""
-        return self.store.update_investigation(investigation_id, changes)
+        with self.store.write() as session:
+            done = inv_repo.update_investigation(session=session,
+                                                 investigation_id=investigation_id,
+                                                 changes=dict(changes))
+            self._audit(session, "investigation.update", f"investigation:{investigation_id}",
+                        fields=sorted(changes),
+                        values={k: str(v) if v is not None else None
+                                for k, v in changes.items()})
+            return done
 
     def add_note(self, investigation_id: int, text: str, *, author: str,
                  now: datetime) -> Event:
@@ -186,7 +210,10 @@ class Repo:
                         occurred_at=now, title=first_line, body=text,
                         service=inv.services[0] if inv.services else None,
                         attributes={"author": author, "investigation_id": investigation_id},
-                        dedup_key=f"tui-note:{investigation_id}:{now.isoformat()}")
+                        # Two notes in one clock tick (a frozen test clock, a fast typist)
+                        # are still two notes.
+                        dedup_key=f"tui-note:{investigation_id}:{now.isoformat()}:"
+                                  f"{uuid.uuid4().hex}")
         from storage.ingest import ingest
         with self.store.write() as session:
             ingest(session=session, events=[note], dead_letters=[], connector=None, cursor=None)
@@ -197,6 +224,8 @@ class Repo:
             inv_repo.link_events(session=session, investigation_id=investigation_id,
                                  event_ids=[stored], reason=LinkReason.MANUAL, linked_by=author,
                                  note="note added in the TUI", now=now)
+            self._audit(session, "investigation.note", f"investigation:{investigation_id}",
+                        event_id=stored)
             return event_repo.get_event(session=session, event_id=stored)
 
     def create(self, title: str, event_ids: Sequence[int], *, author: str) -> Investigation:
@@ -212,16 +241,29 @@ class Repo:
             if chosen:
                 inv_repo.link_events(session=session, investigation_id=inv.id,
                                      event_ids=[e.id for e in chosen], linked_by=author)
+            self._audit(session, "investigation.create", f"investigation:{inv.id}",
+                        event_ids=[e.id for e in chosen])
             return inv_repo.get_investigation(session=session, investigation_id=inv.id)
 
     def link(self, investigation_id: int, event_ids: Sequence[int], *, author: str) -> None:
         """Link events manually."""
-        self.store.link_events(investigation_id, event_ids, linked_by=author)
+        with self.store.write() as session:
+            inv_repo.link_events(session=session, investigation_id=investigation_id,
+                                 event_ids=event_ids, linked_by=author)
+            self._audit(session, "investigation.link", f"investigation:{investigation_id}",
+                        event_ids=list(event_ids))
 
     def unlink(self, investigation_id: int, event_id: int) -> None:
         """Remove one link."""
-        self.store.unlink_event(investigation_id, event_id)
+        with self.store.write() as session:
+            inv_repo.unlink_event(session=session, investigation_id=investigation_id,
+                                  event_id=event_id)
+            self._audit(session, "investigation.unlink", f"investigation:{investigation_id}",
+                        event_id=event_id)
 
     def set_tags(self, event_id: int, tags: Sequence[str]) -> Event:
         """Replace an event's tags."""
-        return self.store.set_tags(event_id, tags)
+        with self.store.write() as session:
+            done = event_repo.set_tags(session=session, event_id=event_id, tags=tags)
+            self._audit(session, "event.tags", f"event:{event_id}", tags=list(tags))
+            return done

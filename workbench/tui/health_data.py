@@ -69,16 +69,34 @@ def discard(store: Store, letter_id: int, *, by: str, control: Control | None = 
 
 
 def replay(store: Store, letter_id: int, *, by: str, control: Control | None = None,
-           parsers: Parsers | None = None) -> str:
+           parsers: Parsers | None = None, config: Any = None) -> tuple[bool, str]:
     """Re-parse an entry with the current parser: through the running supervisor's control,
-    else with the parsers of the configured connectors (the runtime's, the same ones)."""
+    else with the runtime's parsers (those of the configured connectors), else with the
+    configured connectors' parsers and the built-in ones, as ``workbench dlq replay`` does:
+    ``(replayed, one line for the user)``."""
     if control is not None:
         outcome = control.replay(letter_id, by=by)
-    elif parsers is not None:
+    else:
         from connectors import dlq
 
+        if parsers is None:
+            parsers = dlq.Parsers()
+            if config is not None and config.connectors:
+                from workbench.runtime.build import parsers as configured
+
+                parsers = configured(config)
         outcome = dlq.replay(store, letter_id, parsers, by=by)
-    else:
-        raise RuntimeError("replay needs the connector's parser: open the TUI with its "
-                           "config ([[connectors]]) so the runtime knows the parsers")
-    return str(outcome.status.value)
+    return _outcome_text(letter_id, outcome)
+
+
+def _outcome_text(letter_id: int, outcome: Any) -> tuple[bool, str]:
+    status = getattr(outcome, "status", outcome)
+    value = str(getattr(status, "value", status))
+    error = getattr(outcome, "error", None)
+    if value == "replayed":
+        stored = getattr(outcome, "stored", True)
+        return True, f"dead letter {letter_id} replayed" + ("" if stored else
+                                                            " (the event was already stored)")
+    if error:
+        return False, f"dead letter {letter_id}: replay failed again: {error}"
+    return False, f"dead letter {letter_id}: {value.replace('_', ' ')}"

@@ -30,6 +30,8 @@ class ScreenHost(Protocol):
     user: str
     """Who is at the keyboard (recorded as the author of writes)."""
     read_only: bool
+    config: Any
+    """The loaded ``workbench.config.Config``, when there is one (DLQ replay fallback)."""
     now: Callable[[], datetime]
     """The clock (frozen in tests)."""
 
@@ -55,6 +57,9 @@ class ScreenHost(Protocol):
 
     def broadcast_changed(self) -> None:
         """A write happened: every screen on the stack reloads what it shows."""
+
+    def focused_ancestors_of(self, screen: Screen[Any]) -> list[Any]:
+        """The focused widget of ``screen`` and its parents below the screen."""
 
     async def run_command_action(self, action: str) -> None:
         """Run ``action`` on the app or on the current screen."""

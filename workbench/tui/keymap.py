@@ -3,7 +3,8 @@
 Ids read ``scope.verb``. Each action that matters has a second plain key for
 terminals and multiplexers that swallow the first (F-keys over some SSH clients,
 ``?`` on some layouts). Nothing destructive is bound to a single key without a
-confirmation step: the actions behind ``x``/``u``/``r`` ask first.
+confirmation step: every action that writes asks first and takes ``ctrl+y`` (never a
+printable key) as its yes, so text typed ahead cannot confirm anything.
 """
 
 from __future__ import annotations
@@ -37,7 +38,10 @@ APP = (
     Key("app.palette", "ctrl+p,f2", "command_palette", "palette", show=False),
     Key("app.health", "H,f3", "open_health", "health"),
     Key("app.events", "A,f4", "open_events", "all events"),
-    Key("app.quit", "ctrl+q,ctrl+c", "quit", "quit", show=False, priority=True),
+    Key("app.quit", "ctrl+q", "quit", "quit", show=False, priority=True),
+    Key("app.interrupt", "ctrl+c", "interrupt", "quit (asks first)", show=False,
+        priority=True),
+    Key("app.redraw", "ctrl+l", "redraw", "redraw the screen", show=False),
 )
 BACK = (Key("nav.back", "escape,backspace", "back", "back"),)
 ROWS = (
@@ -82,15 +86,31 @@ EVENT = (
     Key("event.down", "j,down", "scroll(1)", "down", show=False),
     Key("event.up", "k,up", "scroll(-1)", "up", show=False),
 )
-HEALTH = (
-    Key("health.dlq", "enter,o", "open", "open/inspect"),
+DLQ = (
     Key("health.replay", "R", "replay", "replay"),
     Key("health.discard", "X", "discard", "discard"),
+)
+PAGER = (
+    Key("pager.top", "g,home", "top", "top", show=False),
+    Key("pager.bottom", "G,end", "bottom", "bottom", show=False),
+)
+HEALTH = (
+    Key("health.dlq", "enter,o", "open", "open/inspect"),
+    *DLQ,
     Key("health.pause", "P", "pause", "pause/resume", show=False),
     Key("list.refresh", "r,ctrl+r", "refresh", "refresh", show=False),
 )
 
-ALL: tuple[Key, ...] = APP + BACK + ROWS + LIST + INVESTIGATION + TIMELINE + EVENT + HEALTH
+ALL: tuple[Key, ...] = APP + BACK + ROWS + LIST + INVESTIGATION + TIMELINE + EVENT + PAGER + HEALTH
+
+
+WRITE_ACTIONS = frozenset({
+    "change_status", "set_severity", "set_owner", "set_impact", "add_note", "unlink",
+    "tag", "link_marked", "new_from_marked", "new_investigation", "replay", "discard",
+    "pause", "set_status", "set_field_severity", "set_field_owner",
+    "set_field_business_impact", "add_note_text",
+})
+"""Actions that write: hidden and inert in a read-only session."""
 
 
 def bindings(*groups: Iterable[Key]) -> list[BindingType]:

@@ -27,6 +27,32 @@ class BaseScreen(Screen[None]):
     """A screen that loads through thread workers and can be left with ``Esc``."""
 
     BINDINGS = keymap.bindings(keymap.BACK)
+    DEFAULT_CSS = """
+    BaseScreen { layers: default badge; }
+    BaseScreen > #read-only {
+        layer: badge; position: absolute; width: 11; height: 1; text-style: bold reverse;
+        background: $warning; color: $background;
+    }
+    """
+
+    def on_mount(self) -> None:
+        """In a read-only session every screen says so (over the footer's right end)."""
+        if self.wb.read_only:
+            from textual.widgets import Static
+
+            self.mount(Static(" READ-ONLY ", id="read-only"))
+            self.call_after_refresh(self._place_badge)
+
+    def on_resize(self) -> None:
+        self._place_badge()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Read-only: the keys that write are neither shown nor run."""
+        return not (self.wb.read_only and action in keymap.WRITE_ACTIONS)
+
+    def _place_badge(self) -> None:
+        for badge in self.query("#read-only"):
+            badge.styles.offset = (max(self.size.width - 11, 0), max(self.size.height - 1, 0))
 
     @property
     def wb(self) -> ScreenHost:
@@ -49,15 +75,17 @@ class BaseScreen(Screen[None]):
 
         self.run_worker(job, thread=True, group=group, exclusive=True, exit_on_error=False)
 
-    def write(self, fn: Callable[[], Any], done: str, *,
+    def write(self, fn: Callable[[], Any], done: str | None, *,
               after: Callable[[Any], None] | None = None) -> None:
-        """Run a write in a thread unless read-only; notify and tell the panes to reload."""
+        """Run a write in a thread unless read-only; notify ``done`` (if given: ``after``
+        may say how it went instead) and tell the panes to reload."""
         if self.wb.read_only:
             self.notify("read-only: this session cannot change anything", severity="warning")
             return
 
         def finished(result: Any) -> None:
-            self.notify(done)
+            if done:
+                self.notify(done)
             if after is not None:
                 after(result)
             self.wb.broadcast_changed()

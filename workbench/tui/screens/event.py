@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from textual.app import ComposeResult
-from textual.containers import VerticalScroll
 from textual.widgets import Footer, Static
 
 from storage.models import Event, EventKind
@@ -21,6 +20,7 @@ from workbench.tui.screens.base import BaseScreen
 from workbench.tui.screens.modals import ChoiceScreen
 from workbench.tui.widgets.askbar import AskBar
 from workbench.tui.widgets.detail import event_text
+from workbench.tui.widgets.pager import Pager
 from workbench.tui.widgets.timeline import tag_event
 
 
@@ -45,13 +45,13 @@ class EventScreen(BaseScreen):
         self.context: EventContext | None = None
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="event-scroll"):
+        with Pager(id="event-scroll"):
             yield Static("loading\u2026", id="event-text", markup=False)
         yield AskBar()
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#event-scroll").focus()
+        self.set_focus(self.query_one("#event-scroll"))
         self.reload()
 
     def reload(self) -> None:
@@ -71,7 +71,7 @@ class EventScreen(BaseScreen):
 
     def action_scroll(self, delta: int) -> None:
         """j/k scroll the detail."""
-        scroller = self.query_one("#event-scroll", VerticalScroll)
+        scroller = self.query_one("#event-scroll", Pager)
         scroller.scroll_relative(y=delta, animate=False)
 
     def action_preceding_change(self) -> None:
@@ -113,7 +113,8 @@ class EventScreen(BaseScreen):
             if value:
                 self.pivot(value)
 
-        self.app.push_screen(ChoiceScreen("Every event with the same\u2026", options), chosen)
+        self.app.push_screen(ChoiceScreen("Every event with the same\u2026", options,
+                                            writes=False), chosen)
 
     def pivot(self, kind: str) -> None:
         """Open the events sharing ``kind`` with this one."""

@@ -30,7 +30,7 @@ class EventsScreen(BaseScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.pane.rows.focus()
+        self.set_focus(self.pane.rows)
         self.on_resize()
         self.loader.start(self.base_query, caption=self.caption)
 

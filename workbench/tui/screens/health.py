@@ -1,14 +1,15 @@
 """Connector health (state, breaker, last success/error, counters, DLQ size) and the DLQ:
 ``Enter`` on a connector lists its dead letters, ``Enter`` on a letter inspects it,
-``R`` replays and ``X`` discards, each after a confirmation."""
+``R`` replays and ``X`` discards (here or on the inspect screen), each after a
+confirmation; ``P`` pauses or resumes a connector running in this TUI, after one too."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import VerticalScroll
 from textual.widgets import Footer, Static
 
 from storage.models import DeadLetter
@@ -19,6 +20,7 @@ from workbench.tui.screens.base import BaseScreen, describe
 from workbench.tui.screens.modals import ConfirmScreen
 from workbench.tui.widgets.askbar import AskBar
 from workbench.tui.widgets.header import ColumnHeader
+from workbench.tui.widgets.pager import Pager
 from workbench.tui.widgets.rows import ConnectorRows, DeadLetterRows
 from workbench.tui.widgets.steady import Steady
 
@@ -51,7 +53,7 @@ class HealthScreen(BaseScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.connectors.focus()
+        self.set_focus(self.connectors)
         self.reload()
 
     def reload(self) -> None:
@@ -79,7 +81,7 @@ class HealthScreen(BaseScreen):
     def on_row_view_selected(self, message: Any) -> None:
         if message.view is self.connectors and self.connectors.current is not None:
             self.connector = str(self.connectors.current["name"])
-            self.letters.focus()
+            self.set_focus(self.letters)
             self.reload()
         elif message.view is self.letters and self.letters.current is not None:
             self.app.push_screen(DeadLetterScreen(self.letters.current))
@@ -98,40 +100,17 @@ class HealthScreen(BaseScreen):
     def action_replay(self) -> None:
         """Replay the selected letter (asks first)."""
         letter = self._letter()
-        if letter is None:
-            return
-        store, user, control, parsers = (self.wb.repo.store, self.wb.user, self.wb.control,
-                                         self.wb.parsers)
-
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self.write(lambda: health_data.replay(store, letter.id, by=user,
-                                                      control=control, parsers=parsers),
-                           f"dead letter {letter.id}: replay done",
-                           after=lambda outcome: self.notify(f"replay: {outcome}"))
-
-        self.app.push_screen(
-            ConfirmScreen(f"Replay dead letter {letter.id} with the current parser?"), confirmed)
+        if letter is not None:
+            confirm_replay(self, letter)
 
     def action_discard(self) -> None:
         """Discard the selected letter (asks first)."""
         letter = self._letter()
-        if letter is None:
-            return
-        store, user, control = self.wb.repo.store, self.wb.user, self.wb.control
-
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self.write(lambda: health_data.discard(store, letter.id, by=user,
-                                                       control=control),
-                           f"dead letter {letter.id} discarded")
-
-        self.app.push_screen(
-            ConfirmScreen(f"Discard dead letter {letter.id}? It will not be replayed."),
-            confirmed)
+        if letter is not None:
+            confirm_discard(self, letter)
 
     def action_pause(self) -> None:
-        """Pause or resume the selected connector (runs on this loop: no thread needed)."""
+        """Pause or resume the selected connector (asks first; runs on this loop)."""
         row, control = self.connectors.current, self.wb.control
         if control is None or row is None:
             self.notify("pause/resume needs connectors running in this TUI ([[connectors]])")
@@ -139,9 +118,19 @@ class HealthScreen(BaseScreen):
         if self.wb.read_only:
             self.notify("read-only: this session cannot change anything", severity="warning")
             return
-        name = str(row["name"])
+        name, paused = str(row["name"]), row.get("state") == "paused"
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self._toggle_pause(control, name, paused)
+
+        verb = "Resume" if paused else "Pause"
+        self.app.push_screen(ConfirmScreen(f"{verb} connector {sanitize_line(name, limit=60)}?"),
+                             confirmed)
+
+    def _toggle_pause(self, control: Any, name: str, paused: bool) -> None:
         try:
-            if row.get("state") == "paused":
+            if paused:
                 control.resume(name)
                 self.notify(f"{name} resumed")
             else:
@@ -152,9 +141,53 @@ class HealthScreen(BaseScreen):
         self.reload()
 
 
-class DeadLetterScreen(BaseScreen):
-    """One dead letter: error, attempts, source reference and the raw payload (sanitised)."""
+def confirm_replay(screen: BaseScreen, letter: DeadLetter, *,
+                   then: Callable[[], None] | None = None) -> None:
+    """Ask, then replay ``letter`` with the current parser; one toast says how it went."""
+    wb = screen.wb
+    store, user, control = wb.repo.store, wb.user, wb.control
+    parsers, config = wb.parsers, wb.config
 
+    def outcome(result: tuple[bool, str]) -> None:
+        replayed, text = result
+        screen.notify(sanitize_line(text, limit=300),
+                      severity="information" if replayed else "warning", timeout=8)
+        if then is not None:
+            then()
+
+    def confirmed(yes: bool | None) -> None:
+        if yes:
+            screen.write(lambda: health_data.replay(store, letter.id, by=user, control=control,
+                                                    parsers=parsers, config=config),
+                         None, after=outcome)
+
+    screen.app.push_screen(
+        ConfirmScreen(f"Replay dead letter {letter.id} with the current parser?"), confirmed)
+
+
+def confirm_discard(screen: BaseScreen, letter: DeadLetter, *,
+                    then: Callable[[], None] | None = None) -> None:
+    """Ask, then discard ``letter`` (kept for the record, never replayed)."""
+    wb = screen.wb
+    store, user, control = wb.repo.store, wb.user, wb.control
+
+    def confirmed(yes: bool | None) -> None:
+        if yes:
+            screen.write(lambda: health_data.discard(store, letter.id, by=user,
+                                                     control=control),
+                         f"dead letter {letter.id} discarded",
+                         after=lambda _: then() if then is not None else None)
+
+    screen.app.push_screen(
+        ConfirmScreen(f"Discard dead letter {letter.id}? It will not be replayed."), confirmed)
+
+
+class DeadLetterScreen(BaseScreen):
+    """One dead letter: error, attempts, source reference and the raw payload (sanitised).
+
+    ``R``/``X`` replay or discard it here too (after a confirmation), then go back."""
+
+    BINDINGS = keymap.bindings(keymap.DLQ)
     DEFAULT_CSS = "DeadLetterScreen #dl-scroll { padding: 0 1; }"
 
     def __init__(self, letter: DeadLetter) -> None:
@@ -162,13 +195,21 @@ class DeadLetterScreen(BaseScreen):
         self.letter = letter
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="dl-scroll"):
+        with Pager(id="dl-scroll"):
             yield Static(dead_letter_text(self.letter), markup=False)
         yield AskBar()
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#dl-scroll").focus()
+        self.set_focus(self.query_one("#dl-scroll"))
+
+    def action_replay(self) -> None:
+        """Replay this letter (asks first)."""
+        confirm_replay(self, self.letter, then=self.action_back)
+
+    def action_discard(self) -> None:
+        """Discard this letter (asks first)."""
+        confirm_discard(self, self.letter, then=self.action_back)
 
 
 def dead_letter_text(letter: DeadLetter) -> Text:

@@ -13,6 +13,15 @@ from textual.widgets import Static
 
 from workbench.tui.commands import iter_help
 
+TRIAGE = Text.assemble(
+    ("Triage in three keys\n", "bold underline"),
+    ("Enter", "bold"), " open the incident: its head names the top suspect\n",
+    ("Tab", "bold"), "   every suspect with its reasons (beside the timeline when wide)\n",
+    ("e", "bold"), " ", ("Enter", "bold"), " the first error in full; ",
+    ("c", "bold"), " the nearest commit before it\n",
+    "Writes (s v u R X P) ask first; only ", ("ctrl+y", "bold"),
+    " confirms. ctrl+l redraws.")
+
 
 def bindings_table(active: dict[str, tuple[str, str]]) -> Table:
     """A two-column table: keys and what they do."""
@@ -52,7 +61,8 @@ class HelpScreen(ModalScreen[None]):
         for row in iter_help():
             commands.add_row(*row)
         with VerticalScroll():
-            yield Static(Text("Keys on this screen", style="bold underline"))
+            yield Static(TRIAGE)
+            yield Static(Text("\nKeys on this screen", style="bold underline"))
             yield Static(bindings_table(self.active))
             yield Static(Text("\nCommands (: or ctrl+p)", style="bold underline"))
             yield Static(commands)
@@ -60,7 +70,7 @@ class HelpScreen(ModalScreen[None]):
                               "\"keys\".  Esc closes.", style="dim"))
 
     def on_mount(self) -> None:
-        self.query_one(VerticalScroll).focus()
+        self.set_focus(self.query_one(VerticalScroll))
 
     def action_scroll(self, delta: int) -> None:
         """j/k scroll."""

@@ -13,7 +13,7 @@ from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Container, VerticalScroll
+from textual.containers import Container
 from textual.widgets import Footer
 
 from storage.models import ALLOWED_TRANSITIONS, Event, Investigation, Severity
@@ -28,6 +28,7 @@ from workbench.tui.screens.modals import ChoiceScreen, ConfirmScreen
 from workbench.tui.screens.timeline_loader import TimelineLoader
 from workbench.tui.widgets.askbar import AskBar
 from workbench.tui.widgets.detail import investigation_text, mttr_line
+from workbench.tui.widgets.pager import Pager
 from workbench.tui.widgets.steady import Steady
 from workbench.tui.widgets.timeline import TimelinePane
 
@@ -41,7 +42,7 @@ class InvestigationScreen(BaseScreen):
 
     BINDINGS = keymap.bindings(keymap.INVESTIGATION)
     DEFAULT_CSS = """
-    InvestigationScreen > #inv-head { height: 1; background: $primary 30%; padding: 0 1; }
+    InvestigationScreen > #inv-head { height: 2; background: $primary 30%; padding: 0 1; }
     InvestigationScreen > #inv-body { layout: vertical; height: 1fr; }
     InvestigationScreen #details { height: 1fr; display: none; padding: 0 1; }
     InvestigationScreen.-details #details { display: block; }
@@ -74,22 +75,18 @@ class InvestigationScreen(BaseScreen):
     def compose(self) -> ComposeResult:
         yield Steady("", id="inv-head")
         with Container(id="inv-body"):
-            with VerticalScroll(id="details"):
+            with Pager(id="details"):
                 yield Steady("loading\u2026", id="detail-text")
             yield self.pane
         yield AskBar()
         yield Footer()
 
     def on_mount(self) -> None:
-        self.pane.rows.focus()
+        self.set_focus(self.pane.rows)
         self.on_resize()
         # The first page needs only the id: it is fetched beside the details.
         self.loader.start(self._linked_query(), caption="Timeline: linked events (w: window)")
         self.reload()
-
-    def on_resize(self) -> None:
-        self.set_class(self.app.size.width >= 120, "-wide")
-        self.pane.histogram.set_class(self.app.size.height < 30, "-compact")
 
     def reload(self) -> None:
         """Poll: when the investigation last changed (one indexed read); the details only
@@ -143,15 +140,44 @@ class InvestigationScreen(BaseScreen):
     def _suspects_loaded(self, found: tuple[list[Any], Any]) -> None:
         self.suspects, self.direction = found
         if self.view is not None:
+            self._draw_head(self.view.investigation)  # the top suspect line
             self._draw_details()
 
     def _draw_head(self, inv: Investigation) -> None:
-        text = Text(f"#{inv.id} ", style="bold")
-        text.append(sanitize_line(inv.title, limit=200), "bold")
-        text.append("  ")
-        text.append(inv.status.value, STATUS_STYLE[inv.status])
-        text.append(f"  {inv.severity.value}  MTTR so far {mttr_line(inv, self.wb.now())[0]}")
-        self.query_one("#inv-head", Steady).show(text)
+        """Two lines that fit any width: the title gives way to status, severity and MTTR;
+        the second names the top suspect (the details follow with Tab at 80x24)."""
+        width = max(self.size.width - 2, 20)
+        tail = Text("  ")
+        tail.append(inv.status.value, STATUS_STYLE[inv.status])
+        tail.append(f"  {inv.severity.value}  MTTR {mttr_line(inv, self.wb.now())[0]}")
+        head = Text(f"#{inv.id} ", style="bold")
+        room = max(width - len(head) - len(tail), 8)
+        title = sanitize_line(inv.title, limit=200)
+        head.append(title if len(title) <= room else title[:room - 1] + "\u2026", "bold")
+        head.append_text(tail)
+        head.append("\n")
+        head.append_text(self._top_suspect(width))
+        self.query_one("#inv-head", Steady).show(head)
+
+    def _top_suspect(self, width: int) -> Text:
+        suspects = self.suspects
+        if not suspects:
+            return Text("no ranked suspect yet (Tab: details)", style="dim")
+        top = suspects[0]
+        line = Text("top suspect ", style="bold yellow")
+        line.append(f"{top.event.kind.value} ", "yellow")
+        hint = f"  (Tab: all {len(suspects)})"
+        room = max(width - len(line) - len(hint), 8)
+        line.append(sanitize_line(top.event.title, limit=room))
+        line.append(hint, "dim")
+        return line
+
+    def on_resize(self) -> None:
+        """Stack or split the panes; redraw the head for the new width."""
+        self.set_class(self.app.size.width >= 120, "-wide")
+        self.pane.histogram.set_class(self.app.size.height < 30, "-compact")
+        if self.investigation is not None:
+            self._draw_head(self.investigation)
 
     def _linked_query(self) -> EventQuery:
         return EventQuery(investigation_id=self.investigation_id, order="asc",

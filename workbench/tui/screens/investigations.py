@@ -27,6 +27,7 @@ from workbench.tui.filters import (
 from workbench.tui.screens.base import BaseScreen
 from workbench.tui.widgets.askbar import AskBar
 from workbench.tui.widgets.detail import investigation_text
+from workbench.tui.widgets.filterbox import FilterBox
 from workbench.tui.widgets.header import ColumnHeader
 from workbench.tui.widgets.rows import InvestigationRows
 from workbench.tui.widgets.steady import Steady
@@ -38,10 +39,9 @@ class InvestigationsScreen(BaseScreen):
     """The first screen: every investigation, newest activity first."""
 
     BINDINGS = keymap.bindings(keymap.LIST)
+    AUTO_FOCUS = "#investigations"
     DEFAULT_CSS = """
     InvestigationsScreen > #list-status { height: 1; background: $boost; padding: 0 1; }
-    InvestigationsScreen > Input { display: none; }
-    InvestigationsScreen > Input.-active { display: block; }
     InvestigationsScreen #list-body { height: 1fr; }
     InvestigationsScreen #list-main { width: 1fr; }
     InvestigationsScreen #preview { display: none; width: 45%; padding: 0 1;
@@ -59,8 +59,8 @@ class InvestigationsScreen(BaseScreen):
 
     def compose(self) -> ComposeResult:
         yield Steady("", id="list-status")
-        yield Input(placeholder="status:open sev:high service:x source:logs owner:x words",
-                    id="list-filter")
+        yield FilterBox(placeholder="status:open sev:high service:x source:logs owner:x words",
+                        id="list-filter")
         with Horizontal(id="list-body"):
             with Vertical(id="list-main"):
                 yield ColumnHeader(self.rows)
@@ -71,7 +71,7 @@ class InvestigationsScreen(BaseScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.rows.focus()
+        self.set_focus(self.rows)
         self.on_resize()
         self.reload()
 
@@ -110,8 +110,6 @@ class InvestigationsScreen(BaseScreen):
         text.append(f"  {len(self.rows.rows)} shown  sort: {self.sort}", "dim")
         text.append("  filter: ", "dim")
         text.append(self.filter_text or "none")
-        if self.wb.read_only:
-            text.append("  READ-ONLY", "bold reverse")
         self.query_one("#list-status", Steady).show(text)
 
     def on_row_view_selected(self, message: InvestigationRows.Selected) -> None:
@@ -122,10 +120,7 @@ class InvestigationsScreen(BaseScreen):
     # -- actions -------------------------------------------------------------
     def action_filter(self) -> None:
         """Open the filter line (``/``)."""
-        box = self.query_one("#list-filter", Input)
-        box.value = self.filter_text
-        box.add_class("-active")
-        box.focus()
+        self.query_one(FilterBox).open(self.filter_text)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -140,17 +135,14 @@ class InvestigationsScreen(BaseScreen):
             self.notify(str(exc), severity="error")
             return
         self.filter, self.filter_text = flt, raw.strip()
-        box = self.query_one("#list-filter", Input)
-        box.remove_class("-active")
-        self.rows.focus()
+        self.query_one(FilterBox).close(self.rows)
         self.reload()
 
     def on_key(self, event: object) -> None:
-        box = self.query_one("#list-filter", Input)
+        box = self.query_one(FilterBox)
         if getattr(event, "key", None) == "escape" and box.has_focus:
             event.stop()  # type: ignore[attr-defined]
-            box.remove_class("-active")
-            self.rows.focus()
+            box.close(self.rows)
 
     def action_cycle_sort(self) -> None:
         """Next sort order."""

@@ -41,7 +41,7 @@ class AskBar(Horizontal):
 
     def compose(self) -> ComposeResult:
         yield Label("", id="ask-label")
-        yield Input(id="ask-input")
+        yield Input(id="ask-input", disabled=True)  # out of the focus chain while hidden
 
     @property
     def input(self) -> Input:
@@ -59,6 +59,7 @@ class AskBar(Horizontal):
         box.cursor_position = len(value)
         self.add_class("-active")
         self.screen.add_class("-asking")  # the bar takes the footer's line (both dock bottom)
+        box.disabled = False
         self.screen.set_focus(box)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -75,5 +76,6 @@ class AskBar(Horizontal):
         answer, self._answer = self._answer, None
         if self._return_focus is not None and self._return_focus.is_attached:
             self.screen.set_focus(self._return_focus)
+        self.input.disabled = True
         if answer is not None:
             answer(value)

@@ -188,7 +188,7 @@ def event_text(event: Event, changes: Sequence[Event], investigations: Sequence[
         text.append("\nAttributes\n", "bold underline")
         pretty = orjson.dumps(event.attributes, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
         text.append(sanitize(pretty.decode()) + "\n")
-    text.append("\nChanges before this event (c opens the first)\n", "bold underline")
+    text.append("\nChanges before this event (c opens the nearest commit)\n", "bold underline")
     if not changes:
         text.append("none in the previous 24 hours\n", "dim")
     for change in changes:

@@ -6,7 +6,7 @@ before it becomes part of a row; styles come only from our own tables.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +26,17 @@ from workbench.tui.fmt import (
 from workbench.tui.widgets.rowview import RowView
 
 Clock = Callable[[], datetime]
+
+
+def compact_count(n: int) -> str:
+    """A count in at most 5 cells, never cut: 99999, 475k, 12.3M (details show it exact)."""
+    if n < 100_000:
+        return str(n)
+    if n < 999_500:
+        return f"{n / 1000:.0f}k"
+    if n < 99_950_000:
+        return f"{n / 1_000_000:.1f}M"
+    return f"{round(n / 1_000_000)}M"[:5]
 
 
 def _cell(value: object, width: int) -> str:
@@ -61,8 +72,10 @@ class InvestigationRows(RowView[Investigation]):
         text.append(SEVERITY_SHORT[row.severity].ljust(5), SEVERITY_STYLE[row.severity])
         text.append(_cell(row.title, title_w) + " ")
         text.append(_cell(", ".join(row.services), service_w) + " ", "cyan")
-        text.append(age(row.created_at, self.clock()).rjust(5) + " ", "dim")
-        text.append(str(row.event_count).rjust(5))
+        # AGE: since the impact began (what a responder means), else detection, else creation.
+        since = row.impact_started_at or row.detected_at or row.created_at
+        text.append(age(since, self.clock()).rjust(5) + " ", "dim")
+        text.append(compact_count(row.event_count).rjust(5))
         return text
 
 
@@ -79,14 +92,32 @@ class EventRows(RowView[Event]):
     def row_key(self, row: Event) -> Hashable:
         return row.id
 
+    def dated(self) -> bool:
+        """Rows show the date on wide views and whenever the loaded rows span days.
+
+        One decision for the header and the rows (they disagreed at 200x60, where the
+        header and the rows are measured at different widths)."""
+        if self.size.width >= 110:
+            return True
+        rows = self.rows
+        return bool(rows) and rows[0].occurred_at.date() != rows[-1].occurred_at.date()
+
+    def set_rows(self, rows: Iterable[Event], *, has_more: bool = False) -> None:
+        """Replace the rows; the column header follows if the date column came or went."""
+        before = self.dated()
+        super().set_rows(rows, has_more=has_more)
+        if self.dated() != before and self.parent is not None:
+            for header in self.parent.query("ColumnHeader"):
+                header.refresh()
+
     def header(self, width: int) -> Text:
-        wide = width >= 110
+        wide = self.dated()
         time_w = 15 if wide else 9
         return Text(" " + "TIME".ljust(time_w) + "SRC " + "SEV  " + "SERVICE".ljust(13)
                     + "TITLE", style="bold")
 
     def render_row(self, row: Event, width: int) -> Text:
-        wide = width >= 110
+        wide = self.dated()
         text = Text(no_wrap=True, end="")
         text.append(short_time(row.occurred_at, wide) + " ", "dim")
         text.append(SOURCE_BADGE[row.source].ljust(4), SOURCE_STYLE[row.source])

@@ -18,6 +18,7 @@ from workbench.tui import keymap
 from workbench.tui.fmt import ERROR_RANK
 from workbench.tui.messages import TimelineFilterChanged
 from workbench.tui.screens.modals import ChoiceScreen
+from workbench.tui.widgets.filterbox import FilterBox
 from workbench.tui.widgets.header import ColumnHeader
 from workbench.tui.widgets.histogram import Histogram
 from workbench.tui.widgets.rows import EventRows
@@ -34,8 +35,6 @@ class TimelinePane(Vertical):
     DEFAULT_CSS = """
     TimelinePane { height: 1fr; }
     TimelinePane > #tl-status { height: 1; background: $boost; padding: 0 1; }
-    TimelinePane > Input { display: none; }
-    TimelinePane > Input.-active { display: block; }
     """
     BINDINGS = keymap.bindings(keymap.TIMELINE)
 
@@ -47,12 +46,14 @@ class TimelinePane(Vertical):
         self.new_count = 0
         self.caption = ""
         self.filter_text = ""
+        self.stepped = False
+        """``e``/``E`` used since this pane was filled (the first ``e`` includes row 0)."""
         self.loader: TimelineLoader | None = None
 
     def compose(self) -> ComposeResult:
         yield self.status
-        yield Input(placeholder="filter: sev:high source:logs service:x kind:log "
-                                "trace:ID commit:SHA tag:x words", id="tl-filter")
+        yield FilterBox(placeholder="filter: sev:high source:logs service:x kind:log "
+                                    "trace:ID commit:SHA tag:x words", id="tl-filter")
         yield self.histogram
         yield ColumnHeader(self.rows)
         yield self.rows
@@ -92,7 +93,10 @@ class TimelinePane(Vertical):
     def action_next_error(self, direction: int) -> None:
         """Move to the next (1) or previous (-1) event at high severity or worse."""
         rows = self.rows.rows
-        index = self.rows.cursor + direction
+        # The first ``e`` on a fresh timeline may stop on the row the cursor starts on.
+        fresh = direction > 0 and not self.stepped and self.rows.cursor == 0
+        self.stepped = True
+        index = 0 if fresh else self.rows.cursor + direction
         while 0 <= index < len(rows):
             if rows[index].severity.rank >= ERROR_RANK:
                 self.rows.set_cursor(index)
@@ -171,25 +175,20 @@ class TimelinePane(Vertical):
 
     def action_filter(self) -> None:
         """Open the filter line."""
-        box = self.query_one("#tl-filter", Input)
-        box.value = self.filter_text
-        box.add_class("-active")
-        box.focus()
+        self.query_one(FilterBox).open(self.filter_text)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        event.input.remove_class("-active")
+        self.query_one(FilterBox).close(self.rows)
         self.filter_text = event.value.strip()
-        self.rows.focus()
         self._draw_status()
         self.post_message(TimelineFilterChanged(self.filter_text))
 
     def on_key(self, event: Any) -> None:
-        box = self.query_one("#tl-filter", Input)
+        box = self.query_one(FilterBox)
         if event.key == "escape" and box.has_focus:
             event.stop()
-            box.remove_class("-active")
-            self.rows.focus()
+            box.close(self.rows)
 
 
 def tag_event(host: BaseScreen, event: Event) -> None:

@@ -1,0 +1,93 @@
+"""Type-ahead safety through a real pty: every documented flow typed as ONE write.
+
+A fast typist, a paste without bracketed paste, or an SSH link that delivers keys
+together all look like this to the app: the keys after the one that opens a prompt,
+filter box or chooser arrive before it has opened. They must land in it, in order,
+and nothing may be written that was not confirmed with ``ctrl+y``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from storage import Store
+from storage.models import EventKind
+from tests.tui.conftest import seed
+from tests.tui.ptyrun import PtyApp
+
+pytestmark = pytest.mark.slow
+
+CTRL_U, CTRL_Y, ESC, DOWN = "\x15", "\x19", "\x1b", "\x1b[B"
+
+
+@pytest.fixture
+def incident(tmp_path: Path) -> Iterator[tuple[Path, int]]:
+    db = tmp_path / "burst.db"
+    store = Store.open(db)
+    inv = seed(store)
+    store.close()
+    yield db, inv
+
+
+def burst(app: PtyApp, keys: str) -> None:
+    """All of ``keys`` in one write, then wait until the app is idle."""
+    app.press(keys)
+
+
+State = tuple[str, str, str | None, list[str], int]
+
+
+def _state(db: Path, inv_id: int) -> State:
+    store = Store.open(db)
+    try:
+        inv = store.get_investigation(inv_id)
+        linked = store.investigation_events(inv_id)
+        notes = sorted(le.event.title for le in linked if le.event.kind is EventKind.NOTE)
+        return inv.status.value, inv.severity.value, inv.owner, notes, len(linked)
+    finally:
+        store.close()
+
+
+def _wait_state(db: Path, inv_id: int, until: Callable[[State], bool]) -> State:
+    """The state once ``until`` holds (a write runs in a thread after the keys)."""
+    deadline = time.monotonic() + 20
+    while True:
+        state = _state(db, inv_id)
+        if until(state) or time.monotonic() > deadline:
+            return state
+        time.sleep(0.1)  # polling the store for a condition
+
+
+def test_every_flow_typed_as_one_burst(incident: tuple[Path, int]) -> None:
+    """Filter, note, ``:`` command, owner land where they were typed; status, severity
+    and unlink with text typed after them write nothing; ``ctrl+y`` writes."""
+    db, inv_id = incident
+    status, severity, _, notes, linked = _state(db, inv_id)
+    app = PtyApp(db)
+    try:
+        app.wait_for(b"Investigations")
+        burst(app, "\r/sev:critical\r")  # open the incident and filter its timeline
+        burst(app, "nrolled back 9f3c2e1\r")  # a note
+        burst(app, ":note pool size raised to 20\r")  # a note through the : line
+        burst(app, f"O{CTRL_U}sam\r")  # the owner
+        burst(app, "sresolved\r" + ESC)  # status chooser: text and Enter do not write
+        burst(app, "vinfo\r" + ESC)  # severity chooser: same
+        burst(app, "uyes\r" + ESC)  # unlink: y is not a yes
+        burst(app, ESC)  # back to the list (Esc then a key in one write would be Alt+key)
+        burst(app, "/status:resolved\r")  # the list's filter box
+        burst(app, f"/{CTRL_U}status:investigating\r")  # filter again
+        burst(app, "\r")  # open the incident (once the list has reloaded: data, not keys)
+        burst(app, f"v{DOWN}{CTRL_Y}")  # an explicit confirmation writes, burst or not
+        final = _wait_state(db, inv_id, lambda s: s[1] != severity)
+    finally:
+        app.close()
+    assert final[1] != severity  # the one confirmed write
+    assert final[0] == status  # never resolved by "resolved" or "status:resolved"
+    assert final[2] == "sam"
+    assert sorted(set(final[3]) - set(notes)) == ["pool size raised to 20",
+                                                  "rolled back 9f3c2e1"]
+    assert final[4] == linked + 2  # the two notes; nothing unlinked
