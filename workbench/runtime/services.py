@@ -11,13 +11,28 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
+from typing import Any
 
 from workbench.runtime.build import build_connectors
 from workbench.runtime.core import Runtime, Service
 
 log = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def _task_until_exit(name: str, run: Callable[[asyncio.Event], Coroutine[Any, Any, None]]
+                           ) -> AsyncIterator[None]:
+    """Run ``run(stop)`` as a task for the body of the ``with``; on exit, set ``stop``
+    and wait for it to finish (a background loop that stops at its next check)."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(run(stop), name=name)
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
 
 
 @asynccontextmanager
@@ -33,15 +48,10 @@ async def leases_service(rt: Runtime) -> AsyncIterator[None]:
         yield
         return
     keeper = rt.leases = LeaseKeeper(rt.store, rt.config.leases)
-    stop = asyncio.Event()
-    task = asyncio.create_task(keeper.run(stop), name="leases")
     rt.notes.append(f"leases: {keeper.holder.host} pid {keeper.holder.pid}, "
                     f"ttl {keeper.settings.ttl_seconds:g}s")
-    try:
+    async with _task_until_exit("leases", keeper.run):
         yield
-    finally:
-        stop.set()
-        await task
 
 
 @asynccontextmanager
@@ -87,15 +97,10 @@ async def grouping_service(rt: Runtime) -> AsyncIterator[None]:
     if not (settings.enabled and rt.options.grouping) or rt.options.read_only:
         yield
         return
-    stop = asyncio.Event()
-    task = asyncio.create_task(run_grouping(rt.store, settings, stop, rt.leases),
-                               name="grouping")
     rt.notes.append(f"grouping: every {settings.interval_seconds:g}s")
-    try:
+    async with _task_until_exit(
+            "grouping", lambda stop: run_grouping(rt.store, settings, stop, rt.leases)):
         yield
-    finally:
-        stop.set()
-        await task
 
 
 @asynccontextmanager
