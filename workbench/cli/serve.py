@@ -99,5 +99,8 @@ def _configure_logging(args: argparse.Namespace) -> None:
     handler.setFormatter(log_formatter(args.log_format))
     root.addHandler(handler)
     root.setLevel(args.log_level)
-    # Alembic narrates every plugin it loads at INFO; only its problems matter here.
-    logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
+    # Alembic narrates every plugin it loads, and httpx every request a polling
+    # connector makes, at INFO; only their problems matter here (DEBUG keeps them).
+    quiet = root.level if root.level <= logging.DEBUG else max(logging.WARNING, root.level)
+    for chatty in ("alembic", "httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(quiet)
