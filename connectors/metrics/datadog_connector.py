@@ -31,6 +31,7 @@ from typing import Any, ClassVar, Literal
 from urllib.parse import quote
 
 import httpx
+import numpy as np
 from pydantic import Field, model_validator
 
 from connectors.base import Batch
@@ -111,6 +112,17 @@ class DatadogConnector(PrometheusConnector):
         with gc_paused():
             return parse(decode_json(body, response))
 
+    async def query(self, promql: str, *, at: float | None = None) -> SeriesMatrix:
+        """The newest complete point of each series at ``at`` (default: now, less the delay).
+
+        Datadog has no instant endpoint, and Prometheus' ``/api/v1/query`` inherited from
+        the parent would send Prometheus parameters to Datadog: read the last two steps
+        through :meth:`query_range` and keep each series' newest finite value.
+        """
+        end = self._clock() if at is None else at
+        step = self.config.step_seconds
+        return latest(await self.query_range(promql, start=end - 2 * step, end=end), at=end)
+
     def _v2_request(self, query: str, start: float, end: float) -> dict[str, Any]:
         return {"data": {"type": "timeseries_request", "attributes": {
             "from": int(start * 1000), "to": int(end * 1000),
@@ -124,3 +136,15 @@ class DatadogConnector(PrometheusConnector):
                                                 asyncio.to_thread(self.config.app_key.resolve))
         return {"DD-API-KEY": api_key, "DD-APPLICATION-KEY": app_key,
                 "Accept": "application/json"}
+
+
+def latest(matrix: SeriesMatrix, *, at: float) -> SeriesMatrix:
+    """One column at ``at``: each series' newest finite value not after it (NaN if none)."""
+    values = np.full((len(matrix.labels), 1), np.nan)
+    usable = matrix.times <= at
+    for row in range(len(matrix.labels)):
+        finite = np.flatnonzero(usable & np.isfinite(matrix.values[row]))
+        if finite.size:
+            values[row, 0] = matrix.values[row, finite[-1]]
+    return SeriesMatrix(labels=matrix.labels, times=np.array([at], dtype=np.float64),
+                        values=values, rejected=matrix.rejected)

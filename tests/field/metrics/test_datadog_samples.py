@@ -127,6 +127,24 @@ async def test_v2_poll_over_loopback(replay: Replay, tmp_path: Path) -> None:
     assert batch.events == []     # three points: too few for a baseline
 
 
+async def test_instant_query_reads_the_newest_point_through_datadogs_api(
+        replay: Replay, tmp_path: Path) -> None:
+    matrix = await _connector(replay, tmp_path).query("system.cpu.idle{*}", at=TO)
+    [request] = replay.requests
+    query = httpx.URL(request["path"])
+    assert query.path == "/api/v1/query"   # Datadog's endpoint, with Datadog's parameters
+    assert (int(query.params["from"]), int(query.params["to"])) == (TO - 600, TO)
+    assert matrix.labels == [{"__name__": "system.cpu.idle"}]
+    assert list(matrix.times) == [TO]
+    # The recording's newest point (2022-01-06T00:50:00Z, 52 s before TO).
+    assert matrix.values[0, 0] == 92.57754687873684
+
+
+async def test_instant_query_before_any_point_is_nan(replay: Replay, tmp_path: Path) -> None:
+    matrix = await _connector(replay, tmp_path).query("system.cpu.idle{*}", at=1_600_000_000)
+    assert np.isnan(matrix.values[0, 0])
+
+
 async def test_missing_key_is_named(replay: Replay, tmp_path: Path,
                                     monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("WB_TEST_DD_API")
