@@ -4,6 +4,7 @@ One unreadable thing never fails the poll of the others, and health says what wa
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -16,6 +17,7 @@ from connectors.git.reading import MISSING, SHALLOW
 from connectors.supervisor import Supervisor
 from storage import Store
 from tests.connectors.gitlogs_helpers import GIT_ENV, Repo
+from workbench.cli.main import main
 
 
 def _repo(path: Path, commits: int = 4) -> Repo:
@@ -96,7 +98,8 @@ def test_not_a_repository_beside_a_good_one(tmp_path: Path) -> None:
         _poll(tmp_path / "plain")
 
 
-async def test_health_shows_what_was_skipped(tmp_path: Path, sqlite_store: Store) -> None:
+async def test_health_shows_what_was_skipped(tmp_path: Path, sqlite_store: Store,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
     broken, healthy = _repo(tmp_path / "broken", 3), _repo(tmp_path / "healthy", 1)
     _loose(broken, broken.head("HEAD~1")).unlink()
     config = GitConfig(name="git", repositories=[broken.path, healthy.path])
@@ -105,3 +108,11 @@ async def test_health_shows_what_was_skipped(tmp_path: Path, sqlite_store: Store
     assert summary["git"].stored == 1 and summary["git"].errors == 0
     [warning] = sup.health.get("git").warnings
     assert "cannot be walked" in warning and str(broken.path) in warning
+    # ...and so do `workbench connectors` and its JSON, read from the store.
+    db = ["--db", str(tmp_path / "workbench.db")]   # the sqlite_store fixture's file
+    assert main([*db, "connectors"]) == 0
+    out = capsys.readouterr().out
+    assert out.split("warnings (skipped by the last poll):\n")[1] == f"  git: {warning}\n"
+    assert main([*db, "connectors", "--json"]) == 0
+    [row] = json.loads(capsys.readouterr().out)
+    assert row["warnings"] == [warning]

@@ -4,7 +4,9 @@ Health is what the last runner (``serve``, the TUI, ``sync``) persisted, so this
 works from another process; DLQ sizes are counted now. Configured connectors that
 never ran are listed too. On a shared store, ``held by`` names the instance
 (host:pid) polling each connector, ``since`` when it took over and ``lease age``
-how long ago it last renewed; ``NOBODY`` means no instance polls it.
+how long ago it last renewed; ``NOBODY`` means no instance polls it. Below the table,
+what each connector's last poll skipped without failing (a git ref whose objects are
+missing, an unreadable path) — the poll succeeded, so nothing else would say so.
 """
 
 from __future__ import annotations
@@ -42,21 +44,37 @@ def run(args: argparse.Namespace) -> int:
             known = {s.name: s for s in collect_statuses(session=session)}
     finally:
         store.close()
-    rows = [_row(n, configured.get(n), known.get(n)) for n in sorted(set(configured) | set(known))]
+    names = sorted(set(configured) | set(known))
+    rows = [_row(n, configured.get(n), known.get(n)) for n in names]
+    warnings = {n: _warnings(known.get(n)) for n in names}
     if args.json:
         import orjson
 
         from workbench.sanitize import json_safe
 
         sys.stdout.write(json_safe(orjson.dumps(
-            [dict(zip(HEADERS, r, strict=True)) for r in rows],
+            [{**dict(zip(HEADERS, r, strict=True)), "warnings": warnings[r[0]]} for r in rows],
             option=orjson.OPT_INDENT_2, default=str)).decode() + "\n")
         return 0
     now = utcnow()
     shown = [(*r[:4], ago(r[4], now), r[5], *r[6:9], ago(r[9], now), r[10], ago(r[11], now),
               "-" if r[12] is None else f"{r[12]:.0f}s") for r in rows]
     sys.stdout.write(table(HEADERS, shown) if rows else "no connectors configured or seen\n")
+    sys.stdout.write(_warning_lines(warnings))
     return 0
+
+
+def _warnings(status: ConnectorStatus | None) -> list[str]:
+    return list(status.health.get("warnings") or ()) if status is not None else []
+
+
+def _warning_lines(warnings: dict[str, list[str]]) -> str:
+    """The skipped-work block under the table (empty when nothing was skipped)."""
+    from workbench.sanitize import sanitize_line
+
+    lines = [f"  {sanitize_line(name, limit=80)}: {sanitize_line(w, limit=300)}"
+             for name, items in warnings.items() for w in items]
+    return "\nwarnings (skipped by the last poll):\n" + "\n".join(lines) + "\n" if lines else ""
 
 
 def _configured(args: argparse.Namespace) -> dict[str, str]:
