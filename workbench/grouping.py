@@ -276,29 +276,31 @@ def group_once(store: Store, rules: GroupingRules | None = None, *,
     rules = rules or GroupingRules()
 
     def work() -> GroupingResult:
-        with store.write() as session:
+        # The span opens only once there is something to group (an idle pass every
+        # few seconds would flood the trace backend) and closes after the commit:
+        # ``spans`` is exited after ``store.write()``.
+        with contextlib.ExitStack() as spans, store.write() as session:
             if grant is not None:
                 fence(session=session, grant=grant)
             after = int(get_cursor(session=session, connector=CURSOR_NAME) or 0)
             events = _new_events(session, after, batch_size)
             if not events:
                 return GroupingResult(0, 0, 0)
+            span = spans.enter_context(tracing.span(
+                "grouping.pass", {"workbench.grouping.examined": len(events)}))
             batch = _Pass(session, events, rules)
             for event in events:
                 batch.add(event)
             linked = batch.write()
             set_cursor(session=session, connector=CURSOR_NAME, cursor=str(events[-1].id))
+            if span is not None:
+                span.set_attributes({"workbench.grouping.linked": linked - batch.opened,
+                                     "workbench.grouping.opened": batch.opened})
             return GroupingResult(len(events), linked - batch.opened, batch.opened)
 
     # A concurrent auto-open of the same episode loses on the unique key; the retry
-    # reads the winner's investigation and links there.
-    with tracing.span("grouping.pass") as span:
-        result = run_retrying(work, retry_on=TRANSIENT | {UNIQUE_VIOLATION})
-        if span is not None:
-            span.set_attributes({"workbench.grouping.examined": result.examined,
-                                 "workbench.grouping.linked": result.linked,
-                                 "workbench.grouping.opened": result.opened})
-        return result
+    # reads the winner's investigation and links there (each attempt is its own span).
+    return run_retrying(work, retry_on=TRANSIENT | {UNIQUE_VIOLATION})
 
 
 def group_all(store: Store, rules: GroupingRules | None = None, *,
