@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from connectors import tracing
 from storage.models import IngestResult, NewDeadLetter, NewEvent, utcnow
 from storage.txretry import run_retrying
 
@@ -110,8 +111,10 @@ async def ingest_push(store: Any, *, connector: str, events: Sequence[NewEvent],
     batch, letters = list(events), list(dead_letters)
     # Several instances may store overlapping batches at once (a sender posting to
     # each): a deadlock victim is retried, then reported (503), never dropped.
-    result: IngestResult = await asyncio.to_thread(
-        run_retrying, lambda: store.ingest(batch, dead_letters_=letters))
+    with tracing.ingest_span(connector, len(batch), len(letters)) as span:
+        result: IngestResult = await asyncio.to_thread(
+            run_retrying, lambda: store.ingest(batch, dead_letters_=letters))
+        tracing.record_result(span, result)
     if stats is not None:
         stats.add(connector, requests=1, received=result.received, stored=result.stored,
                   deduplicated=result.deduplicated, dead_lettered=result.dead_lettered,

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Path, Query, Request, Response
 from pydantic import AfterValidator, Discriminator, Field, Tag
 from sqlalchemy.orm import Session
 
+from connectors import tracing
 from storage import NotFoundError, audit, events, ingest, lookups
 from storage.models import MAX_ID, Event, NewEvent, Page, Severity, Source
 from storage.queries import EventQuery
@@ -75,7 +76,12 @@ async def post_events(principal: Responder, db: Db, request: Request,
                          deduplicated=result.deduplicated, conflicting=result.conflicting,
                          ids=[ids[k] for k in keys])
 
-    out = await db.write(work)
+    with tracing.ingest_span(None, len(batch), 0) as span:
+        out = await db.write(work)
+        if span is not None:
+            span.set_attributes({"workbench.records.received": out.received,
+                                 "workbench.records.stored": out.stored,
+                                 "workbench.records.deduplicated": out.deduplicated})
     request.app.state.metrics.count_ingest_counts(out.stored, out.deduplicated)
     return out
 
