@@ -9,6 +9,12 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from storage import Store
+    from workbench.config import Config
+    from workbench.telemetry.setup import Telemetry
 
 
 def register_root(parser: argparse.ArgumentParser) -> None:
@@ -40,11 +46,35 @@ def run(args: argparse.Namespace) -> int:
                        runtime=build_runtime(config, store, options))
     app.config = config
     app.repo.suspect_settings = config.suspects
+    telemetry = _start_telemetry(config, store)
     try:
         app.run()
     finally:
+        if telemetry is not None:
+            telemetry.shutdown()  # flush the last spans of the connectors and grouping
         store.close()
     return int(app.return_code or 0)
+
+
+def _start_telemetry(config: Config, store: Store) -> Telemetry | None:
+    """Trace the connectors, grouping and API that run beside the TUI, as ``serve`` does.
+
+    The console exporter would write spans over the screen, so beside the TUI it is
+    refused (logged to the TUI's log file); OTLP and the ``[telemetry]`` table work.
+    """
+    from workbench.telemetry.settings import exporter
+    from workbench.telemetry.setup import start
+
+    try:
+        chosen = exporter(config.telemetry)
+    except ValueError:
+        chosen = None  # ``start`` logs why and leaves tracing off
+    if chosen == "console":
+        logging.getLogger(__name__).warning(
+            "tracing off in the TUI: the console exporter would write over the screen "
+            "(use OTLP, or the console exporter with `workbench serve`)")
+        return None
+    return start(config.telemetry, engine=store.engine)
 
 
 def _log_to_file() -> None:
