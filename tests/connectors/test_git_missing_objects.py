@@ -18,6 +18,8 @@ from connectors.supervisor import Supervisor
 from storage import Store
 from tests.connectors.gitlogs_helpers import GIT_ENV, Repo
 from workbench.cli.main import main
+from workbench.tui.health_data import connector_rows
+from workbench.tui.widgets.rows import ConnectorRows
 
 
 def _repo(path: Path, commits: int = 4) -> Repo:
@@ -116,3 +118,7 @@ async def test_health_shows_what_was_skipped(tmp_path: Path, sqlite_store: Store
     assert main([*db, "connectors", "--json"]) == 0
     [row] = json.loads(capsys.readouterr().out)
     assert row["warnings"] == [warning]
+    # ...and the TUI's health pane, in the last-error column (there is no error).
+    [pane_row] = connector_rows(sqlite_store)
+    shown = ConnectorRows().render_row(pane_row, 200).plain
+    assert shown.endswith(f"  ! {warning}"), shown

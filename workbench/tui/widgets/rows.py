@@ -181,6 +181,11 @@ class ConnectorRows(RowView[dict[str, Any]]):
         text.append(_cell(breaker, 9) + " ", style)
         for key, w in (("events_in", 8), ("deduplicated", 7), ("dlq_size", 6)):
             text.append(str(row.get(key, 0) or 0).rjust(w))
-        text.append("  " + sanitize_line(row.get("last_error") or "", limit=max(width, 20)),
-                    "red")
+        error, warnings = row.get("last_error") or "", list(row.get("warnings") or ())
+        if error or not warnings:
+            text.append("  " + sanitize_line(error, limit=max(width, 20)), "red")
+        else:  # the poll succeeded but skipped something (a git ref with missing objects)
+            more = f" (+{len(warnings) - 1} more)" if len(warnings) > 1 else ""
+            text.append("  ! " + sanitize_line(warnings[0], limit=max(width, 20)) + more,
+                        "yellow")
         return text
