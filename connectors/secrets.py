@@ -1,13 +1,17 @@
 """Secrets by reference: configs name where a secret is, never the secret itself.
 
-A :class:`SecretRef` is an environment variable or a file. It is resolved when a
-connector needs it (so rotating a token file needs no restart), is never stored in
-the database, and its ``str``/``repr``/JSON show only the reference. In a config:
+A :class:`SecretRef` is an environment variable, a file or a field of a Vault secret
+(:mod:`connectors.vault`). It is resolved when a connector needs it (so rotating a
+token file needs no restart), is never stored in the database, and its
+``str``/``repr``/JSON show only the reference. In a config:
 
     token_env = "GITHUB_TOKEN"          # a connector's own fields, turned into a
     token_file = "/run/secrets/gh"      # SecretRef with secret_from(env, file)
     token = { env = "GITHUB_TOKEN" }    # or a SecretRef field directly
     token = "env:GITHUB_TOKEN"          # the same, short form (also "file:/path")
+    token = "vault:secret/data/workbench#github_token"    # a field of a Vault secret
+
+Vault Agent's rendered files (``template`` stanzas) work through ``file:`` too.
 """
 
 from __future__ import annotations
@@ -18,9 +22,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from connectors.errors import PermanentSourceError
+from connectors.errors import ConnectorError, PermanentSourceError
 
 REDACTED = "***"
+SCHEMES = ("env", "file", "vault")
 
 
 class SecretError(PermanentSourceError):
@@ -28,36 +33,42 @@ class SecretError(PermanentSourceError):
 
 
 class SecretRef(BaseModel):
-    """Where a secret is: exactly one of ``env`` (a variable name) or ``file`` (a path)."""
+    """Where a secret is: exactly one of ``env`` (a variable name), ``file`` (a path) or
+    ``vault`` (``PATH#FIELD`` of a Vault secret)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     env: str | None = None
     file: Path | None = None
+    vault: str | None = None
 
     @model_validator(mode="before")
     @classmethod
     def _short_form(cls, value: Any) -> Any:
         if isinstance(value, str):
             scheme, sep, target = value.partition(":")
-            if not sep or scheme not in ("env", "file") or not target:
-                raise ValueError("a secret reference is 'env:NAME' or 'file:PATH' "
-                                 "(never the secret itself)")
+            if not sep or scheme not in SCHEMES or not target:
+                raise ValueError("a secret reference is 'env:NAME', 'file:PATH' or "
+                                 "'vault:PATH#FIELD' (never the secret itself)")
             return {scheme: target}
         return value
 
     @model_validator(mode="after")
     def _exactly_one(self) -> SecretRef:
-        if (self.env is None) == (self.file is None):
-            raise ValueError("give exactly one of 'env' or 'file'")
+        if sum(x is not None for x in (self.env, self.file, self.vault)) != 1:
+            raise ValueError("give exactly one of 'env', 'file' or 'vault'")
         if self.env is not None and not self.env.strip():
             raise ValueError("'env' must name an environment variable")
+        if self.vault is not None:
+            split_reference(self.vault)
         return self
 
     @property
     def reference(self) -> str:
-        """``env:NAME`` or ``file:PATH``: safe to print."""
-        return f"env:{self.env}" if self.env is not None else f"file:{self.file}"
+        """``env:NAME``, ``file:PATH`` or ``vault:PATH#FIELD``: safe to print."""
+        if self.env is not None:
+            return f"env:{self.env}"
+        return f"vault:{self.vault}" if self.vault is not None else f"file:{self.file}"
 
     def __str__(self) -> str:
         return self.reference
@@ -66,11 +77,16 @@ class SecretRef(BaseModel):
         return f"SecretRef({self.reference!r})"
 
     def resolve(self) -> str:
-        """The secret's value (first line of the file, stripped). Blocking for files.
+        """The secret's value (first line of the file, stripped). Blocking for files and
+        Vault: connectors call it in a worker thread.
 
         A failure says where the secret was looked for and what was found there
-        ("configured as env:X, but X is unset"), never a value.
+        ("configured as env:X, but X is unset"), never a value. Vault being unreachable
+        is a :class:`~connectors.errors.TransientSourceError` (retried); Vault refusing
+        or lacking the secret is a :class:`SecretError`.
         """
+        if self.vault is not None:
+            return self._resolve_vault(self.vault)
         if self.env is not None:
             value = os.environ.get(self.env)
             if not value:
@@ -87,13 +103,33 @@ class SecretRef(BaseModel):
             raise SecretError(f"configured as {self.reference}, but {self.file} is empty")
         return lines[0].strip()
 
+    def _resolve_vault(self, target: str) -> str:
+        from connectors import vault  # httpx and Vault only for configs that use it
+
+        path, key = split_reference(target)
+        try:
+            return vault.client_from_env().read(path, key)
+        except vault.VaultError as exc:
+            raise SecretError(f"configured as {self.reference}, but {exc}") from exc
+        except vault.VaultUnavailable as exc:
+            raise vault.VaultUnavailable(f"configured as {self.reference}, but {exc}") from exc
+
     def check(self) -> str | None:
         """Why the secret cannot be resolved right now, or ``None`` if it can."""
         try:
             self.resolve()
-        except SecretError as exc:
+        except ConnectorError as exc:
             return str(exc)
         return None
+
+
+def split_reference(target: str) -> tuple[str, str]:
+    """``secret/data/app#field`` → (``secret/data/app``, ``field``); ValueError otherwise."""
+    path, sep, key = target.rpartition("#")
+    if not sep or not path.strip("/") or not key:
+        raise ValueError("a Vault reference is 'vault:PATH#FIELD', "
+                         "e.g. 'vault:secret/data/workbench#github_token'")
+    return path.strip("/"), key
 
 
 def secret_from(env: str | None, file: str | os.PathLike[str] | None) -> SecretRef | None:
@@ -126,7 +162,7 @@ def redact(value: Any, key: str = "") -> Any:
 
 
 def _is_reference(value: str) -> bool:
-    return value.startswith(("env:", "file:"))
+    return value.startswith(tuple(f"{scheme}:" for scheme in SCHEMES))
 
 
 def secret_references(value: Any, path: str = "") -> list[tuple[str, SecretRef]]:
