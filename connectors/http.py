@@ -4,7 +4,9 @@ Every network connector takes an ``httpx.AsyncClient`` (tests inject one built o
 ``httpx.MockTransport``) and goes through :func:`fetch_json`, which turns the ways a
 remote API can misbehave into the connector error hierarchy:
 
-* 429 and 503 -> :class:`RateLimitedError` (with ``Retry-After`` in seconds);
+* 429 and 503 -> :class:`RateLimitedError` (with ``Retry-After`` in seconds, or else
+  ``X-RateLimit-Reset``: seconds to wait as Datadog sends it, or a unix time as
+  GitHub sends it);
 * other 5xx, connection errors -> :class:`TransientSourceError`; timeouts ->
   :class:`SourceTimeoutError`;
 * other 4xx -> :class:`PermanentSourceError`;
@@ -19,6 +21,7 @@ source would make us loop forever.
 from __future__ import annotations
 
 import gc
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -100,6 +103,20 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
+UNIX_TIME_FLOOR = 1_000_000_000
+"""An ``X-RateLimit-Reset`` this large is a unix time (2001 on), not a wait in seconds."""
+
+
+def rate_limit_reset_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Seconds until an ``X-RateLimit-Reset`` (a delta, or a unix time), ``None`` if absent."""
+    if not value or not value.strip().isdigit():
+        return None
+    number = float(value.strip())
+    if number >= UNIX_TIME_FLOOR:
+        return max(0.0, number - (time.time() if now is None else now))
+    return number
+
+
 def raise_for_status(response: httpx.Response) -> None:
     """Map an HTTP error status to the connector error hierarchy."""
     status = response.status_code
@@ -108,6 +125,8 @@ def raise_for_status(response: httpx.Response) -> None:
     where = f"{response.request.method} {response.request.url.copy_with(query=None)}"
     if status in (429, 503):
         retry = retry_after_seconds(response.headers.get("retry-after"))
+        if retry is None:
+            retry = rate_limit_reset_seconds(response.headers.get("x-ratelimit-reset"))
         raise RateLimitedError(f"{where}: HTTP {status}", retry_after=retry)
     if status >= 500:
         raise TransientSourceError(f"{where}: HTTP {status}")

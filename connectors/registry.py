@@ -62,6 +62,9 @@ _jaeger = partial(_with_client, "connectors.traces.jaeger:JaegerConnector")
 _github_actions = partial(_with_client, "connectors.ci.github:GitHubActionsConnector")
 _gitlab = partial(_with_client, "connectors.ci.gitlab:GitLabConnector")
 _datadog = partial(_with_client, "connectors.metrics.datadog_connector:DatadogConnector")
+_datadog_traces = partial(_with_client,
+                          "connectors.traces.datadog_spans:DatadogTracesConnector")
+_newrelic_traces = partial(_with_client, "connectors.traces.newrelic:NewRelicTracesConnector")
 
 
 KINDS: dict[str, Entry] = {
@@ -84,6 +87,12 @@ KINDS: dict[str, Entry] = {
               "GitLab pipelines"),
         Entry("datadog", "connectors.metrics.datadog_connector:DatadogConfig",
               "connectors.registry:_datadog", "anomalies in Datadog metric query results"),
+        Entry("datadog_traces", "connectors.traces.datadog_spans:DatadogTracesConfig",
+              "connectors.registry:_datadog_traces",
+              "span errors and slow traces from Datadog APM's span search"),
+        Entry("newrelic_traces", "connectors.traces.newrelic:NewRelicTracesConfig",
+              "connectors.registry:_newrelic_traces",
+              "span errors and slow traces from New Relic (NRQL over Span)"),
     )
 }
 

@@ -87,8 +87,9 @@ def test_the_sample_and_its_commented_examples_are_valid() -> None:
     uncommented = re.sub(r"^# (\[\[connectors\]\]|\[connectors\.|[a-z_]+ = )", r"\1", SAMPLE,
                          flags=re.M)
     config = parse_config(uncommented)
-    assert [c.kind for c in config.connectors] == ["git", "logs"]
-    assert config.connectors[1].retry.max_attempts == 4
+    assert [c.kind for c in config.connectors] == ["git", "logs", "datadog_traces",
+                                                  "newrelic_traces"]
+    assert config.connectors[3].retry.max_attempts == 4
 
 
 def test_secret_refs_resolve_at_use_and_never_print(tmp_path: Path,

@@ -14,7 +14,9 @@ SAMPLE = """\
 # Investigation workbench configuration (TOML).
 # Validate with `workbench config check`; print it (secrets masked) with
 # `workbench config show`. Secrets are never written here: name an environment
-# variable (token_env = "NAME") or a file (token_file = "/path") instead.
+# variable (token_env = "NAME", or token = "env:NAME"), a file ("file:/path") or a
+# field of a Vault secret ("vault:secret/data/workbench#github_token", read with
+# VAULT_ADDR and VAULT_TOKEN or VAULT_ROLE_ID/VAULT_SECRET_ID) instead.
 
 [store]
 # A SQLite file path or a postgresql:// URL. --db and $WORKBENCH_DB take precedence.
@@ -85,6 +87,25 @@ enabled = false
 # zone_abbreviations = { IST = "+05:30" }  # ambiguous abbreviations (IST, CST, AST)
 # on_unmatched = "store"             # regex/plain lines the pattern misses: store or dlq
 # interval_seconds = 2
+
+# [[connectors]]
+# kind = "datadog_traces"            # Datadog APM: span errors and slow traces
+# name = "dd-apm"
+# site = "datadoghq.eu"              # datadoghq.com (default), us5.datadoghq.com, ...
+# api_key = "env:DD_API_KEY"
+# app_key = "vault:secret/data/workbench#dd_app_key"
+# query = "env:prod"                 # span search syntax; "*" is every indexed span
+# rules = { thresholds_ms = { checkout = 800 } }   # else the 99th percentile per operation
+# interval_seconds = 60
+
+# [[connectors]]
+# kind = "newrelic_traces"           # New Relic: NRQL over Span through NerdGraph
+# name = "nr"
+# account_id = 1234567
+# user_key = "env:NEW_RELIC_USER_KEY"
+# region = "eu"                      # us (default) or eu
+# where = "service.name IN ('checkout', 'payments')"
+# interval_seconds = 60
 #
 # [connectors.retry]
 # max_attempts = 4                   # calls per poll, the first included
