@@ -21,6 +21,7 @@ from connectors.http import (
     ResponseTooLargeError,
     check_advances,
     fetch_json,
+    rate_limit_reset_seconds,
     retry_after_seconds,
 )
 
@@ -56,6 +57,20 @@ def test_retry_after_http_date() -> None:
     now = datetime(2015, 10, 21, 7, 28, 0, tzinfo=UTC)
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:30 GMT", now) == 30.0
     assert retry_after_seconds("soon") is None
+
+
+def test_rate_limit_reset_is_a_delta_or_a_unix_time() -> None:
+    assert rate_limit_reset_seconds("7") == 7.0                          # Datadog: seconds
+    assert rate_limit_reset_seconds("1700000030", now=1700000000.0) == 30.0   # GitHub: epoch
+    assert rate_limit_reset_seconds("1700000000", now=1700000090.0) == 0.0
+    assert rate_limit_reset_seconds(None) is None and rate_limit_reset_seconds("x") is None
+
+
+async def test_retry_after_wins_over_rate_limit_reset() -> None:
+    with pytest.raises(RateLimitedError) as info:
+        await _get(lambda r: httpx.Response(429, headers={"Retry-After": "3",
+                                                          "X-RateLimit-Reset": "60"}))
+    assert info.value.retry_after == 3.0
 
 
 async def test_timeout_and_connection_errors() -> None:
