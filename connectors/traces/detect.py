@@ -201,8 +201,8 @@ def slow_trace_event(root: Span, trace: list[Span], limit_ms: float, basis: str,
         source=Source.TRACES, kind=EventKind.SLOW_TRACE,
         severity=Severity.HIGH if duration_ms > 3 * limit_ms else Severity.MEDIUM,
         occurred_at=_when(root.start_ns), service=root.service[:256],
-        title=f"{root.service}: {root.name[:300]} took {duration_ms:.0f} ms "
-              f"(limit {limit_ms:.0f} ms)",
+        title=f"{root.service}: {root.name[:300]} took {_ms(duration_ms)} ms "
+              f"(limit {_ms(limit_ms)} ms)",
         environment=root.environment,
         trace_id=root.trace_id, span_id=root.span_id, url=_link(rules, root.trace_id),
         attributes={"operation": root.name, "duration_ms": duration_ms,
@@ -212,3 +212,9 @@ def slow_trace_event(root: Span, trace: list[Span], limit_ms: float, basis: str,
                     **({"revision": revision} if revision is not None else {})},
         dedup_key=f"slow_trace:{root.trace_id}",
     )
+
+
+def _ms(value: float) -> str:
+    """Milliseconds as a person reads them: whole from 100 on, else three significant
+    digits (a 1.59 ms root over a 1.5 ms limit must not read "2 ms (limit 2 ms)")."""
+    return f"{value:.0f}" if value >= 100 else f"{value:.3g}"

@@ -47,7 +47,8 @@ class NewRelicTracesConfig(SpanSearchConfig):
     """``[[connectors]] kind = "newrelic_traces"``."""
 
     kind: Literal["newrelic_traces"] = "newrelic_traces"
-    account_id: int = Field(gt=0)
+    account_id: int | SecretRef
+    """The account number, or a reference to it (``"env:NEW_RELIC_ACCOUNT_ID"``)."""
     user_key: SecretRef
     region: Literal["us", "eu"] = "us"
     url: str = ""
@@ -91,10 +92,11 @@ class NewRelicTracesConnector(SpanSearchConnector):
 
     async def pages(self, start_ms: int, end_ms: int) -> AsyncIterator[Page]:
         key = await asyncio.to_thread(self.config.user_key.resolve)
+        account = await self._account()
         windows = [(start_ms, end_ms)]
         while windows:
             since, until = windows.pop()
-            rows = await self._query(key, since, until)
+            rows = await self._query(key, account, since, until)
             if len(rows) >= self.config.limit and until - since > 1:
                 middle = (since + until) // 2
                 windows.extend([(middle, until), (since, middle)])   # older half first
@@ -103,11 +105,25 @@ class NewRelicTracesConnector(SpanSearchConnector):
             yield Page(rows, until, warning=f"{len(rows)} spans in the millisecond at {since}: "
                        "NRQL's limit may have cut some" if cut else None)
 
-    async def _query(self, key: str, since: int, until: int) -> list[Any]:
+    async def _account(self) -> int:
+        account = self.config.account_id
+        if isinstance(account, int):
+            value = account
+        else:
+            text = (await asyncio.to_thread(account.resolve)).strip()
+            if not text.isdigit():
+                raise PermanentSourceError(f"configured as {account.reference}, but that is "
+                                           "not an account number")
+            value = int(text)
+        if value <= 0:
+            raise PermanentSourceError("account_id must be a positive account number")
+        return value
+
+    async def _query(self, key: str, account: int, since: int, until: int) -> list[Any]:
         body = await fetch_json(
             self._client, self.config.url, method="POST", limits=self._limits,
             headers={"API-Key": key, "Accept": "application/json"},
-            json={"query": QUERY, "variables": {"account": self.config.account_id,
+            json={"query": QUERY, "variables": {"account": account,
                                                 "nrql": self.nrql(since, until)}})
         data = body.data if isinstance(body.data, dict) else {}
         errors = data.get("errors")

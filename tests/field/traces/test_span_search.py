@@ -90,6 +90,9 @@ async def test_recorded_search_finds_the_slow_java_traces_with_their_critical_pa
     assert set(slow) == {_hex("4097838600103622745"), _hex("1448528526839826639")}
     event = slow[_hex("1448528526839826639")]
     assert event.service == JAVA and event.environment == "pcf-spartancrimson"
+    assert event.title == f"{JAVA}: GET / took 1.57 ms (limit 1.5 ms)"
+    assert event.severity == "medium" and event.span_id == format(803234406780610866, "016x")
+    assert event.attributes["service_version"] == "1.0.0" and event.attributes["spans"] == 2
     assert event.occurred_at == datetime(2023, 6, 29, 9, 51, 3, 879000, tzinfo=UTC)
     path = event.attributes["critical_path"]
     assert [step["span_id"] for step in path] == [format(803234406780610866, "016x"),
@@ -164,9 +167,21 @@ async def test_a_poison_record_goes_to_the_dlq_and_an_error_span_becomes_an_even
     with pytest.raises(PoisonRecordError):
         connector.parse(letter.payload)                   # still broken on replay
     [error] = [e for e in batch.events if e.kind == EventKind.SPAN_ERROR]
-    assert error.service == "python-sample-app-spartancrimson"
-    assert error.attributes["exceptions"][0]["type"] == "psycopg2.OperationalError"
-    assert "connection pool exhausted" in error.title
+    recorded = document["data"][0]["attributes"]
+    assert (error.source, error.severity, error.service, error.environment) == \
+        ("traces", "high", "python-sample-app-spartancrimson", "pcf-spartancrimson")
+    assert error.occurred_at == datetime(2023, 6, 29, 9, 50, 52, 472000, tzinfo=UTC)
+    assert error.trace_id == _hex(recorded["trace_id"])
+    assert error.span_id == format(int(recorded["span_id"]), "016x") == "80a85797aa7dff4e"
+    assert error.title == "python-sample-app-spartancrimson: GET / failed: " \
+        "psycopg2.OperationalError: connection pool exhausted"
+    assert error.body == recorded["custom"]["error"]["stack"]
+    assert error.attributes["duration_ms"] == 3.402932        # custom.duration, in ns
+    assert error.attributes["exceptions"] == [{
+        "type": "psycopg2.OperationalError", "message": "connection pool exhausted",
+        "stacktrace": recorded["custom"]["error"]["stack"]}]
+    assert error.attributes["span_attributes"]["http"]["route"] == "/"
+    assert error.dedup_key == f"span_error:{error.trace_id}:{error.span_id}"
     assert connector.parse(orjson.dumps(document["data"][0])).dedup_key == error.dedup_key
     assert len(batch.events) == 3 and batch.received == 25
 
@@ -202,10 +217,9 @@ def test_one_trace_through_otlp_new_relic_and_datadog_has_one_identity() -> None
 
 
 def _newrelic(url: str, **extra: Any) -> NewRelicTracesConnector:
-    config = NewRelicTracesConfig(name="nr", url=url, account_id=1234567,
+    config = NewRelicTracesConfig(name="nr", url=url, **{"account_id": 1234567, **extra},
                                   user_key="env:WB_TEST_NR_KEY", delay_seconds=0,
-                                  **{"rules": TraceRules(thresholds_ms={"example-trace": 100.0}),
-                                     **extra})
+                                  rules=TraceRules(thresholds_ms={"example-trace": 100.0}))
     return NewRelicTracesConnector(config, httpx.AsyncClient(),
                                    clock=lambda: 1711138247.2 + 60)
 
@@ -230,6 +244,18 @@ async def test_new_relic_splits_full_windows_and_reads_every_span_once() -> None
     assert {(e.kind, e.dedup_key) for e in batch.events} == \
         {(EventKind.SLOW_TRACE, f"slow_trace:{rows[0]['trace.id']}")}
     assert len(batch.events[-1].attributes["critical_path"]) >= 2
+
+
+async def test_the_account_id_may_be_a_secret_reference(monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = load(NEWRELIC / "nrql_otlp_trace.json")["data"]["actor"]["account"]["nrql"]["results"]
+    monkeypatch.setenv("WB_TEST_NR_ACCOUNT", "7654321")
+    with serve(Replay(newrelic_rows(rows))) as replay:
+        await _newrelic(replay.url, account_id="env:WB_TEST_NR_ACCOUNT").poll(None)
+    assert replay.requests[0]["body"]["variables"]["account"] == 7654321
+    monkeypatch.setenv("WB_TEST_NR_ACCOUNT", "acme")
+    with serve(Replay(newrelic_rows(rows))) as replay, \
+            pytest.raises(PermanentSourceError, match="not an account number"):
+        await _newrelic(replay.url, account_id="env:WB_TEST_NR_ACCOUNT").poll(None)
 
 
 async def test_new_relic_errors_in_a_200_answer() -> None:

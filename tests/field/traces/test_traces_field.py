@@ -57,7 +57,8 @@ async def test_petclinic_trace_with_15_and_14_digit_span_ids(store: Store) -> No
     assert (slow.service, slow.environment) == ("api-gateway", None)
     assert slow.trace_id == "9ced30503c58dab894a2d7598b01a87a"
     assert slow.span_id == "ab496a7591486ffd"
-    assert slow.title == "api-gateway: GET /api/customer/owners/8/pets/10 took 13 ms (limit 10 ms)"
+    assert slow.title == \
+        "api-gateway: GET /api/customer/owners/8/pets/10 took 12.9 ms (limit 10 ms)"
     assert slow.attributes["spans"] == 8 and slow.attributes["duration_ms"] == 12.887
     # The walk back from each end: the 15/14-digit ids left-padded to 16 digits.
     assert _path(slow) == [
