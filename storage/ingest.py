@@ -36,6 +36,7 @@ from storage.cursors import set_cursor
 from storage.dead_letters import enqueue
 from storage.lookups import by_key_statements
 from storage.models import Event, IngestResult, NewDeadLetter, NewEvent, utcnow
+from storage.redaction import REDACTION
 from storage.search import index_new_events
 from storage.tables import EventRow, EventTagRow
 
@@ -50,8 +51,15 @@ def ingest(
     now: datetime | None = None,
     report_conflicts: bool = False,
 ) -> IngestResult:
-    """Store ``events``, dead letters and the cursor in the caller's (write) transaction."""
+    """Store ``events``, dead letters and the cursor in the caller's (write) transaction.
+
+    A store opened with a redaction policy (:mod:`storage.redaction`) redacts the
+    batch here, first: nothing below sees the original text.
+    """
     now = now or utcnow()
+    policy = session.info.get(REDACTION)
+    if policy is not None:
+        events, dead_letters = policy.apply(events, dead_letters, connector)
     if events and session.get_bind().dialect.name == "postgresql":
         # First, before any row lock: ingests take their locks in one order, and ids
         # become visible in id order (readers catch up by id; see storage.notify).

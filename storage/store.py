@@ -36,28 +36,35 @@ from storage.models import (
     Page,
 )
 from storage.queries import EventQuery, InvestigationQuery
+from storage.redaction import REDACTION, Policy
 
 
 class Store:
     """A workbench store on SQLite or PostgreSQL."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, redaction: Policy | None = None) -> None:
         self.engine = engine
+        self.redaction = redaction
+        """Applied to every batch ingested through this store's write sessions."""
         self._read = sessionmaker(engine, expire_on_commit=False)
         self._write = sessionmaker(
-            engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False
+            engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False,
+            info={REDACTION: redaction} if redaction is not None else {},
         )
 
     @classmethod
     def open(cls, location: str | os.PathLike[str] | URL | None = None, *,
-             upgrade: bool = True, read_only: bool = False, **engine_kwargs: Any) -> Store:
+             upgrade: bool = True, read_only: bool = False, redaction: Policy | None = None,
+             **engine_kwargs: Any) -> Store:
         """Open (and by default migrate to head) the store at ``location``.
 
         ``location`` is a file path or a database URL; ``None`` means
         ``$WORKBENCH_DB`` or the default file in the user's data directory.
         ``read_only``: the database refuses every write (and nothing is migrated).
+        ``redaction``: the policy every ingest through this store applies.
         """
-        store = cls(make_engine(location, read_only=read_only, **engine_kwargs))
+        store = cls(make_engine(location, read_only=read_only, **engine_kwargs),
+                    redaction=redaction)
         if upgrade and not read_only:
             migrate.ensure_current(store.engine)
         return store

@@ -9,7 +9,8 @@ Tables: ``[store]`` (``url``), ``[api]`` (:class:`~workbench.settings.api.ApiSet
 (:class:`~workbench.grouping.GroupingSettings`), ``[suspects]``
 (:class:`~workbench.suspect_settings.SuspectSettings`), ``[leases]``
 (:class:`~connectors.leasing.LeaseSettings`), ``[telemetry]``
-(:class:`~workbench.telemetry.settings.TelemetrySettings`) and ``[[connectors]]``, each
+(:class:`~workbench.telemetry.settings.TelemetrySettings`), ``[redaction]``
+(:class:`~workbench.settings.redaction.RedactionSettings`) and ``[[connectors]]``, each
 validated by the model its ``kind`` names in :mod:`connectors.registry`. Secrets are
 references (:class:`~connectors.secrets.SecretRef`), never values; :func:`redacted`
 is the only dump of a config meant for people to read.
@@ -33,6 +34,7 @@ from connectors.registry import UnknownKindError, entry
 from connectors.secrets import SecretRef, redact, secret_from
 from workbench.grouping import GroupingSettings
 from workbench.settings.api import ApiSettings
+from workbench.settings.redaction import RedactionSettings
 from workbench.settings.tui import TuiSettings
 from workbench.suspect_settings import SuspectSettings
 from workbench.telemetry.settings import TelemetrySettings
@@ -71,29 +73,8 @@ class StoreSettings(BaseModel):
                 "statement_timeout_ms": int(self.statement_timeout_seconds * 1000)}
 
 
-class Config(BaseModel):
-    """A validated config file."""
-
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
-
-    store: StoreSettings = Field(default_factory=StoreSettings)
-    api: ApiSettings = Field(default_factory=ApiSettings)
-    tui: TuiSettings = Field(default_factory=TuiSettings)
-    grouping: GroupingSettings = Field(default_factory=GroupingSettings)
-    suspects: SuspectSettings = Field(default_factory=SuspectSettings)
-    leases: LeaseSettings = Field(default_factory=LeaseSettings)
-    telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
-    connectors: list[SerializeAsAny[ConnectorConfig]] = Field(default_factory=list)
-    path: Path | None = Field(default=None, exclude=True)
-    """Where it was read from (``None``: defaults, no file)."""
-
-    def enabled_connectors(self) -> list[ConnectorConfig]:
-        """Connectors with ``enabled = true``."""
-        return [c for c in self.connectors if c.enabled]
-
-
-class _Tables(BaseModel):
-    """The top level, with connectors still raw (each is validated by its kind)."""
+class _Settings(BaseModel):
+    """The tables other than ``[[connectors]]`` (one list, for both models below)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -104,6 +85,26 @@ class _Tables(BaseModel):
     suspects: SuspectSettings = Field(default_factory=SuspectSettings)
     leases: LeaseSettings = Field(default_factory=LeaseSettings)
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
+    redaction: RedactionSettings = Field(default_factory=RedactionSettings)
+
+
+class Config(_Settings):
+    """A validated config file."""
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    connectors: list[SerializeAsAny[ConnectorConfig]] = Field(default_factory=list)
+    path: Path | None = Field(default=None, exclude=True)
+    """Where it was read from (``None``: defaults, no file)."""
+
+    def enabled_connectors(self) -> list[ConnectorConfig]:
+        """Connectors with ``enabled = true``."""
+        return [c for c in self.connectors if c.enabled]
+
+
+class _Tables(_Settings):
+    """The top level, with connectors still raw (each is validated by its kind)."""
+
     connectors: list[dict[str, Any]] = Field(default_factory=list)
 
 
@@ -152,9 +153,8 @@ def parse_config(raw: bytes | str, *, path: Path | None = None) -> Config:
     connectors = _connectors(tables.connectors, problems)
     if problems:
         raise ConfigError(path, problems)
-    return Config(store=tables.store, api=tables.api, tui=tables.tui, grouping=tables.grouping,
-                  suspects=tables.suspects, leases=tables.leases, telemetry=tables.telemetry,
-                  connectors=connectors, path=path)
+    settings = {name: getattr(tables, name) for name in _Settings.model_fields}
+    return Config(**settings, connectors=connectors, path=path)
 
 
 def _known_good(data: dict[str, Any], exc: ValidationError) -> dict[str, Any]:

@@ -124,6 +124,22 @@ class _RuntimeFamilies:
                     self.breaker, self.last_success)
 
 
+class _RedactionCollector:
+    """``workbench_redactions_total{detector}``: matches redacted at ingest by this
+    process (every detector listed, 0 until it fires)."""
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        from storage.redaction import BUILTIN, counts
+
+        family = CounterMetricFamily("workbench_redactions",
+                                     "secrets and personal data replaced at ingest, by detector",
+                                     labels=["detector"])
+        found = counts()
+        for name in sorted({*BUILTIN, *found}):
+            family.add_metric([name], float(found.get(name, 0)))
+        yield family
+
+
 class ApiMetrics:
     """Counters and histograms the API updates, plus connector gauges."""
 
@@ -137,6 +153,7 @@ class ApiMetrics:
         self.ingested = Counter("workbench_api_ingested_events",
                                 "events received through POST /api/events by outcome",
                                 ["outcome"], registry=self.registry)
+        self.registry.register(_RedactionCollector())
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:

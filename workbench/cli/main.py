@@ -133,14 +133,30 @@ def _engine_options(args: argparse.Namespace) -> dict[str, Any]:
     return settings.engine_options()
 
 
+def _redaction(args: argparse.Namespace) -> Any:
+    """The ``[redaction]`` policy; the default one (every detector) if the config cannot
+    be read, so a broken config never means storing secrets."""
+    from workbench.settings.redaction import RedactionSettings
+
+    try:
+        settings: RedactionSettings = load_config(args).redaction
+    except CliError:
+        settings = RedactionSettings()
+    return settings.policy()
+
+
 def open_store(args: argparse.Namespace, *, read_only: bool = False) -> Store:
-    """Open the store named by ``--db`` (imported lazily); errors become :class:`CliError`."""
+    """Open the store named by ``--db`` (imported lazily); errors become :class:`CliError`.
+
+    Every command opens its store here, so every ingest it makes is redacted by the
+    configured policy (:mod:`storage.redaction`)."""
     from storage import Store
     from storage.engine import StoreConfigError
 
     location = args.db or _configured_store_url(args)
     try:
-        return Store.open(location, read_only=read_only, **_engine_options(args))
+        return Store.open(location, read_only=read_only, redaction=_redaction(args),
+                          **_engine_options(args))
     except StoreConfigError as exc:
         raise CliError(str(exc)) from exc
     except Exception as exc:  # connection refused, bad credentials, unreadable file
