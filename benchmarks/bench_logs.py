@@ -11,6 +11,10 @@ FTS, no validation), committed every ``--batch`` rows.
 A second anchor (``anchor+fts``) adds the store's FTS statement to each batch, to
 separate what the store costs from what the connector costs.
 
+``project+redaction`` is the project with every redaction detector on (the default
+``[redaction]`` policy): its ratio to ``project`` is the cost of redaction (goal:
+>= 0.85, i.e. at most 15% of the connector's throughput).
+
 Runs are interleaved (A, A+fts, P, A, A+fts, P ...), each on a fresh database; medians of
 ``--reps``. Prints one JSON line per variant and the ratio P/A in lines per second
 (goal >= 0.5).
@@ -40,6 +44,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from connectors.logs import LogsConfig, LogsConnector  # noqa: E402
 from storage import Store  # noqa: E402
 from storage.ingest import ingest  # noqa: E402
+from storage.redaction import Policy  # noqa: E402
+
+
+def run_project_redacted(log: Path, db: Path, batch: int) -> int:
+    """The project with the default redaction policy (every detector)."""
+    return run_project(log, db, batch, redaction=Policy())
 
 LEVELS = ("debug", "info", "info", "info", "warn", "error")
 SERVICES = ("checkout", "payments", "search", "auth", "inventory")
@@ -117,9 +127,9 @@ def _flush(conn: sqlite3.Connection, rows: list[tuple[object, ...]], fts: bool) 
     return len(rows)
 
 
-def run_project(log: Path, db: Path, batch: int) -> int:
+def run_project(log: Path, db: Path, batch: int, *, redaction: Policy | None = None) -> int:
     """The connector's poll loop, each batch through the one ingest path."""
-    store = Store.open(db)
+    store = Store.open(db, redaction=redaction)
     connector = LogsConnector(LogsConfig(name="bench", paths=[str(log)], max_batch_records=batch,
                                          max_batch_bytes=64 * 1024 * 1024))
     cursor, stored = None, 0
@@ -147,7 +157,8 @@ def measure(lines: int, reps: int, batch: int, workdir: Path) -> dict[str, objec
     """Interleaved runs; returns the summary (and prints one JSON line per variant)."""
     log = workdir / "app.log"
     size = generate(log, lines)
-    runs = {"anchor": run_anchor, "anchor+fts": run_anchor_fts, "project": run_project}
+    runs = {"anchor": run_anchor, "anchor+fts": run_anchor_fts, "project": run_project,
+            "project+redaction": run_project_redacted}
     times: dict[str, list[float]] = {role: [] for role in runs}
     for rep in range(reps):
         for role, run in runs.items():
@@ -170,6 +181,8 @@ def measure(lines: int, reps: int, batch: int, workdir: Path) -> dict[str, objec
     sys.stdout.write(f"ratio project/anchor = {ratio:.2f} (goal >= 0.50); "
                      f"project/anchor+fts = {rates['project'] / rates['anchor+fts']:.2f}; "
                      f"{1e6 / rates['project']:.1f} us/line end to end\n")
+    sys.stdout.write(f"ratio project+redaction/project = "
+                     f"{rates['project+redaction'] / rates['project']:.2f} (goal >= 0.85)\n")
     return {"rates": rates, "ratio": ratio}
 
 

@@ -180,7 +180,7 @@ def _replay(store: Store, letter_id: int, parsers: Parsers, *, by: str | None
         except (PoisonRecordError, ValidationError, ValueError) as exc:
             error_class = getattr(exc, "error_class", type(exc).__name__)
             rows.resolve(session=session, letter_id=letter_id, status=DeadLetterStatus.PENDING,
-                         error=(error_class[:256], str(exc)[:8000]))
+                         error=(error_class[:256], str(exc)[:8000]), by=by)
             return ReplayOutcome(letter_id, ReplayStatus.FAILED, error=str(exc))
         try:
             with session.begin_nested():  # a store rejection must not abort the transaction
@@ -190,7 +190,8 @@ def _replay(store: Store, letter_id: int, parsers: Parsers, *, by: str | None
         except DBAPIError as exc:
             cause = type(exc.orig or exc).__name__
             rows.resolve(session=session, letter_id=letter_id, status=DeadLetterStatus.PENDING,
-                         error=(f"{STORE_REJECTED}:{cause}"[:256], str(exc.orig or exc)[:8000]))
+                         error=(f"{STORE_REJECTED}:{cause}"[:256], str(exc.orig or exc)[:8000]),
+                         by=by)
             return ReplayOutcome(letter_id, ReplayStatus.FAILED, error=str(exc.orig or exc))
         rows.resolve(session=session, letter_id=letter_id, status=DeadLetterStatus.REPLAYED,
                      by=by)

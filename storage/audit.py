@@ -1,23 +1,47 @@
-"""The audit log: one row per write made through the API (who, what, on which target)."""
+"""The audit log: one row per change, append-only, hash-chained.
+
+A row says who (``actor``: a token name, ``cli:<user>``, ``tui:<user>``, a service
+such as ``grouping``), did what (``action``), to what (``target``), with the details
+of the request (``detail``) and what the change replaced and wrote (``before`` and
+``after``, JSON). It is written in the caller's transaction, so it commits with the
+change or not at all.
+
+Each row carries the hash of the row before it and its own hash, SHA-256 over the
+previous hash and the row's content (:func:`entry_hash`). Editing a row changes its
+hash; deleting or reordering rows breaks the link of the next one: :func:`verify`
+walks the chain and names the first row that does not hold. (Deleting the newest
+rows leaves a shorter chain that still holds: keep a copy of the head hash elsewhere
+— ``workbench audit verify`` prints it — to detect that too.)
+
+Appending reads the newest hash, so appends are serialised: on PostgreSQL by a
+transaction-level advisory lock, on SQLite by its single writer.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from storage.models import UTCDateTime, utcnow
 from storage.tables import AuditRow
 
 MAX_DETAIL = 8_192
+GENESIS = "0" * 64
+"""The ``prev_hash`` of the first row."""
+AUDIT_LOCK = 7262013
+"""PostgreSQL advisory lock key serialising appends (ingest holds 7262012)."""
 
 
 class AuditEntry(BaseModel):
-    """One audited action."""
+    """One audited change."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -27,26 +51,118 @@ class AuditEntry(BaseModel):
     action: str
     target: str | None
     detail: dict[str, Any]
+    before: Any = None
+    after: Any = None
+    hash: str | None = None
+
+
+def _encode(value: Any) -> str:
+    encoded = orjson.dumps(value, default=str, option=orjson.OPT_SORT_KEYS).decode()
+    if len(encoded) > MAX_DETAIL:
+        encoded = orjson.dumps({"truncated": encoded[:MAX_DETAIL]}).decode()
+    return encoded
+
+
+def entry_hash(prev: str, at: datetime, actor: str, action: str, target: str | None,
+               detail: str, before: str | None, after: str | None) -> str:
+    """The chain hash of one row (its stored text fields, ``at`` to the microsecond)."""
+    when = at.astimezone(UTC).isoformat(timespec="microseconds")
+    content = orjson.dumps([prev, when, actor, action, target, detail, before, after])
+    return hashlib.sha256(content).hexdigest()
 
 
 def record(*, session: Session, actor: str, action: str, target: str | None = None,
-           detail: dict[str, Any] | None = None, now: datetime | None = None) -> None:
-    """Append an entry (in the caller's transaction, so it commits with the write)."""
-    encoded = orjson.dumps(detail or {}, default=str).decode()
-    if len(encoded) > MAX_DETAIL:
-        encoded = orjson.dumps({"truncated": encoded[:MAX_DETAIL]}).decode()
-    session.execute(insert(AuditRow).values(at=now or utcnow(), actor=actor[:256],
-                                            action=action[:128],
-                                            target=None if target is None else target[:512],
-                                            detail=encoded))
+           detail: dict[str, Any] | None = None, before: Any = None, after: Any = None,
+           now: datetime | None = None) -> None:
+    """Append a row (in the caller's transaction, so it commits with the change)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK})
+    prev = session.scalar(select(AuditRow.hash).order_by(AuditRow.id.desc()).limit(1))
+    prev = prev or GENESIS
+    at = (now or utcnow()).astimezone(UTC)
+    actor, action = actor[:256], action[:128]
+    target = None if target is None else target[:512]
+    detail_text = _encode(detail or {})
+    before_text = None if before is None else _encode(before)
+    after_text = None if after is None else _encode(after)
+    digest = entry_hash(prev, at, actor, action, target, detail_text, before_text, after_text)
+    session.execute(insert(AuditRow).values(
+        at=at, actor=actor, action=action, target=target, detail=detail_text,
+        before=before_text, after=after_text, prev_hash=prev, hash=digest))
 
 
-def list_entries(*, session: Session, limit: int = 100, actor: str | None = None
-                 ) -> list[AuditEntry]:
-    """The newest entries first."""
+BOOKKEEPING = frozenset({"updated_at", "event_count"})
+"""Fields that change with every write: not what a person changed."""
+
+
+def diff(before: BaseModel, after: BaseModel) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(old values, new values)`` of the fields that differ (empty: a no-op)."""
+    old, new = before.model_dump(mode="json"), after.model_dump(mode="json")
+    keys = [k for k in new if k not in BOOKKEEPING and old.get(k) != new.get(k)]
+    return {k: old.get(k) for k in keys}, {k: new[k] for k in keys}
+
+
+def list_entries(*, session: Session, limit: int = 100, actor: str | None = None,
+                 action: str | None = None, target: str | None = None,
+                 since: datetime | None = None) -> list[AuditEntry]:
+    """The newest entries first; ``action`` matches a prefix (``investigation.``)."""
     stmt = select(AuditRow)
     if actor is not None:
         stmt = stmt.where(AuditRow.actor == actor)
+    if action is not None:
+        stmt = stmt.where(AuditRow.action.startswith(action, autoescape=True))
+    if target is not None:
+        stmt = stmt.where(AuditRow.target == target)
+    if since is not None:
+        stmt = stmt.where(AuditRow.at >= since)
     rows = session.scalars(stmt.order_by(AuditRow.id.desc()).limit(limit))
-    return [AuditEntry(id=r.id, at=r.at, actor=r.actor, action=r.action, target=r.target,
-                       detail=orjson.loads(r.detail)) for r in rows]
+    return [_entry(r) for r in rows]
+
+
+def _entry(row: AuditRow) -> AuditEntry:
+    return AuditEntry(id=row.id, at=row.at, actor=row.actor, action=row.action,
+                      target=row.target, detail=orjson.loads(row.detail),
+                      before=None if row.before is None else orjson.loads(row.before),
+                      after=None if row.after is None else orjson.loads(row.after),
+                      hash=row.hash)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What :func:`verify` found: rows checked, the head hash, and the first break."""
+
+    rows: int
+    head: str
+    broken_at: int | None = None
+    reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.broken_at is None
+
+
+def verify(*, session: Session, batch: int = 1000) -> Verdict:
+    """Walk the chain in id order; stop at the first row whose link or hash is wrong."""
+    prev, count = GENESIS, 0
+    for row in _rows(session, batch):
+        if row.prev_hash != prev:
+            return Verdict(count, prev, row.id, "its prev_hash is not the hash of the row "
+                           "before it (a row before it was deleted, inserted or reordered)")
+        expected = entry_hash(prev, row.at, row.actor, row.action, row.target, row.detail,
+                              row.before, row.after)
+        if row.hash != expected:
+            return Verdict(count, prev, row.id, "its content does not match its hash "
+                           "(the row was edited)")
+        prev, count = row.hash, count + 1
+    return Verdict(count, prev)
+
+
+def _rows(session: Session, batch: int) -> Iterator[AuditRow]:
+    after = 0
+    while True:
+        rows = list(session.scalars(select(AuditRow).where(AuditRow.id > after)
+                                    .order_by(AuditRow.id).limit(batch)))
+        yield from rows
+        if len(rows) < batch:
+            return
+        after = rows[-1].id

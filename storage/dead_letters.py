@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from storage import audit
 from storage.converters import dead_letter_from_row
 from storage.events import NotFoundError
 from storage.models import DeadLetter, DeadLetterStatus, NewDeadLetter, Page, utcnow
@@ -100,7 +101,9 @@ def resolve(
     """Move an entry to ``status``; a failed replay passes ``error`` and stays pending.
 
     Resolving an entry that is already replayed or discarded returns it unchanged,
-    which is what makes replay idempotent.
+    which is what makes replay idempotent. A resolution made by someone (``by``: a
+    token name, ``cli:<user>``, ``tui:<user>``) is audited here, in the same
+    transaction, whichever door it came through; a no-op is not.
     """
     row = session.get(DeadLetterRow, letter_id, with_for_update=True)
     if row is None:
@@ -108,6 +111,7 @@ def resolve(
     now = now or utcnow()
     if row.status != DeadLetterStatus.PENDING.value:
         return dead_letter_from_row(row)
+    before = {"status": row.status, "attempts": row.attempts}
     if error is not None:
         row.attempts += 1
         row.last_seen = now
@@ -117,6 +121,14 @@ def resolve(
         row.resolved_at = now
         row.resolved_by = by
     session.flush()
+    if by is not None:
+        action = "dlq.discard" if row.status == DeadLetterStatus.DISCARDED.value else \
+            "dlq.replay"
+        audit.record(session=session, actor=by, action=action, target=f"dead_letter:{row.id}",
+                     detail={"connector": row.connector,
+                             **({"error": error[0]} if error is not None else {})},
+                     before=before, after={"status": row.status, "attempts": row.attempts},
+                     now=now)
     return dead_letter_from_row(row)
 
 

@@ -271,3 +271,7 @@ class AuditRow(Base):
     action: Mapped[str] = mapped_column(String(128))
     target: Mapped[str | None] = mapped_column(String(512))
     detail: Mapped[str] = mapped_column(Text)
+    before: Mapped[str | None] = mapped_column(Text)
+    after: Mapped[str | None] = mapped_column(Text)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))

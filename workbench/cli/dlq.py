@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import sys
 from typing import Any
 
-from workbench.cli.main import CliError, open_store
+from workbench.cli.main import CliError, cli_actor, open_store
 from workbench.cli.runtime import config_or_exit, parsers, table
 
 
@@ -83,7 +82,7 @@ def _replay(args: argparse.Namespace) -> int:
         raise CliError("give entry ids or --all")
     known = parsers(config_or_exit(args))
     store = open_store(args)
-    who = _who()
+    who = cli_actor()
     try:
         if args.all:
             outcomes = dlq.replay_all(store, known, connector=args.connector, by=who)
@@ -106,18 +105,10 @@ def _discard(args: argparse.Namespace) -> int:
     store = open_store(args)
     try:
         for letter_id in args.ids:
-            letter = dlq.discard(store, letter_id, by=_who())
+            letter = dlq.discard(store, letter_id, by=cli_actor())
             sys.stdout.write(f"{letter.id}: {letter.status.value}\n")
     except NotFoundError as exc:
         raise CliError(str(exc)) from exc
     finally:
         store.close()
     return 0
-
-
-def _who() -> str:
-    """Recorded as ``resolved_by``: who replayed or discarded from this terminal."""
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:  # no user name in a bare container
-        return "cli"

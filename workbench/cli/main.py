@@ -33,6 +33,7 @@ COMMANDS = (
     "workbench.cli.connectors_cmd",
     "workbench.cli.dlq",
     "workbench.cli.serve",
+    "workbench.cli.audit_cmd",
 )
 
 
@@ -131,6 +132,16 @@ def _engine_options(args: argparse.Namespace) -> dict[str, Any]:
     except CliError:
         settings = StoreSettings()
     return settings.engine_options()
+
+
+def cli_actor() -> str:
+    """Who a command-line change is audited as: ``cli:<OS user>``."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # no user name in a bare container
+        return "cli"
 
 
 def _redaction(args: argparse.Namespace) -> Any:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from workbench.cli.main import CliError, open_store
+from workbench.cli.main import CliError, cli_actor, open_store
 
 ROLES = ("viewer", "responder", "admin")
 
@@ -35,7 +35,7 @@ def _create(args: argparse.Namespace) -> int:
     try:
         with store.write() as session:
             info, secret = tokens.create_token(session=session, name=args.name, role=args.role)
-            audit.record(session=session, actor="cli", action="token.create",
+            audit.record(session=session, actor=cli_actor(), action="token.create",
                          target=f"token:{info.name}", detail={"role": info.role})
     except tokens.TokenExistsError as exc:
         raise CliError(str(exc)) from exc
@@ -72,7 +72,7 @@ def _revoke(args: argparse.Namespace) -> int:
     try:
         with store.write() as session:
             tokens.revoke_token(session=session, name=args.name)
-            audit.record(session=session, actor="cli", action="token.revoke",
+            audit.record(session=session, actor=cli_actor(), action="token.revoke",
                          target=f"token:{args.name}")
     except NotFoundError as exc:
         raise CliError(str(exc)) from exc

@@ -18,8 +18,13 @@ router = APIRouter(prefix="/api/audit", tags=["audit"], responses=PROBLEM_RESPON
 @router.get("", response_model=list[AuditEntry], summary="The audit log")
 async def list_audit(_: Admin, db: Db,
                      limit: Annotated[int, Query(ge=1, le=1_000)] = 100,
-                     actor: Annotated[str | None, Query(max_length=256)] = None
+                     actor: Annotated[str | None, Query(max_length=256)] = None,
+                     action: Annotated[str | None, Query(max_length=128)] = None,
+                     target: Annotated[str | None, Query(max_length=512)] = None,
                      ) -> list[AuditEntry]:
-    """The newest ``limit`` entries, optionally of one actor (a token name, or ``cli``)."""
-    who = None if actor is None else storable(actor)
-    return await db.read(lambda s: audit.list_entries(session=s, limit=limit, actor=who))
+    """The newest ``limit`` entries with what each change replaced and wrote
+    (``before``/``after``) and its chain hash; optionally of one actor (a token name,
+    ``cli:<user>``), one action or action prefix (``investigation.``), one target."""
+    who, what, on = (None if v is None else storable(v) for v in (actor, action, target))
+    return await db.read(lambda s: audit.list_entries(session=s, limit=limit, actor=who,
+                                                      action=what, target=on))

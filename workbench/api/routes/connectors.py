@@ -174,13 +174,8 @@ async def retry(principal: Responder, db: Db, request: Request, name: Name,
     except UnknownParserError as exc:  # no connector of that name in the config
         raise ProblemError(409, "conflict", str(exc)) from exc
 
-    def work(session: Session) -> DeadLetter:
-        audit.record(session=session, actor=principal.name, action="dlq.replay",
-                     target=f"dead_letter:{letter_id}",
-                     detail={"connector": name, "outcome": str(outcome.status)})
-        return _letter(session, name, letter_id)
-
-    return _out(await db.write(work))
+    del outcome         # audited where it was resolved (storage.dead_letters.resolve)
+    return _out(await db.read(lambda s: _letter(s, name, letter_id)))
 
 
 @router.delete("/{name}/dlq/{letter_id}", status_code=204, responses=NOT_FOUND,
@@ -191,8 +186,6 @@ async def discard(principal: Admin, db: Db, name: Name, letter_id: LetterId) -> 
         _letter(session, name, letter_id)
         dead_letters.resolve(session=session, letter_id=letter_id,
                              status=DeadLetterStatus.DISCARDED, by=principal.name)
-        audit.record(session=session, actor=principal.name, action="dlq.discard",
-                     target=f"dead_letter:{letter_id}", detail={"connector": name})
 
     await db.write(work)
     return Response(status_code=204)

@@ -70,8 +70,9 @@ async def post_events(principal: Responder, db: Db, request: Request,
     def work(session: Session) -> IngestOut:
         result = ingest.ingest(session=session, events=batch, report_conflicts=True)
         ids = lookups.event_ids_by_key(session=session, keys=keys)
-        audit.record(session=session, actor=principal.name, action="events.ingest",
-                     detail={"received": result.received, "stored": result.stored})
+        if result.stored:                       # a re-post that stores nothing: no row
+            audit.record(session=session, actor=principal.name, action="events.ingest",
+                         detail={"received": result.received, "stored": result.stored})
         return IngestOut(received=result.received, stored=result.stored,
                          deduplicated=result.deduplicated, conflicting=result.conflicting,
                          ids=[ids[k] for k in keys])

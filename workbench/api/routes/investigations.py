@@ -104,7 +104,8 @@ async def create(principal: Responder, db: Db, body: NewInvestigation,
     def work(session: Session) -> Investigation:
         created = investigations.create_investigation(session=session, new=body)
         audit.record(session=session, actor=principal.name, action="investigation.create",
-                     target=f"investigation:{created.id}", detail={"title": created.title})
+                     target=f"investigation:{created.id}", detail={"title": created.title},
+                     after=created.model_dump(mode="json", exclude=set(audit.BOOKKEEPING)))
         return created
 
     created = await db.write(work)
@@ -123,11 +124,15 @@ async def get_one(_: Viewer, db: Db, investigation_id: InvestigationId) -> Inves
 async def _update(db: Db, actor: str, investigation_id: int, changes: dict[str, Any],
                   action: str) -> Investigation:
     def work(session: Session) -> Investigation:
+        current = investigations.get_investigation(session=session,
+                                                   investigation_id=investigation_id)
         updated = investigations.update_investigation(
             session=session, investigation_id=investigation_id, changes=dict(changes))
-        audit.record(session=session, actor=actor, action=action,
-                     target=f"investigation:{investigation_id}",
-                     detail={"fields": sorted(changes)})
+        before, after = audit.diff(current, updated)
+        if after:                               # a request that changes nothing: no row
+            audit.record(session=session, actor=actor, action=action,
+                         target=f"investigation:{investigation_id}",
+                         detail={"fields": sorted(after)}, before=before, after=after)
         return updated
 
     return await db.write(work)
@@ -158,9 +163,12 @@ async def patch(principal: Responder, db: Db, investigation_id: InvestigationId,
 async def delete(principal: Responder, db: Db, investigation_id: InvestigationId) -> Response:
     """Delete the investigation and its links (the events stay)."""
     def work(session: Session) -> None:
+        current = investigations.get_investigation(session=session,
+                                                   investigation_id=investigation_id)
         investigations.delete_investigation(session=session, investigation_id=investigation_id)
         audit.record(session=session, actor=principal.name, action="investigation.delete",
-                     target=f"investigation:{investigation_id}")
+                     target=f"investigation:{investigation_id}",
+                     before=current.model_dump(mode="json", exclude=set(audit.BOOKKEEPING)))
 
     await db.write(work)
     return Response(status_code=204)
@@ -172,11 +180,15 @@ async def set_status(principal: Responder, db: Db, investigation_id: Investigati
                      body: StatusChange) -> Investigation:
     """Validated transition (409 if the lifecycle does not allow it)."""
     def work(session: Session) -> Investigation:
+        current = investigations.get_investigation(session=session,
+                                                   investigation_id=investigation_id)
         updated = investigations.set_status(session=session, investigation_id=investigation_id,
                                             status=body.status)
-        audit.record(session=session, actor=principal.name, action="investigation.status",
-                     target=f"investigation:{investigation_id}",
-                     detail={"status": body.status.value})
+        before, after = audit.diff(current, updated)
+        if after:
+            audit.record(session=session, actor=principal.name, action="investigation.status",
+                         target=f"investigation:{investigation_id}",
+                         detail={"status": body.status.value}, before=before, after=after)
         return updated
 
     return await db.write(work)
@@ -206,7 +218,8 @@ async def link(principal: Responder, db: Db, investigation_id: InvestigationId,
         if links:
             audit.record(session=session, actor=principal.name, action="investigation.link",
                          target=f"investigation:{investigation_id}",
-                         detail={"event_id": event_id})
+                         detail={"event_id": event_id},
+                         after={"event_id": event_id, "reason": links[0].reason, "note": note})
             return LinkOut(investigation_id=investigation_id, event_id=event_id,
                            reason=links[0].reason, note=note, linked_by=principal.name,
                            created=True)
@@ -231,7 +244,8 @@ async def unlink(principal: Responder, db: Db, investigation_id: InvestigationId
         investigations.unlink_event(session=session, investigation_id=investigation_id,
                                     event_id=event_id)
         audit.record(session=session, actor=principal.name, action="investigation.unlink",
-                     target=f"investigation:{investigation_id}", detail={"event_id": event_id})
+                     target=f"investigation:{investigation_id}", detail={"event_id": event_id},
+                     before={"event_id": event_id})
 
     await db.write(work)
     return Response(status_code=204)
