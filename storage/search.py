@@ -144,3 +144,20 @@ def index_new_events(conn: Connection, *, after_id: int) -> None:
         "SELECT id, title, body, attributes FROM event WHERE id > ?",
         (after_id,),
     )
+
+
+def fts_forget(conn: Connection, id_: int, title: str, body: str, attributes: str) -> None:
+    """Take one event out of SQLite's external-content FTS index (its old text must be
+    given exactly); before its row changes or goes. PostgreSQL needs nothing."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(
+            "INSERT INTO event_fts(event_fts, rowid, title, body, attributes) "
+            "VALUES ('delete', ?, ?, ?, ?)", (id_, title, body, attributes))
+
+
+def fts_add(conn: Connection, id_: int, title: str, body: str, attributes: str) -> None:
+    """Index one event's (new) text in SQLite's FTS index. PostgreSQL needs nothing."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(
+            "INSERT INTO event_fts(rowid, title, body, attributes) VALUES (?, ?, ?, ?)",
+            (id_, title, body, attributes))

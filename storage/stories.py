@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 
 from storage.converters import event_params
 from storage.models import NewEvent
+from storage.search import fts_add, fts_forget
 from storage.tables import EventRow
 
 CONCLUDES, CONCLUDED_BY, PROVISIONAL, CONCLUDED, REVISION, CONCLUDES_AT = (
@@ -169,18 +170,11 @@ def _rewrite(conn: Connection, row: _Row, values: dict[str, Any]) -> None:
     old text before it changes.
     """
     values = {k: v for k, v in values.items() if k not in ("source", "dedup_key")}
-    fts = conn.dialect.name == "sqlite"
-    if fts:
-        conn.exec_driver_sql(
-            "INSERT INTO event_fts(event_fts, rowid, title, body, attributes) "
-            "VALUES ('delete', ?, ?, ?, ?)", (row.id, row.title, row.body, row.attributes))
+    fts_forget(conn, row.id, row.title, row.body, row.attributes)
     conn.execute(update(EventRow).where(EventRow.id == row.id).values(**values))
     row.title = values.get("title", row.title)
     row.body = values.get("body", row.body)
     row.attributes = values.get("attributes", row.attributes)
     if "occurred_at" in values:
         row.occurred_at = values["occurred_at"]
-    if fts:
-        conn.exec_driver_sql(
-            "INSERT INTO event_fts(rowid, title, body, attributes) VALUES (?, ?, ?, ?)",
-            (row.id, row.title, row.body, row.attributes))
+    fts_add(conn, row.id, row.title, row.body, row.attributes)

@@ -10,7 +10,8 @@ Tables: ``[store]`` (``url``), ``[api]`` (:class:`~workbench.settings.api.ApiSet
 (:class:`~workbench.suspect_settings.SuspectSettings`), ``[leases]``
 (:class:`~connectors.leasing.LeaseSettings`), ``[telemetry]``
 (:class:`~workbench.telemetry.settings.TelemetrySettings`), ``[redaction]``
-(:class:`~workbench.settings.redaction.RedactionSettings`) and ``[[connectors]]``, each
+(:class:`~workbench.settings.redaction.RedactionSettings`), ``[retention]``
+(:class:`~workbench.settings.retention.RetentionSettings`) and ``[[connectors]]``, each
 validated by the model its ``kind`` names in :mod:`connectors.registry`. Secrets are
 references (:class:`~connectors.secrets.SecretRef`), never values; :func:`redacted`
 is the only dump of a config meant for people to read.
@@ -35,6 +36,7 @@ from connectors.secrets import SecretRef, redact, secret_from
 from workbench.grouping import GroupingSettings
 from workbench.settings.api import ApiSettings
 from workbench.settings.redaction import RedactionSettings
+from workbench.settings.retention import RetentionSettings
 from workbench.settings.tui import TuiSettings
 from workbench.suspect_settings import SuspectSettings
 from workbench.telemetry.settings import TelemetrySettings
@@ -86,6 +88,7 @@ class _Settings(BaseModel):
     leases: LeaseSettings = Field(default_factory=LeaseSettings)
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
     redaction: RedactionSettings = Field(default_factory=RedactionSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
 
 class Config(_Settings):

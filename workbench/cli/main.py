@@ -34,6 +34,7 @@ COMMANDS = (
     "workbench.cli.dlq",
     "workbench.cli.serve",
     "workbench.cli.audit_cmd",
+    "workbench.cli.retention_cmd",
 )
 
 

@@ -10,6 +10,7 @@ here and listing it in :data:`SERVICES`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
@@ -103,6 +104,41 @@ async def grouping_service(rt: Runtime) -> AsyncIterator[None]:
         yield
 
 
+RETENTION_LEASE = "retention"
+
+
+@asynccontextmanager
+async def retention_service(rt: Runtime) -> AsyncIterator[None]:
+    """Purge events older than ``[retention]`` allows, every ``interval_minutes`` (under the
+    ``retention`` lease when this instance keeps leases: one instance purges)."""
+    settings = rt.config.retention
+    if not settings.enabled or rt.options.read_only or not rt.options.connectors:
+        yield
+        return
+    from storage.models import utcnow
+    from storage.retention import purge
+
+    async def run(stop: asyncio.Event) -> None:
+        if rt.leases is not None:
+            rt.leases.want([RETENTION_LEASE])
+        while not stop.is_set():
+            if rt.leases is None or rt.leases.grant(RETENTION_LEASE) is not None:
+                try:
+                    report = await asyncio.to_thread(purge, rt.store,
+                                                     settings.cutoffs(utcnow()),
+                                                     batch=settings.batch)
+                    if report.total:
+                        log.info("retention: purged %d event(s)", report.total)
+                except Exception:                   # the next round tries again
+                    log.exception("retention purge failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), settings.interval_minutes * 60)
+
+    rt.notes.append(f"retention: every {settings.interval_minutes:g} min")
+    async with _task_until_exit("retention", run):
+        yield
+
+
 @asynccontextmanager
 async def api_service(rt: Runtime) -> AsyncIterator[None]:
     """The REST API under uvicorn in its own thread and loop (not the connectors' loop:
@@ -129,5 +165,6 @@ async def api_service(rt: Runtime) -> AsyncIterator[None]:
         await asyncio.to_thread(server.stop)
 
 
-SERVICES: list[Service] = [leases_service, connectors_service, grouping_service, api_service]
+SERVICES: list[Service] = [leases_service, connectors_service, grouping_service,
+                           retention_service, api_service]
 """Started in order, stopped in reverse."""

@@ -1,0 +1,183 @@
+"""Retention and erasure: old events purged, a data subject's identifier erased.
+
+**Purge** deletes events older than their source's cutoff in batches, one short write
+transaction each (the write lock is held for one batch, never for the whole purge),
+each with its audit row. Events linked to an investigation are kept: they are its
+evidence, and ``seen before`` compares with past incidents. Tags go with their event
+(foreign keys), the SQLite FTS entries are removed first; PostgreSQL's search column
+goes with the row.
+
+**Erase** finds every event and dead letter whose text contains an identifier (an
+e-mail address, a user id; case-insensitive) and deletes it — or, for an event linked
+to an investigation, redacts the identifier in place, so the incident keeps its
+timeline without the subject. The audit rows name the identifier only by its SHA-256
+(the audit log must not become a copy of what was erased).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Connection, Exists, delete, exists, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from storage import audit
+from storage.search import fts_add, fts_forget
+from storage.store import Store
+from storage.tables import DeadLetterRow, EventRow, InvestigationEventRow
+
+ERASED = "[erased]"
+
+
+@dataclass
+class PurgeReport:
+    """What a purge deleted (or, dry, would delete), per source."""
+
+    deleted: dict[str, int] = field(default_factory=dict)
+    kept_linked: dict[str, int] = field(default_factory=dict)
+    batches: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(self.deleted.values())
+
+
+def _linked() -> Exists:
+    return exists().where(InvestigationEventRow.event_id == EventRow.id)
+
+
+def purge(store: Store, cutoffs: Mapping[str, datetime], *, batch: int = 5_000,
+          dry_run: bool = False, actor: str = "retention") -> PurgeReport:
+    """Delete events of each source older than its cutoff, keeping linked ones."""
+    report = PurgeReport()
+    for source, cutoff in sorted(cutoffs.items()):
+        old: ColumnElement[bool] = (EventRow.source == source) & (EventRow.occurred_at < cutoff)
+        with store.read() as session:
+            report.kept_linked[source] = session.scalar(
+                select(func.count()).select_from(EventRow).where(old & _linked())) or 0
+            if dry_run:
+                report.deleted[source] = session.scalar(
+                    select(func.count()).select_from(EventRow).where(old & ~_linked())) or 0
+                continue
+        report.deleted[source] = 0
+        while True:
+            with store.write() as session:
+                done = _purge_batch(session, old, batch, source, cutoff, actor)
+            if not done:
+                break
+            report.deleted[source] += done
+            report.batches += 1
+    return report
+
+
+def _purge_batch(session: Session, old: ColumnElement[bool], batch: int, source: str,
+                 cutoff: datetime, actor: str) -> int:
+    rows = session.execute(
+        select(EventRow.id, EventRow.title, EventRow.body, EventRow.attributes)
+        .where(old, ~_linked()).order_by(EventRow.id).limit(batch)).all()
+    if not rows:
+        return 0
+    deleted = _delete_events(session.connection(), rows)
+    if deleted:         # another instance may have purged these rows meanwhile
+        audit.record(session=session, actor=actor, action="retention.purge",
+                     target=f"source:{source}",
+                     detail={"deleted": deleted, "older_than": cutoff.isoformat(),
+                             "first_id": rows[0][0], "last_id": rows[-1][0]})
+    return len(rows)
+
+
+def _delete_events(conn: Connection, rows: Iterable[tuple[int, str, str, str]]) -> int:
+    ids = []
+    for id_, title, body, attributes in rows:
+        fts_forget(conn, id_, title, body, attributes)
+        ids.append(id_)
+    return conn.execute(delete(EventRow).where(EventRow.id.in_(ids))).rowcount
+
+
+@dataclass
+class EraseReport:
+    """What an erasure touched: ids deleted and redacted."""
+
+    events_deleted: list[int] = field(default_factory=list)
+    events_redacted: list[int] = field(default_factory=list)
+    letters_deleted: list[int] = field(default_factory=list)
+
+
+def subject_hash(identifier: str) -> str:
+    return hashlib.sha256(identifier.strip().lower().encode()).hexdigest()
+
+
+def erase(store: Store, identifier: str, *, dry_run: bool = False, actor: str = "cli",
+          scan_batch: int = 20_000) -> EraseReport:
+    """Delete (or redact, when linked) every event and delete every dead letter
+    containing ``identifier`` (case-insensitive)."""
+    needle = identifier.strip()
+    if len(needle) < 4:
+        raise ValueError("the identifier must be at least 4 characters (a shorter one "
+                         "would match far more than one person)")
+    report = EraseReport()
+    pattern = re.compile(re.escape(needle), re.IGNORECASE)
+    lowered = needle.lower()
+    contains = or_(*(func.lower(column).contains(lowered, autoescape=True)
+                     for column in (EventRow.title, EventRow.body, EventRow.attributes,
+                                    EventRow.url)))
+    with store.read() as session:
+        top = session.scalar(select(func.max(EventRow.id))) or 0
+    for after in range(0, top, scan_batch):     # id ranges: short transactions
+        with store.write() as session:
+            found = session.execute(
+                select(EventRow.id, EventRow.title, EventRow.body, EventRow.attributes,
+                       EventRow.url, _linked().label("linked"))
+                .where(EventRow.id > after, EventRow.id <= after + scan_batch, contains)
+            ).all()
+            if dry_run:
+                for row in found:
+                    (report.events_redacted if row[5] else report.events_deleted
+                     ).append(row[0])
+            else:
+                _erase_events(session, found, pattern, report, needle, actor)
+    with store.write() as session:
+        letters = [row for row in session.execute(
+            select(DeadLetterRow.id, DeadLetterRow.payload, DeadLetterRow.message))
+            if lowered.encode() in bytes(row.payload).lower() or lowered in row.message.lower()]
+        report.letters_deleted = [row.id for row in letters]
+        if letters and not dry_run:
+            session.execute(delete(DeadLetterRow).where(
+                DeadLetterRow.id.in_(report.letters_deleted)))
+            audit.record(session=session, actor=actor, action="privacy.erase",
+                         target="dead_letters", detail={"subject_sha256": subject_hash(needle),
+                                                        "deleted": report.letters_deleted})
+    return report
+
+
+EraseRow = tuple[int, str, str, str, str | None, bool]
+
+
+def _erase_events(session: Session, found: Sequence[EraseRow], pattern: re.Pattern[str],
+                  report: EraseReport, needle: str, actor: str) -> None:
+    conn = session.connection()
+    deleted: list[int] = []
+    redacted: list[int] = []
+    for id_, title, body, attributes, url, linked in found:
+        if not linked:
+            _delete_events(conn, [(id_, title, body, attributes)])
+            deleted.append(id_)
+            continue
+        fts_forget(conn, id_, title, body, attributes)
+        title, body = pattern.sub(ERASED, title), pattern.sub(ERASED, body)
+        attributes = pattern.sub(ERASED, attributes)
+        conn.execute(update(EventRow).where(EventRow.id == id_).values(
+            title=title, body=body, attributes=attributes,
+            url=pattern.sub(ERASED, url) if url else url))
+        fts_add(conn, id_, title, body, attributes)
+        redacted.append(id_)
+    if deleted or redacted:
+        audit.record(session=session, actor=actor, action="privacy.erase", target="events",
+                     detail={"subject_sha256": subject_hash(needle), "deleted": deleted,
+                             "redacted": redacted})
+    report.events_deleted.extend(deleted)
+    report.events_redacted.extend(redacted)

@@ -1,0 +1,169 @@
+"""Retention purge and subject erasure on both engines, through the CLI and ``serve``."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from storage import NewDeadLetter, NewInvestigation, Store, audit
+from storage.models import Source, utcnow
+from storage.queries import EventQuery
+from storage.retention import erase, purge, subject_hash
+from tests.storage.conftest import new_event
+from workbench.config import ConfigError, parse_config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _digest(store: Store) -> str:
+    with store.read() as session:
+        rows = [tuple(r) for table in ("event", "event_tag", "dead_letter", "audit_log",
+                                       "investigation_event")
+                for r in session.execute(text(f"SELECT * FROM {table} ORDER BY 1"))]
+    return hashlib.sha256(repr(rows).encode()).hexdigest()
+
+
+def _fill(store: Store) -> tuple[int, list[int]]:
+    now = utcnow()
+    old = [new_event(n, occurred_at=now - timedelta(days=40, minutes=n),
+                     title=f"old log {n}", tags=["t"]) for n in range(5)]
+    old_metric = new_event(10, source=Source.METRICS, kind="anomaly",
+                           occurred_at=now - timedelta(days=40), title="old metric")
+    fresh = new_event(20, occurred_at=now - timedelta(days=1), title="fresh log")
+    store.ingest([*old, old_metric, fresh])
+    ids = {e.title: e.id for e in store.list_events(EventQuery(limit=100)).items}
+    inv = store.create_investigation(NewInvestigation(title="kept evidence"))
+    store.link_events(inv.id, [ids["old log 0"]])
+    return inv.id, [ids[f"old log {n}"] for n in range(5)]
+
+
+def test_purge_deletes_old_events_in_batches_and_keeps_linked_ones(store: Store) -> None:
+    _, old_ids = _fill(store)
+    cutoffs = {"logs": utcnow() - timedelta(days=30)}           # metrics: no retention
+    before = _digest(store)
+    dry = purge(store, cutoffs, dry_run=True)
+    assert (dry.deleted, dry.kept_linked) == ({"logs": 4}, {"logs": 1})
+    assert _digest(store) == before, "a dry run changes nothing"
+    report = purge(store, cutoffs, batch=2, actor="cli:test")
+    assert report.deleted == {"logs": 4} and report.batches == 2
+    left = {e.title for e in store.list_events(EventQuery(limit=100)).items}
+    assert left == {"old log 0", "old metric", "fresh log"}
+    assert not store.list_events(EventQuery(text="old log 3")).items, "FTS forgot them"
+    assert [e.title for e in store.list_events(EventQuery(tag="t")).items] == ["old log 0"]
+    with store.read() as session:
+        rows = audit.list_entries(session=session, action="retention.")
+        assert audit.verify(session=session).ok
+    assert [r.detail["deleted"] for r in rows] == [2, 2] and rows[0].actor == "cli:test"
+    assert purge(store, cutoffs).total == 0
+
+
+def test_erase_deletes_or_redacts_everything_holding_the_identifier(store: Store) -> None:
+    subject = "Jane.Doe@example.com"
+    events = [new_event(0, title="login by jane.doe@example.com"),
+              new_event(1, title="checkout", attributes={"user": {"email": subject}}),
+              new_event(2, title="payment failed", body=f"customer {subject} card declined"),
+              new_event(3, title="unrelated")]
+    store.ingest(events, dead_letters_=[
+        NewDeadLetter(connector="app", payload=f'{{"user": "{subject}"}}'.encode(),
+                      error_class="E", message="m"),
+        NewDeadLetter(connector="app", payload=b"{}", error_class="E", message="other")])
+    ids = {e.title: e.id for e in store.list_events(EventQuery(limit=100)).items}
+    inv = store.create_investigation(NewInvestigation(title="payments down"))
+    store.link_events(inv.id, [ids["payment failed"]])
+    before = _digest(store)
+    dry = erase(store, "JANE.DOE@example.com", dry_run=True)
+    assert _digest(store) == before
+    report = erase(store, "JANE.DOE@example.com", actor="cli:dpo")
+    assert (sorted(dry.events_deleted), dry.events_redacted) == \
+        (sorted(report.events_deleted), report.events_redacted)
+    assert sorted(report.events_deleted) == sorted([ids["login by jane.doe@example.com"],
+                                                    ids["checkout"]])
+    assert report.events_redacted == [ids["payment failed"]] and len(report.letters_deleted) == 1
+    kept = {e.title: e for e in store.list_events(EventQuery(limit=100)).items}
+    assert set(kept) == {"payment failed", "unrelated"}
+    assert kept["payment failed"].body == "customer [erased] card declined"
+    assert not store.list_events(EventQuery(text="jane.doe")).items
+    assert [d.message for d in store.list_dead_letters().items] == ["other"]
+    with store.read() as session:
+        rows = audit.list_entries(session=session, action="privacy.erase")
+    dumped = repr([r.model_dump() for r in rows]).lower()
+    assert "jane" not in dumped and subject_hash(subject) in dumped
+    with pytest.raises(ValueError, match="at least 4"):
+        erase(store, "ab")
+
+
+def test_the_retention_table() -> None:
+    config = parse_config("[retention]\ndays = 90\nsources = { logs = 14 }\n")
+    now = utcnow()
+    cutoffs = config.retention.cutoffs(now)
+    assert cutoffs["logs"] == now - timedelta(days=14)
+    assert cutoffs["git"] == now - timedelta(days=90)
+    assert not parse_config("").retention.enabled
+    with pytest.raises(ConfigError, match="unknown source"):
+        parse_config("[retention]\nsources = { log = 14 }\n")
+
+
+def _workbench(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "workbench", "--db", str(tmp / "wb.db"),
+                           "--config", str(tmp / "config.toml"), *args], cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_cli_purge_and_erase(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text("[retention]\nsources = { logs = 30 }\n")
+    store = Store.open(tmp_path / "wb.db")
+    _fill(store)
+    store.close()
+    dry = _workbench(tmp_path, "purge", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "logs     before" in dry.stdout and "would delete 4, kept 1 linked" in dry.stdout
+    done = _workbench(tmp_path, "purge")
+    assert done.returncode == 0 and "deleted 4 event(s) in 1 batch(es)" in done.stdout
+    erased = _workbench(tmp_path, "erase", "--match", "fresh log")
+    assert erased.returncode == 0 and "events deleted: 1:" in erased.stdout
+    (tmp_path / "config.toml").write_text("")
+    refused = _workbench(tmp_path, "purge")
+    assert refused.returncode != 0 and "no retention is configured" in refused.stderr
+
+
+@pytest.mark.slow
+def test_serve_purges_in_the_background(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text(
+        "[api]\nenabled = false\n[retention]\ndays = 30\ninterval_minutes = 0.01\n")
+    store = Store.open(tmp_path / "wb.db")
+    _fill(store)
+    store.close()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "workbench", "--db", str(tmp_path / "wb.db"), "--config",
+         str(tmp_path / "config.toml"), "serve"], cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            check = Store.open(tmp_path / "wb.db")
+            try:
+                left = {e.title for e in check.list_events(EventQuery(limit=100)).items}
+            finally:
+                check.close()
+            if left == {"old log 0", "fresh log"}:
+                break
+            time.sleep(0.2)
+        assert left == {"old log 0", "fresh log"}
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0
