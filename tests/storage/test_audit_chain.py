@@ -119,3 +119,29 @@ def test_cli_changes_are_audited_as_the_os_user_and_verify_fails_on_tampering(
     engine.dispose()
     broken = workbench("audit", "verify")
     assert broken.returncode == 1 and "broken at row 1" in broken.stdout
+
+
+def test_cli_ingest_and_demo_write_one_row_each_and_none_when_nothing_changes(
+        tmp_path: Path) -> None:
+    db = tmp_path / "wb.db"
+    (tmp_path / "none.toml").write_text("")
+    line = ('{"source": "manual", "kind": "note", "occurred_at": "2026-11-28T10:00:00Z", '
+            '"title": "rolled back", "dedup_key": "n1"}\n')
+    (tmp_path / "in.jsonl").write_text(line)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for _ in range(2):
+        for args in (["ingest", str(tmp_path / "in.jsonl")], ["demo", "--no-ui"]):
+            done = subprocess.run([sys.executable, "-m", "workbench", "--db", str(db),
+                                   "--config", str(tmp_path / "none.toml"), *args], cwd=ROOT,
+                                  env=env, capture_output=True, text=True, timeout=120)
+            assert done.returncode == 0, done.stderr
+    store = Store.open(db)
+    try:
+        with store.read() as session:
+            rows = list(reversed(audit.list_entries(session=session)))
+            assert audit.verify(session=session).ok
+    finally:
+        store.close()
+    assert [(r.actor.split(":")[0], r.action) for r in rows] == [
+        ("cli", "events.ingest"), ("demo", "investigation.create")]
+    assert rows[0].detail["stored"] == 1

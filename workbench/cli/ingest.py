@@ -109,9 +109,19 @@ def _bad_line(path: Path, number: int, exc: Exception, payload: bytes, error_cla
 
 def _flush(store: Store, events: list[NewEvent], letters: list[NewDeadLetter],
            totals: Totals) -> None:
+    from storage import audit
+    from storage.ingest import ingest
+    from workbench.cli.main import cli_actor
+
     if not events and not letters:
         return
-    result = store.ingest(events, dead_letters_=letters, report_conflicts=True)
+    with store.write() as session:
+        result = ingest(session=session, events=events, dead_letters=letters,
+                        report_conflicts=True)
+        if result.stored:                   # a re-run that stores nothing: no row
+            audit.record(session=session, actor=cli_actor(), action="events.ingest",
+                         detail={"received": result.received, "stored": result.stored,
+                                 "dead_lettered": result.dead_lettered, "via": "cli"})
     totals.stored += result.stored
     totals.duplicates += result.deduplicated
     totals.conflicts += result.conflicting

@@ -15,6 +15,7 @@ from storage import (
     NewInvestigation,
     Severity,
     Store,
+    audit,
 )
 from storage import investigations as inv_repo
 from storage.models import utcnow
@@ -80,4 +81,8 @@ def _open_investigation(store: Store, now: datetime) -> int:
         notes = [e.id for e in events if e.kind == "note"]
         inv_repo.link_events(session=session, investigation_id=created.id, event_ids=notes,
                              reason=LinkReason.MANUAL, linked_by="alex", now=now)
+        audit.record(session=session, actor="demo", action="investigation.create",
+                     target=f"investigation:{created.id}",
+                     detail={"title": created.title, "linked": len(by_rule) + len(notes)},
+                     now=now)
     return created.id

@@ -11,7 +11,7 @@ class RedactionSettings(BaseModel):
     """``[redaction]``: on by default with every built-in detector.
 
     ``detectors`` apply to every source; ``sources`` overrides them for a source
-    (``logs``, ``ci``, ``git``, ``traces``, ``metrics``, ``notes``) or a connector by
+    (``logs``, ``ci``, ``git``, ``traces``, ``metrics``, ``manual``) or a connector by
     name; ``custom`` adds named patterns usable in both lists like built-ins.
     """
 
