@@ -23,7 +23,6 @@ Keys: ``api_key`` and ``app_key`` are secret references (``"env:DD_API_KEY"``,
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -32,36 +31,24 @@ from urllib.parse import quote
 
 import httpx
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from connectors.base import Batch
+from connectors.datadog_site import DatadogSite, datadog_headers
 from connectors.http import decode_json, fetch_bytes, gc_paused
 from connectors.metrics.datadog import parse_datadog_v1, parse_datadog_v2
 from connectors.metrics.prometheus import PrometheusConfig, PrometheusConnector
 from connectors.metrics.series import SeriesMatrix
-from connectors.secrets import SecretRef
 
 
-class DatadogConfig(PrometheusConfig):
+class DatadogConfig(DatadogSite, PrometheusConfig):
     """``[[connectors]] kind = "datadog"`` (queries as for Prometheus, in Datadog syntax)."""
 
     kind: Literal["datadog"] = "datadog"  # type: ignore[assignment]
-    site: str = Field(default="datadoghq.com", pattern=r"^[a-z0-9.-]+$")
-    """The Datadog site; the API is ``https://api.<site>``."""
-    url: str = ""
-    """API base URL; empty means ``https://api.<site>``."""
-    api_key: SecretRef
-    app_key: SecretRef
     api: Literal["v1", "v2"] = "v1"
     step_seconds: float = Field(default=60.0, gt=0)
     rollup: Literal["avg", "sum", "min", "max", "count"] = "avg"
     delay_seconds: float = Field(default=120.0, ge=0)
-
-    @model_validator(mode="after")
-    def _site_url(self) -> DatadogConfig:
-        if not self.url:
-            self.url = f"https://api.{self.site}"
-        return self
 
 
 class DatadogConnector(PrometheusConnector):
@@ -131,11 +118,7 @@ class DatadogConnector(PrometheusConnector):
             "formulas": [{"formula": "a"}]}}}
 
     async def _keys(self) -> dict[str, str]:
-        # Resolved on every poll (off the loop): a rotated key file needs no restart.
-        api_key, app_key = await asyncio.gather(asyncio.to_thread(self.config.api_key.resolve),
-                                                asyncio.to_thread(self.config.app_key.resolve))
-        return {"DD-API-KEY": api_key, "DD-APPLICATION-KEY": app_key,
-                "Accept": "application/json"}
+        return await datadog_headers(self.config)
 
 
 def latest(matrix: SeriesMatrix, *, at: float) -> SeriesMatrix:

@@ -19,39 +19,26 @@ Datadog metrics connector (``api_key``/``app_key`` secret references, ``site``).
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any, ClassVar, Literal
 
 import httpx
-from pydantic import Field, model_validator
+from pydantic import Field
 
+from connectors.datadog_site import DatadogSite, datadog_headers
 from connectors.http import Limits, check_advances, fetch_json
-from connectors.secrets import SecretRef
 from connectors.traces.model import Span, check_hex_id, resource_fields
 from connectors.traces.pull import Page, SpanSearchConfig, SpanSearchConnector, iso_ns, nested
 
 
-class DatadogTracesConfig(SpanSearchConfig):
+class DatadogTracesConfig(DatadogSite, SpanSearchConfig):
     """``[[connectors]] kind = "datadog_traces"``."""
 
     kind: Literal["datadog_traces"] = "datadog_traces"
-    site: str = Field(default="datadoghq.com", pattern=r"^[a-z0-9.-]+$")
-    """The Datadog site; the API is ``https://api.<site>``."""
-    url: str = ""
-    """API base URL; empty means ``https://api.<site>``."""
-    api_key: SecretRef
-    app_key: SecretRef
     query: str = Field(default="*", min_length=1, max_length=4000)
     """Span search query (``service:checkout env:prod``); ``*`` is every indexed span."""
     page_limit: int = Field(default=1000, ge=1, le=1000)
-
-    @model_validator(mode="after")
-    def _site_url(self) -> DatadogTracesConfig:
-        if not self.url:
-            self.url = f"https://api.{self.site}"
-        return self
 
 
 class DatadogTracesConnector(SpanSearchConnector):
@@ -68,7 +55,7 @@ class DatadogTracesConnector(SpanSearchConnector):
                               timeout=config.timeout_seconds)
 
     async def pages(self, start_ms: int, end_ms: int) -> AsyncIterator[Page]:
-        headers = await self._keys()
+        headers = await datadog_headers(self.config)
         url = f"{self.config.url.rstrip('/')}/api/v2/spans/events/search"
         seen: set[str] = set()
         after: str | None = None
@@ -94,11 +81,6 @@ class DatadogTracesConnector(SpanSearchConnector):
             "filter": {"from": str(start_ms), "to": str(end_ms), "query": self.config.query},
             "options": {"timezone": "GMT"}, "page": page, "sort": "timestamp"}}}
 
-    async def _keys(self) -> dict[str, str]:
-        api_key, app_key = await asyncio.gather(asyncio.to_thread(self.config.api_key.resolve),
-                                                asyncio.to_thread(self.config.app_key.resolve))
-        return {"DD-API-KEY": api_key, "DD-APPLICATION-KEY": app_key,
-                "Accept": "application/json"}
 
 
 def datadog_span(record: dict[str, Any]) -> Span:
