@@ -183,3 +183,25 @@ def test_metrics_export_redaction_counts() -> None:
     count = next(line for line in rendered.splitlines()
                  if line.startswith('workbench_redactions_total{detector="email"}'))
     assert float(count.split()[-1]) >= 1
+
+
+def test_the_trigger_prefilter_never_hides_a_match() -> None:
+    """An event is passed whole when no detector's trigger occurs in it: over the
+    corpus and every line of the field data, the fast path redacts exactly what a
+    full scan of each field does."""
+    redactor = Policy().for_source("logs")
+    lines = [raw for raw, _ in CORPUS] + KEPT + [
+        "Amex 3782 822463 10005", "Diners 3056 9309 0259 04"] + [
+        line for path in sorted((ROOT / "tests" / "field").rglob("*"))
+        if path.is_file() and path.suffix not in (".py", ".md")
+        for line in path.read_text(errors="replace").splitlines()]
+    checked = 0
+    for line in (line for line in lines if 0 < len(line) <= 2_000):
+        slow: Counter[str] = Counter()
+        expected = redactor.text(line, slow)
+        fast: Counter[str] = Counter()
+        event = redactor.event(new_event(0, title=line, attributes={"a": [line]}), fast)
+        assert event.title == expected and event.attributes["a"] == [expected], line
+        assert fast == slow + slow
+        checked += 1
+    assert checked > 3000
