@@ -13,14 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, cast, func, or_, select, type_coerce
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from storage import Store, audit
+from storage import Store, audit, tail
 from storage import events as event_repo
 from storage import investigations as inv_repo
 from storage.linked import link_reasons
+from storage.lookups import event_ids_by_key
 from storage.models import (
     CHANGE_KINDS,
     Event,
@@ -37,7 +36,6 @@ from storage.models import (
     Source,
 )
 from storage.queries import EventQuery
-from storage.tables import EventRow
 from workbench.tui.filters import Filter, investigation_query
 
 ANALYSIS_MAX_AGE = 30.0
@@ -128,16 +126,13 @@ class Repo:
     def events_after(self, query: EventQuery, after_id: int, limit: int) -> list[Event]:
         """Events matching ``query`` stored after ``after_id`` (the live tail), oldest first."""
         with self.store.read() as session:
-            clauses = event_repo.event_filters(session, query)
-            stmt = (select(EventRow.id).where(*clauses, EventRow.id > after_id)
-                    .order_by(EventRow.id).limit(limit))
-            ids = list(session.scalars(stmt))
-            return event_repo.get_events(session=session, ids=ids)
+            return tail.matching_after(session=session, query=query, after_id=after_id,
+                                       limit=limit)
 
     def max_event_id(self) -> int:
         """The newest stored event id (0 when empty)."""
         with self.store.read() as session:
-            return int(session.scalar(select(func.max(EventRow.id))) or 0)
+            return tail.max_event_id(session=session)
 
     def histogram(self, query: EventQuery, buckets: int
                   ) -> tuple[int, list[tuple[datetime, str, int]]]:
@@ -162,13 +157,8 @@ class Repo:
     def request_id_events(self, request_id: str, limit: int = 500) -> tuple[int, ...]:
         """Ids of events whose attributes carry ``request_id`` under a usual key."""
         with self.store.read() as session:
-            dialect = session.get_bind().dialect.name
-            # SQLite: no CAST (a JSON "type" there means NUMERIC affinity and mangles text).
-            doc = (cast(EventRow.attributes, JSONB) if dialect == "postgresql"
-                   else type_coerce(EventRow.attributes, JSON))
-            matches = [doc[key].as_string() == request_id for key in REQUEST_ID_KEYS]
-            stmt = select(EventRow.id).where(or_(*matches)).order_by(EventRow.id.desc())
-            return tuple(session.scalars(stmt.limit(limit)))
+            return tail.ids_with_attribute(session=session, keys=REQUEST_ID_KEYS,
+                                           value=request_id, limit=limit)
 
     def investigations_of(self, event_id: int) -> list[int]:
         """Investigations an event is linked to."""
@@ -217,10 +207,8 @@ class Repo:
         from storage.ingest import ingest
         with self.store.write() as session:
             ingest(session=session, events=[note], dead_letters=[], connector=None, cursor=None)
-            stored = session.scalar(select(EventRow.id).where(
-                EventRow.source == Source.MANUAL.value,
-                EventRow.dedup_key == note.effective_dedup_key()))
-            assert stored is not None
+            key = (Source.MANUAL.value, note.effective_dedup_key())
+            stored = event_ids_by_key(session=session, keys=[key])[key]
             inv_repo.link_events(session=session, investigation_id=investigation_id,
                                  event_ids=[stored], reason=LinkReason.MANUAL, linked_by=author,
                                  note="note added in the TUI", now=now)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from textual.message import Message
+
+if TYPE_CHECKING:
+    from storage.models import Event
 
 
 class Fetched(Message):
@@ -49,3 +52,24 @@ class TimelineFilterChanged(Message):
     def __init__(self, text: str) -> None:
         super().__init__()
         self.text = text
+
+
+class TagsEditRequested(Message):
+    """The user asked to set an event's tags (the screen asks and writes)."""
+
+    def __init__(self, event: Event) -> None:
+        super().__init__()
+        self.event = event
+
+
+class MarkedEventsSubmitted(Message):
+    """The user asked to turn marked events into a new investigation (``action`` is
+    ``"create"``) or to link them to an existing one (``"link"``). The screen asks,
+    writes, and then calls ``done()`` (which clears the marks)."""
+
+    def __init__(self, action: Literal["create", "link"], event_ids: list[int],
+                 done: Callable[[], None]) -> None:
+        super().__init__()
+        self.action = action
+        self.event_ids = event_ids
+        self.done = done

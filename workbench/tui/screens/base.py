@@ -10,7 +10,14 @@ from textual.worker import get_current_worker
 
 from workbench.sanitize import sanitize_line
 from workbench.tui import keymap
-from workbench.tui.messages import Fetched, FetchFailed, StoreChanged
+from workbench.tui.messages import (
+    Fetched,
+    FetchFailed,
+    MarkedEventsSubmitted,
+    StoreChanged,
+    TagsEditRequested,
+)
+from workbench.tui.screens import event_writes
 
 if TYPE_CHECKING:
     from workbench.tui.host import ScreenHost
@@ -102,6 +109,16 @@ class BaseScreen(Screen[None]):
             message.then(message.error)
             return
         self.notify(message.text, severity="error", timeout=8)
+
+    def on_tags_edit_requested(self, message: TagsEditRequested) -> None:
+        message.stop()
+        event_writes.edit_tags(self, message.event)
+
+    def on_marked_events_submitted(self, message: MarkedEventsSubmitted) -> None:
+        message.stop()
+        write = (event_writes.create_from if message.action == "create"
+                 else event_writes.link_to_chosen)
+        write(self, message.event_ids, message.done)
 
     def on_screen_resume(self) -> None:
         """Back on top: catch up with what changed while covered."""

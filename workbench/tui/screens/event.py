@@ -16,12 +16,12 @@ from storage.queries import EventQuery
 from workbench.sanitize import sanitize_line
 from workbench.tui import keymap
 from workbench.tui.data import REQUEST_ID_KEYS
+from workbench.tui.screens import event_writes
 from workbench.tui.screens.base import BaseScreen
 from workbench.tui.screens.modals import ChoiceScreen
 from workbench.tui.widgets.askbar import AskBar
 from workbench.tui.widgets.detail import event_text
 from workbench.tui.widgets.pager import Pager
-from workbench.tui.widgets.timeline import tag_event
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ class EventScreen(BaseScreen):
     def action_tag(self) -> None:
         """Set this event's tags."""
         if self.context is not None:
-            tag_event(self, self.context.event)
+            event_writes.edit_tags(self, self.context.event)
 
     def pivot_options(self) -> list[tuple[str, str]]:
         """What this event can pivot on."""

@@ -6,18 +6,20 @@ so every screen that shows events gets the same grammar.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Input
 
-from storage.models import Event
 from workbench.tui import keymap
 from workbench.tui.fmt import ERROR_RANK
-from workbench.tui.messages import TimelineFilterChanged
-from workbench.tui.screens.modals import ChoiceScreen
+from workbench.tui.messages import (
+    MarkedEventsSubmitted,
+    TagsEditRequested,
+    TimelineFilterChanged,
+)
 from workbench.tui.widgets.filterbox import FilterBox
 from workbench.tui.widgets.header import ColumnHeader
 from workbench.tui.widgets.histogram import Histogram
@@ -25,7 +27,6 @@ from workbench.tui.widgets.rows import EventRows
 from workbench.tui.widgets.steady import Steady
 
 if TYPE_CHECKING:
-    from workbench.tui.screens.base import BaseScreen
     from workbench.tui.screens.timeline_loader import TimelineLoader
 
 
@@ -57,11 +58,6 @@ class TimelinePane(Vertical):
         yield self.histogram
         yield ColumnHeader(self.rows)
         yield self.rows
-
-    @property
-    def host(self) -> BaseScreen:
-        """The screen, typed (a cast, not an import: screens import this widget)."""
-        return cast("BaseScreen", self.screen)
 
     def set_caption(self, caption: str) -> None:
         """The first part of the status line (what is shown)."""
@@ -128,45 +124,18 @@ class TimelinePane(Vertical):
         return ids
 
     def action_tag(self) -> None:
-        """Set the tags of the current event (comma-separated)."""
+        """Set the tags of the current event (comma-separated; the screen asks)."""
         event = self.rows.current
         if event is not None:
-            tag_event(self.host, event)
+            self.post_message(TagsEditRequested(event))
 
     def action_new_from_marked(self) -> None:
-        """Create an investigation from the marked events."""
-        ids = self.marked_ids()
-
-        def create(title: str | None) -> None:
-            if not title:
-                return
-            self.host.write(lambda: self.host.wb.repo.create(title, ids, author=self.host.wb.user),
-                            f"investigation created from {len(ids)} events",
-                            after=lambda _: self._clear_marks())
-
-        self.host.ask(f"Title of the new investigation ({len(ids)} events):", "", create)
+        """Create an investigation from the marked events (the screen asks and writes)."""
+        self.post_message(MarkedEventsSubmitted("create", self.marked_ids(), self._clear_marks))
 
     def action_link_marked(self) -> None:
         """Link the marked events to an open investigation (chosen from a list)."""
-        ids = self.marked_ids()
-        repo = self.host.wb.repo
-
-        def chosen(value: str | None) -> None:
-            if value:
-                self.host.write(lambda: repo.link(int(value), ids, author=self.host.wb.user),
-                                f"linked {len(ids)} events to #{value}",
-                                after=lambda _: self._clear_marks())
-
-        def offer(items: list[Any]) -> None:
-            options = [(str(i.id), f"#{i.id} {i.status.value} {i.title}") for i in items]
-            if not options:
-                self.app.notify("no open investigation to link to (N creates one)")
-                return
-            self.app.push_screen(ChoiceScreen(f"Link {len(ids)} events to", options), chosen)
-
-        from workbench.tui.filters import Filter
-        flt = Filter(terms={"status": ("open", "investigating")})
-        self.host.fetch(lambda: repo.investigations(flt, sort="updated_at", limit=50), offer)
+        self.post_message(MarkedEventsSubmitted("link", self.marked_ids(), self._clear_marks))
 
     def _clear_marks(self) -> None:
         self.rows.marked.clear()
@@ -190,14 +159,3 @@ class TimelinePane(Vertical):
             event.stop()
             box.close(self.rows)
 
-
-def tag_event(host: BaseScreen, event: Event) -> None:
-    """Prompt for an event's tags and store them."""
-
-    def save(value: str | None) -> None:
-        if value is None:
-            return
-        tags = [t.strip() for t in value.split(",") if t.strip()]
-        host.write(lambda: host.wb.repo.set_tags(event.id, tags), f"tags of event {event.id} set")
-
-    host.ask("Tags (comma-separated):", ", ".join(event.tags), save)
