@@ -271,3 +271,29 @@ class AuditRow(Base):
     action: Mapped[str] = mapped_column(String(128))
     target: Mapped[str | None] = mapped_column(String(512))
     detail: Mapped[str] = mapped_column(Text)
+
+
+class SuspectVerdictRow(Base):
+    """A responder's verdict on one suspect change of one investigation (migration 0008).
+
+    At most one ``confirmed`` verdict per investigation: a partial unique index, so two
+    responders confirming different changes at once cannot both win.
+    """
+
+    __tablename__ = "suspect_verdict"
+    __table_args__ = (
+        Index("uq_suspect_verdict_confirmed", "investigation_id", unique=True,
+              sqlite_where=text("verdict = 'confirmed'"),
+              postgresql_where=text("verdict = 'confirmed'")),
+    )
+
+    investigation_id: Mapped[int] = mapped_column(
+        ID, ForeignKey("investigation.id", ondelete="CASCADE"), primary_key=True
+    )
+    event_id: Mapped[int] = mapped_column(
+        ID, ForeignKey("event.id", ondelete="CASCADE"), primary_key=True
+    )
+    verdict: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str] = mapped_column(String(256))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
