@@ -66,6 +66,11 @@ def _row(session: Session, investigation_id: int, *, lock: bool = False) -> Inve
     return row
 
 
+def lock(*, session: Session, investigation_id: int) -> None:
+    """Lock the investigation's row for this transaction (``NotFoundError`` if none)."""
+    _row(session, investigation_id, lock=True)
+
+
 def get_investigation(*, session: Session, investigation_id: int) -> Investigation:
     """One investigation by id, with its event count."""
     row = _row(session, investigation_id)

@@ -275,3 +275,29 @@ class AuditRow(Base):
     after: Mapped[str | None] = mapped_column(Text)
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class SuspectVerdictRow(Base):
+    """A responder's verdict on one suspect change of one investigation (migration 0008).
+
+    At most one ``confirmed`` verdict per investigation: a partial unique index, so two
+    responders confirming different changes at once cannot both win.
+    """
+
+    __tablename__ = "suspect_verdict"
+    __table_args__ = (
+        Index("uq_suspect_verdict_confirmed", "investigation_id", unique=True,
+              sqlite_where=text("verdict = 'confirmed'"),
+              postgresql_where=text("verdict = 'confirmed'")),
+    )
+
+    investigation_id: Mapped[int] = mapped_column(
+        ID, ForeignKey("investigation.id", ondelete="CASCADE"), primary_key=True
+    )
+    event_id: Mapped[int] = mapped_column(
+        ID, ForeignKey("event.id", ondelete="CASCADE"), primary_key=True
+    )
+    verdict: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str] = mapped_column(String(256))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime)

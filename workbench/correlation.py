@@ -20,6 +20,10 @@ error"). The parts and the reasoning behind their default weights are in
 
 With no linked errors to follow, the services of the investigation and of its
 linked events stand in for the evidence (half of its weight), as before issue 19.
+
+A responder's verdicts (:mod:`storage.verdicts`) reorder the list without touching the
+scores: the confirmed change first (listed even if the look-back no longer reaches it),
+ruled-out changes last, each with a ``verdict`` part saying who decided and why.
 """
 
 from __future__ import annotations
@@ -32,8 +36,10 @@ from sqlalchemy.orm import Session
 
 from storage.changes import list_changes
 from storage.error_direction import error_groups, first_linked_at, linked_services, linked_shas
+from storage.events import get_event
 from storage.models import Event, EventKind, Investigation
 from storage.store import Store
+from storage.verdicts import SuspectVerdict, Verdict, list_verdicts
 from workbench.dependencies import ErrorDirection, PeerResolver, direction
 from workbench.rollout import Rollout, rollouts
 from workbench.suspect_settings import SuspectSettings
@@ -59,6 +65,7 @@ class Suspect:
     score: float
     reasons: tuple[str, ...]
     parts: tuple[Part, ...] = ()
+    verdict: SuspectVerdict | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,8 +132,36 @@ def analyse_in(session: Session, investigation: Investigation, *,
     shas = linked_shas(session=session, investigation_id=investigation.id)
     ctx = Context(start, settings, found, frozenset(shas), frozenset(fallback), rollouts(changes))
     scored = [s for c in changes if (s := score_change(c, ctx))]
-    scored.sort(key=lambda s: (-s.score, -s.event.occurred_at.timestamp(), -s.event.id))
+    scored = judged(session, investigation.id, scored, ctx)
     return Analysis(start, found, scored[:limit])
+
+
+_ORDER = {Verdict.CONFIRMED: 0, None: 1, Verdict.RULED_OUT: 2}
+
+
+def judged(session: Session, investigation_id: int, scored: list[Suspect],
+           ctx: Context) -> list[Suspect]:
+    """``scored`` with the responders' verdicts applied and in their final order."""
+    verdicts = list_verdicts(session=session, investigation_id=investigation_id)
+    by_id = {s.event.id: s for s in scored}
+    for event_id, verdict in verdicts.items():
+        if event_id not in by_id and verdict.verdict is Verdict.CONFIRMED:
+            change = get_event(session=session, event_id=event_id)
+            by_id[event_id] = score_change(change, ctx) or Suspect(change, 0.0, (), ())
+    out = [_with_verdict(s, verdicts.get(s.event.id)) for s in by_id.values()]
+    out.sort(key=lambda s: (_ORDER[s.verdict.verdict if s.verdict else None], -s.score,
+                            -s.event.occurred_at.timestamp(), -s.event.id))
+    return out
+
+
+def _with_verdict(suspect: Suspect, verdict: SuspectVerdict | None) -> Suspect:
+    if verdict is None:
+        return suspect
+    words = "confirmed as the cause" if verdict.verdict is Verdict.CONFIRMED else "ruled out"
+    reason = f"{words} by {verdict.decided_by} at {verdict.decided_at:%Y-%m-%d %H:%M}"
+    part = Part("verdict", 0.0, f"{reason}: {verdict.note}" if verdict.note else reason)
+    return Suspect(suspect.event, suspect.score, (*suspect.reasons, part.reason),
+                   (*suspect.parts, part), verdict)
 
 
 def rank_suspects(store: Store, investigation: Investigation, *,

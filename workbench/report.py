@@ -69,8 +69,10 @@ def _suspects(suspects: list[Suspect]) -> list[str]:
     lines = ["", "## Suspect changes", ""]
     for rank, s in enumerate(suspects, start=1):
         e = s.event
-        lines.append(f"{rank}. [{s.score:.1f}] {e.occurred_at:%Y-%m-%d %H:%M} {e.kind.value} "
-                     f"{sanitize_line(e.title)} — {'; '.join(s.reasons)}")
+        mark = f"**{s.verdict.verdict.value.upper().replace('_', ' ')}** " if s.verdict else ""
+        lines.append(f"{rank}. {mark}[{s.score:.1f}] {e.occurred_at:%Y-%m-%d %H:%M} "
+                     f"{e.kind.value} {sanitize_line(e.title)} — "
+                     f"{sanitize_line('; '.join(s.reasons))}")
     return lines
 
 

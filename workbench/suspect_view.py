@@ -8,6 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict
 
 from storage.models import EventKind
+from storage.verdicts import SuspectVerdict
 from workbench.correlation import Analysis, Suspect
 from workbench.dependencies import ErrorDirection
 
@@ -36,6 +37,8 @@ class SuspectOut(_Out):
     score: float
     reasons: list[str]
     parts: list[ScorePart]
+    verdict: SuspectVerdict | None = None
+    """A responder's verdict (``ruled_out`` / ``confirmed``), who gave it and when."""
 
 
 class TargetOut(_Out):
@@ -71,7 +74,8 @@ def suspect_out(suspect: Suspect) -> SuspectOut:
                       occurred_at=e.occurred_at, commit_sha=e.commit_sha, score=suspect.score,
                       reasons=list(suspect.reasons),
                       parts=[ScorePart(name=p.name, points=round(p.points, 3), reason=p.reason)
-                             for p in suspect.parts])
+                             for p in suspect.parts],
+                      verdict=suspect.verdict)
 
 
 def direction_out(found: ErrorDirection) -> ErrorDirectionOut:

@@ -26,6 +26,7 @@ COMMANDS = (
     "workbench.cli.demo",
     "workbench.cli.ingest",
     "workbench.cli.report",
+    "workbench.cli.verdict",
     "workbench.cli.group",
     "workbench.cli.token",
     "workbench.cli.config_cmd",

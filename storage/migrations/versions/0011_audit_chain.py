@@ -7,7 +7,7 @@ or reordering a row breaks the chain at that row (``workbench audit verify``).
 written before this revision are chained here, in id order, with no before/after.
 
 Revision ID: 0011
-Revises: 0006
+Revises: 0008_triage_verdicts
 Create Date: 2026-12-01
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0006"
+down_revision = "0008_triage_verdicts"
 branch_labels = None
 depends_on = None
 

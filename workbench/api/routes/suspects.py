@@ -1,4 +1,5 @@
-"""``GET /api/investigations/{id}/suspects``: where the errors point and the ranked changes.
+"""``GET /api/investigations/{id}/suspects``: where the errors point and the ranked changes;
+``PUT``/``DELETE .../suspects/{event_id}/verdict``: rule a change out or confirm it.
 
 The weights, dependency map and host map are the config's ``[suspects]`` table
 (``app.state.suspects``, set by ``workbench serve``); defaults otherwise.
@@ -8,11 +9,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from storage import investigations
-from workbench.api.deps import Db, Viewer
+from storage import audit, investigations, verdicts
+from storage.models import MAX_ID, Investigation
+from storage.verdicts import SuspectVerdict, Verdict, VerdictChange
+from workbench.api.deps import Db, Responder, Viewer
 from workbench.api.problems import PROBLEM_RESPONSES, problem_doc
 from workbench.correlation import analyse_in
 from workbench.suspect_settings import SuspectSettings
@@ -22,6 +26,29 @@ router = APIRouter(prefix="/api/investigations", tags=["investigations"],
                    responses=PROBLEM_RESPONSES)
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: problem_doc("No such investigation")}
+VERDICT_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: problem_doc("No such investigation, event or verdict")}
+InvestigationId = Annotated[int, Path(ge=1, le=MAX_ID, description="investigation id")]
+EventId = Annotated[int, Path(ge=1, le=MAX_ID, description="the suspect change's event id")]
+
+
+class VerdictIn(BaseModel):
+    """A verdict on a suspect change, with an optional note saying why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    verdict: Verdict
+    note: Annotated[str | None, Field(max_length=10_000)] = None
+
+
+class VerdictOut(BaseModel):
+    """The verdict now (``None`` once cleared), the one it replaced, a confirmation on
+    another change it displaced, and the investigation after (its root cause)."""
+
+    verdict: SuspectVerdict | None
+    previous: SuspectVerdict | None
+    displaced: SuspectVerdict | None
+    investigation: Investigation
 
 
 def suspect_settings(request: Request) -> SuspectSettings:
@@ -33,7 +60,7 @@ def suspect_settings(request: Request) -> SuspectSettings:
 @router.get("/{investigation_id}/suspects", response_model=SuspectsOut, responses=NOT_FOUND,
             summary="Where an investigation's errors point, and its suspect changes")
 async def suspects(_: Viewer, db: Db, request: Request,
-                   investigation_id: Annotated[int, Path(ge=1, le=2**62)],
+                   investigation_id: InvestigationId,
                    limit: Annotated[int, Query(ge=1, le=50)] = 10) -> SuspectsOut:
     """Changes ranked by a score that is a sum of named, explained parts, and the
     services the investigation's errors point at (with counts and evidence)."""
@@ -45,3 +72,50 @@ async def suspects(_: Viewer, db: Db, request: Request,
         return suspects_out(inv.id, analyse_in(session, inv, settings=settings, limit=limit))
 
     return await db.read(work)
+
+
+def _audit(session: Session, actor: str, action: str, investigation_id: int,
+           change: VerdictChange, event_id: int) -> VerdictOut:
+    detail: dict[str, Any] = {"event_id": event_id,
+                              "verdict": change.verdict.verdict.value if change.verdict else None,
+                              "previous": change.previous.verdict.value if change.previous
+                              else None,
+                              "root_cause": change.investigation.root_cause}
+    if change.displaced is not None:
+        detail["displaced_event_id"] = change.displaced.event_id
+    audit.record(session=session, actor=actor, action=action,
+                 target=f"investigation:{investigation_id}", detail=detail)
+    return VerdictOut(verdict=change.verdict, previous=change.previous,
+                      displaced=change.displaced, investigation=change.investigation)
+
+
+@router.put("/{investigation_id}/suspects/{event_id}/verdict", response_model=VerdictOut,
+            responses=VERDICT_ERRORS, summary="Rule a suspect change out, or confirm it")
+async def put_verdict(principal: Responder, db: Db, investigation_id: InvestigationId,
+                      event_id: EventId, body: VerdictIn) -> VerdictOut:
+    """Record the verdict (audited in the same transaction). A confirmed change becomes
+    the root cause and replaces any other confirmed change; 422 if the event is not a
+    change (commit, deploy, pipeline)."""
+    def work(session: Session) -> VerdictOut:
+        change = verdicts.set_verdict(session=session, investigation_id=investigation_id,
+                                      event_id=event_id, verdict=body.verdict,
+                                      actor=principal.name, note=body.note)
+        return _audit(session, principal.name, "suspect.verdict", investigation_id, change,
+                      event_id)
+
+    return await db.write(work)
+
+
+@router.delete("/{investigation_id}/suspects/{event_id}/verdict", status_code=204,
+               responses=VERDICT_ERRORS, summary="Withdraw a verdict on a suspect change")
+async def delete_verdict(principal: Responder, db: Db, investigation_id: InvestigationId,
+                         event_id: EventId) -> Response:
+    """Remove the verdict (404 if there is none); a root cause it set is cleared."""
+    def work(session: Session) -> None:
+        change = verdicts.clear_verdict(session=session, investigation_id=investigation_id,
+                                        event_id=event_id)
+        _audit(session, principal.name, "suspect.verdict.clear", investigation_id, change,
+               event_id)
+
+    await db.write(work)
+    return Response(status_code=204)
