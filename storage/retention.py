@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -26,7 +27,7 @@ from sqlalchemy import ColumnElement, Connection, Exists, delete, exists, func, 
 from sqlalchemy.orm import Session
 
 from storage import audit
-from storage.search import fts_add, fts_forget
+from storage.search import fts_add, fts_forget, fts_forget_many
 from storage.store import Store
 from storage.tables import DeadLetterRow, EventRow, InvestigationEventRow
 
@@ -50,9 +51,13 @@ def _linked() -> Exists:
     return exists().where(InvestigationEventRow.event_id == EventRow.id)
 
 
-def purge(store: Store, cutoffs: Mapping[str, datetime], *, batch: int = 5_000,
-          dry_run: bool = False, actor: str = "retention") -> PurgeReport:
-    """Delete events of each source older than its cutoff, keeping linked ones."""
+def purge(store: Store, cutoffs: Mapping[str, datetime], *, batch: int = 250,
+          pause: float = 0.01, dry_run: bool = False, actor: str = "retention") -> PurgeReport:
+    """Delete events of each source older than its cutoff, keeping linked ones.
+
+    Each batch is found by a read and deleted in one short write transaction;
+    ``pause`` seconds between batches let waiting writers (connectors, the API) in.
+    """
     report = PurgeReport()
     for source, cutoff in sorted(cutoffs.items()):
         old: ColumnElement[bool] = (EventRow.source == source) & (EventRow.occurred_at < cutoff)
@@ -64,38 +69,41 @@ def purge(store: Store, cutoffs: Mapping[str, datetime], *, batch: int = 5_000,
                     select(func.count()).select_from(EventRow).where(old & ~_linked())) or 0
                 continue
         report.deleted[source] = 0
+        after = 0
         while True:
-            with store.write() as session:
-                done = _purge_batch(session, old, batch, source, cutoff, actor)
-            if not done:
+            # Found with a read (no write lock held while searching), deleted in a short
+            # write that re-checks the link: an event linked meanwhile stays.
+            with store.read() as session:
+                rows = session.execute(
+                    select(EventRow.id, EventRow.title, EventRow.body, EventRow.attributes)
+                    .where(old, ~_linked(), EventRow.id > after).order_by(EventRow.id)
+                    .limit(batch)).all()
+            if not rows:
                 break
+            after = rows[-1][0]
+            with store.write() as session:
+                done = _delete_events(session.connection(), rows, keep_linked=True)
+                if done:
+                    audit.record(session=session, actor=actor, action="retention.purge",
+                                 target=f"source:{source}",
+                                 detail={"deleted": done, "older_than": cutoff.isoformat(),
+                                         "first_id": rows[0][0], "last_id": after})
             report.deleted[source] += done
             report.batches += 1
+            time.sleep(pause)
     return report
 
 
-def _purge_batch(session: Session, old: ColumnElement[bool], batch: int, source: str,
-                 cutoff: datetime, actor: str) -> int:
-    rows = session.execute(
-        select(EventRow.id, EventRow.title, EventRow.body, EventRow.attributes)
-        .where(old, ~_linked()).order_by(EventRow.id).limit(batch)).all()
-    if not rows:
-        return 0
-    deleted = _delete_events(session.connection(), rows)
-    if deleted:         # another instance may have purged these rows meanwhile
-        audit.record(session=session, actor=actor, action="retention.purge",
-                     target=f"source:{source}",
-                     detail={"deleted": deleted, "older_than": cutoff.isoformat(),
-                             "first_id": rows[0][0], "last_id": rows[-1][0]})
-    return len(rows)
-
-
-def _delete_events(conn: Connection, rows: Iterable[tuple[int, str, str, str]]) -> int:
-    ids = []
-    for id_, title, body, attributes in rows:
-        fts_forget(conn, id_, title, body, attributes)
-        ids.append(id_)
-    return conn.execute(delete(EventRow).where(EventRow.id.in_(ids))).rowcount
+def _delete_events(conn: Connection, rows: Sequence[tuple[int, str, str, str]], *,
+                   keep_linked: bool = False) -> int:
+    """Delete these events (``keep_linked``: those not linked by now) and their FTS
+    entries; the number deleted."""
+    stmt = delete(EventRow).where(EventRow.id.in_([row[0] for row in rows]))
+    if keep_linked:
+        stmt = stmt.where(~_linked())
+    gone = {id_ for (id_,) in conn.execute(stmt.returning(EventRow.id))}
+    fts_forget_many(conn, [(row[0], row[1], row[2], row[3]) for row in rows if row[0] in gone])
+    return len(gone)
 
 
 @dataclass

@@ -8,6 +8,7 @@ a syntax error. A ``"quoted phrase"`` stays a phrase; a trailing ``*`` is a pref
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -149,10 +150,15 @@ def index_new_events(conn: Connection, *, after_id: int) -> None:
 def fts_forget(conn: Connection, id_: int, title: str, body: str, attributes: str) -> None:
     """Take one event out of SQLite's external-content FTS index (its old text must be
     given exactly); before its row changes or goes. PostgreSQL needs nothing."""
-    if conn.dialect.name == "sqlite":
+    fts_forget_many(conn, [(id_, title, body, attributes)])
+
+
+def fts_forget_many(conn: Connection, rows: Sequence[tuple[int, str, str, str]]) -> None:
+    """:func:`fts_forget` for many ``(id, title, body, attributes)`` in one call."""
+    if conn.dialect.name == "sqlite" and rows:
         conn.exec_driver_sql(
             "INSERT INTO event_fts(event_fts, rowid, title, body, attributes) "
-            "VALUES ('delete', ?, ?, ?, ?)", (id_, title, body, attributes))
+            "VALUES ('delete', ?, ?, ?, ?)", list(rows))
 
 
 def fts_add(conn: Connection, id_: int, title: str, body: str, attributes: str) -> None:

@@ -167,3 +167,24 @@ def test_serve_purges_in_the_background(tmp_path: Path) -> None:
             process.kill()
             process.wait()
     assert process.returncode == 0
+
+
+def test_an_event_linked_after_the_purge_found_it_stays(store: Store) -> None:
+    """The batch is found by a read and deleted by a later write: the delete re-checks
+    the link, and the FTS entry of a kept event stays."""
+    from storage.retention import _delete_events
+
+
+    store.ingest([new_event(n, title=f"found {n}") for n in range(3)])
+    ids = sorted(e.id for e in store.list_events(EventQuery()).items)
+    with store.read() as session:
+        rows = session.execute(text("SELECT id, title, body, attributes FROM event "
+                                    "ORDER BY id")).all()
+    inv = store.create_investigation(NewInvestigation(title="linked meanwhile"))
+    store.link_events(inv.id, [ids[1]])
+    with store.write() as session:
+        gone = _delete_events(session.connection(),
+                              [(r[0], r[1], r[2], r[3]) for r in rows], keep_linked=True)
+    assert gone == 2
+    assert [e.id for e in store.list_events(EventQuery(text="found")).items] == [ids[1]]
+
