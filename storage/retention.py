@@ -168,12 +168,12 @@ EraseRow = tuple[int, str, str, str, str | None, bool]
 def _erase_events(session: Session, found: Sequence[EraseRow], pattern: re.Pattern[str],
                   report: EraseReport, needle: str, actor: str) -> None:
     conn = session.connection()
-    deleted: list[int] = []
+    unlinked = [(row[0], row[1], row[2], row[3]) for row in found if not row[5]]
+    _delete_events(conn, unlinked)
+    deleted = [row[0] for row in unlinked]
     redacted: list[int] = []
     for id_, title, body, attributes, url, linked in found:
         if not linked:
-            _delete_events(conn, [(id_, title, body, attributes)])
-            deleted.append(id_)
             continue
         fts_forget(conn, id_, title, body, attributes)
         title, body = pattern.sub(ERASED, title), pattern.sub(ERASED, body)
