@@ -61,6 +61,8 @@ class NewLink:
     window_seconds: int | None = None
     note: str | None = None
     linked_by: str | None = None
+    linked_at: datetime | None = None
+    """When it was linked; ``None`` is now (a bundle import keeps the original time)."""
 
 
 @dataclass(slots=True)
@@ -153,7 +155,7 @@ def record_links(*, session: Session, links: Sequence[NewLink],
     params = [{"investigation_id": li.investigation_id, "event_id": li.event_id,
                "reason": li.reason, "rule": li.rule, "key": li.key,
                "window_seconds": li.window_seconds, "note": li.note,
-               "linked_by": li.linked_by, "linked_at": now,
+               "linked_by": li.linked_by, "linked_at": li.linked_at or now,
                "occurred_at": li.occurred_at} for li in ordered]
     new = {(r[0], r[1]) for r in session.execute(stmt, params)}
     added = [li for li in ordered if (li.investigation_id, li.event_id) in new]

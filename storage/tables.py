@@ -301,3 +301,16 @@ class SuspectVerdictRow(Base):
     note: Mapped[str | None] = mapped_column(Text)
     decided_by: Mapped[str] = mapped_column(String(256))
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class InvestigationOriginRow(Base):
+    """Where an imported investigation came from (migration 0014): a bundle's origin key,
+    unique, so importing one bundle twice finds the investigation the first import made."""
+
+    __tablename__ = "investigation_origin"
+
+    origin: Mapped[str] = mapped_column(String(512), primary_key=True)
+    investigation_id: Mapped[int] = mapped_column(
+        ID, ForeignKey("investigation.id", ondelete="CASCADE"), unique=True)
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    bundle_sha256: Mapped[str] = mapped_column(String(64))

@@ -38,12 +38,13 @@ from workbench.api.routes import (
     ops,
     suspects,
     tokens,
+    triage,
 )
 from workbench.settings.api import ApiSettings
 
 log = logging.getLogger(__name__)
 ROUTERS = (events.router, investigations.router, connectors.router, analytics.router,
-           tokens.router, audit.router, ops.router, suspects.router)
+           tokens.router, audit.router, ops.router, suspects.router, triage.router)
 OPTIONAL_ROUTERS = ("workbench.api.routes.receivers",)
 
 

@@ -36,6 +36,7 @@ COMMANDS = (
     "workbench.cli.serve",
     "workbench.cli.audit_cmd",
     "workbench.cli.retention_cmd",
+    "workbench.cli.export_cmd",
 )
 
 

@@ -1,0 +1,114 @@
+"""What a bundle import needs of the store beyond the ordinary writes.
+
+An investigation moved between stores keeps one *origin* key: the exporting store's
+``created_at#id``, or the origin that store itself imported it under. The
+``investigation_origin`` table (unique origin) lets a second import of the same bundle
+find the investigation the first one made, and :func:`local_match` recognises a
+bundle of one of this store's own investigations coming back.
+
+Verdicts and the investigation's own times are restored as they were recorded (who
+decided, when), not re-stamped as decided now by the importer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from storage.converters import utc_time
+from storage.models import utcnow
+from storage.tables import InvestigationOriginRow, InvestigationRow, SuspectVerdictRow
+
+
+def local_origin(*, investigation_id: int, created_at: datetime) -> str:
+    """The origin key of an investigation created in this store."""
+    return f"{utc_time(created_at).isoformat()}#{investigation_id}"
+
+
+def origin_of(*, session: Session, investigation_id: int, created_at: datetime) -> str:
+    """The key a bundle of this investigation carries: where it first came from."""
+    found = session.scalar(select(InvestigationOriginRow.origin).where(
+        InvestigationOriginRow.investigation_id == investigation_id))
+    return found or local_origin(investigation_id=investigation_id, created_at=created_at)
+
+
+def find_origin(*, session: Session, origin: str) -> int | None:
+    """The investigation a bundle with ``origin`` became here, if it was imported or is ours."""
+    found = session.scalar(select(InvestigationOriginRow.investigation_id).where(
+        InvestigationOriginRow.origin == origin))
+    return found if found is not None else local_match(session=session, origin=origin)
+
+
+def local_match(*, session: Session, origin: str) -> int | None:
+    """The id of this store's own investigation that ``origin`` names, if it names one."""
+    stamp, _, raw_id = origin.rpartition("#")
+    if not raw_id.isdigit() or not stamp:
+        return None
+    created = session.scalar(select(InvestigationRow.created_at).where(
+        InvestigationRow.id == int(raw_id)))
+    if created is None or local_origin(investigation_id=int(raw_id), created_at=created) != origin:
+        return None
+    return int(raw_id)
+
+
+def record_origin(*, session: Session, origin: str, investigation_id: int,
+                  bundle_sha256: str, now: datetime | None = None) -> None:
+    """Remember that ``investigation_id`` was imported from a bundle with ``origin``."""
+    session.add(InvestigationOriginRow(origin=origin[:512], investigation_id=investigation_id,
+                                       imported_at=now or utcnow(), bundle_sha256=bundle_sha256))
+    session.flush()
+
+
+def restore_times(*, session: Session, investigation_id: int, created_at: datetime,
+                  updated_at: datetime) -> None:
+    """Set the investigation's created/updated times to the exported ones."""
+    session.execute(update(InvestigationRow).where(InvestigationRow.id == investigation_id)
+                    .values(created_at=created_at, updated_at=updated_at))
+
+
+@dataclass(frozen=True, slots=True)
+class VerdictRecord:
+    """A verdict as exported: on which event, what, why, by whom and when."""
+
+    event_id: int
+    verdict: str
+    note: str | None
+    decided_by: str
+    decided_at: datetime
+
+
+def restore_verdicts(*, session: Session, investigation_id: int,
+                     verdicts: Sequence[VerdictRecord]) -> tuple[int, list[str]]:
+    """Insert the verdicts this investigation lacks; ``(added, conflicts)``.
+
+    A verdict that differs from the one stored for the same change is a conflict: the
+    stored one stays. A second confirmed change would break the one-root-cause rule,
+    so it is a conflict too.
+    """
+    stored = {r.event_id: r for r in session.scalars(select(SuspectVerdictRow).where(
+        SuspectVerdictRow.investigation_id == investigation_id))}
+    confirmed = {r.event_id for r in stored.values() if r.verdict == "confirmed"}
+    added, conflicts = 0, []
+    for record in verdicts:
+        have = stored.get(record.event_id)
+        if have is not None:
+            if (have.verdict, have.note) != (record.verdict, record.note):
+                conflicts.append(f"verdict on event {record.event_id}: kept {have.verdict!r}, "
+                                 f"bundle has {record.verdict!r}")
+            continue
+        if record.verdict == "confirmed" and confirmed:
+            conflicts.append(f"verdict on event {record.event_id}: bundle confirms it, but "
+                             f"event {min(confirmed)} is confirmed here; not added")
+            continue
+        session.add(SuspectVerdictRow(
+            investigation_id=investigation_id, event_id=record.event_id,
+            verdict=record.verdict, note=record.note, decided_by=record.decided_by,
+            decided_at=record.decided_at))
+        confirmed |= {record.event_id} if record.verdict == "confirmed" else set()
+        added += 1
+    session.flush()
+    return added, conflicts

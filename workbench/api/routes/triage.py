@@ -1,0 +1,96 @@
+"""Triage beyond the web tools: take an investigation with you.
+
+- ``GET /api/investigations/{id}/export?format=jsonl|csv|bundle``: the timeline as
+  JSON Lines (the import format) or Timesketch CSV, streamed a page at a time; or the
+  investigation's bundle (audited as an export);
+- ``POST /api/investigations/import``: load a bundle (idempotent, audited).
+
+The work is :mod:`workbench.export`'s, the same code the CLI runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from storage import audit
+from storage.models import MAX_ID
+from workbench.api.deps import Db, Responder, Viewer
+from workbench.api.problems import PROBLEM_RESPONSES, ProblemError, problem_doc
+from workbench.api.routes.suspects import suspect_settings
+from workbench.export.bundle import build_bundle
+from workbench.export.load import BundleError, load_bundle
+from workbench.export.timeline import export_chunks
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/api/investigations", tags=["triage"], responses=PROBLEM_RESPONSES)
+InvestigationId = Annotated[int, Path(ge=1, le=MAX_ID, description="investigation id")]
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: problem_doc("No such investigation")}
+MEDIA = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8",
+         "bundle": "application/json"}
+
+
+@router.get("/{investigation_id}/export", responses=NOT_FOUND, response_class=Response,
+            summary="An investigation's timeline (JSONL, Timesketch CSV) or its bundle")
+async def export(principal: Viewer, db: Db, request: Request,
+                 investigation_id: InvestigationId,
+                 format: Annotated[Literal["jsonl", "csv", "bundle"],  # noqa: A002
+                                   Query(description="jsonl, csv or bundle")] = "jsonl",
+                 ) -> Response:
+    """``jsonl`` and ``csv`` stream the linked events in time order; ``bundle`` is the
+    file ``workbench import bundle`` (or ``POST /api/investigations/import``) loads."""
+    name = f"investigation-{investigation_id}.{'json' if format == 'bundle' else format}"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if format != "bundle":
+        chunks = await run_in_threadpool(export_chunks, db.store, investigation_id, format)
+        return StreamingResponse(chunks, media_type=MEDIA[format], headers=headers)
+    built = await run_in_threadpool(build_bundle, db.store, investigation_id,
+                                    settings=suspect_settings(request))
+
+    def record(session: Session) -> None:
+        audit.record(session=session, actor=principal.name, action="investigation.export",
+                     target=f"investigation:{investigation_id}",
+                     detail={"via": "api", "bundle_sha256": built.sha256, **built.counts})
+
+    try:
+        await db.write(record)
+    except OperationalError as exc:  # a read-only store still answers reads
+        log.warning("export of investigation %s not audited: %s", investigation_id, exc)
+    return Response(built.document, media_type=MEDIA["bundle"], headers=headers)
+
+
+class ImportOut(BaseModel):
+    """What an import did: the investigation (created, or found by its origin) and counts."""
+
+    investigation_id: int
+    created: bool
+    events_stored: int
+    events_present: int
+    links_added: int
+    verdicts_added: int
+    conflicts: list[str]
+
+
+@router.post("/import", response_model=ImportOut,
+             responses={422: problem_doc("Not a bundle, or a checksum does not match")},
+             summary="Load an investigation bundle (idempotent)")
+async def load(principal: Responder, db: Db, request: Request) -> ImportOut:
+    """The request body is a bundle from an export; importing it twice is importing it
+    once. A damaged or tampered bundle is refused naming the failing section."""
+    data = await request.body()
+    try:
+        result = await db.write(lambda session: load_bundle(session, data, actor=principal.name,
+                                                            via="api"))
+    except BundleError as exc:
+        raise ProblemError(422, "validation", str(exc)) from None
+    return ImportOut(investigation_id=result.investigation_id, created=result.created,
+                     events_stored=result.events_stored, events_present=result.events_present,
+                     links_added=result.links_added, verdicts_added=result.verdicts_added,
+                     conflicts=result.conflicts)

@@ -1,0 +1,1 @@
+"""Taking an investigation elsewhere: timeline exports (JSONL, Timesketch CSV) and bundles."""
