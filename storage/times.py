@@ -55,6 +55,8 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _TOP = 253_402_300_800
 """10000-01-01T00:00:00Z in epoch seconds: no unit may place a value at or after it."""
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+_SUFFIX = re.compile(r"(?:\[!?[^\[\]]+\])+$")
+_TAG = re.compile(r"\[(!?)([^\[\]]+)\]")
 
 
 class TimeRangeError(TimestampError):
@@ -155,6 +157,8 @@ def read_time(value: Any, settings: TimeSettings, observed: datetime) -> Reading
         raise TimestampError("timestamp is empty")
     fmt = settings.time_format
     if fmt is None and len(text) > 10 and text[4] == "-":  # ISO 8601, by far the most common
+        if text[-1] == "]":
+            return _read_rfc9557(text)
         try:
             parsed = datetime.fromisoformat(text)
         except ValueError:
@@ -176,6 +180,53 @@ def read_time(value: Any, settings: TimeSettings, observed: datetime) -> Reading
     parsed, token, year_known = read_free_form(text)
     return _place(parsed, token, year_known=year_known, two_digit=False, settings=settings,
                   observed=observed)
+
+
+def _read_rfc9557(text: str) -> Reading:
+    """An RFC 9557 stamp: RFC 3339 with suffix tags, ``...+01:00[Europe/Paris]`` (what
+    Java's ``ZonedDateTime`` prints). The offset places the instant; the zone tag names
+    it. A critical tag (``[!...]``) that disagrees with the offset, or that this reader
+    does not know, is an error, as the RFC asks; unknown elective tags are ignored."""
+    match = _SUFFIX.search(text)
+    if match is None:
+        raise TimestampError(f"{text[:64]!r} has an unbalanced suffix tag")
+    zone_tag: tuple[bool, str] | None = None
+    for critical, body in _TAG.findall(match.group(0)):
+        if "=" not in body:
+            zone_tag = zone_tag or (bool(critical), body)
+        elif critical and body.partition("=")[0] != "u-ca":
+            raise TimestampError(f"critical suffix tag [!{body}] is not understood")
+    try:
+        parsed = datetime.fromisoformat(text[:match.start()])
+    except ValueError as exc:
+        raise TimestampError(f"{text[:64]!r} is not an RFC 9557 timestamp") from exc
+    if zone_tag is None:
+        return _place_offset(parsed, text)
+    critical, name = zone_tag
+    try:
+        zone = zone_named(name)
+    except ZoneError:
+        if critical or parsed.utcoffset() is None:
+            raise
+        return _place_offset(parsed, text)  # an elective tag we cannot read: the offset rules
+    if parsed.utcoffset() is None:
+        return Reading(to_utc(parsed.replace(tzinfo=zone)), name)
+    instant = to_utc(parsed)
+    try:
+        agrees = instant.astimezone(zone).utcoffset() == parsed.utcoffset()
+    except OverflowError as exc:
+        raise TimeRangeError(f"{text[:64]!r} in its zone is outside the calendar") from exc
+    if not agrees:
+        if critical:
+            raise TimestampError(f"offset of {text[:64]!r} disagrees with its critical zone")
+        return Reading(instant, _offset_name(parsed))
+    return Reading(instant, name)
+
+
+def _place_offset(parsed: datetime, text: str) -> Reading:
+    if parsed.utcoffset() is None:
+        raise TimestampError(f"timestamp {text[:64]!r} has no time zone")
+    return Reading(to_utc(parsed), _offset_name(parsed))
 
 
 def _place(parsed: datetime, token: str | None, *, year_known: bool, two_digit: bool,

@@ -16,8 +16,8 @@ from connectors.errors import PoisonRecordError
 from storage.time_formats import TimeFormat
 from storage.time_zones import token_pattern
 
-_LEVEL_WORDS = ("trace|debug[1-5]?|info|notice|warn|warning|error|err|crit|critical|fatal|"
-                "panic|alert|emerg|severe")
+_LEVEL_WORDS = ("trace|debug[1-5]?|info|notice|note|warn|warning|error|err|crit|critical|"
+                "fatal|panic|alert|emerg|severe")
 # Timestamps a plain line may start with when the source gives no time_format: ISO
 # (with an offset, Z or a known zone name after it), syslog, and ctime (Apache).
 _ISO_TS = r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?"

@@ -17,7 +17,15 @@ import orjson
 from connectors.errors import PoisonRecordError
 from connectors.logs import severity as sev
 from connectors.logs.formats import Parsed, json_fields, logfmt_fields, regex_fields
-from connectors.logs.roles import GENERIC, JOURNALD, SYSLOG_LEVEL_KEYS, logger_service, take_roles
+from connectors.logs.roles import (
+    GENERIC,
+    JOURNALD,
+    SYSLOG_LEVEL_KEYS,
+    extended_json_date,
+    logger_service,
+    mongodb_level,
+    take_roles,
+)
 from storage.models import MAX_BODY, MAX_SHORT, MAX_TITLE, EventKind, NewEvent, Severity, Source
 from storage.times import TimeSettings, TimestampError, read_time
 from storage.trusted import trusted_event
@@ -155,6 +163,8 @@ def _roles_and_origin(parsed: Parsed, data: bytes, ref: RecordRef,
     roles = take_roles(parsed.fields, JOURNALD if ctx.format == "journald" else GENERIC)
     if named is not None and "service" not in roles:
         roles["service"] = (named[0], parsed.fields.pop(named[0]))
+    if "level" not in roles and (mongo := mongodb_level(roles, parsed.fields)) is not None:
+        roles["level"] = mongo
     return roles, attrs
 
 
@@ -174,7 +184,7 @@ def _occurred(found: tuple[str, Any] | None, ref: RecordRef, ctx: LogContext,
         attrs["timestamp_missing"] = True
         return ref.observed_at.astimezone(UTC)
     try:
-        reading = read_time(found[1], ctx.time, ref.observed_at)
+        reading = read_time(extended_json_date(found[1]), ctx.time, ref.observed_at)
     except TimestampError as exc:
         raise PoisonRecordError(f"{found[0]}: {exc}", payload=data,
                                 error_class=exc.error_class) from exc

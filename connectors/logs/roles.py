@@ -63,6 +63,32 @@ def take_roles(fields: dict[str, Any], table: Table) -> dict[str, tuple[str, Any
     return {role: (key, fields.pop(key)) for role, (_, key) in best.items()}
 
 
+def mongodb_level(roles: dict[str, tuple[str, Any]],
+                  fields: dict[str, Any]) -> tuple[str, Any] | None:
+    """MongoDB (4.4 and later) logs ``{"t": {"$date": ...}, "s": "W", "c": "STORAGE", ...}``:
+    its level is the one-letter ``s`` (F, E, W, I, D1..D5), a name too short to take
+    as a level anywhere else, so it is taken only beside a ``t`` in Extended JSON."""
+    ts = roles.get("ts")
+    if ts is None or ts[0] != "t" or not isinstance(ts[1], dict) or "$date" not in ts[1]:
+        return None
+    level = fields.get("s")
+    return ("s", fields.pop("s")) if isinstance(level, str) else None
+
+
+def extended_json_date(value: Any) -> Any:
+    """A date in MongoDB Extended JSON (relaxed ``{"$date": "ISO"}`` or canonical
+    ``{"$date": {"$numberLong": "ms"}}``) as the plain value it wraps: an ISO string,
+    or epoch milliseconds. Anything else is returned unchanged."""
+    if not (isinstance(value, dict) and len(value) == 1 and "$date" in value):
+        return value
+    inner = value["$date"]
+    if isinstance(inner, dict) and set(inner) == {"$numberLong"}:
+        number = inner["$numberLong"]
+        return int(number) if isinstance(number, str) and number.lstrip("-").isdigit() \
+            else value
+    return inner
+
+
 def logger_service(fields: dict[str, Any]) -> tuple[str, Any] | None:
     """Bunyan (and pino with a name) put the service in ``name``, beside ``hostname``
     and ``pid``; elsewhere ``name`` means too many things to be taken as the service."""

@@ -15,7 +15,8 @@ _I, _L, _M, _H, _C = (Severity.INFO, Severity.LOW, Severity.MEDIUM, Severity.HIG
                       Severity.CRITICAL)
 LEVEL_NAMES: dict[str, Severity] = {
     "trace": _I, "debug": _I, "dbg": _I, "info": _I, "information": _I, "informational": _I,
-    "t": _I, "d": _I, "i": _I, "log": _I, **{f"debug{n}": _I for n in range(1, 6)},
+    "t": _I, "d": _I, "i": _I, "log": _I, "note": _I,
+    **{f"debug{n}": _I for n in range(1, 6)}, **{f"d{n}": _I for n in range(1, 6)},
     "notice": _L, "n": _L, "warn": _M, "warning": _M, "w": _M,
     "err": _H, "error": _H, "e": _H, "severe": _H, "crit": _C, "critical": _C, "fatal": _C,
     "f": _C, "panic": _C, "dpanic": _C, "alert": _C, "emerg": _C, "emergency": _C,

@@ -18,7 +18,7 @@ from connectors.logs.parse import (
     parse_record,
 )
 from connectors.logs.severity import error_type_from_text, level_severity
-from storage.models import Severity
+from storage.models import NewEvent, Severity
 from storage.times import TimestampError, read_time, time_settings
 
 OBSERVED = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -267,3 +267,30 @@ def test_a_time_out_of_range_is_one_dead_record() -> None:
     with pytest.raises(PoisonRecordError) as ambiguous:
         parse_record(b"2026-11-28 10:00:00 CST ERROR x", REF, ctx("plain"))
     assert ambiguous.value.error_class == "AmbiguousZone"
+
+
+@pytest.mark.parametrize(("stamp", "expected"), [
+    ({"$date": "2020-05-18T20:18:12.814-04:00"}, datetime(2020, 5, 19, 0, 18, 12, 814000,
+                                                          tzinfo=UTC)),
+    ({"$date": {"$numberLong": "1589833092814"}}, datetime(2020, 5, 18, 20, 18, 12, 814000,
+                                                            tzinfo=UTC)),
+])
+def test_mongodb_extended_json_dates_and_one_letter_levels(stamp: object,
+                                                           expected: datetime) -> None:
+    event = parse_json({"t": stamp, "s": "E", "c": "REPL", "msg": "Election failed"})
+    assert isinstance(event, NewEvent)
+    assert (event.occurred_at, event.severity, event.title) == (expected, Severity.HIGH,
+                                                                "Election failed")
+
+
+def test_s_is_a_level_only_beside_an_extended_json_time() -> None:
+    """Elsewhere "s" is any field (a size, a state): it must not set the level."""
+    event = parse_json({"time": "2026-11-28T11:00:00Z", "s": "E", "msg": "m"})
+    assert isinstance(event, NewEvent)
+    assert event.severity is Severity.INFO
+    assert event.attributes["fields"] == {"s": "E"}
+
+
+def test_a_malformed_extended_json_date_is_one_dead_record() -> None:
+    with pytest.raises(PoisonRecordError):
+        parse_json({"t": {"$date": {"$numberLong": "soon"}}, "s": "I", "msg": "m"})

@@ -77,6 +77,17 @@ def test_ambiguous_abbreviations_need_the_sources_choice(abbreviation: str) -> N
     ("Sat, 28 Nov 2026 10:00:00 GMT", datetime(2026, 11, 28, 10, 0), "GMT"),
     ("Sat, 28 Nov 2026 10:00:00 +0100", datetime(2026, 11, 28, 9, 0), "+01:00"),
     ("2026-11-28T10:00:00.123456789Z", datetime(2026, 11, 28, 10, 0, 0, 123456), "UTC"),
+    # RFC 9557 (Java's ZonedDateTime.toString): the offset places it, the tag names it.
+    ("2007-12-03T10:15:30+01:00[Europe/Paris]", datetime(2007, 12, 3, 9, 15, 30),
+     "Europe/Paris"),
+    ("2026-07-15T12:00:00+02:00[!Europe/Paris][u-ca=gregory]", datetime(2026, 7, 15, 10, 0),
+     "Europe/Paris"),
+    ("2026-07-15T12:00:00Z[UTC]", datetime(2026, 7, 15, 12, 0), "UTC"),
+    ("2026-07-15T12:00:00+00:00[_foo=bar]", datetime(2026, 7, 15, 12, 0), "UTC"),
+    # Elective tags that disagree or cannot be read: the offset wins, as the RFC says.
+    ("2026-07-15T12:00:00+05:00[Europe/Paris]", datetime(2026, 7, 15, 7, 0), "+05:00"),
+    ("2026-07-15T12:00:00+05:00[Mars/Olympus]", datetime(2026, 7, 15, 7, 0), "+05:00"),
+    ("2026-01-15T12:00:00[Europe/Paris]", datetime(2026, 1, 15, 11, 0), "Europe/Paris"),
 ])
 def test_text_forms(text: str, expected: datetime, zone: str) -> None:
     reading = read_time(text, UTC_ONLY, READ_AT)
@@ -88,6 +99,12 @@ def test_text_forms(text: str, expected: datetime, zone: str) -> None:
     ("2026-07-15 12:00:00 UTC+25", ZoneError), ("Sat, 28 Nov 2026 10:00:00 CST", ZoneError),
     ("9999-12-31T23:00:00-01:00", TimeRangeError), ("0001-01-01T00:30:00+01:00", TimeRangeError),
     ("yesterday-ish", TimestampError), ("", TimestampError),
+    ("2026-07-15T12:00:00+05:00[!Europe/Paris]", TimestampError),
+    ("2026-07-15T12:00:00+05:00[!Mars/Olympus]", ZoneError),
+    ("2026-07-15T12:00:00+02:00[!x-critical=1]", TimestampError),
+    ("2026-07-15T12:00:00+02:00[Europe/Paris", TimestampError),
+    ("2026-07-15T12:00:00+02:00]", TimestampError),
+    ("9999-12-31T23:00:00-01:00[Etc/GMT+1]", TimeRangeError),
 ])
 def test_unplaceable_text_is_a_named_error(text: str, error: type[Exception]) -> None:
     with pytest.raises(error):

@@ -146,6 +146,18 @@ SAMPLES = [
             "GPS Reference longitude: 7.358143333"),
         1: ("2018-08-21T14:04:21.221373+00:00", "info", "python", "imx6ul-medusa",
             "GPS Reference latitude: 46.908706667")}),
+    # MongoDB 4.4+ structured log: the time in Extended JSON ({"$date": ...}) sent every
+    # line to the DLQ; the level is the one-letter "s". The third line has no newline
+    # yet, so a tailing reader holds it (see test_mongodb_levels_line_by_line).
+    Sample("lnav_mongodb.log", {"format": "jsonl"}, 2, {"info": 2}, "UTC", False, {
+        0: ("2026-03-10T20:58:09.401000+00:00", "info", None, None, "Connection accepted"),
+        1: ("2026-03-10T20:58:09.525000+00:00", "info", None, None, "Slow query")}),
+    # MySQL 8 error log: thread id between the time and a bracketed [Note]/[Warning].
+    Sample("lnav_mysql_error.log", {"format": "plain"}, 4, {"info": 3, "medium": 1}, "UTC",
+           False, {
+        1: ("2020-08-06T14:25:02.936146+00:00", "medium", None, None,
+            "0 [Warning] [MY-010068] [Server] CA certificate /var/mysql/sslinfo/cacert.pem is "
+            "self signed.")}),
     Sample("lnav_glog.log", {"format": "regex", "pattern": GLOG,
                              "time_format": "%m%d %H:%M:%S.%f"}, 7,
            {"high": 2, "info": 4, "medium": 1}, "UTC", True, {
@@ -232,3 +244,20 @@ async def test_health_counts_unmatched_lines_either_way(sqlite_store: Store, tmp
     health = sup.health.get("glog")
     assert (summary.stored, summary.dead_lettered) == (stored, dead)
     assert (health.unmatched, health.stored, health.dead_lettered) == (7, stored, dead)
+
+
+def test_mongodb_levels_line_by_line() -> None:
+    """Every line of the MongoDB sample, the unterminated last one included, through
+    the parser: its "s" letter is the level (W is a warning), its "c" component and
+    "attr" stay as fields, and the time is the Extended JSON date."""
+    from connectors.logs.parse import LogContext, RecordRef, parse_record
+
+    ctx = LogContext(format="jsonl")
+    lines = (HERE / "lnav_mongodb.log").read_bytes().split(b"\n")
+    events = [parse_record(line, RecordRef("f", n, "x", READ_AT), ctx)
+              for n, line in enumerate(lines)]
+    assert [(e.severity.value, e.attributes["level"]) for e in events] == [
+        ("info", "I"), ("info", "I"), ("medium", "W")]
+    assert events[2].occurred_at == datetime(2026, 3, 10, 20, 58, 10, 4000, tzinfo=UTC)
+    assert events[1].attributes["fields"]["attr"]["durationMillis"] == 120
+    assert events[1].attributes["fields"]["c"] == "COMMAND"
