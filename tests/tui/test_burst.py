@@ -16,6 +16,7 @@ import pytest
 
 from storage import Store
 from storage.models import EventKind
+from storage.queries import EventQuery
 from tests.tui.conftest import seed
 from tests.tui.ptyrun import PtyApp
 
@@ -70,8 +71,8 @@ def test_every_flow_typed_as_one_burst(incident: tuple[Path, int]) -> None:
     app = PtyApp(db)
     try:
         app.wait_for(b"Investigations")
-        burst(app, "\r/sev:critical\r")  # open the incident and filter its timeline
-        burst(app, "nrolled back 9f3c2e1\r")  # a note
+        burst(app, "\rfsev:critical\r")  # open the incident and filter its timeline
+        burst(app, "arolled back 9f3c2e1\r")  # a note
         burst(app, ":note pool size raised to 20\r")  # a note through the : line
         burst(app, f"O{CTRL_U}sam\r")  # the owner
         burst(app, "sresolved\r" + ESC)  # status chooser: text and Enter do not write
@@ -91,3 +92,38 @@ def test_every_flow_typed_as_one_burst(incident: tuple[Path, int]) -> None:
     assert sorted(set(final[3]) - set(notes)) == ["pool size raised to 20",
                                                   "rolled back 9f3c2e1"]
     assert final[4] == linked + 2  # the two notes; nothing unlinked
+
+
+def test_search_and_steps_typed_as_one_burst(incident: tuple[Path, int]) -> None:
+    """``/PoolTimeout⏎nnN`` then ``t`` tags the row the cursor reached: the second match
+    (none of the letters went to the screen: no chooser opened, nothing else written)."""
+    db, inv_id = incident
+    store = Store.open(db)
+    try:
+        linked = sorted((le.event for le in store.investigation_events(inv_id)),
+                        key=lambda e: (e.occurred_at, e.id))
+    finally:
+        store.close()
+    hits = [e.id for e in linked if "PoolTimeout" in e.title]
+    assert len(hits) >= 3
+    before = _state(db, inv_id)
+    app = PtyApp(db)
+    try:
+        app.wait_for(b"Investigations")
+        burst(app, "\r")
+        app.wait_for(b"linked events")
+        burst(app, f"/PoolTimeout\rnnNt{CTRL_U}second\r")
+        deadline = time.monotonic() + 20
+        while True:
+            store = Store.open(db)
+            try:
+                tagged = [e.id for e in store.list_events(EventQuery(tag="second")).items]
+            finally:
+                store.close()
+            if tagged or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)  # polling the store for a condition
+    finally:
+        app.close()
+    assert tagged == [hits[1]]
+    assert _state(db, inv_id) == before

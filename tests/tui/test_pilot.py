@@ -49,7 +49,7 @@ async def test_done_flow_by_keys(seeded: tuple[Store, int]) -> None:
         assert app.screen.context.event.occurred_at < event.occurred_at
         await pilot.press("escape", "escape")
         await settle(pilot, lambda: isinstance(app.screen, InvestigationScreen))
-        await pilot.press("n")
+        await pilot.press("a")
         await pilot.press(*"pool size raised to 20")
         await pilot.press("enter")
         await settle(pilot)
@@ -116,7 +116,7 @@ async def test_fields_status_and_validation(seeded: tuple[Store, int]) -> None:
 
 
 async def test_mark_create_link_tag_unlink(seeded: tuple[Store, int]) -> None:
-    """space marks, N creates from marked, L links, t tags, u unlinks after y."""
+    """space marks, C creates from marked, L links, t tags, u unlinks after y."""
     store, inv_id = seeded
     app = make_app(store)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -126,7 +126,7 @@ async def test_mark_create_link_tag_unlink(seeded: tuple[Store, int]) -> None:
                      and bool(app.screen.pane.rows.rows))
         rows = app.screen.pane.rows
         first, second = rows.rows[0].id, rows.rows[1].id
-        await pilot.press("space", "space", "N", *"Gateway 502s", "enter")
+        await pilot.press("space", "space", "C", *"Gateway 502s", "enter")
         await settle(pilot)
         created = [i for i in store.list_investigations(InvestigationQuery()).items
                    if i.title == "Gateway 502s"][0]
@@ -218,7 +218,7 @@ async def test_read_only_writes_nothing(seeded: tuple[Store, int]) -> None:
         await settle(pilot, lambda: bool(app.screen.rows.rows))
         await pilot.press("enter")
         await settle(pilot, lambda: isinstance(app.screen, InvestigationScreen))
-        await pilot.press("n", *"should not land", "enter")
+        await pilot.press("a", *"should not land", "enter")
         await pilot.press("colon", *"resolve", "enter")
         await settle(pilot)
     assert store.get_investigation(inv_id) == before
@@ -295,8 +295,8 @@ async def test_pivot_on_request_id_commit_and_service(seeded: tuple[Store, int])
 
 
 async def test_timeline_window_filter_and_previous_error(seeded: tuple[Store, int]) -> None:
-    """w shows every event around the impact (background included), / narrows it, E walks
-    back to the previous error; / on the list searches titles."""
+    """w shows every event around the impact (background included), f narrows it, E walks
+    back to the previous error; / on the list filters by title words."""
     store, _ = seeded
     app = make_app(store)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -312,10 +312,10 @@ async def test_timeline_window_filter_and_previous_error(seeded: tuple[Store, in
         await pilot.press("w")
         await settle(pilot, lambda: screen.window_mode and len(screen.pane.rows.rows) > linked)
         assert {e.service for e in screen.pane.rows.rows} - {"checkout", "api-gateway"}
-        await pilot.press("slash", *"sev:critical", "enter")
+        await pilot.press("f", *"sev:critical", "enter")
         await settle(pilot, lambda: bool(screen.pane.rows.rows) and all(
             e.severity is Severity.CRITICAL for e in screen.pane.rows.rows))
-        await pilot.press("slash", "ctrl+u", "enter")
+        await pilot.press("ampersand", "ctrl+u", "enter")  # & filters too, as in less
         await settle(pilot, lambda: len(screen.pane.rows.rows) > linked)
         await pilot.press("e", "e")
         second = screen.pane.rows.cursor

@@ -78,7 +78,7 @@ def test_incident_flow_in_tmux(session: str) -> None:
     wait_for(session, "Traceback")
     keys(session, "Escape")
     wait_for(session, "linked events")
-    keys(session, "n")
+    keys(session, "a")
     wait_for(session, "Note (becomes")
     keys(session, "-l", "rolled back 9f3c2e1")
     keys(session, "Enter")

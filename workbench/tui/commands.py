@@ -2,7 +2,7 @@
 
 A command names an action (run on the current screen, falling back to the app),
 optionally taking the rest of the line as its argument: ``:note disk full``,
-``:status resolved``, ``:owner alex``, ``:filter sev:high``.
+``:status resolved``, ``:owner alex``, ``:filter sev:high``, ``:search pool``.
 """
 
 from __future__ import annotations
@@ -47,6 +47,11 @@ COMMANDS: tuple[Command, ...] = (
     Command("investigation: toggle window", ("window", "w"), "toggle_window",
             "linked events or every event around the impact"),
     Command("timeline: filter", ("filter", "f"), "apply_filter", "filter this list", True),
+    Command("timeline: search", ("search", "find"), "search_for",
+            "go to rows containing the text (then n/N)", True),
+    Command("timeline: next match", ("next",), "search_step(1)", "the next row found (n)"),
+    Command("timeline: previous match", ("previous", "prev"), "search_step(-1)",
+            "the previous row found (N)"),
     Command("events: all", ("events", "ev", "all"), "app.open_events",
             "every event, newest first"),
     Command("event: pivot", ("pivot",), "pivot_to", "trace, commit, request or service",

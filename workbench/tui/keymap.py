@@ -1,6 +1,8 @@
 """Every key binding of the TUI, each with a stable id (remappable via ``[tui].keymap``).
 
-Ids read ``scope.verb``. Each action that matters has a second plain key for
+Ids read ``scope.verb``. On a timeline ``/`` searches and ``n``/``N`` step through
+the matches, as in less and vim; ``f`` (or less's ``&``) filters; a note is ``a``
+(annotate), since ``n`` is "next match". Each action that matters has a second plain key for
 terminals and multiplexers that swallow the first (F-keys over some SSH clients,
 ``?`` on some layouts). Nothing destructive is bound to a single key without a
 confirmation step: every action that writes asks first and takes ``ctrl+y`` (never a
@@ -64,7 +66,7 @@ INVESTIGATION = (
     Key("inv.severity", "v", "set_severity", "severity"),
     Key("inv.owner", "O", "set_owner", "owner"),
     Key("inv.impact", "I", "set_impact", "impact"),
-    Key("inv.note", "n", "add_note", "note"),
+    Key("inv.note", "a", "add_note", "note"),
     Key("inv.window", "w", "toggle_window", "linked/window"),
     Key("inv.unlink", "u", "unlink", "unlink", show=False),
     Key("inv.details", "d,tab", "toggle_details", "details"),
@@ -75,8 +77,11 @@ TIMELINE = (
     Key("timeline.mark", "space,m", "mark", "mark", show=False),
     Key("timeline.tag", "t", "tag", "tag", show=False),
     Key("timeline.link", "L", "link_marked", "link", show=False),
-    Key("timeline.new_from_marked", "N", "new_from_marked", "new inv", show=False),
-    Key("timeline.filter", "slash,f", "filter", "filter"),
+    Key("timeline.new_from_marked", "C", "new_from_marked", "create inv", show=False),
+    Key("timeline.search", "slash", "search", "search"),
+    Key("timeline.search_next", "n", "search_step(1)", "next match", show=False),
+    Key("timeline.search_prev", "N", "search_step(-1)", "prev match", show=False),
+    Key("timeline.filter", "f,ampersand", "filter", "filter"),
     Key("timeline.jump_new", "J", "jump_new", "jump to new", show=False),
 )
 EVENT = (

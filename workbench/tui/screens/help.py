@@ -19,7 +19,9 @@ TRIAGE = Text.assemble(
     ("Tab", "bold"), "   every suspect with its reasons (beside the timeline when wide)\n",
     ("e", "bold"), " ", ("Enter", "bold"), " the first error in full; ",
     ("c", "bold"), " the nearest commit before it\n",
-    "Writes (s v u R X P) ask first; only ", ("ctrl+y", "bold"),
+    ("/", "bold"), " searches a timeline, ", ("n", "bold"), "/", ("N", "bold"),
+    " next/previous match; ", ("f", "bold"), " filters; ", ("a", "bold"), " adds a note\n",
+    "Writes (s v u R X P, :status, :resolve) ask first; only ", ("ctrl+y", "bold"),
     " confirms. ctrl+l redraws.")
 
 

@@ -170,8 +170,10 @@ class TimelineLoader:
         self.loading_more = False
         self.next_cursor = page.next_cursor
         self._note_reasons(reasons)
+        before = len(self.pane.rows.rows)
         self.pane.rows.append_rows(page.items, has_more=page.next_cursor is not None)
         self._caption()
+        self.pane.more_loaded(before)
 
     def _caption(self) -> None:
         shown, more = len(self.pane.rows.rows), self.pane.rows.has_more

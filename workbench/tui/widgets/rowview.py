@@ -25,6 +25,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from workbench.tui import keymap
+from workbench.tui.widgets.search import SearchPattern
 
 T = TypeVar("T")
 
@@ -36,13 +37,15 @@ class RowView(ScrollView, Generic[T], can_focus=True):
     """A cursor over rows of ``T``, rendered line by line."""
 
     BINDINGS = keymap.bindings(keymap.ROWS)
-    COMPONENT_CLASSES = {"rowview--cursor", "rowview--marked", "rowview--empty"}
+    COMPONENT_CLASSES = {"rowview--cursor", "rowview--marked", "rowview--empty",
+                         "rowview--match"}
     DEFAULT_CSS = """
     RowView { height: 1fr; background: $surface; }
     RowView > .rowview--cursor { background: $primary 45%; text-style: bold; }
     RowView:blur > .rowview--cursor { background: $primary 20%; text-style: none; }
     RowView > .rowview--marked { color: $warning; }
     RowView > .rowview--empty { color: $text-muted; }
+    RowView > .rowview--match { text-style: reverse; }
     """
 
     cursor: reactive[int] = reactive(0, always_update=False, init=False)
@@ -82,6 +85,9 @@ class RowView(ScrollView, Generic[T], can_focus=True):
         self.has_more = False
         self.empty_text = empty_text
         self._cache: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
+        self.search = SearchPattern()
+        """What ``/`` looks for: highlighted in every row, ``n``/``N`` step to it."""
+        self._texts: dict[Hashable, str] = {}
 
     # -- what subclasses define ----------------------------------------------
     def render_row(self, row: T, width: int) -> Text:
@@ -108,6 +114,7 @@ class RowView(ScrollView, Generic[T], can_focus=True):
         self.rows = new_rows
         self.has_more = has_more
         self._cache.clear()
+        self._texts.clear()
         index = next((i for i, r in enumerate(self.rows) if self.row_key(r) == old_key), None)
         self._resize()
         self.set_cursor(min(self.cursor, len(self.rows) - 1) if index is None else index,
@@ -143,6 +150,37 @@ class RowView(ScrollView, Generic[T], can_focus=True):
         self.marked.symmetric_difference_update({key})
         self.refresh_line(self.cursor)
         return key in self.marked
+
+    # -- search --------------------------------------------------------------
+    def set_search(self, pattern: SearchPattern) -> None:
+        """Look for ``pattern`` from now on (every occurrence is highlighted)."""
+        self.search = pattern
+        self.refresh()
+
+    def search_text(self, row: T) -> str:
+        """What a search reads in ``row``: the row as drawn, untruncated (cached)."""
+        key = self.row_key(row)
+        text = self._texts.get(key)
+        if text is None:
+            text = self._texts[key] = self.render_row(row, 4000).plain
+        return text
+
+    def find(self, start: int, direction: int) -> int | None:
+        """The first row from ``start`` towards ``direction`` (1 or -1) that matches."""
+        index, pattern = start, self.search
+        while pattern and 0 <= index < len(self.rows):
+            if pattern.found_in(self.search_text(self.rows[index])):
+                return index
+            index += direction
+        return None
+
+    def match_count(self) -> tuple[int, int]:
+        """(rows matching up to and including the cursor, rows matching in all)."""
+        if not self.search:
+            return 0, 0
+        hits = [i for i, row in enumerate(self.rows)
+                if self.search.found_in(self.search_text(row))]
+        return sum(1 for i in hits if i <= self.cursor), len(hits)
 
     # -- cursor --------------------------------------------------------------
     def set_cursor(self, index: int, *, notify: bool = True) -> None:
@@ -220,7 +258,7 @@ class RowView(ScrollView, Generic[T], can_focus=True):
         row = self.rows[index]
         key = self.row_key(row)
         is_cursor, is_marked = index == self.cursor, key in self.marked
-        cache_key = (key, width, is_cursor, is_marked, self.has_focus)
+        cache_key = (key, width, is_cursor, is_marked, self.has_focus, self.search.text)
         strip = self._cache.get(cache_key)
         if strip is None:
             strip = self._render_strip(row, width, is_cursor, is_marked, base)
@@ -232,6 +270,9 @@ class RowView(ScrollView, Generic[T], can_focus=True):
         gutter = GUTTER_CURSOR if is_cursor else GUTTER_MARK if is_marked else " "
         text = Text(gutter, end="")
         text.append_text(self.render_row(row, max(width - 1, 1)))
+        if self.search.regex is not None:
+            text.highlight_regex(self.search.regex,
+                                 self.get_component_rich_style("rowview--match"))
         text.truncate(width, overflow="ellipsis", pad=True)
         line_style = base
         if is_marked:

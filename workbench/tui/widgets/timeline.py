@@ -1,7 +1,8 @@
 """The timeline pane: status line, histogram by source, and the virtualised event rows.
 
-The pane owns the timeline keys (``e``/``E`` errors, marks, tags, linking, ``/``)
-so every screen that shows events gets the same grammar.
+The pane owns the timeline keys (``e``/``E`` errors, marks, tags, linking, ``/``
+search with ``n``/``N``, ``f`` filter) so every screen that shows events gets the
+same grammar.
 """
 
 from __future__ import annotations
@@ -24,10 +25,15 @@ from workbench.tui.widgets.filterbox import FilterBox
 from workbench.tui.widgets.header import ColumnHeader
 from workbench.tui.widgets.histogram import Histogram
 from workbench.tui.widgets.rows import EventRows
+from workbench.tui.widgets.search import SearchPattern
 from workbench.tui.widgets.steady import Steady
 
 if TYPE_CHECKING:
     from workbench.tui.screens.timeline_loader import TimelineLoader
+
+SEARCH_PAGES = 20
+"""Pages one ``n`` may fetch looking for the next match before it says so and stops
+(``n`` again searches on): a rare word in a 500k-event timeline cannot pin the store."""
 
 
 class TimelinePane(Vertical):
@@ -48,6 +54,8 @@ class TimelinePane(Vertical):
         self.caption = ""
         self.filter_text = ""
         self.stepped = False
+        self.searching = 0
+        """Pages still to fetch for a pending forward search (0: none pending)."""
         """``e``/``E`` used since this pane was filled (the first ``e`` includes row 0)."""
         self.loader: TimelineLoader | None = None
 
@@ -55,6 +63,8 @@ class TimelinePane(Vertical):
         yield self.status
         yield FilterBox(placeholder="filter: sev:high source:logs service:x kind:log "
                                     "trace:ID commit:SHA tag:x words", id="tl-filter")
+        yield FilterBox(placeholder="search: text in the rows, then n/N next/previous",
+                        id="tl-search")
         yield self.histogram
         yield ColumnHeader(self.rows)
         yield self.rows
@@ -69,6 +79,11 @@ class TimelinePane(Vertical):
         if self.filter_text:
             text.append("  filter: ", "dim")
             text.append(self.filter_text)
+        if self.rows.search:
+            at, total = self.rows.match_count()
+            more = "+" if self.rows.has_more else ""
+            text.append(f"  /{self.rows.search.text} ", "bold")
+            text.append(f"{at}/{total}{more}", "dim")
         if self.rows.marked:
             text.append(f"  {len(self.rows.marked)} marked", "yellow")
         if self.new_count:
@@ -84,6 +99,13 @@ class TimelinePane(Vertical):
         message.stop()
         if self.loader is not None:
             self.loader.load_more()
+
+    def more_loaded(self, before: int) -> None:
+        """A page was appended after row ``before - 1``: a pending search goes on there."""
+        if self.searching:
+            self._search_from(before)
+        elif self.rows.search:
+            self._draw_status()
 
     # -- actions -------------------------------------------------------------
     def action_next_error(self, direction: int) -> None:
@@ -143,19 +165,72 @@ class TimelinePane(Vertical):
         self._draw_status()
 
     def action_filter(self) -> None:
-        """Open the filter line."""
-        self.query_one(FilterBox).open(self.filter_text)
+        """Open the filter line (``f``, or ``&`` as in less): only matching events."""
+        self.query_one("#tl-filter", FilterBox).open(self.filter_text)
+
+    def action_search(self) -> None:
+        """Open the search line (``/``): the cursor goes to rows containing the text."""
+        self.query_one("#tl-search", FilterBox).open(self.rows.search.text)
+
+    def action_search_for(self, text: str) -> None:
+        """Search for ``text`` from the cursor's row on (an empty text clears)."""
+        self.rows.set_search(SearchPattern.of(text.strip()))
+        if self.rows.search:
+            self.search_step(1, start=self.rows.cursor)
+        self._draw_status()
+
+    def action_search_step(self, direction: int) -> None:
+        """``n`` next match, ``N`` previous (fetching further pages for ``n``)."""
+        if not self.rows.search:
+            self.app.notify("no search yet: / and a text")
+            return
+        self.search_step(direction, start=self.rows.cursor + direction)
+
+    def search_step(self, direction: int, *, start: int) -> None:
+        """Move to the match from ``start`` towards ``direction``."""
+        self.stepped = True
+        self.searching = 0
+        if direction > 0:
+            self.searching = SEARCH_PAGES
+            self._search_from(start)
+            return
+        self._land(self.rows.find(start, -1))
+
+    def _search_from(self, start: int) -> None:
+        index = self.rows.find(start, 1)
+        if index is None and self.rows.has_more and self.loader is not None and self.searching:
+            self.searching -= 1
+            if self.searching:
+                self.loader.load_more()
+                return
+            self.app.notify(f"no match in the next {SEARCH_PAGES} pages; n searches on")
+            self._draw_status()
+            return
+        self.searching = 0
+        self._land(index)
+
+    def _land(self, index: int | None) -> None:
+        if index is None:
+            self.app.notify(f"pattern not found: {self.rows.search.text}")
+        else:
+            self.rows.set_cursor(index)
+        self._draw_status()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self.query_one(FilterBox).close(self.rows)
+        box = event.input
+        if isinstance(box, FilterBox):
+            box.close(self.rows)
+        if box.id == "tl-search":
+            self.action_search_for(event.value)
+            return
         self.filter_text = event.value.strip()
         self._draw_status()
         self.post_message(TimelineFilterChanged(self.filter_text))
 
     def on_key(self, event: Any) -> None:
-        box = self.query_one(FilterBox)
-        if event.key == "escape" and box.has_focus:
-            event.stop()
-            box.close(self.rows)
+        for box in self.query(FilterBox):
+            if event.key == "escape" and box.has_focus:
+                event.stop()
+                box.close(self.rows)
 
