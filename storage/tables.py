@@ -209,6 +209,16 @@ class UserSeenRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class UserViewRow(Base):
+    """Where a user was: the last open screen, cursor and filters (JSON), per user."""
+
+    __tablename__ = "user_view"
+
+    user_name: Mapped[str] = mapped_column(String(256), primary_key=True)
+    state: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class DeadLetterRow(Base):
     __tablename__ = "dead_letter"
     __table_args__ = (

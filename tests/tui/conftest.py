@@ -49,7 +49,8 @@ def make_app(store: Store, **kwargs: object) -> WorkbenchApp:
     """The app with a frozen clock and no background polling (tests poll explicitly)."""
     settings = kwargs.pop("settings", None) or TuiSettings()
     return WorkbenchApp(store, settings=settings, clock=lambda: NOW,  # type: ignore[arg-type]
-                        live=bool(kwargs.pop("live", False)), user="tester", **kwargs)
+                        live=bool(kwargs.pop("live", False)),
+                        user=str(kwargs.pop("user", "tester")), **kwargs)
 
 
 async def settle(pilot: Pilot[None], until: Callable[[], bool] | None = None,

@@ -139,12 +139,9 @@ def _engine_options(args: argparse.Namespace) -> dict[str, Any]:
 
 def cli_actor() -> str:
     """Who a command-line change is audited as: ``cli:<OS user>``."""
-    import getpass
+    from workbench.identity import actor, os_user
 
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:  # no user name in a bare container
-        return "cli"
+    return actor("cli", os_user())
 
 
 def _redaction(args: argparse.Namespace) -> Any:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from storage import Store
     from workbench.config import Config
+    from workbench.identity import Identity
     from workbench.telemetry.setup import Telemetry
 
 
@@ -36,13 +37,14 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args)
     read_only = bool(getattr(args, "read_only", False)) or config.tui.read_only
     store = open_store(args, read_only=read_only)
+    identity = _identity(config, store)
     _log_to_file()
     from workbench.runtime import RuntimeOptions, build_runtime
     from workbench.tui.app import WorkbenchApp
 
     options = RuntimeOptions(connectors=not getattr(args, "no_connectors", False),
                              api=not getattr(args, "no_api", False), read_only=read_only)
-    app = WorkbenchApp(store, settings=config.tui, read_only=read_only,
+    app = WorkbenchApp(store, settings=config.tui, read_only=read_only, identity=identity,
                        runtime=build_runtime(config, store, options))
     app.config = config
     app.repo.suspect_settings = config.suspects
@@ -54,6 +56,18 @@ def run(args: argparse.Namespace) -> int:
             telemetry.shutdown()  # flush the last spans of the connectors and grouping
         store.close()
     return int(app.return_code or 0)
+
+
+def _identity(config: Config, store: Store) -> Identity:
+    """Who this TUI acts as; a configured token that is not a live one stops the start."""
+    from workbench.cli.main import CliError
+    from workbench.identity import IdentityError, tui_identity
+
+    try:
+        return tui_identity(config.tui, store)
+    except IdentityError as exc:
+        store.close()
+        raise CliError(str(exc)) from exc
 
 
 def _start_telemetry(config: Config, store: Store) -> Telemetry | None:

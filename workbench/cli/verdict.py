@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import Any
 
-from workbench.cli.main import CliError, open_store
+from workbench.cli.main import CliError, cli_actor, open_store
 
 ACTIONS = {"confirm": "confirmed", "rule-out": "ruled_out", "clear": None}
 
@@ -25,20 +25,11 @@ def register(sub: Any) -> None:
     parser.set_defaults(handler=_run)
 
 
-def _actor() -> str:
-    import getpass
-
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli"
-
-
 def _run(args: argparse.Namespace) -> int:
     from storage import NotFoundError, audit, verdicts
     from workbench.sanitize import sanitize_line
 
-    actor = _actor()
+    actor = cli_actor()
     store = open_store(args)
     try:
         with store.write() as session:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from connectors.secrets import SecretRef
+
 
 class TuiSettings(BaseModel):
     """How the TUI looks, how often it polls and which keys it binds."""
@@ -20,3 +22,9 @@ class TuiSettings(BaseModel):
     """Rows fetched per keyset page by the virtualised lists."""
     read_only: bool = False
     """Open without any action that writes (someone shadowing the on-call)."""
+    user: str | None = Field(default=None, min_length=1, max_length=256)
+    """Who sits at this TUI when several people share one OS account (default: the OS
+    user): keys their "new since you looked", last screen and the author of writes."""
+    token: SecretRef | None = None
+    """Require an API token for this TUI (``"env:WB_TOKEN"``, ``"file:PATH"``): it must be
+    a live token of the store; its name becomes the user and a viewer token cannot write."""

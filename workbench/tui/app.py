@@ -7,7 +7,6 @@ supervisor) when those are installed and enabled.
 
 from __future__ import annotations
 
-import getpass
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +20,7 @@ from textual.timer import Timer
 from storage import Store
 from storage.models import utcnow
 from storage.queries import EventQuery
+from workbench.identity import Identity, os_user
 from workbench.settings.tui import TuiSettings
 from workbench.tui import keymap
 from workbench.tui.commands import WorkbenchCommands, action_for
@@ -29,6 +29,7 @@ from workbench.tui.host import ScreenHost
 from workbench.tui.keygate import KeyGate
 from workbench.tui.messages import StoreChanged
 from workbench.tui.runtime import BesideRuntime
+from workbench.tui.user_view import UserData, ViewKeeper
 
 if TYPE_CHECKING:
     from connectors.control import Control
@@ -48,13 +49,20 @@ class WorkbenchApp(App[None]):
 
     def __init__(self, store: Store, *, settings: TuiSettings | None = None,
                  read_only: bool = False, clock: Clock = utcnow, live: bool = True,
-                 runtime: BesideRuntime | None = None, user: str | None = None) -> None:
+                 runtime: BesideRuntime | None = None, user: str | None = None,
+                 identity: Identity | None = None) -> None:
         super().__init__()
         self.settings = settings or TuiSettings()
-        self.user = user or _user()
-        """Who acts here: the OS user (recorded in the audit log with every write)."""
-        self.repo = Repo(store, actor=self.user)
+        self.identity = identity or Identity(name=user or self.settings.user or os_user()
+                                             or "tui")
+        """Who acts here and whether they may write (``workbench.identity``)."""
+        self.user = self.identity.name
+        """The user: author of notes and links, key of the per-user state."""
+        self.repo = Repo(store, actor=self.identity.actor)
         self.read_only = read_only or self.settings.read_only
+        self.user_data = UserData(store, self.user, writable=not self.read_only)
+        """This user's "new since you looked" and saved place (blocking: thread workers)."""
+        self.views = ViewKeeper(self, self.user_data)
         self.now = clock
         self.live = live
         """Poll for new data; tests switch it off to keep snapshots still."""
@@ -89,11 +97,32 @@ class WorkbenchApp(App[None]):
         from workbench.tui.screens.investigations import InvestigationsScreen
 
         self.push_screen(InvestigationsScreen())
+        self.run_worker(self._load_view, thread=True, group="view", exit_on_error=False)
         if self.live and self.repo.store.dialect == "postgresql":
             self.run_worker(self._listen, thread=True, group="feed", exit_on_error=False)
         if self.runtime is not None:
             self.run_worker(self.runtime.start(self._service_failed), group="services",
                             exit_on_error=False)
+
+    def _load_view(self) -> None:
+        view = self.user_data.load_view()
+        if view:
+            self.call_from_thread(self._restore_view, view)
+
+    def _restore_view(self, view: dict[str, Any]) -> None:
+        """Back where this user was when their last session ended (or was killed)."""
+        from workbench.tui.screens.investigations import InvestigationsScreen
+
+        self.views.adopt(view)
+        if len(self.screen_stack) != 2 or not isinstance(self.screen, InvestigationsScreen):
+            return  # the user already went somewhere: do not pull them back
+        self.screen.restore(view)
+        if view.get("screen") == "investigation":
+            self.open_investigation(int(view["investigation_id"]), restore=view)
+
+    def remember(self, **changes: Any) -> None:
+        """Where the user is now (screen, filter, cursor): saved shortly after."""
+        self.views.remember(**changes)
 
     def _listen(self) -> None:
         """PostgreSQL: another instance's committed batch runs the pending polls at once."""
@@ -104,6 +133,7 @@ class WorkbenchApp(App[None]):
         self._feed.start()
 
     async def on_unmount(self) -> None:
+        self.views.flush(wait=True)  # a quit keeps the last cursor move too
         if self._feed is not None:
             self._feed.stop()
         if self.runtime is not None:
@@ -125,11 +155,13 @@ class WorkbenchApp(App[None]):
         return self.runtime.parsers if self.runtime is not None else None
 
     # -- routing ---------------------------------------------------------------
-    def open_investigation(self, investigation_id: int) -> None:
-        """Push the detail + timeline of one investigation."""
+    def open_investigation(self, investigation_id: int, *,
+                           restore: dict[str, Any] | None = None) -> None:
+        """Push the detail + timeline of one investigation (``restore``: a saved view's
+        timeline filter and cursor)."""
         from workbench.tui.screens.investigation import InvestigationScreen
 
-        self.push_screen(InvestigationScreen(investigation_id))
+        self.push_screen(InvestigationScreen(investigation_id, restore=restore))
 
     def open_event(self, event_id: int) -> None:
         """Push one event in full."""
@@ -273,13 +305,6 @@ def _running(runtime: BesideRuntime | None) -> list[str]:
     names = {"connectors": "the connectors", "grouping": "grouping", "api": "the REST API"}
     return [names[key] for key in names
             if any(note.startswith(f"{key}:") and note != "api: disabled" for note in notes)]
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry in some containers
-        return "tui"
 
 
 def _implements_host(app: WorkbenchApp) -> ScreenHost:

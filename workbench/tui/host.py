@@ -17,8 +17,10 @@ if TYPE_CHECKING:
 
     from connectors.control import Control
     from connectors.dlq import Parsers
+    from workbench.identity import Identity
     from workbench.settings.tui import TuiSettings
     from workbench.tui.data import Repo
+    from workbench.tui.user_view import UserData
 
 
 class ScreenHost(Protocol):
@@ -29,6 +31,10 @@ class ScreenHost(Protocol):
     settings: TuiSettings
     user: str
     """Who is at the keyboard (recorded as the author of writes)."""
+    identity: Identity
+    """The user, their audit actor and whether they may write (a viewer token cannot)."""
+    user_data: UserData
+    """This user's "new since you looked" in the store (blocking: thread workers)."""
     read_only: bool
     config: Any
     """The loaded ``workbench.config.Config``, when there is one (DLQ replay fallback)."""
@@ -43,8 +49,12 @@ class ScreenHost(Protocol):
     def parsers(self) -> Parsers | None:
         """Every configured connector's DLQ parser, when a runtime was started."""
 
-    def open_investigation(self, investigation_id: int) -> None:
+    def open_investigation(self, investigation_id: int, *,
+                           restore: dict[str, Any] | None = None) -> None:
         """Push the detail + timeline of one investigation."""
+
+    def remember(self, **changes: Any) -> None:
+        """Where the user is now (screen, filter, cursor): saved for their next session."""
 
     def open_event(self, event_id: int) -> None:
         """Push one event in full."""

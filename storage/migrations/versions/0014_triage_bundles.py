@@ -19,7 +19,7 @@ from storage.types import UTCDateTime
 ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 revision = "0014_triage_bundles"
-down_revision = "0011"
+down_revision = "0012_user_view"
 branch_labels = None
 depends_on = None
 

@@ -89,6 +89,9 @@ class BaseScreen(Screen[None]):
         if self.wb.read_only:
             self.notify("read-only: this session cannot change anything", severity="warning")
             return
+        if not self.wb.identity.can_write:
+            self.notify(self.wb.identity.refusal(), severity="warning")
+            return
 
         def finished(result: Any) -> None:
             if done:

@@ -145,7 +145,7 @@ def confirm_replay(screen: BaseScreen, letter: DeadLetter, *,
                    then: Callable[[], None] | None = None) -> None:
     """Ask, then replay ``letter`` with the current parser; one toast says how it went."""
     wb = screen.wb
-    store, user, control = wb.repo.store, wb.user, wb.control
+    store, user, control = wb.repo.store, wb.identity.actor, wb.control
     parsers, config = wb.parsers, wb.config
 
     def outcome(result: tuple[bool, str]) -> None:
@@ -169,7 +169,7 @@ def confirm_discard(screen: BaseScreen, letter: DeadLetter, *,
                     then: Callable[[], None] | None = None) -> None:
     """Ask, then discard ``letter`` (kept for the record, never replayed)."""
     wb = screen.wb
-    store, user, control = wb.repo.store, wb.user, wb.control
+    store, user, control = wb.repo.store, wb.identity.actor, wb.control
 
     def confirmed(yes: bool | None) -> None:
         if yes:

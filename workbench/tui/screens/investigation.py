@@ -21,10 +21,12 @@ from storage.queries import EventQuery
 from workbench.sanitize import sanitize_line
 from workbench.tui import keymap
 from workbench.tui.data import InvestigationView
+from workbench.tui.filters import EVENT_KEYS, FilterError, parse
 from workbench.tui.fmt import STATUS_STYLE, within
 from workbench.tui.messages import TimelineFilterChanged
 from workbench.tui.screens.base import BaseScreen
 from workbench.tui.screens.modals import ChoiceScreen, ConfirmScreen
+from workbench.tui.screens.seen import SeenMarks
 from workbench.tui.screens.timeline_loader import TimelineLoader
 from workbench.tui.widgets.askbar import AskBar
 from workbench.tui.widgets.detail import investigation_text, mttr_line
@@ -52,9 +54,12 @@ class InvestigationScreen(BaseScreen):
     InvestigationScreen.-wide TimelinePane { display: block; }
     """
 
-    def __init__(self, investigation_id: int) -> None:
+    def __init__(self, investigation_id: int, *, restore: dict[str, Any] | None = None
+                 ) -> None:
         super().__init__()
         self.investigation_id = investigation_id
+        self.restore = restore or {}
+        """A saved view: the timeline filter and cursor to come back to."""
         self.view: InvestigationView | None = None
         self.suspects: list[Any] = []
         self.direction: Any = None
@@ -66,6 +71,8 @@ class InvestigationScreen(BaseScreen):
         self.window_mode = False
         self.pane = TimelinePane(id="tl-pane")
         self.loader = TimelineLoader(self, self.pane)
+        self.seen = SeenMarks(self, self.pane, investigation_id)
+        self.loader.on_shown = self._shown
 
     @property
     def investigation(self) -> Investigation | None:
@@ -84,9 +91,39 @@ class InvestigationScreen(BaseScreen):
     def on_mount(self) -> None:
         self.set_focus(self.pane.rows)
         self.on_resize()
+        self.wb.remember(screen="investigation", investigation_id=self.investigation_id,
+                         timeline_filter=self.restore.get("timeline_filter", ""),
+                         timeline_cursor=self.restore.get("timeline_cursor"))
+        self._restore_filter()
+        self.seen.start()
         # The first page needs only the id: it is fetched beside the details.
         self.loader.start(self._linked_query(), caption="Timeline: linked events (w: window)")
         self.reload()
+
+    def _restore_filter(self) -> None:
+        text = self.restore.get("timeline_filter")
+        if isinstance(text, str) and text:
+            try:
+                self.loader.filter = parse(text, EVENT_KEYS)
+                self.pane.filter_text = text
+            except FilterError:
+                pass  # a filter saved by another version: the timeline unfiltered
+
+    def _shown(self, max_id: int, first: bool) -> None:
+        """The timeline loaded up to ``max_id``: seen marks, and the saved cursor once."""
+        if self.window_mode:
+            return  # only the linked timeline says what was seen in the investigation
+        self.seen.shown(max_id, first=first)
+        wanted = self.restore.pop("timeline_cursor", None) if first else None
+        rows = self.pane.rows
+        index = next((i for i, e in enumerate(rows.rows) if e.id == wanted), None)
+        if index is not None:
+            rows.set_cursor(index)
+
+    def on_row_view_highlighted(self, message: object) -> None:
+        event = self.pane.rows.current
+        if event is not None and self.view is not None:
+            self.wb.remember(timeline_cursor=event.id)
 
     def reload(self) -> None:
         """Poll: when the investigation last changed (one indexed read); the details only
@@ -224,6 +261,7 @@ class InvestigationScreen(BaseScreen):
     def on_timeline_filter_changed(self, message: TimelineFilterChanged) -> None:
         message.stop()
         self.loader.set_filter(message.text)
+        self.wb.remember(timeline_filter=message.text)
 
     def action_toggle_details(self) -> None:
         """Show the details instead of the timeline (or back) when they stack."""

@@ -56,6 +56,9 @@ class InvestigationsScreen(BaseScreen):
         self.filter_text = "status:open,investigating"
         self.sort = SORTS[0]
         self.loaded_once = False
+        self.restore_cursor: int | None = None
+        """A saved view's investigation: the cursor goes there once it is loaded."""
+        self.restore_filter = self.filter_text
 
     def compose(self) -> ComposeResult:
         yield Steady("", id="list-status")
@@ -81,6 +84,24 @@ class InvestigationsScreen(BaseScreen):
 
     def on_row_view_highlighted(self, message: InvestigationRows.Highlighted) -> None:
         self._refresh_preview()
+        if self.rows.current is not None and self.loaded_once:
+            self.wb.remember(list_cursor=self.rows.current.id)
+
+    def on_screen_resume(self) -> None:
+        super().on_screen_resume()
+        self.wb.remember(screen="list")
+
+    def restore(self, view: dict[str, object]) -> None:
+        """Filter, sort and cursor of a saved view (a bad saved filter is reported)."""
+        if view.get("list_sort") in SORTS:
+            self.sort = str(view["list_sort"])
+        cursor = view.get("list_cursor")
+        self.restore_cursor = cursor if isinstance(cursor, int) else None
+        self.restore_filter = str(view.get("list_filter", self.filter_text))
+        if isinstance(view.get("list_filter"), str):
+            self.apply_filter(str(view["list_filter"]))
+        else:
+            self.reload()
 
     def _refresh_preview(self) -> None:
         row = self.rows.current
@@ -93,17 +114,34 @@ class InvestigationsScreen(BaseScreen):
             view.investigation, view.linked, view.suspects, self.wb.now()))
 
     def reload(self) -> None:
-        flt, sort, limit = self.filter, self.sort, 500
-        self.fetch(lambda: self.wb.repo.investigations(flt, sort=sort, limit=limit),
-                   self._loaded, group="list")
+        flt, sort, limit, repo, user = self.filter, self.sort, 500, self.wb.repo, self.wb.user_data
 
-    def _loaded(self, items: list[Investigation]) -> None:
+        def load() -> tuple[list[Investigation], dict[int, int]]:
+            items = repo.investigations(flt, sort=sort, limit=limit)
+            return items, user.new_counts([i.id for i in items])
+
+        self.fetch(load, self._loaded, group="list")
+
+    def _loaded(self, result: tuple[list[Investigation], dict[int, int]]) -> None:
+        items, counts = result
         with self.app.batch_update():
+            self.rows.set_new_counts(counts)
             self.rows.set_rows(items)
+            self._restore_cursor()
         self._refresh_preview()
         self.loaded_once = True
         self._draw_status()
         self.wb.arm(self, self.reload)
+
+    def _restore_cursor(self) -> None:
+        """Once, on the first list loaded with the restored filter (one in flight before
+        the restore may not hold the saved investigation)."""
+        wanted = self.restore_cursor
+        index = next((i for i, r in enumerate(self.rows.rows) if r.id == wanted), None)
+        if index is not None or self.filter_text == self.restore_filter:
+            self.restore_cursor = None
+        if index is not None:
+            self.rows.set_cursor(index)
 
     def _draw_status(self) -> None:
         text = Text("Investigations", style="bold")
@@ -136,6 +174,7 @@ class InvestigationsScreen(BaseScreen):
             return
         self.filter, self.filter_text = flt, raw.strip()
         self.query_one(FilterBox).close(self.rows)
+        self.wb.remember(list_filter=self.filter_text)
         self.reload()
 
     def on_key(self, event: object) -> None:
@@ -147,6 +186,7 @@ class InvestigationsScreen(BaseScreen):
     def action_cycle_sort(self) -> None:
         """Next sort order."""
         self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
+        self.wb.remember(list_sort=self.sort)
         self.reload()
 
     def action_refresh(self) -> None:

@@ -16,6 +16,7 @@ amount, so the rows under the user's eyes stay put either way.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -51,6 +52,8 @@ class TimelineLoader:
         """The first page is in: a later :meth:`describe` redraws the histogram."""
         self.generation = 0
         """Bumped by every new query: a page or tail fetched for an older one is dropped."""
+        self.on_shown: Callable[[int, bool], None] | None = None
+        """Told the newest id loaded after a first page (``True``) or a live tail."""
 
     def query(self) -> EventQuery:
         """The base query narrowed by the user's filter."""
@@ -152,6 +155,8 @@ class TimelineLoader:
         self.pane.note_new(len(rows.new_ids))
         self.pending_histogram = True
         self.load_histogram(self.histogram or self.query(), page.items)
+        if self.on_shown is not None:
+            self.on_shown(self.max_id, True)
         self.screen.wb.arm(self.screen, self.poll)
 
     def load_more(self) -> None:
@@ -200,6 +205,8 @@ class TimelineLoader:
             self.max_id = max(self.max_id, *(e.id for e in events))
             self._note_reasons(reasons)
             self._insert(events)
+            if self.on_shown is not None:
+                self.on_shown(self.max_id, False)
         self.screen.wb.arm(self.screen, self.poll)
 
     def _insert(self, events: list[Event]) -> None:

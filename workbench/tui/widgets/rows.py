@@ -50,6 +50,15 @@ class InvestigationRows(RowView[Investigation]):
     def __init__(self, clock: Clock, **kwargs: Any) -> None:
         super().__init__(empty_text="no investigations match (N: new, /: filter)", **kwargs)
         self.clock = clock
+        self.new_counts: dict[int, int] = {}
+        """Investigation id -> linked events since this user last looked (drawn as +N)."""
+
+    def set_new_counts(self, counts: dict[int, int]) -> None:
+        """New "+N" marks (a repaint only when they changed)."""
+        if counts != self.new_counts:
+            self.new_counts = counts
+            self._cache.clear()
+            self.refresh()
 
     def row_key(self, row: Investigation) -> Hashable:
         return row.id
@@ -70,7 +79,10 @@ class InvestigationRows(RowView[Investigation]):
         text = Text(no_wrap=True, end="")
         text.append(row.status.value.ljust(14), STATUS_STYLE[row.status])
         text.append(SEVERITY_SHORT[row.severity].ljust(5), SEVERITY_STYLE[row.severity])
-        text.append(_cell(row.title, title_w) + " ")
+        new = self.new_counts.get(row.id, 0)
+        mark = f"+{compact_count(new)} " if new else ""
+        text.append(mark, "bold yellow")
+        text.append(_cell(row.title, title_w - len(mark)) + " ")
         text.append(_cell(", ".join(row.services), service_w) + " ", "cyan")
         # AGE: since the impact began (what a responder means), else detection, else creation.
         since = row.impact_started_at or row.detected_at or row.created_at
