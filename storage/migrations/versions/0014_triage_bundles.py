@@ -5,7 +5,7 @@ investigation id and creation time, or the origin that one was imported from) to
 the local investigation, so importing the same bundle twice is importing it once.
 
 Revision ID: 0014_triage_bundles
-Revises: 0011
+Revises: 0012_user_view
 Create Date: 2026-12-02
 """
 
