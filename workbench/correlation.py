@@ -42,6 +42,7 @@ from storage.store import Store
 from storage.verdicts import SuspectVerdict, Verdict, list_verdicts
 from workbench.dependencies import ErrorDirection, PeerResolver, direction
 from workbench.rollout import Rollout, rollouts
+from workbench.same_change import one_per_change
 from workbench.suspect_settings import SuspectSettings
 
 MAX_CANDIDATES = 64
@@ -149,9 +150,34 @@ def judged(session: Session, investigation_id: int, scored: list[Suspect],
             change = get_event(session=session, event_id=event_id)
             by_id[event_id] = score_change(change, ctx) or Suspect(change, 0.0, (), ())
     out = [_with_verdict(s, verdicts.get(s.event.id)) for s in by_id.values()]
-    out.sort(key=lambda s: (_ORDER[s.verdict.verdict if s.verdict else None], -s.score,
-                            -s.event.occurred_at.timestamp(), -s.event.id))
-    return out
+    out.sort(key=_rank)
+    merged = [_merged(best, others) for best, others in one_per_change(out, _event_of)]
+    merged.sort(key=_rank)
+    return merged
+
+
+def _rank(suspect: Suspect) -> tuple[int, float, float, int]:
+    return (_ORDER[suspect.verdict.verdict if suspect.verdict else None], -suspect.score,
+            -suspect.event.occurred_at.timestamp(), -suspect.event.id)
+
+
+def _event_of(suspect: Suspect) -> Event:
+    return suspect.event
+
+
+def _merged(best: Suspect, others: list[Suspect]) -> Suspect:
+    """The change's best event, with a verdict given on any of its events and a part
+    naming the other events that report the same change."""
+    if not others:
+        return best
+    judged_other = next((o.verdict for o in others if o.verdict is not None), None)
+    if best.verdict is None and judged_other is not None:
+        best = _with_verdict(best, judged_other)
+    ids = ", ".join(f"#{o.event.id}" for o in others[:5])
+    more = f" and {len(others) - 5} more" if len(others) > 5 else ""
+    part = Part("same change", 0.0, f"also reported by event {ids}{more}")
+    return Suspect(best.event, best.score, (*best.reasons, part.reason), (*best.parts, part),
+                   best.verdict)
 
 
 def _with_verdict(suspect: Suspect, verdict: SuspectVerdict | None) -> Suspect:

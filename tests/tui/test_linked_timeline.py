@@ -61,13 +61,15 @@ async def test_linked_filter_means_what_the_store_means(seeded: tuple[Store, int
                                ("poo", {"text": "poo"}),
                                ("sev:high source:logs", {"min_severity": Severity.HIGH,
                                                          "sources": (Source.LOGS,)})):
-            screen.action_apply_filter(typed)
-            await settle(pilot)
             want = _linked_ids(store, inv, **filters)
-            got = [e.id for e in screen.pane.rows.rows]
-            if "text" in filters:  # full-text pages come in stored order
-                got, want = sorted(got), sorted(want)
-            assert got == want, typed
+            # Full-text pages come in stored order.
+            shown = (lambda: sorted(e.id for e in screen.pane.rows.rows)) if "text" in filters \
+                else (lambda: [e.id for e in screen.pane.rows.rows])
+            expected = sorted(want) if "text" in filters else want
+            screen.action_apply_filter(typed)
+            # Wait for the filtered page itself: a poll already in flight may land first.
+            await settle(pilot, lambda: shown() == expected)
+            assert shown() == expected, typed
 
 
 async def test_a_new_link_arrives_through_the_tail(seeded: tuple[Store, int]) -> None:
