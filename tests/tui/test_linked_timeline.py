@@ -62,13 +62,20 @@ async def test_linked_filter_means_what_the_store_means(seeded: tuple[Store, int
                                ("sev:high source:logs", {"min_severity": Severity.HIGH,
                                                          "sources": (Source.LOGS,)})):
             want = _linked_ids(store, inv, **filters)
-            # Full-text pages come in stored order.
-            shown = (lambda: sorted(e.id for e in screen.pane.rows.rows)) if "text" in filters \
-                else (lambda: [e.id for e in screen.pane.rows.rows])
-            expected = sorted(want) if "text" in filters else want
+            in_order = "text" not in filters  # full-text pages come in stored order
+
+            expected = want if in_order else sorted(want)
+
+            def shown(in_order: bool = in_order) -> list[int]:
+                ids = [e.id for e in screen.pane.rows.rows]
+                return ids if in_order else sorted(ids)
+
+            def arrived(expected: list[int] = expected, shown: Any = shown) -> bool:
+                return bool(shown() == expected)
+
             screen.action_apply_filter(typed)
             # Wait for the filtered page itself: a poll already in flight may land first.
-            await settle(pilot, lambda: shown() == expected)
+            await settle(pilot, arrived)
             assert shown() == expected, typed
 
 
