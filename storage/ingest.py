@@ -20,7 +20,6 @@ from datetime import datetime
 
 import orjson
 from sqlalchemy import Connection, insert
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from storage import notify, stories
@@ -38,7 +37,7 @@ from storage.lookups import by_key_statements
 from storage.models import Event, IngestResult, NewDeadLetter, NewEvent, utcnow
 from storage.redaction import REDACTION
 from storage.search import index_new_events
-from storage.tables import EventRow, EventTagRow
+from storage.tables import EventTagRow
 
 
 def ingest(
@@ -108,17 +107,26 @@ def _insert_events(
     conn = session.connection()
     if conn.dialect.name == "sqlite":
         return _insert_sqlite(conn, events, now, want_rows=want_rows)
-    keys = ["source", "dedup_key"]
-    stmt = (
-        postgresql.insert(EventRow)
-        .on_conflict_do_nothing(index_elements=keys)
-        .returning(EventRow.id, EventRow.source, EventRow.dedup_key)
-    )
+    # One statement whose parameters are one array per column (unnest): the query text
+    # is short and constant, so psycopg parses it once, and the batch travels in one
+    # round trip. The multi-row VALUES form SQLAlchemy builds for executemany cost
+    # more in psycopg's query parsing (one placeholder per value, never cached) and
+    # the ORM bulk path than the insert itself (bench_pg_ingest: 0.17x of COPY).
     params = [event_params(e, now) for e in events]
-    rows = [(r[0], r[1], r[2]) for r in session.execute(stmt, params)]
+    result = conn.exec_driver_sql(_PG_INSERT, tuple([p[name] for p in params]
+                                                    for name in INSERT_NAMES))
+    rows = [(r[0], r[1], r[2]) for r in result]
     if rows:
         notify.announce(session=session, max_id=max(r[0] for r in rows))
     return len(rows), rows
+
+
+_PG_TYPES = {"severity": "int2", "occurred_at": "timestamptz", "received_at": "timestamptz"}
+_PG_INSERT = (
+    f"INSERT INTO event ({', '.join(INSERT_NAMES)}) SELECT * FROM unnest("
+    + ", ".join(f"%b::{_PG_TYPES.get(name, 'text')}[]" for name in INSERT_NAMES)
+    + ") ON CONFLICT (source, dedup_key) DO NOTHING RETURNING id, source, dedup_key"
+)
 
 
 _SQLITE_INSERT = (
