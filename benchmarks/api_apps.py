@@ -1,7 +1,8 @@
-"""The two servers the API benchmark compares, each run in its own process.
+"""The servers the API benchmark compares, each run in its own process.
 
 ``workbench``: the real app from :func:`workbench.api.app.create_app` (auth, rate
-limit, metrics, security headers included). ``baseline``: bare Starlette + orjson
+limit, metrics, security headers included); ``workbench-nocache``: the same with
+the token cache off (every request looks its token up). ``baseline``: bare Starlette + orjson
 doing the same lookups with a ``sqlite3`` connection per thread, no auth (the
 anchor of performance.md §4).
 """
@@ -59,7 +60,8 @@ def baseline_app(db_path: str) -> Starlette:
 
 def serve(kind: str, db_path: str, port: int = 0) -> None:
     """Serve ``kind`` on loopback ``port`` (0: any free one); print it; run until SIGTERM."""
-    settings = ApiSettings(port=port, rate_limit_per_second=1e9, rate_limit_burst=10**9)
+    settings = ApiSettings(port=port, rate_limit_per_second=1e9, rate_limit_burst=10**9,
+                           token_cache_seconds=0.0 if kind.endswith("-nocache") else 5.0)
     app: Any
     if kind == "baseline":
         app = baseline_app(db_path)

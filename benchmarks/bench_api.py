@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -177,17 +177,18 @@ SCENARIOS = {"event_by_id": "", "page_of_50": "/api/events?limit=50"}
 
 
 def run(events: int, duration: float, reps: int, conns: int, db_dir: Path,
-        pin: bool, port: int = 18650) -> dict[str, dict[str, list[Sample]]]:
-    """Every scenario on both servers, interleaved; returns samples."""
+        pin: bool, port: int = 18650, kinds: tuple[str, ...] = ("baseline", "workbench")
+        ) -> dict[str, dict[str, list[Sample]]]:
+    """Every scenario on every server, interleaved; returns samples."""
     db = db_dir / f"bench-{events}.db"
     token = build_db(db, events)
-    samples: dict[str, dict[str, list[Sample]]] = {s: {"baseline": [], "workbench": []}
+    samples: dict[str, dict[str, list[Sample]]] = {s: {k: [] for k in kinds}
                                                    for s in SCENARIOS}
-    # Explicit ports (baseline, baseline + 1): an ephemeral port may land in a range
-    # the load generator's own connections use, and differs run to run.
-    with server("baseline", db, pin, port) as base_port, \
-            server("workbench", db, pin, port + 1) as wb_port:
-        ports = {"baseline": base_port, "workbench": wb_port}  # (port, pid) each
+    # Explicit ports (baseline, baseline + 1, ...): an ephemeral port may land in a
+    # range the load generator's own connections use, and differs run to run.
+    with ExitStack() as stack:
+        ports = {kind: stack.enter_context(server(kind, db, pin, port + n))
+                 for n, kind in enumerate(kinds)}  # (port, pid) each
         for port in ports.values():  # warm-up, discarded
             load(port, "", events, token, min(2.0, duration), conns, pin)
         for _ in range(reps):
@@ -212,6 +213,9 @@ def report(samples: dict[str, dict[str, list[Sample]]]) -> dict[str, float]:
                          + ")\n")
         for kind, runs in by_kind.items():
             per = " / ".join(f"{s.rps:,.0f}" for s in runs)
+            if kind not in ("baseline", "workbench"):
+                sys.stdout.write(f"  ({kind}: {med[kind] / med['baseline']:.2f}x throughput, "
+                                 f"{cpu['baseline'] / cpu[kind]:.2f}x CPU per request)\n")
             p50 = statistics.median(s.p50_ms or 0 for s in runs)
             p99 = statistics.median(s.p99_ms or 0 for s in runs)
             sys.stdout.write(f"  {kind:<10} {per:<28} median {med[kind]:>9,.0f} req/s   "
@@ -235,7 +239,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", type=Path, default=None)
     parser.add_argument("--no-pin", action="store_true")
     parser.add_argument("--port", type=int, default=18650,
-                        help="baseline's port; the workbench server takes the next one")
+                        help="baseline's port; the other servers take the next ones")
+    parser.add_argument("--token-cache", action="store_true",
+                        help="also run the workbench with its token cache off")
     args = parser.parse_args(argv)
     pin = not args.no_pin and shutil.which("taskset") is not None and (os.cpu_count() or 1) > 1
     with tempfile.TemporaryDirectory() as tmp:
@@ -243,8 +249,9 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(f"loader: {'wrk' if shutil.which('wrk') else 'asyncio'}; "
                          f"pinned: {pin}; events: {args.events:,}; {args.connections} "
                          f"connections; {args.duration}s x {args.reps} interleaved\n")
+        kinds = ("baseline", "workbench") + (("workbench-nocache",) if args.token_cache else ())
         report(run(args.events, args.duration, args.reps, args.connections, directory, pin,
-                   args.port))
+                   args.port, kinds))
     return 0
 
 

@@ -15,9 +15,7 @@ from typing import Any, Literal
 import orjson
 from sqlalchemy import (
     ColumnElement,
-    Integer,
     Select,
-    cast,
     delete,
     func,
     insert,
@@ -27,9 +25,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from storage import rollup
 from storage.converters import EVENT_COLUMNS, EVENT_READ_COLUMNS, event_from_row, event_from_tuple
 from storage.event_sql import filter_clauses, filter_values, page_rows
-from storage.models import Event, Page, Severity
+from storage.models import Event, Page
 from storage.pagination import Cursor, int_value, time_value
 from storage.queries import EventQuery
 from storage.search import FTS_ROWID, fts_page, text_filter
@@ -161,40 +160,46 @@ CountField = Literal["source", "severity", "service", "kind"]
 def count_events(*, session: Session, by: CountField,
                  query: EventQuery | None = None) -> dict[str, int]:
     """Number of events per ``by`` value among those matching ``query``."""
+    if rollup.serves(query, by):  # a window and nothing else: summed from the roll-up
+        assert query is not None
+        return rollup.counts(session, by, query, lambda q: _raw_counts(session, by, q))
+    return _raw_counts(session, by, query or EventQuery())
+
+
+def _raw_counts(session: Session, by: CountField, query: EventQuery) -> dict[str, int]:
     column = getattr(EventRow, by)
-    stmt = select(column, func.count()).where(*event_filters(session, query or EventQuery()))
+    stmt = select(column, func.count()).where(*event_filters(session, query))
     counts: dict[str, int] = {}
     for key, count in session.execute(stmt.group_by(column)):
-        counts[_label(by, key)] = count
+        counts[rollup.label(by, key)] = count
     return counts
 
 
 def count_series(*, session: Session, by: CountField, bucket_seconds: int,
                  query: EventQuery) -> list[tuple[datetime, str, int]]:
-    """Counts per ``by`` value in fixed time buckets: ``(bucket start, key, count)``."""
+    """Counts per ``by`` value in fixed time buckets: ``(bucket start, key, count)``,
+    by bucket start, then key."""
     if bucket_seconds <= 0:
         raise ValueError("bucket_seconds must be positive")
+    if rollup.serves(query, by):
+        return rollup.series(session, by, bucket_seconds, query, lambda q: {
+            (at, key): n for at, key, n in _raw_series(session, by, bucket_seconds, q)})
+    return _raw_series(session, by, bucket_seconds, query)
+
+
+def _raw_series(session: Session, by: CountField, bucket_seconds: int,
+                query: EventQuery) -> list[tuple[datetime, str, int]]:
     column = getattr(EventRow, by)
-    bucket = (_epoch_seconds(session) // bucket_seconds).label("bucket")
+    epoch = rollup.epoch_seconds(session.get_bind().dialect.name)
+    bucket = (epoch // bucket_seconds).label("bucket")
     stmt = select(bucket, column, func.count()).where(*event_filters(session, query))
-    rows = session.execute(stmt.group_by(bucket, column).order_by(bucket))
-    return [(_bucket_start(int(b), bucket_seconds), _label(by, key), n) for b, key, n in rows]
-
-
-def _epoch_seconds(session: Session) -> ColumnElement[Any]:
-    if session.get_bind().dialect.name == "sqlite":
-        return cast(func.strftime("%s", EventRow.occurred_at), Integer)
-    return cast(func.floor(func.extract("epoch", EventRow.occurred_at)), Integer)
+    rows = session.execute(stmt.group_by(bucket, column))
+    return sorted((_bucket_start(int(b), bucket_seconds), rollup.label(by, key), n)
+                  for b, key, n in rows)
 
 
 def _bucket_start(bucket: int, bucket_seconds: int) -> datetime:
     return datetime.fromtimestamp(bucket * bucket_seconds, UTC)
-
-
-def _label(by: CountField, key: Any) -> str:
-    if by == "severity":
-        return Severity.from_rank(int(key)).value
-    return "" if key is None else str(key)
 
 
 def set_tags(*, session: Session, event_id: int, tags: Sequence[str]) -> Event:

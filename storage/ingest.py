@@ -22,7 +22,7 @@ import orjson
 from sqlalchemy import Connection, insert
 from sqlalchemy.orm import Session
 
-from storage import notify, stories
+from storage import notify, rollup, stories
 from storage.converters import (
     EVENT_READ_COLUMNS,
     INSERT_NAMES,
@@ -118,6 +118,7 @@ def _insert_events(
     rows = [(r[0], r[1], r[2]) for r in result]
     if rows:
         notify.announce(session=session, max_id=max(r[0] for r in rows))
+        rollup.apply(conn, EventRow.id.in_([r[0] for r in rows]), 1)
     return len(rows), rows
 
 
@@ -146,6 +147,7 @@ def _insert_sqlite(conn: Connection, events: Sequence[NewEvent], now: datetime, 
     result = conn.exec_driver_sql(_SQLITE_INSERT, [event_row(e, received) for e in events])
     stored = result.rowcount
     index_new_events(conn, after_id=before)
+    rollup.apply(conn, EventRow.id > before, 1)
     if not want_rows:
         return stored, []
     new = conn.exec_driver_sql(

@@ -26,7 +26,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Connection, Exists, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from storage import audit
+from storage import audit, rollup
 from storage.search import fts_add, fts_forget, fts_forget_many
 from storage.store import Store
 from storage.tables import DeadLetterRow, EventRow, InvestigationEventRow
@@ -98,10 +98,17 @@ def _delete_events(conn: Connection, rows: Sequence[tuple[int, str, str, str]], 
                    keep_linked: bool = False) -> int:
     """Delete these events (``keep_linked``: those not linked by now) and their FTS
     entries; the number deleted."""
-    stmt = delete(EventRow).where(EventRow.id.in_([row[0] for row in rows]))
-    if keep_linked:
-        stmt = stmt.where(~_linked())
-    gone = {id_ for (id_,) in conn.execute(stmt.returning(EventRow.id))}
+    stmt = select(EventRow.id).where(EventRow.id.in_([row[0] for row in rows]))
+    doomed = list(conn.scalars(stmt.where(~_linked()) if keep_linked else stmt))
+    if not doomed:
+        return 0
+    rollup.apply(conn, EventRow.id.in_(doomed), -1)  # counted while the rows are there
+    gone_stmt = delete(EventRow).where(EventRow.id.in_(doomed))
+    if keep_linked:  # re-checked: an event linked since the read stays
+        gone_stmt = gone_stmt.where(~_linked())
+    gone = {id_ for (id_,) in conn.execute(gone_stmt.returning(EventRow.id))}
+    if kept := [id_ for id_ in doomed if id_ not in gone]:
+        rollup.apply(conn, EventRow.id.in_(kept), 1)
     fts_forget_many(conn, [(row[0], row[1], row[2], row[3]) for row in rows if row[0] in gone])
     return len(gone)
 

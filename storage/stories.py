@@ -37,11 +37,13 @@ import orjson
 from sqlalchemy import Connection, and_, or_, select, update
 from sqlalchemy.orm import Session
 
+from storage import rollup
 from storage.converters import event_params
 from storage.models import NewEvent
 from storage.search import fts_add, fts_forget
 from storage.tables import EventRow
 
+ROLLED_UP = frozenset({"occurred_at", "source", *rollup.DIMENSIONS})
 CONCLUDES, CONCLUDED_BY, PROVISIONAL, CONCLUDED, REVISION, CONCLUDES_AT = (
     "concludes", "concluded_by", "provisional", "concluded", "revision", "concludes_at")
 
@@ -171,7 +173,12 @@ def _rewrite(conn: Connection, row: _Row, values: dict[str, Any]) -> None:
     """
     values = {k: v for k, v in values.items() if k not in ("source", "dedup_key")}
     fts_forget(conn, row.id, row.title, row.body, row.attributes)
+    counted = not ROLLED_UP.isdisjoint(values)  # the roll-up follows a moved event
+    if counted:
+        rollup.apply(conn, EventRow.id == row.id, -1)
     conn.execute(update(EventRow).where(EventRow.id == row.id).values(**values))
+    if counted:
+        rollup.apply(conn, EventRow.id == row.id, 1)
     row.title = values.get("title", row.title)
     row.body = values.get("body", row.body)
     row.attributes = values.get("attributes", row.attributes)

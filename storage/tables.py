@@ -81,6 +81,24 @@ class EventRow(Base):
     tags: Mapped[str] = mapped_column(Text)
 
 
+class EventRollupRow(Base):
+    """Event counts per bucket (see ``storage.rollup``; migration 0012)."""
+
+    __tablename__ = "event_rollup"
+    __table_args__ = (
+        # Emptied buckets are deleted after every subtraction: found by this index.
+        Index("ix_event_rollup_empty", "width", sqlite_where=text("n = 0"),
+              postgresql_where=text("n = 0")),
+        {"sqlite_with_rowid": False},
+    )
+
+    width: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dim: Mapped[str] = mapped_column(String(16), primary_key=True)
+    bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    key: Mapped[str] = mapped_column(String(256), primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
+
+
 class EventTagRow(Base):
     __tablename__ = "event_tag"
     __table_args__ = (Index("ix_event_tag_tag", "tag", "event_id"),)

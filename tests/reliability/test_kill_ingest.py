@@ -3,7 +3,8 @@
 Each trial is a real subprocess on a real file and a real SQLite store. After the
 re-run completes: every good line is stored exactly once, every bad line is one
 pending DLQ entry, and both ``PRAGMA integrity_check`` and the FTS5 index check
-pass. Trial 0 kills before any event lands (during start-up or migration).
+pass, and the roll-up equals a GROUP BY over the stored events. Trial 0 kills
+before any event lands (during start-up or migration).
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from pathlib import Path
 
 import orjson
 import pytest
+
+from storage import Store
+from tests.storage.rollup_check import assert_rollup_matches_events
 
 LINES = 100_000
 BAD_EVERY = 1_000  # one bad line per thousand: 100 dead letters
@@ -101,6 +105,11 @@ def _check(db: Path) -> None:
         letters = conn.execute("SELECT count(*), count(DISTINCT payload_hash) FROM dead_letter "
                                "WHERE status = 'pending'").fetchone()
         assert letters == (LINES // BAD_EVERY, LINES // BAD_EVERY)
+    store = Store.open(db, upgrade=False)
+    try:
+        assert_rollup_matches_events(store)  # counted in the same transactions as the events
+    finally:
+        store.close()
 
 
 @pytest.mark.slow

@@ -100,7 +100,8 @@ def _state(app: FastAPI, store: Store, db: Database, settings: ApiSettings,
     limiter = TokenBucketLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
     failures = TokenBucketLimiter(settings.auth_failures_per_second,
                                   settings.auth_failures_burst)
-    app.state.authenticator = Authenticator(db, limiter, failures)
+    app.state.authenticator = Authenticator(db, limiter, failures,
+                                            cache_seconds=settings.token_cache_seconds)
     # Failed webhook signatures and receiver tokens, per receiver and address.
     app.state.receiver_failures = TokenBucketLimiter(settings.auth_failures_per_second,
                                                      settings.auth_failures_burst)

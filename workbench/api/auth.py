@@ -35,6 +35,7 @@ from storage import tokens
 from workbench.api.db import Database
 from workbench.api.problems import ProblemError
 from workbench.api.ratelimit import TokenBucketLimiter, retry_after_header
+from workbench.api.token_cache import TokenCache
 
 log = logging.getLogger(__name__)
 TOUCH_EVERY_SECONDS = 60.0
@@ -73,8 +74,10 @@ class Authenticator:
     """Turns an ``Authorization`` header into a :class:`Principal`, or a 401/429 problem."""
 
     def __init__(self, db: Database, limiter: TokenBucketLimiter,
-                 failures: TokenBucketLimiter) -> None:
+                 failures: TokenBucketLimiter, *, cache_seconds: float = 5.0) -> None:
         self._db = db
+        self.cache = TokenCache(cache_seconds)
+        """Recent successes (see ``workbench.api.token_cache``); cleared on a revocation."""
         self._limiter = limiter
         self._failures = failures
         self._touched: dict[int, float] = {}
@@ -108,10 +111,19 @@ class Authenticator:
         return Principal(token_id, name, Role(role))
 
     async def _lookup(self, secret: str) -> tuple[int, str, str] | None:
-        if self._db.fast.enabled:  # one indexed lookup on every request: keep it cheap
-            return self._db.fast.token(tokens.hash_token(secret))
-        found = await self._db.read(lambda s: tokens.authenticate(session=s, token=secret))
-        return None if found is None else (found.id, found.name, found.role)
+        token_hash = tokens.hash_token(secret)
+        cached = self.cache.get(token_hash)
+        if cached is not None:
+            return cached
+        generation = self.cache.generation
+        if self._db.fast.enabled:  # one indexed lookup: keep it cheap
+            found = self._db.fast.token(token_hash)
+        else:
+            token = await self._db.read(lambda s: tokens.authenticate(session=s, token=secret))
+            found = None if token is None else (token.id, token.name, token.role)
+        if found is not None:
+            self.cache.put(token_hash, found, generation)
+        return found
 
     def _guess_key(self, request: Request, secret: str) -> str:
         """The bucket a failure of ``secret`` counts in (see the module's docstring)."""

@@ -30,6 +30,9 @@ class ApiSettings(BaseModel):
     """Sustained rate of wrong tokens tolerated from one client address."""
     auth_failures_burst: int = Field(default=20, ge=1)
     """Wrong tokens one client address may send at once before getting 429."""
+    token_cache_seconds: float = Field(default=5.0, ge=0, le=60)
+    """How long a token that passed is trusted without a lookup; a revocation through
+    the API applies at once, one made elsewhere (CLI, another instance) within this."""
     metrics_auth: Literal["none", "viewer", "admin"] = "viewer"
     """Who may read ``/metrics``: anyone, any valid token, or admin tokens only."""
     page_limit_default: int = Field(default=50, ge=1, le=500)

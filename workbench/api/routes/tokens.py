@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
@@ -59,7 +59,7 @@ async def create_token(principal: Admin, db: Db, body: NewToken) -> CreatedToken
 @router.delete("/{name}", status_code=204, summary="Revoke a token",
                responses={404: problem_doc("No token with this name"),
                           409: problem_doc("The last admin token cannot be revoked")})
-async def revoke_token(principal: Admin, db: Db,
+async def revoke_token(principal: Admin, db: Db, request: Request,
                        name: Annotated[str, Path(min_length=1, max_length=128)]) -> Response:
     """Revoke a token; it is refused from the next request on.
 
@@ -73,6 +73,7 @@ async def revoke_token(principal: Admin, db: Db,
                      target=f"token:{name}")
 
     await db.write(work)
+    request.app.state.authenticator.cache.clear()  # refused from the next request on
     return Response(status_code=204)
 
 
