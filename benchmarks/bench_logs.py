@@ -43,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from connectors.logs import LogsConfig, LogsConnector  # noqa: E402
 from storage import Store  # noqa: E402
+from storage.converters import INSERT_NAMES  # noqa: E402
 from storage.ingest import ingest  # noqa: E402
 from storage.redaction import Policy  # noqa: E402
 
@@ -54,9 +55,8 @@ def run_project_redacted(log: Path, db: Path, batch: int) -> int:
 LEVELS = ("debug", "info", "info", "info", "warn", "error")
 SERVICES = ("checkout", "payments", "search", "auth", "inventory")
 INSERT = (
-    "INSERT INTO event (source, dedup_key, kind, severity, occurred_at, received_at, service,"
-    " environment, host, title, body, trace_id, span_id, commit_sha, url, attributes, tags)"
-    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (source, dedup_key) DO NOTHING"
+    f"INSERT INTO event ({', '.join(INSERT_NAMES)}) VALUES ({', '.join('?' * len(INSERT_NAMES))})"
+    " ON CONFLICT (source, dedup_key) DO NOTHING"
 )
 SEVERITY = {"debug": 0, "info": 0, "warn": 2, "error": 3}
 

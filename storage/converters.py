@@ -29,29 +29,6 @@ from storage.types import UTCDateTime
 EVENT_COLUMNS = tuple(c for c in EventRow.__table__.columns)
 
 
-def event_params(event: NewEvent, received_at: Any) -> dict[str, Any]:
-    """Insert parameters for one event (the hot path of ingest: no ORM objects)."""
-    return {
-        "source": event.source.value,
-        "dedup_key": event.effective_dedup_key(),
-        "kind": event.kind.value,
-        "severity": event.severity.rank,
-        "occurred_at": event.occurred_at,
-        "received_at": received_at,
-        "service": event.service,
-        "environment": event.environment,
-        "host": event.host,
-        "title": event.title,
-        "body": event.body,
-        "trace_id": event.trace_id,
-        "span_id": event.span_id,
-        "commit_sha": event.commit_sha,
-        "url": event.url,
-        "attributes": event.attributes_json(),
-        "tags": orjson.dumps(list(event.tags)).decode(),
-    }
-
-
 EVENT_NAMES = tuple(c.key for c in EVENT_COLUMNS)
 # The same columns with times left raw: no per-value result processor in
 # SQLAlchemy; event_from_tuple converts them (one C call each).
@@ -87,24 +64,40 @@ def sqlite_time(value: datetime) -> str:
     return value.isoformat(" ", "microseconds")[:26]
 
 
-def event_row(event: NewEvent, received_at: str) -> tuple[Any, ...]:
-    """Insert values for one event in :data:`INSERT_NAMES` order, for SQLite.
+def event_row(event: NewEvent, received_at: Any, *, native_times: bool = False
+              ) -> tuple[Any, ...]:
+    """The event row shape, written once: insert values for one event in
+    :data:`INSERT_NAMES` order.
 
-    The bulk-ingest hot path: a plain tuple goes straight to ``executemany`` (no
-    per-row parameter processing), with the same values :func:`event_params` gives.
+    Every writer of event rows derives from this function (SQLite bulk insert,
+    PostgreSQL Core insert, story rewrites, the benchmarks' raw baselines), so a
+    column added to the table fails ``tests/storage/test_row_shape.py`` here and
+    nowhere else. By default the times are SQLite's stored text and ``received_at``
+    must already be that text (the bulk-ingest hot path hands a plain tuple straight
+    to ``executemany``, no per-row parameter processing); ``native_times`` keeps
+    datetimes for SQLAlchemy's column types to bind.
     """
     attributes = event.attributes
     tags = event.tags
     return (
         _SOURCE_TEXT[event.source], event.effective_dedup_key(), _KIND_TEXT[event.kind],
-        _RANK[event.severity], sqlite_time(event.occurred_at), received_at, event.service,
-        event.environment, event.host, event.title, event.body, event.trace_id, event.span_id,
-        event.commit_sha, event.url, event.attributes_json() if attributes else "{}",
+        _RANK[event.severity],
+        event.occurred_at if native_times else sqlite_time(event.occurred_at), received_at,
+        event.service, event.environment, event.host, event.title, event.body,
+        event.trace_id, event.span_id, event.commit_sha, event.url,
+        event.attributes_json() if attributes else "{}",
         orjson.dumps(list(tags)).decode() if tags else "[]",
     )
 
 
 INSERT_NAMES = EVENT_NAMES[1:]
+
+
+def event_params(event: NewEvent, received_at: Any) -> dict[str, Any]:
+    """:func:`event_row` as named parameters, times as datetimes (SQLAlchemy Core:
+    the PostgreSQL insert and in-place rewrites)."""
+    return dict(zip(INSERT_NAMES, event_row(event, received_at, native_times=True),
+                    strict=True))
 
 
 def event_from_row(row: Mapping[Any, Any]) -> Event:
