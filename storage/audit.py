@@ -20,7 +20,7 @@ transaction-level advisory lock, on SQLite by its single writer.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -71,24 +71,59 @@ def entry_hash(prev: str, at: datetime, actor: str, action: str, target: str | N
     return hashlib.sha256(content).hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One change to append with :func:`record_many` (the arguments of :func:`record`)."""
+
+    action: str
+    target: str | None = None
+    detail: dict[str, Any] | None = None
+    before: Any = None
+    after: Any = None
+
+
 def record(*, session: Session, actor: str, action: str, target: str | None = None,
            detail: dict[str, Any] | None = None, before: Any = None, after: Any = None,
            now: datetime | None = None) -> None:
     """Append a row (in the caller's transaction, so it commits with the change)."""
+    record_many(session=session, actor=actor, now=now,
+                changes=[Change(action, target, detail, before, after)])
+
+
+def record_many(*, session: Session, actor: str, changes: Sequence[Change],
+                now: datetime | None = None) -> None:
+    """Append one row per change, chained in order, with one read and one insert.
+
+    For writers that change many things at once (a grouping pass links thousands of
+    events): the chain head is read once and the rows go in as one executemany, so
+    auditing costs one statement per batch rather than two per row.
+    """
+    if not changes:
+        return
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK})
     prev = session.scalar(select(AuditRow.hash).order_by(AuditRow.id.desc()).limit(1))
     prev = prev or GENESIS
     at = (now or utcnow()).astimezone(UTC)
-    actor, action = actor[:256], action[:128]
-    target = None if target is None else target[:512]
-    detail_text = _encode(detail or {})
-    before_text = None if before is None else _encode(before)
-    after_text = None if after is None else _encode(after)
+    actor = actor[:256]
+    rows = []
+    for change in changes:
+        row = _row_values(prev, at, actor, change)
+        rows.append(row)
+        prev = row["hash"]
+    session.execute(insert(AuditRow), rows)
+
+
+def _row_values(prev: str, at: datetime, actor: str, change: Change) -> dict[str, Any]:
+    action = change.action[:128]
+    target = None if change.target is None else change.target[:512]
+    detail_text = _encode(change.detail or {})
+    before_text = None if change.before is None else _encode(change.before)
+    after_text = None if change.after is None else _encode(change.after)
     digest = entry_hash(prev, at, actor, action, target, detail_text, before_text, after_text)
-    session.execute(insert(AuditRow).values(
-        at=at, actor=actor, action=action, target=target, detail=detail_text,
-        before=before_text, after=after_text, prev_hash=prev, hash=digest))
+    return {"at": at, "actor": actor, "action": action, "target": target,
+            "detail": detail_text, "before": before_text, "after": after_text,
+            "prev_hash": prev, "hash": digest}
 
 
 BOOKKEEPING = frozenset({"updated_at", "event_count"})

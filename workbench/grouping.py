@@ -44,6 +44,7 @@ from sqlalchemy.orm import Session
 
 from connectors import tracing
 from connectors.leasing import LeaseKeeper
+from storage import audit
 from storage import grouping_keys as keys
 from storage import investigations as inv_repo
 from storage.cursors import get_cursor, set_cursor
@@ -61,6 +62,8 @@ from storage.store import Store
 from storage.txretry import TRANSIENT, UNIQUE_VIOLATION, run_retrying
 
 CURSOR_NAME = "grouping"
+ACTOR = "system:grouper"
+"""The audit actor of every link the rules make and every investigation they open."""
 log = logging.getLogger(__name__)
 
 
@@ -208,6 +211,7 @@ class _Pass:
         for context in contexts.values():
             self._index(context)
         self.links: list[keys.NewLink] = []
+        self.created: list[audit.Change] = []
         self.opened = 0
 
     def _index(self, context: Context) -> None:
@@ -250,6 +254,10 @@ class _Pass:
                 detected_at=event.occurred_at, tags=("auto",)))
             keys.mark_auto_opened(session=self.session, investigation_id=created.id,
                                   auto_key=key)
+            self.created.append(audit.Change(
+                "investigation.create", f"investigation:{created.id}",
+                detail={"title": created.title, "auto_key": key, "event_id": event.id},
+                after=created.model_dump(mode="json", exclude=set(audit.BOOKKEEPING))))
             inv_id = self.state.episodes[key] = created.id
             self._index(Context(created.id, set(created.services)))
             self.opened += 1
@@ -260,10 +268,27 @@ class _Pass:
             self.absorb(self.contexts[inv_id], event)
 
     def write(self) -> int:
-        """Lock the touched investigations in id order, then store links and keys."""
+        """Lock the touched investigations in id order, then store links, keys and audit.
+
+        Only links that did not exist yet are audited (a re-processed batch, or an
+        event already linked by hand, is a no-op and leaves no row).
+        """
         keys.lock_investigations(session=self.session,
                                  ids={li.investigation_id for li in self.links})
-        return len(keys.record_links(session=self.session, links=self.links, now=utcnow()))
+        now = utcnow()
+        new = keys.record_links(session=self.session, links=self.links, now=now)
+        made = {(li.investigation_id, li.event_id): li for li in self.links}
+        audit.record_many(session=self.session, actor=ACTOR, now=now, changes=[
+            *self.created, *(_link_change(made[pair]) for pair in sorted(new))])
+        return len(new)
+
+
+def _link_change(link: keys.NewLink) -> audit.Change:
+    return audit.Change(
+        "investigation.link", f"investigation:{link.investigation_id}",
+        detail={"event_id": link.event_id, "rule": link.rule},
+        after={"event_id": link.event_id, "reason": link.reason, "rule": link.rule,
+               "key": link.key, "window_seconds": link.window_seconds})
 
 
 def group_once(store: Store, rules: GroupingRules | None = None, *,

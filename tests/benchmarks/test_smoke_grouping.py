@@ -11,13 +11,17 @@ from benchmarks import bench_grouping
 
 def test_grouping_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
     status = bench_grouping.main(["--linked", "2000", "--investigations", "5",
-                                  "--backlog", "3000", "--old-batches", "1", "--no-fail"])
+                                  "--backlog", "3000", "--old-batches", "1", "--audit-rounds", "1",
+                                  "--no-fail"])
     assert status == 0
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     figures = {(r["scenario"], r["role"]) for r in records if "scenario" in r}
-    assert {("GR-1", "project"), ("GR-2", "anchor")} <= figures
+    assert {("GR-1", "project"), ("GR-2", "anchor"), ("GR-4", "project"),
+            ("GR-4", "anchor")} <= figures
     goals = {r["goal"]: r for r in records if "goal" in r}
-    assert set(goals) == {"GR-1", "GR-2"} and all(g["ratio"] > 0 for g in goals.values())
+    assert set(goals) == {"GR-1", "GR-2", "GR-4"} and all(g["ratio"] > 0 for g in goals.values())
+    audited = next(r for r in records if r.get("scenario") == "GR-4" and r["role"] == "project")
+    assert not audited["variant"].startswith("audited grouper, 0 ")  # links made, rows written
 
 
 def test_upstream_access_log_detects_two_pollers_at_once() -> None:
