@@ -3,7 +3,9 @@
 - ``GET /api/investigations/{id}/export?format=jsonl|csv|bundle``: the timeline as
   JSON Lines (the import format) or Timesketch CSV, streamed a page at a time; or the
   investigation's bundle (audited as an export);
-- ``POST /api/investigations/import``: load a bundle (idempotent, audited).
+- ``POST /api/investigations/import``: load a bundle (idempotent, audited);
+- ``GET /api/grouping/preview``: what the grouping rules would link and open, and why,
+  changing nothing (``workbench group --dry-run``).
 
 The work is :mod:`workbench.export`'s, the same code the CLI runs.
 """
@@ -11,6 +13,7 @@ The work is :mod:`workbench.export`'s, the same code the CLI runs.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -28,16 +31,19 @@ from workbench.api.routes.suspects import suspect_settings
 from workbench.export.bundle import build_bundle
 from workbench.export.load import BundleError, load_bundle
 from workbench.export.timeline import export_chunks
+from workbench.grouping import GroupingSettings
+from workbench.grouping_preview import preview
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/api/investigations", tags=["triage"], responses=PROBLEM_RESPONSES)
+router = APIRouter(tags=["triage"], responses=PROBLEM_RESPONSES)
 InvestigationId = Annotated[int, Path(ge=1, le=MAX_ID, description="investigation id")]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: problem_doc("No such investigation")}
 MEDIA = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8",
          "bundle": "application/json"}
 
 
-@router.get("/{investigation_id}/export", responses=NOT_FOUND, response_class=Response,
+@router.get("/api/investigations/{investigation_id}/export", responses=NOT_FOUND,
+            response_class=Response,
             summary="An investigation's timeline (JSONL, Timesketch CSV) or its bundle")
 async def export(principal: Viewer, db: Db, request: Request,
                  investigation_id: InvestigationId,
@@ -78,7 +84,7 @@ class ImportOut(BaseModel):
     conflicts: list[str]
 
 
-@router.post("/import", response_model=ImportOut,
+@router.post("/api/investigations/import", response_model=ImportOut,
              responses={422: problem_doc("Not a bundle, or a checksum does not match")},
              summary="Load an investigation bundle (idempotent)")
 async def load(principal: Responder, db: Db, request: Request) -> ImportOut:
@@ -94,3 +100,27 @@ async def load(principal: Responder, db: Db, request: Request) -> ImportOut:
                      events_stored=result.events_stored, events_present=result.events_present,
                      links_added=result.links_added, verdicts_added=result.verdicts_added,
                      conflicts=result.conflicts)
+
+
+def grouping_settings(request: Request) -> GroupingSettings:
+    """The app's ``[grouping]`` settings (defaults when none were given)."""
+    settings = getattr(request.app.state, "grouping", None)
+    return settings if isinstance(settings, GroupingSettings) else GroupingSettings()
+
+
+@router.get("/api/grouping/preview", summary="What grouping would link and open (dry run)")
+async def grouping_preview(_: Viewer, db: Db, request: Request,
+                           since: Annotated[datetime | None, Query(
+                               description="examine every event since this time (default: "
+                                           "those after the last grouping pass)")] = None,
+                           limit: Annotated[int, Query(ge=1, le=10_000)] = 2_000,
+                           ) -> dict[str, Any]:
+    """The grouper's own pass over the pending events with a sink that writes nothing:
+    each investigation it would open (negative placeholder ids) and each link, with the
+    rule and key that made it."""
+    if since is not None and since.tzinfo is None:
+        raise ProblemError(422, "validation", "since has no time zone (add Z or +HH:MM)")
+    rules = grouping_settings(request).rules()
+    found = await run_in_threadpool(preview, db.store, rules, since=since, limit=limit)
+    result: dict[str, Any] = found.as_json()
+    return result
