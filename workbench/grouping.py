@@ -48,6 +48,7 @@ from storage import grouping_keys as keys
 from storage.cursors import get_cursor, set_cursor
 from storage.events import events_after
 from storage.leases import Grant, LeaseLostError, fence
+from storage.maintenance import Window
 from storage.models import (
     CHANGE_KINDS,
     Event,
@@ -58,6 +59,7 @@ from storage.store import Store
 from storage.txretry import TRANSIENT, UNIQUE_VIOLATION, run_retrying
 from workbench.grouping_sinks import Sink, StoreSink
 from workbench.grouping_threshold import burst
+from workbench.grouping_windows import Windows
 
 CURSOR_NAME = "grouping"
 log = logging.getLogger(__name__)
@@ -74,6 +76,8 @@ class GroupingRules:
     auto_open_count: int = 1
     """Open at the N-th qualifying alert of a service within ``auto_open_window``."""
     auto_open_window: timedelta = timedelta(minutes=10)
+    maintenance: tuple[Window, ...] = ()
+    """Maintenance windows from the config (the store's are read per pass)."""
 
 
 class GroupingSettings(BaseModel):
@@ -98,6 +102,9 @@ class GroupingSettings(BaseModel):
     (``workbench.grouping_threshold``)."""
     auto_open_window_minutes: int = Field(default=10, ge=1)
     """auto_open: the window the N alerts must fall in."""
+    maintenance: list[Window] = Field(default_factory=list)
+    """Planned changes (name, service, environment, starts_at, ends_at, reason) during which
+    alerts are stored and marked but neither group nor auto-open."""
 
     def rules(self) -> GroupingRules:
         """The rules these settings describe."""
@@ -105,7 +112,8 @@ class GroupingSettings(BaseModel):
                              min_severity=self.min_severity, auto_open=self.auto_open,
                              auto_open_severity=self.auto_open_severity,
                              auto_open_count=self.auto_open_count,
-                             auto_open_window=timedelta(minutes=self.auto_open_window_minutes))
+                             auto_open_window=timedelta(minutes=self.auto_open_window_minutes),
+                             maintenance=tuple(self.maintenance))
 
 
 @dataclass
@@ -204,6 +212,7 @@ class _Pass:
     def __init__(self, session: Session, events: list[Event], rules: GroupingRules,
                  sink: Sink) -> None:
         self.session, self.rules, self.sink = session, rules, sink
+        self.windows = Windows(session, events, rules.maintenance)
         batch_keys = [k for e in events for k in _keys(e)]
         self.state = keys.load_state(session=session, keys=batch_keys,
                                      auto_keys=[auto_key(e) for e in events if _opens(e, rules)])
@@ -241,6 +250,9 @@ class _Pass:
             self.by_key.setdefault(key, set()).add(context.investigation_id)
 
     def add(self, event: Event) -> None:
+        if (window := self.windows.covering(event)) is not None:
+            self.sink.suppress(event, window.name)  # stored and marked, not grouped
+            return
         matches = [m for c in self.candidates(event) if (m := match(event, c, self.rules))]
         for m in matches:
             self.links.append(keys.NewLink(m.investigation_id, event.id, event.occurred_at,

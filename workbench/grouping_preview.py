@@ -44,6 +44,8 @@ class Preview:
                       "title": self.events[li.event_id].title if li.event_id in self.events
                       else None, "rule": li.rule, "key": li.key,
                       "window_seconds": li.window_seconds} for li in self.sink.links],
+            "suppressed": [{"event_id": e.id, "title": e.title, "service": e.service,
+                            "window": name} for e, name in self.sink.suppressed],
         }
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from storage import grouping_keys as keys
 from storage import investigations as inv_repo
+from storage import maintenance
 from storage.models import Event, NewInvestigation, utcnow
 
 
@@ -28,7 +29,10 @@ class Sink(Protocol):
         """Open an investigation for ``event``'s alert episode; its id."""
 
     def write(self, links: Sequence[keys.NewLink]) -> int:
-        """Store ``links``; how many are new."""
+        """Store ``links`` (and any suppressions); how many links are new."""
+
+    def suppress(self, event: Event, window: str) -> None:
+        """Hold ``event`` back: a maintenance window named ``window`` covers it."""
 
 
 def new_investigation(event: Event) -> NewInvestigation:
@@ -43,6 +47,10 @@ class StoreSink:
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        self.marks: list[tuple[Event, str]] = []
+
+    def suppress(self, event: Event, window: str) -> None:
+        self.marks.append((event, window))
 
     def open(self, event: Event, auto_key: str) -> int:
         created = inv_repo.create_investigation(session=self.session,
@@ -55,6 +63,7 @@ class StoreSink:
         """Lock the touched investigations in id order, then store links and keys."""
         keys.lock_investigations(session=self.session,
                                  ids={li.investigation_id for li in links})
+        maintenance.record_suppressed(session=self.session, marks=self.marks)
         return len(keys.record_links(session=self.session, links=links, now=utcnow()))
 
 
@@ -73,6 +82,10 @@ class PreviewSink:
 
     opened: list[Opened] = field(default_factory=list)
     links: list[keys.NewLink] = field(default_factory=list)
+    suppressed: list[tuple[Event, str]] = field(default_factory=list)
+
+    def suppress(self, event: Event, window: str) -> None:
+        self.suppressed.append((event, window))
 
     def open(self, event: Event, auto_key: str) -> int:
         placeholder = -(len(self.opened) + 1)

@@ -54,8 +54,11 @@ def render(found: Preview) -> str:
                   else f"investigation {link.investigation_id}")
         lines.append(f"would link event {link.event_id} to {target} by {link.rule} "
                      f"({sanitize_line(link.key or '')}): {title}")
+    for event, window in found.sink.suppressed:
+        lines.append(f"would hold back event {event.id} (maintenance window "
+                     f"{sanitize_line(window)}): {sanitize_line(event.title, limit=80)}")
     more = " (more are pending; a pass takes them in batches)" if found.more else ""
     lines.append(f"dry run: examined {found.examined} events{more}: would open "
-                 f"{len(found.sink.opened)} investigations and make {len(found.sink.links)} "
-                 "links; nothing was changed")
+                 f"{len(found.sink.opened)} investigations, make {len(found.sink.links)} links "
+                 f"and hold back {len(found.sink.suppressed)} alerts; nothing was changed")
     return "\n".join(lines) + "\n"

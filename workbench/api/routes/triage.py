@@ -5,7 +5,9 @@
   investigation's bundle (audited as an export);
 - ``POST /api/investigations/import``: load a bundle (idempotent, audited);
 - ``GET /api/grouping/preview``: what the grouping rules would link and open, and why,
-  changing nothing (``workbench group --dry-run``).
+  changing nothing (``workbench group --dry-run``);
+- ``GET``/``POST /api/maintenance``, ``DELETE /api/maintenance/{id}``: maintenance
+  windows (audited), each with how many alerts it has suppressed.
 
 The work is :mod:`workbench.export`'s, the same code the CLI runs.
 """
@@ -18,13 +20,20 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from storage import audit
-from storage.models import MAX_ID
+from storage.maintenance import (
+    DuplicateWindowError,
+    Window,
+    create_window,
+    delete_window,
+    list_windows,
+)
+from storage.models import MAX_ID, utcnow
 from workbench.api.deps import Db, Responder, Viewer
 from workbench.api.problems import PROBLEM_RESPONSES, ProblemError, problem_doc
 from workbench.api.routes.suspects import suspect_settings
@@ -124,3 +133,66 @@ async def grouping_preview(_: Viewer, db: Db, request: Request,
     found = await run_in_threadpool(preview, db.store, rules, since=since, limit=limit)
     result: dict[str, Any] = found.as_json()
     return result
+
+
+class WindowIn(BaseModel):
+    """A maintenance window to plan."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(min_length=1, max_length=256)]
+    service: Annotated[str, Field(min_length=1, max_length=256)] | None = None
+    environment: Annotated[str, Field(min_length=1, max_length=256)] | None = None
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    reason: Annotated[str, Field(max_length=2_000)] | None = None
+
+
+@router.get("/api/maintenance", response_model=list[Window], summary="Maintenance windows")
+async def windows(_: Viewer, db: Db, request: Request,
+                  all: Annotated[bool, Query(description="include ended windows")] = False,  # noqa: A002
+                  ) -> list[Window]:
+    """Stored and configured windows, each with the number of alerts it suppressed."""
+    configured = grouping_settings(request).maintenance
+    return await db.read(lambda session: list_windows(
+        session=session, extra=configured, active_after=None if all else utcnow()))
+
+
+@router.post("/api/maintenance", response_model=Window, status_code=201,
+             responses={409: problem_doc("A window with that name exists")},
+             summary="Plan a maintenance window")
+async def add_window(principal: Responder, db: Db, body: WindowIn) -> Window:
+    """Alerts of the service (and environment) in ``[starts_at, ends_at)`` will be stored
+    and marked but neither group nor auto-open. Audited."""
+    try:
+        window = Window(**body.model_dump())
+    except ValidationError as exc:
+        raise ProblemError(422, "validation", str(exc.errors()[0]["msg"])) from None
+
+    def work(session: Session) -> Window:
+        created = create_window(session=session, window=window, actor=principal.name)
+        audit.record(session=session, actor=principal.name, action="maintenance.add",
+                     target=f"maintenance:{created.id}", after=created.model_dump(mode="json"),
+                     detail={"via": "api"})
+        return created
+
+    try:
+        return await db.write(work)
+    except DuplicateWindowError as exc:
+        raise ProblemError(409, "conflict", str(exc)) from None
+
+
+@router.delete("/api/maintenance/{window_id}", status_code=204,
+               responses={404: problem_doc("No such window")},
+               summary="Remove a maintenance window")
+async def remove_window(principal: Responder, db: Db,
+                        window_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> Response:
+    """What it suppressed stays marked. Audited."""
+    def work(session: Session) -> None:
+        removed = delete_window(session=session, window_id=window_id)
+        audit.record(session=session, actor=principal.name, action="maintenance.remove",
+                     target=f"maintenance:{window_id}", before=removed.model_dump(mode="json"),
+                     detail={"via": "api"})
+
+    await db.write(work)
+    return Response(status_code=204)
