@@ -342,3 +342,34 @@ class InvestigationOriginRow(Base):
         ID, ForeignKey("investigation.id", ondelete="CASCADE"), unique=True)
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime)
     bundle_sha256: Mapped[str] = mapped_column(String(64))
+
+
+class MaintenanceWindowRow(Base):
+    """A planned change during which matching alerts neither group nor auto-open (0014)."""
+
+    __tablename__ = "maintenance_window"
+    __table_args__ = (Index("ix_maintenance_window_ends_at", "ends_at"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(256), unique=True)
+    service: Mapped[str | None] = mapped_column(String(256))
+    environment: Mapped[str | None] = mapped_column(String(256))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SuppressedEventRow(Base):
+    """An alert a maintenance window held back from grouping, and which window (by name)."""
+
+    __tablename__ = "suppressed_event"
+    __table_args__ = (Index("ix_suppressed_event_window", "window", "occurred_at"),)
+
+    event_id: Mapped[int] = mapped_column(
+        ID, ForeignKey("event.id", ondelete="CASCADE"), primary_key=True)
+    window: Mapped[str] = mapped_column(String(256))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    service: Mapped[str | None] = mapped_column(String(256))
+    suppressed_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -44,26 +44,24 @@ from sqlalchemy.orm import Session
 
 from connectors import tracing
 from connectors.leasing import LeaseKeeper
-from storage import audit
 from storage import grouping_keys as keys
-from storage import investigations as inv_repo
 from storage.cursors import get_cursor, set_cursor
 from storage.events import events_after
 from storage.leases import Grant, LeaseLostError, fence
+from storage.maintenance import Window
 from storage.models import (
     CHANGE_KINDS,
     Event,
     EventKind,
-    NewInvestigation,
     Severity,
-    utcnow,
 )
 from storage.store import Store
 from storage.txretry import TRANSIENT, UNIQUE_VIOLATION, run_retrying
+from workbench.grouping_sinks import Sink, StoreSink
+from workbench.grouping_threshold import burst
+from workbench.grouping_windows import Windows
 
 CURSOR_NAME = "grouping"
-ACTOR = "system:grouper"
-"""The audit actor of every link the rules make and every investigation they open."""
 log = logging.getLogger(__name__)
 
 
@@ -75,6 +73,11 @@ class GroupingRules:
     min_severity: Severity = Severity.MEDIUM
     auto_open: bool = False
     auto_open_severity: Severity = Severity.CRITICAL
+    auto_open_count: int = 1
+    """Open at the N-th qualifying alert of a service within ``auto_open_window``."""
+    auto_open_window: timedelta = timedelta(minutes=10)
+    maintenance: tuple[Window, ...] = ()
+    """Maintenance windows from the config (the store's are read per pass)."""
 
 
 class GroupingSettings(BaseModel):
@@ -94,12 +97,23 @@ class GroupingSettings(BaseModel):
     """Open an investigation for a severe alert or anomaly that matched none."""
     auto_open_severity: Severity = Severity.CRITICAL
     """auto_open: the least severity that opens an investigation."""
+    auto_open_count: int = Field(default=1, ge=1, le=500)
+    """auto_open: open at the N-th such alert of one service within the window, not the first
+    (``workbench.grouping_threshold``)."""
+    auto_open_window_minutes: int = Field(default=10, ge=1)
+    """auto_open: the window the N alerts must fall in."""
+    maintenance: list[Window] = Field(default_factory=list)
+    """Planned changes (name, service, environment, starts_at, ends_at, reason) during which
+    alerts are stored and marked but neither group nor auto-open."""
 
     def rules(self) -> GroupingRules:
         """The rules these settings describe."""
         return GroupingRules(window=timedelta(minutes=self.window_minutes),
                              min_severity=self.min_severity, auto_open=self.auto_open,
-                             auto_open_severity=self.auto_open_severity)
+                             auto_open_severity=self.auto_open_severity,
+                             auto_open_count=self.auto_open_count,
+                             auto_open_window=timedelta(minutes=self.auto_open_window_minutes),
+                             maintenance=tuple(self.maintenance))
 
 
 @dataclass
@@ -195,8 +209,10 @@ def _opens(event: Event, rules: GroupingRules) -> bool:
 class _Pass:
     """One batch: contexts of the open investigations, indexed by the keys rules match on."""
 
-    def __init__(self, session: Session, events: list[Event], rules: GroupingRules) -> None:
-        self.session, self.rules = session, rules
+    def __init__(self, session: Session, events: list[Event], rules: GroupingRules,
+                 sink: Sink) -> None:
+        self.session, self.rules, self.sink = session, rules, sink
+        self.windows = Windows(session, events, rules.maintenance)
         batch_keys = [k for e in events for k in _keys(e)]
         self.state = keys.load_state(session=session, keys=batch_keys,
                                      auto_keys=[auto_key(e) for e in events if _opens(e, rules)])
@@ -211,7 +227,6 @@ class _Pass:
         for context in contexts.values():
             self._index(context)
         self.links: list[keys.NewLink] = []
-        self.created: list[audit.Change] = []
         self.opened = 0
 
     def _index(self, context: Context) -> None:
@@ -235,6 +250,9 @@ class _Pass:
             self.by_key.setdefault(key, set()).add(context.investigation_id)
 
     def add(self, event: Event) -> None:
+        if (window := self.windows.covering(event)) is not None:
+            self.sink.suppress(event, window.name)  # stored and marked, not grouped
+            return
         matches = [m for c in self.candidates(event) if (m := match(event, c, self.rules))]
         for m in matches:
             self.links.append(keys.NewLink(m.investigation_id, event.id, event.occurred_at,
@@ -247,48 +265,40 @@ class _Pass:
     def _auto_open(self, event: Event) -> None:
         key = auto_key(event)
         inv_id = self.state.episodes.get(key)
+        why = f"{event.kind.value} severity>={self.rules.auto_open_severity.value}"
+        members: tuple[Event, ...] = (event,)
         if inv_id is None:
-            created = inv_repo.create_investigation(session=self.session, new=NewInvestigation(
-                title=event.title[:200], severity=event.severity,
-                services=(event.service,) if event.service else (),
-                detected_at=event.occurred_at, tags=("auto",)))
-            keys.mark_auto_opened(session=self.session, investigation_id=created.id,
-                                  auto_key=key)
-            self.created.append(audit.Change(
-                "investigation.create", f"investigation:{created.id}",
-                detail={"title": created.title, "auto_key": key, "event_id": event.id},
-                after=created.model_dump(mode="json", exclude=set(audit.BOOKKEEPING))))
-            inv_id = self.state.episodes[key] = created.id
-            self._index(Context(created.id, set(created.services)))
+            found = burst(self.session, event, count=self.rules.auto_open_count,
+                          window_minutes=int(self.rules.auto_open_window.total_seconds() // 60),
+                          min_severity=self.rules.auto_open_severity)
+            if found is None:
+                return  # below the threshold: stored, examined, not (yet) an investigation
+            members, why = found.events, why if found.count == 1 else f"{why}, {found.key()}"
+            inv_id = self.state.episodes[key] = self.sink.open(event, key)
+            self._index(Context(inv_id, {event.service} if event.service else set()))
             self.opened += 1
-        self.links.append(keys.NewLink(
-            inv_id, event.id, event.occurred_at, _keys(event), rule="auto-open",
-            key=f"{event.kind.value} severity>={self.rules.auto_open_severity.value}"))
-        if inv_id in self.contexts:
-            self.absorb(self.contexts[inv_id], event)
+        for member in members:
+            self.links.append(keys.NewLink(inv_id, member.id, member.occurred_at,
+                                           _keys(member), rule="auto-open", key=why))
+            if inv_id in self.contexts:
+                self.absorb(self.contexts[inv_id], member)
 
     def write(self) -> int:
-        """Lock the touched investigations in id order, then store links, keys and audit.
-
-        Only links that did not exist yet are audited (a re-processed batch, or an
-        event already linked by hand, is a no-op and leaves no row).
-        """
-        keys.lock_investigations(session=self.session,
-                                 ids={li.investigation_id for li in self.links})
-        now = utcnow()
-        new = keys.record_links(session=self.session, links=self.links, now=now)
-        made = {(li.investigation_id, li.event_id): li for li in self.links}
-        audit.record_many(session=self.session, actor=ACTOR, now=now, changes=[
-            *self.created, *(_link_change(made[pair]) for pair in sorted(new))])
-        return len(new)
+        """Hand the links to the sink (the store, or a preview); how many are new."""
+        return self.sink.write(self.links)
 
 
-def _link_change(link: keys.NewLink) -> audit.Change:
-    return audit.Change(
-        "investigation.link", f"investigation:{link.investigation_id}",
-        detail={"event_id": link.event_id, "rule": link.rule},
-        after={"event_id": link.event_id, "reason": link.reason, "rule": link.rule,
-               "key": link.key, "window_seconds": link.window_seconds})
+def decide(session: Session, events: list[Event], rules: GroupingRules,
+           sink: Sink) -> tuple[int, int]:
+    """Run the rules over ``events`` and hand every decision to ``sink``: ``(links, opened)``.
+
+    The grouper passes a :class:`~workbench.grouping_sinks.StoreSink`, ``--dry-run`` a
+    :class:`~workbench.grouping_sinks.PreviewSink`: one path, two outcomes.
+    """
+    batch = _Pass(session, events, rules, sink)
+    for event in events:
+        batch.add(event)
+    return batch.write(), batch.opened
 
 
 def group_once(store: Store, rules: GroupingRules | None = None, *,
@@ -313,15 +323,12 @@ def group_once(store: Store, rules: GroupingRules | None = None, *,
                 return GroupingResult(0, 0, 0)
             span = spans.enter_context(tracing.span(
                 "grouping.pass", {"workbench.grouping.examined": len(events)}))
-            batch = _Pass(session, events, rules)
-            for event in events:
-                batch.add(event)
-            linked = batch.write()
+            linked, opened = decide(session, events, rules, StoreSink(session))
             set_cursor(session=session, connector=CURSOR_NAME, cursor=str(events[-1].id))
             if span is not None:
-                span.set_attributes({"workbench.grouping.linked": linked - batch.opened,
-                                     "workbench.grouping.opened": batch.opened})
-            return GroupingResult(len(events), linked - batch.opened, batch.opened)
+                span.set_attributes({"workbench.grouping.linked": linked - opened,
+                                     "workbench.grouping.opened": opened})
+            return GroupingResult(len(events), linked - opened, opened)
 
     # A concurrent auto-open of the same episode loses on the unique key; the retry
     # reads the winner's investigation and links there (each attempt is its own span).

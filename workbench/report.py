@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from storage.maintenance import suppressed_between
 from storage.models import TIMESTAMP_ORDER, Investigation, LinkedEvent, utcnow
 from storage.store import Store
 from workbench.correlation import Analysis, Suspect, analyse
@@ -85,6 +86,28 @@ def _direction(found: ErrorDirection) -> list[str]:
     return lines
 
 
+MAINTENANCE_MARGIN = timedelta(hours=1)
+"""How far before an investigation's start suppressed alerts still concern it."""
+
+
+def suppressed(store: Store, inv: Investigation, now: datetime) -> dict[str, int]:
+    """Alerts of the investigation's services that maintenance windows held back around
+    it (an hour before its start to its resolution or now), per window."""
+    start = inv.impact_started_at or inv.detected_at or inv.created_at
+    with store.read() as session:
+        return suppressed_between(session=session, start=start - MAINTENANCE_MARGIN,
+                                  end=inv.resolved_at or now, services=inv.services)
+
+
+def _maintenance(counts: dict[str, int]) -> list[str]:
+    if not counts:
+        return []
+    lines = ["", "## Suppressed by maintenance windows", ""]
+    lines += [f"- {count} alerts held back by window {sanitize_line(name)} (stored, not grouped)"
+              for name, count in sorted(counts.items())]
+    return lines
+
+
 def _timeline(linked: list[LinkedEvent]) -> list[str]:
     lines = ["", f"## Timeline ({len(linked)} linked events)", ""]
     for item in linked:
@@ -104,7 +127,7 @@ def markdown_report(store: Store, investigation_id: int, *, now: datetime | None
     linked = store.investigation_events(investigation_id)
     found: Analysis = analyse(store, inv, settings=settings)
     lines = _header(inv, now) + _direction(found.direction) + _suspects(found.suspects) \
-        + _timeline(linked)
+        + _maintenance(suppressed(store, inv, now)) + _timeline(linked)
     return "\n".join(lines) + "\n"
 
 
@@ -121,6 +144,7 @@ def json_report(store: Store, investigation_id: int, *,
                     "link": item.link.model_dump(mode="json")} for item in linked],
         **suspects_out(inv.id, found).model_dump(
             mode="json", include={"error_direction", "suspects"}),
+        "suppressed_by_maintenance": suppressed(store, inv, utcnow()),
     }
     # Always terminal-safe, not only on a tty: the same bytes get piped to `less -R`.
     return json_safe(orjson.dumps(document, option=orjson.OPT_INDENT_2))

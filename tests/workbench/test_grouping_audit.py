@@ -19,7 +19,8 @@ from storage import (
     Store,
     audit,
 )
-from workbench.grouping import ACTOR, GroupingRules, group_all
+from workbench.grouping import GroupingRules, group_all
+from workbench.grouping_sinks import ACTOR
 
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 

@@ -42,6 +42,8 @@ window_minutes = 30
 min_severity = "medium"
 auto_open = false              # open an investigation for an unmatched severe alert
 auto_open_severity = "critical"
+auto_open_count = 1            # open at the N-th such alert of a service ...
+auto_open_window_minutes = 10  # ... within this many minutes
 
 [suspects]
 # Rank the changes before an investigation's impact by where its errors point.

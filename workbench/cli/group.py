@@ -7,7 +7,7 @@ import sys
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from workbench.cli.main import open_store
+from workbench.cli.main import CliError, open_store
 
 if TYPE_CHECKING:
     from storage import Store
@@ -17,17 +17,41 @@ if TYPE_CHECKING:
 def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "group", help="link new events to open investigations by the grouping rules")
-    parser.add_argument("--window-minutes", type=int, default=30, metavar="N",
-                        help="service-window rule: minutes around the latest linked event")
+    parser.add_argument("--window-minutes", type=int, default=None, metavar="N",
+                        help="service-window rule: minutes around the latest linked event "
+                             "(default: [grouping] window_minutes)")
     parser.add_argument("--auto-open", action="store_true",
-                        help="open an investigation for a critical alert/anomaly that matched none")
+                        help="open an investigation for a critical alert/anomaly that matched "
+                             "none (also: [grouping] auto_open)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print what would be linked and opened, and why; change nothing")
+    parser.add_argument("--since", default=None, metavar="TIME",
+                        help="--dry-run: examine every event since TIME (ISO 8601 or e.g. 2h), "
+                             "not only those after the last pass")
+    parser.add_argument("--json", action="store_true", help="--dry-run: print JSON")
     parser.set_defaults(handler=_run)
 
 
-def _run(args: argparse.Namespace) -> int:
-    from workbench.grouping import GroupingRules
+def rules_from(args: argparse.Namespace) -> GroupingRules:
+    """``[grouping]`` from the config, with this command's flags on top."""
+    from dataclasses import replace
 
-    rules = GroupingRules(window=timedelta(minutes=args.window_minutes), auto_open=args.auto_open)
+    from workbench.cli.main import load_config
+
+    rules: GroupingRules = load_config(args).grouping.rules()
+    if args.window_minutes is not None:
+        rules = replace(rules, window=timedelta(minutes=args.window_minutes))
+    return replace(rules, auto_open=True) if args.auto_open else rules
+
+
+def _run(args: argparse.Namespace) -> int:
+    rules = rules_from(args)
+    if args.dry_run:
+        from workbench.cli.group_preview import run_preview
+
+        return run_preview(args, rules)
+    if args.since is not None or args.json:
+        raise CliError("--since and --json go with --dry-run")
     store = open_store(args)
     try:
         result = _group(store, rules)

@@ -37,6 +37,7 @@ COMMANDS = (
     "workbench.cli.audit_cmd",
     "workbench.cli.retention_cmd",
     "workbench.cli.export_cmd",
+    "workbench.cli.maintenance_cmd",
 )
 
 

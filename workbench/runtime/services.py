@@ -155,6 +155,7 @@ async def api_service(rt: Runtime) -> AsyncIterator[None]:
     app = create_app(store=rt.store, settings=settings, health=rt.health, control=rt.control,
                      read_only=rt.options.read_only)
     app.state.suspects = rt.config.suspects
+    app.state.grouping = rt.config.grouping
     server = await asyncio.to_thread(ApiServer(app, settings).start)
     rt.api_url = server.url
     rt.notes.append(f"api: {server.url}")

@@ -4,7 +4,7 @@ The table ``storage.rollup`` keeps in step with the events (see there), backfill
 here from the events already stored, with the runtime's own statement.
 
 Revision ID: 0012_rollups
-Revises: 0011
+Revises: 0012_user_view
 Create Date: 2026-12-02
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012_rollups"
-down_revision = "0011"
+down_revision = "0012_user_view"
 branch_labels = None
 depends_on = None
 

@@ -3,7 +3,11 @@
 - ``GET /api/investigations/{id}/export?format=jsonl|csv|bundle``: the timeline as
   JSON Lines (the import format) or Timesketch CSV, streamed a page at a time; or the
   investigation's bundle (audited as an export);
-- ``POST /api/investigations/import``: load a bundle (idempotent, audited).
+- ``POST /api/investigations/import``: load a bundle (idempotent, audited);
+- ``GET /api/grouping/preview``: what the grouping rules would link and open, and why,
+  changing nothing (``workbench group --dry-run``);
+- ``GET``/``POST /api/maintenance``, ``DELETE /api/maintenance/{id}``: maintenance
+  windows (audited), each with how many alerts it has suppressed.
 
 The work is :mod:`workbench.export`'s, the same code the CLI runs.
 """
@@ -11,33 +15,44 @@ The work is :mod:`workbench.export`'s, the same code the CLI runs.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from storage import audit
-from storage.models import MAX_ID
+from storage.maintenance import (
+    DuplicateWindowError,
+    Window,
+    create_window,
+    delete_window,
+    list_windows,
+)
+from storage.models import MAX_ID, utcnow
 from workbench.api.deps import Db, Responder, Viewer
 from workbench.api.problems import PROBLEM_RESPONSES, ProblemError, problem_doc
 from workbench.api.routes.suspects import suspect_settings
 from workbench.export.bundle import build_bundle
 from workbench.export.load import BundleError, load_bundle
 from workbench.export.timeline import export_chunks
+from workbench.grouping import GroupingSettings
+from workbench.grouping_preview import preview
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/api/investigations", tags=["triage"], responses=PROBLEM_RESPONSES)
+router = APIRouter(tags=["triage"], responses=PROBLEM_RESPONSES)
 InvestigationId = Annotated[int, Path(ge=1, le=MAX_ID, description="investigation id")]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: problem_doc("No such investigation")}
 MEDIA = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8",
          "bundle": "application/json"}
 
 
-@router.get("/{investigation_id}/export", responses=NOT_FOUND, response_class=Response,
+@router.get("/api/investigations/{investigation_id}/export", responses=NOT_FOUND,
+            response_class=Response,
             summary="An investigation's timeline (JSONL, Timesketch CSV) or its bundle")
 async def export(principal: Viewer, db: Db, request: Request,
                  investigation_id: InvestigationId,
@@ -78,7 +93,7 @@ class ImportOut(BaseModel):
     conflicts: list[str]
 
 
-@router.post("/import", response_model=ImportOut,
+@router.post("/api/investigations/import", response_model=ImportOut,
              responses={422: problem_doc("Not a bundle, or a checksum does not match")},
              summary="Load an investigation bundle (idempotent)")
 async def load(principal: Responder, db: Db, request: Request) -> ImportOut:
@@ -94,3 +109,90 @@ async def load(principal: Responder, db: Db, request: Request) -> ImportOut:
                      events_stored=result.events_stored, events_present=result.events_present,
                      links_added=result.links_added, verdicts_added=result.verdicts_added,
                      conflicts=result.conflicts)
+
+
+def grouping_settings(request: Request) -> GroupingSettings:
+    """The app's ``[grouping]`` settings (defaults when none were given)."""
+    settings = getattr(request.app.state, "grouping", None)
+    return settings if isinstance(settings, GroupingSettings) else GroupingSettings()
+
+
+@router.get("/api/grouping/preview", summary="What grouping would link and open (dry run)")
+async def grouping_preview(_: Viewer, db: Db, request: Request,
+                           since: Annotated[datetime | None, Query(
+                               description="examine every event since this time (default: "
+                                           "those after the last grouping pass)")] = None,
+                           limit: Annotated[int, Query(ge=1, le=10_000)] = 2_000,
+                           ) -> dict[str, Any]:
+    """The grouper's own pass over the pending events with a sink that writes nothing:
+    each investigation it would open (negative placeholder ids) and each link, with the
+    rule and key that made it."""
+    if since is not None and since.tzinfo is None:
+        raise ProblemError(422, "validation", "since has no time zone (add Z or +HH:MM)")
+    rules = grouping_settings(request).rules()
+    found = await run_in_threadpool(preview, db.store, rules, since=since, limit=limit)
+    result: dict[str, Any] = found.as_json()
+    return result
+
+
+class WindowIn(BaseModel):
+    """A maintenance window to plan."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(min_length=1, max_length=256)]
+    service: Annotated[str, Field(min_length=1, max_length=256)] | None = None
+    environment: Annotated[str, Field(min_length=1, max_length=256)] | None = None
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    reason: Annotated[str, Field(max_length=2_000)] | None = None
+
+
+@router.get("/api/maintenance", response_model=list[Window], summary="Maintenance windows")
+async def windows(_: Viewer, db: Db, request: Request,
+                  all: Annotated[bool, Query(description="include ended windows")] = False,  # noqa: A002
+                  ) -> list[Window]:
+    """Stored and configured windows, each with the number of alerts it suppressed."""
+    configured = grouping_settings(request).maintenance
+    return await db.read(lambda session: list_windows(
+        session=session, extra=configured, active_after=None if all else utcnow()))
+
+
+@router.post("/api/maintenance", response_model=Window, status_code=201,
+             responses={409: problem_doc("A window with that name exists")},
+             summary="Plan a maintenance window")
+async def add_window(principal: Responder, db: Db, body: WindowIn) -> Window:
+    """Alerts of the service (and environment) in ``[starts_at, ends_at)`` will be stored
+    and marked but neither group nor auto-open. Audited."""
+    try:
+        window = Window(**body.model_dump())
+    except ValidationError as exc:
+        raise ProblemError(422, "validation", str(exc.errors()[0]["msg"])) from None
+
+    def work(session: Session) -> Window:
+        created = create_window(session=session, window=window, actor=principal.name)
+        audit.record(session=session, actor=principal.name, action="maintenance.add",
+                     target=f"maintenance:{created.id}", after=created.model_dump(mode="json"),
+                     detail={"via": "api"})
+        return created
+
+    try:
+        return await db.write(work)
+    except DuplicateWindowError as exc:
+        raise ProblemError(409, "conflict", str(exc)) from None
+
+
+@router.delete("/api/maintenance/{window_id}", status_code=204,
+               responses={404: problem_doc("No such window")},
+               summary="Remove a maintenance window")
+async def remove_window(principal: Responder, db: Db,
+                        window_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> Response:
+    """What it suppressed stays marked. Audited."""
+    def work(session: Session) -> None:
+        removed = delete_window(session=session, window_id=window_id)
+        audit.record(session=session, actor=principal.name, action="maintenance.remove",
+                     target=f"maintenance:{window_id}", before=removed.model_dump(mode="json"),
+                     detail={"via": "api"})
+
+    await db.write(work)
+    return Response(status_code=204)
