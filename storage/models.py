@@ -7,6 +7,7 @@ All times are timezone-aware and normalised to UTC on the way in.
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Generic, Self, TypeVar
@@ -15,8 +16,10 @@ import orjson
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -46,8 +49,28 @@ def _utc(value: datetime) -> datetime:
                          ) from None
 
 
-UTCDateTime = Annotated[datetime, AfterValidator(_utc)]
-"""A datetime that must carry a zone; stored and returned in UTC."""
+RFC3339 = (r"^(?!0000)\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[Tt]([01]\d|2[0-3]):"
+           r"[0-5]\d:[0-5]\d(\.\d+)?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d)$")
+"""An RFC 3339 date-time with a zone (leap seconds aside: Python has no 23:59:60)."""
+_RFC3339 = re.compile(RFC3339)
+
+
+def _date_time_text(value: Any) -> Any:
+    # Given as data (JSON, a query string), a time is RFC 3339 text: pydantic alone
+    # would read 0, 0.5 or "1700000000" as Unix seconds, a silent guess about units.
+    # Epoch numbers are read only by the time module, where a source declares them.
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _RFC3339.match(value):
+        raise ValueError("expected an RFC 3339 date-time with a zone, "
+                         "such as 2026-01-01T00:00:00Z")
+    return value
+
+
+UTCDateTime = Annotated[datetime, BeforeValidator(_date_time_text), AfterValidator(_utc),
+                        WithJsonSchema({"type": "string", "format": "date-time",
+                                        "pattern": RFC3339})]
+"""A datetime that must carry a zone (RFC 3339 text when given as data); kept in UTC."""
 
 
 def utcnow() -> datetime:
@@ -300,7 +323,7 @@ class InvestigationFields(_Frozen):
     team: Short | None = None
     impact_domain: Short | None = None
     business_impact: str | None = None
-    estimated_mttr_minutes: Annotated[int, Field(ge=0, le=MAX_INT32)] | None = None
+    estimated_mttr_minutes: Annotated[int, Field(ge=0, le=MAX_INT32, strict=True)] | None = None
     automation_potential: Short | None = None
     root_cause: str | None = None
     impact_started_at: UTCDateTime | None = None

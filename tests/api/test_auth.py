@@ -35,6 +35,8 @@ def _api_routes(store: Store) -> list[tuple[str, str, Role]]:
             continue
         if "receivers" in route.tags:
             continue  # webhooks authenticate each sender their own way (brief B)
+        if not route.include_in_schema:
+            continue  # a 405 guard (workbench.api.methods) serves no operation
         roles = [ROLE_DEPENDENCIES[d.call] for d in route.dependant.dependencies
                  if d.call in ROLE_DEPENDENCIES]
         for method in route.methods:

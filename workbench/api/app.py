@@ -21,7 +21,7 @@ from connectors.control import Control
 from connectors.health import HealthRegistry
 from storage import Store
 from workbench import __version__
-from workbench.api import hot, problems
+from workbench.api import contract, hot, problems
 from workbench.api.auth import Authenticator
 from workbench.api.connector_status import collect
 from workbench.api.db import Database
@@ -46,6 +46,11 @@ log = logging.getLogger(__name__)
 ROUTERS = (events.router, investigations.router, connectors.router, analytics.router,
            tokens.router, audit.router, ops.router, suspects.router, triage.router)
 OPTIONAL_ROUTERS = ("workbench.api.routes.receivers",)
+RULES = ("Rules beyond the schema, each answered 422 naming the field: a `cursor` is "
+         "valid only for the query whose page gave it; `end` must be after `start`; an "
+         "investigation's timestamps must be in order (impact started, detected, "
+         "acknowledged, mitigated, resolved), a PATCH judged merged with the stored "
+         "values.")
 
 
 def create_app(*, store: Store, settings: ApiSettings | None = None,
@@ -68,11 +73,12 @@ def create_app(*, store: Store, settings: ApiSettings | None = None,
                   lifespan=lifespan,
                   description="Every `/api` route needs `Authorization: Bearer <token>` "
                               "(`workbench token create`). Errors are "
-                              "`application/problem+json`.")
+                              "`application/problem+json`. " + RULES)
     _state(app, store, db, settings, health, control)
     problems.install(app)
     for router in (*ROUTERS, *_optional_routers()):
         app.include_router(router)
+    contract.install(app)
     if db.fast.enabled:
         # Ahead of the FastAPI routes for the same paths (see workbench.api.hot).
         app.router.routes[0:0] = hot.ROUTES

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import re
-from datetime import datetime
 from typing import Annotated, Any, Optional
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
-    WithJsonSchema,
+    TypeAdapter,
+    ValidationError,
     create_model,
 )
 
@@ -25,26 +23,8 @@ from storage.models import (
 )
 
 MAX_BATCH = 1_000
-RFC3339 = (r"^(?!0000)\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[Tt]([01]\d|2[0-3]):"
-           r"[0-5]\d:[0-5]\d(\.\d+)?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d)$")
-"""An RFC 3339 date-time with a zone (leap seconds aside: Python has no 23:59:60)."""
-_RFC3339 = re.compile(RFC3339)
-
-
-def _date_time_text(value: Any) -> Any:
-    # Query values are text, and pydantic alone would read "0.5" as Unix seconds.
-    if isinstance(value, datetime):
-        return value
-    if not isinstance(value, str) or not _RFC3339.match(value):
-        raise ValueError("expected an RFC 3339 date-time with a zone, "
-                         "such as 2026-01-01T00:00:00Z")
-    return value
-
-
-Timestamp = Annotated[UTCDateTime, BeforeValidator(_date_time_text),
-                      WithJsonSchema({"type": "string", "format": "date-time",
-                                      "pattern": RFC3339})]
-"""A date-time query parameter: RFC 3339 text only, converted to UTC (422 otherwise)."""
+Timestamp = UTCDateTime
+"""A date-time parameter: RFC 3339 text only, converted to UTC (422 otherwise)."""
 
 
 class _Body(BaseModel):
@@ -101,12 +81,36 @@ class IngestOut(BaseModel):
     """Ids of the posted events, in request order (stored or already present)."""
 
 
+def _admits_null(annotation: Any) -> bool:
+    try:
+        TypeAdapter(annotation).validate_python(None)
+    except ValidationError:
+        return False
+    return True
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
 def _optional(model: type[BaseModel], name: str) -> type[BaseModel]:
-    fields: dict[str, Any] = {
-        key: (Optional[info.annotation], Field(default=None, description=info.description))  # noqa: UP045
-        for key, info in model.model_fields.items()
-    }
-    fields["status"] = (InvestigationStatus | None, None)
+    """Every field may be left out; ``null`` only where the field itself takes it.
+
+    A field left out is unset (``exclude_unset``); ``"title": null`` is refused here,
+    where the document says so, rather than by the merged model after the fact.
+    """
+    fields: dict[str, Any] = {}
+    for key, info in model.model_fields.items():
+        # The bounds (max_length, ge ...) live in ``metadata``: keep them in the document.
+        annotation = Annotated[info.annotation, *info.metadata] if info.metadata \
+            else info.annotation
+        if _admits_null(annotation):
+            fields[key] = (Optional[annotation],  # noqa: UP045
+                           Field(default=None, description=info.description))
+        else:  # absent means unset; the document must not offer null as a default
+            fields[key] = (annotation, Field(default=None, description=info.description,
+                                             json_schema_extra=_no_default))
+    fields["status"] = (InvestigationStatus, Field(default=None, json_schema_extra=_no_default))
     created: type[BaseModel] = create_model(
         name, __config__=ConfigDict(extra="forbid"), **fields)
     return created

@@ -18,8 +18,9 @@ T = TypeVar("T")
 
 LimitParam = Annotated[int | None, Query(ge=1, le=1_000_000,
                                           description="page size; clamped to the maximum")]
-CursorParam = Annotated[str | None, Query(max_length=2_048,
-                                           description="opaque cursor from a previous page")]
+CursorParam = Annotated[str | None, Query(
+    max_length=2_048,
+    description="opaque cursor from a previous page of the same query; any other value is 422")]
 
 
 class PageOut(BaseModel, Generic[T]):

@@ -22,6 +22,7 @@ from starlette.responses import Response
 
 from storage import InvalidCursorError, InvalidTransitionError, NotFoundError
 from storage.txretry import RetriesExhaustedError
+from workbench.api.methods import allowed_methods
 
 MEDIA_TYPE = "application/problem+json"
 BASE = "urn:workbench:problem:"
@@ -124,11 +125,16 @@ async def _on_problem(_: Request, exc: Exception) -> Response:
                             errors=exc.errors)
 
 
-async def _on_http(_: Request, exc: Exception) -> Response:
+async def _on_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     slug = _STATUS_SLUG.get(exc.status_code, "bad-request" if exc.status_code < 500
                             else "internal")
-    return problem_response(exc.status_code, slug, str(exc.detail), headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        allow = allowed_methods(request.app, request.scope["path"])
+        if allow is not None:
+            headers["Allow"] = allow
+    return problem_response(exc.status_code, slug, str(exc.detail), headers=headers)
 
 
 async def _on_request_validation(_: Request, exc: Exception) -> Response:

@@ -18,6 +18,7 @@ from storage.models import (
 )
 from storage.queries import InvestigationQuery
 from workbench.api.deps import Db, Responder, Settings, Viewer
+from workbench.api.methods import read_only_guard
 from workbench.api.models import (
     InvestigationPatch,
     InvestigationPut,
@@ -85,6 +86,9 @@ async def search_investigations(_: Viewer, db: Db, settings: Settings, q: Text,
         session=s, query=query)), query)
 
 
+read_only_guard(router, "/search")  # a write there is 405, not a PUT on an id "search"
+
+
 @router.get("/status/{status}", response_model=PageOut[Investigation],
             summary="Investigations in one status")
 async def by_status(_: Viewer, db: Db, settings: Settings, status: InvestigationStatus,
@@ -138,7 +142,7 @@ async def _update(db: Db, actor: str, investigation_id: int, changes: dict[str, 
     return await db.write(work)
 
 
-@router.put("/{investigation_id}", response_model=Investigation, responses=NOT_FOUND,
+@router.put("/{investigation_id}", response_model=Investigation, responses=CONFLICT,
             summary="Replace an investigation's fields")
 async def replace(principal: Responder, db: Db, investigation_id: InvestigationId,
                   body: InvestigationPut) -> Investigation:
@@ -149,7 +153,7 @@ async def replace(principal: Responder, db: Db, investigation_id: InvestigationI
     return await _update(db, principal.name, investigation_id, changes, "investigation.replace")
 
 
-@router.patch("/{investigation_id}", response_model=Investigation, responses=NOT_FOUND,
+@router.patch("/{investigation_id}", response_model=Investigation, responses=CONFLICT,
               summary="Change some fields of an investigation")
 async def patch(principal: Responder, db: Db, investigation_id: InvestigationId,
                 body: Annotated[InvestigationPatch, Body()]) -> Investigation:
@@ -204,7 +208,9 @@ async def linked_events(_: Viewer, db: Db, investigation_id: InvestigationId
 
 
 @router.post("/{investigation_id}/events/{event_id}", response_model=LinkOut, status_code=201,
-             responses=NOT_FOUND, summary="Link an event")
+             responses={**NOT_FOUND, 200: {"model": LinkOut,
+                                           "description": "Already linked: the link as it was"}},
+             summary="Link an event")
 async def link(principal: Responder, db: Db, investigation_id: InvestigationId,
                event_id: EventId, response: Response,
                body: Annotated[LinkRequest | None, Body()] = None) -> LinkOut:

@@ -44,6 +44,7 @@ from connectors.secrets import SecretError, SecretRef
 from connectors.traces import otlp
 from connectors.traces.detect import TraceDetector
 from connectors.traces.model import InvalidSpanIdError
+from workbench.api import receiver_docs as docs
 from workbench.api.deps import responder
 from workbench.api.middleware import receiver_key
 from workbench.api.problems import ProblemError, problem_response
@@ -76,7 +77,7 @@ async def _lifespan(app: Any) -> AsyncIterator[None]:
 
 
 router = APIRouter(tags=["receivers"], lifespan=_lifespan)
-PROTOBUF = "application/x-protobuf"
+PROTOBUF = docs.PROTOBUF
 
 
 class _State:
@@ -166,7 +167,8 @@ def _ignored(state: _State, name: str, what: str) -> Response:
     return _json({"status": "ignored", "reason": what}, status=202)
 
 
-@router.post(RECEIVERS[GITHUB].path, summary="GitHub webhook (X-Hub-Signature-256)")
+@router.post(RECEIVERS[GITHUB].path, summary="GitHub webhook (X-Hub-Signature-256)",
+             responses=docs.WEBHOOK_RESPONSES, openapi_extra=docs.WEBHOOK_BODY)
 async def github_webhook(request: Request) -> Response:
     """``workflow_run``, ``workflow_job``, ``deployment_status`` and ``push`` deliveries."""
     state = _state(request)
@@ -190,7 +192,8 @@ async def github_webhook(request: Request) -> Response:
     return _json({"status": "ok", **counts})
 
 
-@router.post(RECEIVERS[GITLAB].path, summary="GitLab Pipeline/Job/Deployment Hook")
+@router.post(RECEIVERS[GITLAB].path, summary="GitLab Pipeline/Job/Deployment Hook",
+             responses=docs.WEBHOOK_RESPONSES, openapi_extra=docs.WEBHOOK_BODY)
 async def gitlab_webhook(request: Request) -> Response:
     """Pipeline, Job and Deployment Hooks; other hooks are acknowledged and ignored."""
     state = _state(request)
@@ -221,7 +224,8 @@ async def _bearer_ok(expected: str | None, request: Request) -> bool:
     return True
 
 
-@router.post(RECEIVERS[ALERTMANAGER].path, summary="Alertmanager webhook (payload v4)")
+@router.post(RECEIVERS[ALERTMANAGER].path, summary="Alertmanager webhook (payload v4)",
+             responses=docs.ALERTMANAGER_RESPONSES, openapi_extra=docs.ALERTMANAGER_BODY)
 async def alertmanager_webhook(request: Request) -> Response:
     """Firing and resolved alerts; a resend of the same state stores nothing."""
     state = _state(request)
@@ -239,7 +243,8 @@ async def alertmanager_webhook(request: Request) -> Response:
     return _json({"status": "ok", **counts})
 
 
-@router.post(RECEIVERS[OTLP].path, summary="OTLP/HTTP trace export (protobuf or JSON)")
+@router.post(RECEIVERS[OTLP].path, summary="OTLP/HTTP trace export (protobuf or JSON)",
+             responses=docs.OTLP_RESPONSES, openapi_extra=docs.OTLP_BODY)
 async def otlp_traces(request: Request) -> Response:
     """Decode, detect span errors and slow traces, store the events; OTLP response."""
     state = _state(request)
