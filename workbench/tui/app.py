@@ -89,6 +89,7 @@ class WorkbenchApp(App[None]):
         from workbench.tui.screens.investigations import InvestigationsScreen
 
         self.push_screen(InvestigationsScreen())
+        self.gate.hold_until_loaded()
         if self.live and self.repo.store.dialect == "postgresql":
             self.run_worker(self._listen, thread=True, group="feed", exit_on_error=False)
         if self.runtime is not None:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from connectors.dlq import Parsers
     from workbench.settings.tui import TuiSettings
     from workbench.tui.data import Repo
+    from workbench.tui.keygate import KeyGate
 
 
 class ScreenHost(Protocol):
@@ -34,6 +35,8 @@ class ScreenHost(Protocol):
     """The loaded ``workbench.config.Config``, when there is one (DLQ replay fallback)."""
     now: Callable[[], datetime]
     """The clock (frozen in tests)."""
+    gate: KeyGate
+    """Type-ahead safety: told of the fetches a key starts (the next key waits for them)."""
 
     @property
     def control(self) -> Control | None:
