@@ -13,6 +13,21 @@ import threading
 import time
 from pathlib import Path
 
+SLOW_PRELUDE = """
+import time
+from workbench.tui.data import Repo
+def _slowed(name, seconds):
+    real = getattr(Repo, name)
+    def slow(self, *args, **kwargs):
+        time.sleep(seconds)  # a busy store: this read takes a while
+        return real(self, *args, **kwargs)
+    setattr(Repo, name, slow)
+for _name, _seconds in {slow!r}.items():
+    _slowed(_name, _seconds)
+"""
+"""Run before the CLI when a test asks for slow store reads (``slow={"events": 0.3}``):
+a busy store, so that data arrives well after the keys typed behind it."""
+
 KEYS = {"enter": b"\r", "tab": b"\t", "escape": b"\x1b", "down": b"\x1b[B", "pagedown": b"\x1b[6~"}
 
 
@@ -20,15 +35,19 @@ class PtyApp:
     """The TUI in a child process on a pty of ``cols`` x ``rows``."""
 
     def __init__(self, db: Path, *args: str, cols: int = 80, rows: int = 24,
-                 api: bool = False) -> None:
+                 api: bool = False, slow: dict[str, float] | None = None) -> None:
         self.master, slave = os.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
         env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(cols),
                "LINES": str(rows), "TEXTUAL_ANIMATIONS": "none", "ESCDELAY": "25"}
         env.pop("NO_COLOR", None)
+        argv = ["--db", str(db), *([] if api else ["--no-api"]), *args]
+        start = ["-m", "workbench"]
+        if slow:
+            start = ["-c", SLOW_PRELUDE.format(slow=slow) + "from workbench.cli.main import main\n"
+                     f"import sys\nsys.argv = ['workbench', *{argv!r}]\nraise SystemExit(main())"]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "workbench", "--db", str(db),
-             *([] if api else ["--no-api"]), *args],
+            [sys.executable, *start, *([] if slow else argv)],
             stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True)
         os.close(slave)
         self.output = bytearray()
@@ -57,8 +76,9 @@ class PtyApp:
             time.sleep(0.02)  # polling the reader's progress, not waiting for a result
         raise AssertionError("the app did not settle")
 
-    def wait_for(self, text: bytes, timeout: float = 30.0) -> None:
-        """Until ``text`` was written (e.g. the first screen drew), then until idle.
+    def wait_for(self, text: bytes, timeout: float = 30.0, *, settle: bool = True) -> None:
+        """Until ``text`` was written (e.g. the first screen drew), then until idle
+        (unless ``settle`` is false: type while the app is still loading).
 
         Keys written before the app put the terminal in raw mode are cooked by the
         line discipline (Enter arrives as ctrl+j): wait for the first screen first."""
@@ -67,7 +87,8 @@ class PtyApp:
             if time.monotonic() - began > timeout:
                 raise AssertionError(f"{text!r} never appeared")
             time.sleep(0.02)  # polling the reader's progress for a condition
-        self.quiet()
+        if settle:
+            self.quiet()
 
     def resize(self, cols: int, rows: int) -> None:
         """Change the window size (SIGWINCH) and settle."""

@@ -78,6 +78,9 @@ def test_every_flow_typed_as_one_burst(incident: tuple[Path, int]) -> None:
         burst(app, "sresolved\r" + ESC)  # status chooser: text and Enter do not write
         burst(app, "vinfo\r" + ESC)  # severity chooser: same
         burst(app, "uyes\r" + ESC)  # unlink: y is not a yes
+        burst(app, ":resolve\ryes\r" + ESC)  # a typed command that writes asks too
+        burst(app, ":sev info\r\r" + ESC)
+        burst(app, ":status resolved\r:q\r" + ESC)
         burst(app, ESC)  # back to the list (Esc then a key in one write would be Alt+key)
         burst(app, "/status:resolved\r")  # the list's filter box
         burst(app, f"/{CTRL_U}status:investigating\r")  # filter again
@@ -95,8 +98,9 @@ def test_every_flow_typed_as_one_burst(incident: tuple[Path, int]) -> None:
 
 
 def test_search_and_steps_typed_as_one_burst(incident: tuple[Path, int]) -> None:
-    """``/PoolTimeout⏎nnN`` then ``t`` tags the row the cursor reached: the second match
-    (none of the letters went to the screen: no chooser opened, nothing else written)."""
+    """``⏎/PoolTimeout⏎nnN`` then ``t`` tags the row the cursor reached: the second match
+    (none of the letters went to the screen: no chooser opened, nothing else written),
+    although it is typed before the list has its rows and every read is slow."""
     db, inv_id = incident
     store = Store.open(db)
     try:
@@ -107,12 +111,13 @@ def test_search_and_steps_typed_as_one_burst(incident: tuple[Path, int]) -> None
     hits = [e.id for e in linked if "PoolTimeout" in e.title]
     assert len(hits) >= 3
     before = _state(db, inv_id)
-    app = PtyApp(db)
+    # A busy store: the list and each timeline page arrive a second late.
+    app = PtyApp(db, slow={"events": 1.0, "investigations": 1.0})
     try:
-        app.wait_for(b"Investigations")
-        burst(app, "\r")
-        app.wait_for(b"linked events")
-        burst(app, f"/PoolTimeout\rnnNt{CTRL_U}second\r")
+        app.wait_for(b"STATUS", settle=False)  # the list is drawn, its rows are not in yet
+        # Open the incident and search its timeline in the same write: the Enter waits
+        # for the list's rows, the search for the first page of the screen Enter opened.
+        burst(app, f"\r/PoolTimeout\rnnNt{CTRL_U}second\r")
         deadline = time.monotonic() + 20
         while True:
             store = Store.open(db)
@@ -127,3 +132,29 @@ def test_search_and_steps_typed_as_one_burst(incident: tuple[Path, int]) -> None
         app.close()
     assert tagged == [hits[1]]
     assert _state(db, inv_id) == before
+
+
+def test_enter_after_a_filter_waits_for_the_reloaded_list(incident: tuple[Path, int]) -> None:
+    """``/status:resolved⏎⏎`` pasted as one write: the second Enter opens the first
+    RESOLVED investigation -- the list the filter reloaded -- not the row the list showed
+    while it was still reloading; the note typed after it lands there too."""
+    from storage.models import InvestigationStatus, NewInvestigation
+
+    db, inv_id = incident
+    store = Store.open(db)
+    try:
+        store.set_status(store.create_investigation(NewInvestigation(
+            title="an older one")).id, InvestigationStatus.RESOLVED)
+        done = store.create_investigation(NewInvestigation(title="Disk full on db-1"))
+        store.set_status(done.id, InvestigationStatus.RESOLVED)
+    finally:
+        store.close()
+    app = PtyApp(db, slow={"investigations": 0.4})  # a busy store: the reload takes a while
+    try:
+        app.wait_for(b"Investigations")
+        burst(app, f"/{CTRL_U}status:resolved\r\raafter the filter\r")
+        got = _wait_state(db, done.id, lambda s: bool(s[3]))
+    finally:
+        app.close()
+    assert got[3] == ["after the filter"]
+    assert "after the filter" not in _state(db, inv_id)[3]

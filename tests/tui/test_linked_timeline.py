@@ -26,7 +26,8 @@ async def _open(pilot: Any, app: Any, investigation_id: int) -> InvestigationScr
 
 
 async def test_linked_events_page_like_any_timeline(seeded: tuple[Store, int]) -> None:
-    """With 10-row pages only the first pages load; G fetches the rest, in time order,
+    """With 10-row pages only the first pages load; G reads the last page, page up the
+    ones before it, in time order,
     each row with why it is linked; the caption keeps the total from the link count."""
     store, inv = seeded
     expected = _linked_ids(store, inv)
@@ -37,8 +38,13 @@ async def test_linked_events_page_like_any_timeline(seeded: tuple[Store, int]) -
         rows = screen.pane.rows
         assert len(rows.rows) < len(expected) and rows.has_more
         assert f"{len(expected)} linked events" in screen.pane.caption
-        for _ in range(len(expected) // 10 + 2):
-            await pilot.press("G")
+        await pilot.press("G")  # the newest linked event at once, read from the other end
+        await settle(pilot, lambda: rows.current is not None
+                     and rows.current.id == expected[-1])
+        for _ in range(len(expected)):  # scrolling up reads the pages before it
+            if not rows.has_before:
+                break
+            await pilot.press("pageup")
             await settle(pilot)
         assert [e.id for e in rows.rows] == expected and not rows.has_more
         assert set(rows.reasons) == set(expected)

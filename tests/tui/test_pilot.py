@@ -13,6 +13,7 @@ from workbench.tui.screens.events import EventsScreen
 from workbench.tui.screens.health import DeadLetterScreen, HealthScreen
 from workbench.tui.screens.investigation import InvestigationScreen
 from workbench.tui.screens.investigations import InvestigationsScreen
+from workbench.tui.screens.modals import ConfirmScreen
 
 
 def screen(app: Any) -> Any:
@@ -108,11 +109,22 @@ async def test_fields_status_and_validation(seeded: tuple[Store, int]) -> None:
         await pilot.press("I", "ctrl+u", *"payments down", "enter")
         await settle(pilot, lambda: store.get_investigation(inv_id).business_impact
                      == "payments down")
-        await pilot.press("colon", *"status investigating", "enter")
-        await settle(pilot)
+        await pilot.press("colon", *"status investigating", "enter", "ctrl+y")
+        await settle(pilot)  # investigating -> investigating is refused
         assert store.get_investigation(inv_id).status == InvestigationStatus.INVESTIGATING
-        await pilot.press("colon", *"resolve", "enter")
+        await pilot.press("colon", *"resolve", "enter")  # typed text: it asks first
+        await settle(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y", "enter", "colon")  # printable keys never confirm
+        await settle(pilot)
+        assert store.get_investigation(inv_id).status != "resolved"
+        assert store.get_investigation(inv_id).severity == "high"
+        await pilot.press("ctrl+y")
         await settle(pilot, lambda: store.get_investigation(inv_id).status == "resolved")
+        await pilot.press("colon", *"sev info", "enter", "escape")  # Esc: no
+        await settle(pilot)
+        assert store.get_investigation(inv_id).severity == "high"
+        await pilot.press("colon", *"sev info", "enter", "ctrl+y")
+        await settle(pilot, lambda: store.get_investigation(inv_id).severity == "info")
 
 
 async def test_mark_create_link_tag_unlink(seeded: tuple[Store, int]) -> None:
@@ -221,6 +233,9 @@ async def test_read_only_writes_nothing(seeded: tuple[Store, int]) -> None:
         await pilot.press("a", *"should not land", "enter")
         await pilot.press("colon", *"resolve", "enter")
         await settle(pilot)
+        await pilot.press("question_mark")  # the help modal says so too
+        await settle(pilot, lambda: bool(app.screen.query("#help-read-only")))
+        assert "READ-ONLY" in str(app.screen.query_one("#help-read-only").render())
     assert store.get_investigation(inv_id) == before
 
 
@@ -325,8 +340,8 @@ async def test_timeline_window_filter_and_previous_error(seeded: tuple[Store, in
 
 
 async def test_keyset_pages_load_as_you_scroll(seeded: tuple[Store, int]) -> None:
-    """With 10-row pages, G at the end of what is loaded fetches the next page until every
-    event is there, in order, without duplicates."""
+    """With 10-row pages, paging down fetches the next page until every event is there,
+    in order, without duplicates."""
     from workbench.settings.tui import TuiSettings
 
     store, _ = seeded
@@ -339,8 +354,10 @@ async def test_keyset_pages_load_as_you_scroll(seeded: tuple[Store, int]) -> Non
                      and bool(app.screen.pane.rows.rows))
         rows = app.screen.pane.rows
         assert len(rows.rows) < total and rows.has_more  # a page or two (prefetch), not all
-        for _ in range(total // 10 + 2):
-            await pilot.press("G")
+        for _ in range(total):  # page down until every page is in (G jumps instead)
+            if not rows.has_more:
+                break
+            await pilot.press("pagedown")
             await settle(pilot)
         ids = [e.id for e in rows.rows]
         assert len(ids) == total == len(set(ids)) and not rows.has_more
@@ -378,3 +395,40 @@ async def test_a_page_of_the_old_query_is_dropped(seeded: tuple[Store, int]) -> 
         await settle(pilot, lambda: bool(screen.pane.rows.rows)
                      and not screen.loader.loading_more)
         assert {e.severity for e in screen.pane.rows.rows} == {Severity.CRITICAL}
+
+
+async def test_G_reaches_the_oldest_event_of_the_whole_store(
+        seeded: tuple[Store, int]) -> None:
+    """All events with 10-row pages (389 events): G lands on the oldest event of the store
+    at once (one page read from the other end, not 39); scrolling up reads the pages
+    before it in order, without gaps or duplicates; g goes back to the newest."""
+    from storage.queries import EventQuery
+    from workbench.settings.tui import TuiSettings
+
+    store, _ = seeded
+    every = store.list_events(EventQuery(order="desc", limit=500)).items
+    assert len(every) > 30
+    app = make_app(store, settings=TuiSettings(page_size=10))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, lambda: bool(app.screen.rows.rows))
+        await pilot.press("A")
+        await settle(pilot, lambda: isinstance(app.screen, EventsScreen)
+                     and bool(app.screen.pane.rows.rows))
+        rows = app.screen.pane.rows
+        await pilot.press("G")
+        await settle(pilot, lambda: rows.current is not None
+                     and rows.current.id == every[-1].id)
+        assert len(rows.rows) <= 30 and rows.has_before and not rows.has_more
+        for _ in range(len(every)):
+            if not rows.has_before:
+                break
+            await pilot.press("pageup")
+            await settle(pilot)
+        assert [e.id for e in rows.rows] == [e.id for e in every]
+        assert rows.current is not None
+        await pilot.press("G")
+        await settle(pilot, lambda: rows.current is not None
+                     and rows.current.id == every[-1].id)
+        await pilot.press("g")
+        await settle(pilot, lambda: rows.cursor == 0 and not rows.has_before
+                     and rows.current is not None and rows.current.id == every[0].id)

@@ -23,8 +23,8 @@ pytestmark = pytest.mark.slow
 CTRL_U, CTRL_Y, ESC, DOWN = "\x15", "\x19", "\x1b", "\x1b[B"
 WRITING_BURSTS = (
     "\r",  # open the incident
-    f"s{DOWN}{CTRL_Y}", f"v{DOWN}{CTRL_Y}", "nnote\r", f"O{CTRL_U}someone\r",
-    "Iimpact\r", f"u{CTRL_Y}", "ta,b\r", "m", f"L{CTRL_Y}", "Ntitle\r",
+    f"s{DOWN}{CTRL_Y}", f"v{DOWN}{CTRL_Y}", "anote\r", f"O{CTRL_U}someone\r",
+    "Iimpact\r", f"u{CTRL_Y}", "ta,b\r", "m", f"L{CTRL_Y}", "Ctitle\r",
     ":status resolved\r", ":note via the command line\r",
     ESC, "Nblank\r", ESC, "H", "\r", f"R{CTRL_Y}", f"X{CTRL_Y}", f"P{CTRL_Y}", ESC,
 )

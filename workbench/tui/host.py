@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from workbench.identity import Identity
     from workbench.settings.tui import TuiSettings
     from workbench.tui.data import Repo
+    from workbench.tui.keygate import KeyGate
     from workbench.tui.user_view import UserData
 
 
@@ -40,6 +41,8 @@ class ScreenHost(Protocol):
     """The loaded ``workbench.config.Config``, when there is one (DLQ replay fallback)."""
     now: Callable[[], datetime]
     """The clock (frozen in tests)."""
+    gate: KeyGate
+    """Type-ahead safety: told of the fetches a key starts (the next key waits for them)."""
 
     @property
     def control(self) -> Control | None:

@@ -10,9 +10,17 @@ The gate holds each raw key until the previous one was handled — stopped by a
 widget, or bubbled to the app and its binding run — and until the screen on top
 (perhaps one that key just pushed) has processed what was queued for it: mounting,
 focusing. Held keys are then replayed in order, so they reach the prompt, filter box
-or chooser that the previous key opened. A watchdog releases the gate if a key is
-somehow never completed (a widget removed while the key was in its queue), so the
-keyboard can never lock up.
+or chooser that the previous key opened.
+
+Widgets are not enough: a key often starts a fetch (``Enter`` on a filter reloads
+the list, ``Enter`` on a row opens a screen that loads its data) and the next key
+means the data that fetch brings (``/status:resolved⏎⏎`` opens the first resolved
+investigation, not the row the list showed before it reloaded). Screens report the
+fetches a key starts (:meth:`KeyGate.track`); the next key waits until they finished
+and their results were applied -- including fetches those results started in turn.
+
+A watchdog releases the gate if a key is somehow never completed (a widget removed
+while the key was in its queue, a fetch that hangs), so the keyboard can never lock up.
 """
 
 from __future__ import annotations
@@ -23,17 +31,22 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from textual import events
-from textual.dom import NoScreen
+from textual.dom import DOMNode, NoScreen
+from textual.worker import Worker, WorkerState
 
 if TYPE_CHECKING:
     from textual.app import App
-    from textual.dom import DOMNode
     from textual.timer import Timer
 
 log = logging.getLogger(__name__)
 
 WATCHDOG_S = 3.0
 """Longest a key may stay unfinished before the held keys are let through anyway."""
+
+DATA_POLL_S = 0.005
+"""How often a held key looks again whether the fetches it waits for are done."""
+
+_BUSY = (WorkerState.PENDING, WorkerState.RUNNING)
 
 
 class KeyGate:
@@ -48,12 +61,28 @@ class KeyGate:
         self._target: DOMNode | None = None
         self._began = 0.0
         self._watchdog: Timer | None = None
+        self._fetches: list[Worker[Any]] = []
+        """Fetches the current key started: the next key waits for their results."""
+
+    def hold_until_loaded(self) -> None:
+        """At start-up: keys typed before the first screen shows its data wait for it
+        (an ``Enter`` typed while the list loads opens the first row, not nothing).
+        Call from the app's mount, after the first screen was pushed."""
+        startup = events.Key("", None)
+        self.current, self._began = startup, time.monotonic()
+        self.app.call_after_refresh(self.finish, startup)
+
+    def track(self, worker: Worker[Any]) -> None:
+        """``worker`` fetches data the next key may act on (a no-op between keys)."""
+        if self.current is not None:
+            self._fetches.append(worker)
 
     def admit(self, event: events.Key) -> bool:
         """``True`` when ``event`` may be routed now; ``False`` when it is held."""
         if self.current is None or event is self.current:
             self.current = event
             self._began = time.monotonic()
+            self._fetches.clear()
             return True
         self.pending.append(event)
         self._arm_watchdog()
@@ -134,12 +163,27 @@ class KeyGate:
     def _next(self, done: events.Key | None) -> None:
         if done is not self.current:
             return  # the watchdog moved on already
+        if done is not None and self._fetches and self._waited_for_data(done):
+            return
         self.current = None
         if self.pending:
             event = self.pending.popleft()
             self.current = event
             self._began = time.monotonic()
+            self._fetches.clear()
             self.app.post_message(event)
+
+    def _waited_for_data(self, done: events.Key) -> bool:
+        """Hold the next key while ``done``'s fetches run; once they finished, let their
+        results land (they were posted to the fetching screens) and look again: a result
+        may start another fetch, which this key then waits for too."""
+        if any(worker.state in _BUSY for worker in self._fetches):
+            self.app.set_timer(DATA_POLL_S, lambda: self._next(done))
+            return True
+        nodes: list[DOMNode] = [w.node for w in self._fetches if isinstance(w.node, DOMNode)]
+        self._fetches.clear()
+        self._drain([*nodes, self.app], done)
+        return True
 
     def _arm_watchdog(self) -> None:
         if self._watchdog is None:
@@ -152,6 +196,7 @@ class KeyGate:
         if time.monotonic() - self._began >= WATCHDOG_S:
             log.warning("key %r not finished after %.1fs; releasing %d held keys",
                         getattr(self.current, "key", None), WATCHDOG_S, len(self.pending))
+            self._fetches.clear()  # a slow fetch: stop waiting for it
             self._next(self.current)
         if self.pending:
             self._arm_watchdog()

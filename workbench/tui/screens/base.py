@@ -24,6 +24,12 @@ if TYPE_CHECKING:
 
 R = TypeVar("R")
 
+BACKGROUND = frozenset({"suspects", "histogram", "preview"})
+"""Fetch groups no key waits for: what they bring (rankings, counts, a preview beside
+the list) is never what the next key acts on, and they can take seconds on a big store.
+Every other fetch a key starts holds the keys typed after it until its result is in
+(``workbench.tui.keygate``)."""
+
 
 def describe(exc: Exception) -> str:
     """One safe line for the status bar from any exception."""
@@ -80,7 +86,10 @@ class BaseScreen(Screen[None]):
             if not get_current_worker().is_cancelled:
                 self.post_message(Fetched(then, result))
 
-        self.run_worker(job, thread=True, group=group, exclusive=True, exit_on_error=False)
+        worker = self.run_worker(job, thread=True, group=group, exclusive=True,
+                                 exit_on_error=False)
+        if group not in BACKGROUND:
+            self.wb.gate.track(worker)
 
     def write(self, fn: Callable[[], Any], done: str | None, *,
               after: Callable[[Any], None] | None = None) -> None:

@@ -63,6 +63,10 @@ class HelpScreen(ModalScreen[None]):
         for row in iter_help():
             commands.add_row(*row)
         with VerticalScroll():
+            if getattr(self.app, "read_only", False):
+                yield Static(Text(" READ-ONLY ", style="bold reverse") + Text(
+                    "  this session changes nothing: the keys that write are hidden"),
+                    id="help-read-only")
             yield Static(TRIAGE)
             yield Static(Text("\nKeys on this screen", style="bold underline"))
             yield Static(bindings_table(self.active))

@@ -361,17 +361,34 @@ class InvestigationScreen(BaseScreen):
         self.app.push_screen(ConfirmScreen(f"Unlink event {event.id} ({title})?"), confirmed)
 
     # -- ``:`` commands with an argument ---------------------------------------
+    def _confirm(self, question: str, then: Callable[[], None]) -> None:
+        """A typed command that changes status or severity asks like the choosers do:
+        ``:resolve⏎`` is ordinary text, which a burst or a paste can produce."""
+        self.app.push_screen(ConfirmScreen(question), lambda yes: then() if yes else None)
+
     def action_set_status(self, value: str) -> None:
-        """``:status resolved``."""
-        self.set_status(value.strip().lower())
+        """``:status resolved`` and ``:resolve`` (applied after ``ctrl+y``)."""
+        from storage.models import InvestigationStatus
+
+        value = value.strip().lower()
+        try:
+            InvestigationStatus(value)
+        except ValueError:
+            self.notify(f"unknown status {sanitize_line(value, limit=40)!r}", severity="error")
+            return
+        self._confirm(f"Set the status of #{self.investigation_id} to {value}?",
+                      lambda: self.set_status(value))
 
     def action_set_field_severity(self, value: str) -> None:
-        """``:sev high``."""
+        """``:sev high`` (applied after ``ctrl+y``)."""
         try:
-            self.set_field("severity", Severity(value.strip().lower()))
+            severity = Severity(value.strip().lower())
         except ValueError:
             self.notify("severity must be one of: " + ", ".join(s.value for s in Severity),
                         severity="error")
+            return
+        self._confirm(f"Set the severity of #{self.investigation_id} to {severity.value}?",
+                      lambda: self.set_field("severity", severity))
 
     def action_set_field_owner(self, value: str) -> None:
         """``:owner alex``."""

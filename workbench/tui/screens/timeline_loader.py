@@ -8,10 +8,14 @@ brings the link reasons of its own events.
 
 Paging: the first page is fetched, the next one when the cursor nears the end of
 what is loaded (``RowView.NearEnd``) — a million matching events cost one page per
-screenful scrolled. The live tail asks only for ids above the newest one seen; in
-an oldest-first timeline they are appended (nothing on screen moves), in a
-newest-first one they are prepended with the scroll offset shifted by the same
-amount, so the rows under the user's eyes stay put either way.
+screenful scrolled. ``G`` does not walk there: it reads the query's other end (the
+same keyset, reversed) and shows that page; scrolling up from it reads the pages
+before it the same way (``RowView.NearStart``), and ``g`` goes back to the first page.
+
+The live tail asks only for ids above the newest one seen; in an oldest-first
+timeline they are appended (nothing on screen moves), in a newest-first one they are
+prepended with the scroll offset shifted by the same amount, so the rows under the
+user's eyes stay put either way.
 """
 
 from __future__ import annotations
@@ -41,6 +45,9 @@ class TimelineLoader:
         self.base: EventQuery | None = None
         self.filter = Filter()
         self.next_cursor: str | None = None
+        self.before_cursor: str | None = None
+        """Where the reversed query goes on towards the first row (after ``G``)."""
+        self.loading_before = False
         self.max_id = 0
         self.active = False
         self.loading_more = False
@@ -87,6 +94,11 @@ class TimelineLoader:
         if self.active and self.base is not None:
             self._load_first(keep_cursor=True)
 
+    def refresh_from_start(self) -> None:
+        """``g`` after ``G``: the first page again, cursor on its first row."""
+        if self.active and self.base is not None:
+            self._load_first()
+
     def stop(self) -> None:
         """Stop paging and tailing (the pane is fed by someone else now)."""
         self.active = False
@@ -125,7 +137,8 @@ class TimelineLoader:
 
     def _load_first(self, *, keep_cursor: bool = False) -> None:
         self.generation += 1
-        self.loading_more = False
+        self.loading_more = self.loading_before = False
+        self.before_cursor = None
         repo, query, gen = self.screen.wb.repo, self.query(), self.generation
         self.screen.fetch(lambda: (*self._page(query), repo.max_event_id()),
                           lambda result: self._first_loaded(gen, result, keep_cursor),
@@ -148,6 +161,7 @@ class TimelineLoader:
             rows.reasons.clear()
         self._note_reasons(reasons)
         with self.screen.app.batch_update():
+            rows.has_before = False
             rows.set_rows(page.items, has_more=page.next_cursor is not None)
             if not keep_cursor:
                 rows.set_cursor(0)
@@ -180,8 +194,60 @@ class TimelineLoader:
         self._caption()
         self.pane.more_loaded(before)
 
+    # -- the other end -------------------------------------------------------
+    def _reversed(self, cursor: str | None) -> EventQuery:
+        query = self.query()
+        order = "asc" if query.order == "desc" else "desc"
+        return query.model_copy(update={"order": order, "cursor": cursor})
+
+    def load_end(self) -> None:
+        """``G``: the last page of the query, read from its end, cursor on its last row."""
+        if not self.active or self.base is None:
+            return
+        self.generation += 1
+        self.loading_more = self.loading_before = False
+        self.next_cursor = None  # the NearEnd that G's cursor move posts finds no next page
+        query, gen = self._reversed(None), self.generation
+        self.screen.fetch(lambda: self._page(query),
+                          lambda result: self._end_loaded(gen, *result), group="timeline")
+
+    def _end_loaded(self, gen: int, page: Page[Event], reasons: dict[int, EventLink]) -> None:
+        if gen != self.generation:
+            return
+        self.next_cursor, self.before_cursor = None, page.next_cursor
+        self._note_reasons(reasons)
+        rows = self.pane.rows
+        with self.screen.app.batch_update():
+            rows.has_before = page.next_cursor is not None
+            rows.set_rows(list(reversed(page.items)), has_more=False)
+            rows.set_cursor(len(rows.rows) - 1)
+        self._caption()
+
+    def load_before(self) -> None:
+        """The page before the first loaded row (after ``G``), once at a time."""
+        if not self.active or self.before_cursor is None or self.loading_before:
+            return
+        self.loading_before = True
+        query, gen = self._reversed(self.before_cursor), self.generation
+        self.screen.fetch(lambda: self._page(query),
+                          lambda result: self._before_loaded(gen, *result), group="before")
+
+    def _before_loaded(self, gen: int, page: Page[Event],
+                       reasons: dict[int, EventLink]) -> None:
+        if gen != self.generation:
+            return
+        self.loading_before = False
+        self.before_cursor = page.next_cursor
+        self._note_reasons(reasons)
+        rows = self.pane.rows
+        with self.screen.app.batch_update():
+            rows.has_before = page.next_cursor is not None
+            rows.prepend_rows(list(reversed(page.items)))
+        self._caption()
+
     def _caption(self) -> None:
-        shown, more = len(self.pane.rows.rows), self.pane.rows.has_more
+        shown = len(self.pane.rows.rows)
+        more = self.pane.rows.has_more or self.pane.rows.has_before
         count = f"  {shown}{'+' if more else ''} events"
         if self.total is not None and self.filter.empty:  # the caption says how many
             count = f"  {shown} loaded" if more else ""
@@ -216,7 +282,7 @@ class TimelineLoader:
             events = [e for e in events if e.occurred_at < self.base.end]
         rows.new_ids.update(e.id for e in events)
         with self.screen.app.batch_update():
-            if self.base.order == "desc":
+            if self.base.order == "desc" and not rows.has_before:
                 rows.prepend_rows(sorted(events, key=lambda e: (e.occurred_at, e.id),
                                          reverse=True))
             elif not rows.has_more:

@@ -77,12 +77,32 @@ class RowView(ScrollView, Generic[T], can_focus=True):
         def can_replace(self, message: Message) -> bool:
             return isinstance(message, RowView.NearEnd) and message.view is self.view
 
+    class NearStart(Message):
+        """The cursor is close to the first loaded row while rows before it are not loaded
+        (the view was opened from its other end): time to fetch the page before."""
+
+        def __init__(self, view: RowView[object]) -> None:
+            super().__init__()
+            self.view = view
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, RowView.NearStart) and message.view is self.view
+
+    class EndRequested(Message):
+        """``G`` while rows after the loaded ones exist: whoever feeds the view may load
+        the last page straight away (keyset from the other end) instead of every page."""
+
+    class StartRequested(Message):
+        """``g`` while rows before the loaded ones exist (the view came from its end)."""
+
     def __init__(self, *, empty_text: str = "nothing here", id: str | None = None,
                  classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.rows: list[T] = []
         self.marked: set[Hashable] = set()
         self.has_more = False
+        self.has_before = False
+        """Rows before the first loaded one exist (the view was opened from its end)."""
         self.empty_text = empty_text
         self._cache: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
         self.search = SearchPattern()
@@ -195,6 +215,8 @@ class RowView(ScrollView, Generic[T], can_focus=True):
             self.post_message(self.Highlighted(self, index))  # type: ignore[arg-type]
         if self.has_more and index >= len(self.rows) - self._page_height() * 2:
             self.post_message(self.NearEnd(self))  # type: ignore[arg-type]
+        if self.has_before and index < self._page_height() * 2:
+            self.post_message(self.NearStart(self))  # type: ignore[arg-type]
 
     def _page_height(self) -> int:
         return max(self.scrollable_content_region.height, 1)
@@ -216,11 +238,16 @@ class RowView(ScrollView, Generic[T], can_focus=True):
         self.set_cursor(self.cursor + direction * self._page_height())
 
     def action_first(self) -> None:
-        """Go to the first row."""
+        """Go to the first row (of everything, when the view came from its end)."""
+        if self.has_before:
+            self.post_message(self.StartRequested())
         self.set_cursor(0)
 
     def action_last(self) -> None:
-        """Go to the last loaded row (and ask for more if there is more)."""
+        """Go to the last row: of everything when someone loads the end straight away
+        (:class:`EndRequested`), else the last loaded one, asking for more."""
+        if self.has_more:
+            self.post_message(self.EndRequested())
         self.set_cursor(len(self.rows) - 1)
 
     def action_open(self) -> None:

@@ -100,6 +100,21 @@ class TimelinePane(Vertical):
         if self.loader is not None:
             self.loader.load_more()
 
+    def on_row_view_near_start(self, message: EventRows.NearStart) -> None:
+        message.stop()
+        if self.loader is not None:
+            self.loader.load_before()
+
+    def on_row_view_end_requested(self, message: EventRows.EndRequested) -> None:
+        message.stop()
+        if self.loader is not None:
+            self.loader.load_end()
+
+    def on_row_view_start_requested(self, message: EventRows.StartRequested) -> None:
+        message.stop()
+        if self.loader is not None:
+            self.loader.refresh_from_start()
+
     def more_loaded(self, before: int) -> None:
         """A page was appended after row ``before - 1``: a pending search goes on there."""
         if self.searching:
