@@ -6,11 +6,18 @@ tracer with :func:`install` when tracing is on; until then every helper is a
 and loads no SDK. Attribute names follow the OpenTelemetry semantic conventions
 where one exists (``http.*``, ``url.*``, ``server.*``, ``error.type``) and use the
 ``workbench.`` prefix otherwise.
+
+Inside a trace the sampler dropped (the current span is valid but not recording),
+no child span is made at all: every sampler the SDK ships drops the children of a
+dropped span (parent-based ones by the parent's flag, ratio ones by the same trace
+id), so building them, their attributes and their context would be pure cost on
+the 90% of requests a 10% sampler does not keep. Outgoing calls still carry the
+dropped trace's ``traceparent``, so the next service drops it too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
 
@@ -21,13 +28,33 @@ if TYPE_CHECKING:
     from storage.models import IngestResult
 
 _tracer: Tracer | None = None
+_current_span: Callable[[], Span] | None = None
 Attributes = Mapping[str, str | int | float | bool]
 
 
 def install(tracer: Tracer | None) -> None:
     """Trace from now on with ``tracer`` (``None``: stop tracing)."""
-    global _tracer
+    global _tracer, _current_span
     _tracer = tracer
+    if tracer is None:
+        _current_span = None
+    else:
+        from opentelemetry.trace import get_current_span
+
+        _current_span = get_current_span
+
+
+def dropped() -> bool:
+    """Whether the current span belongs to a trace the sampler did not keep."""
+    if _current_span is None:
+        return False
+    current_span = _current_span()
+    return not current_span.is_recording() and current_span.get_span_context().is_valid
+
+
+def recording() -> bool:
+    """Whether the current span records: an operation of a kept trace is under way."""
+    return _current_span is not None and _current_span().is_recording()
 
 
 def tracer() -> Tracer | None:
@@ -46,18 +73,16 @@ def span(name: str, attributes: Attributes | None = None) -> Any:
     Exceptions leaving the block are recorded as span events and set the status to
     ERROR (the SDK's default for ``start_as_current_span``).
     """
-    if _tracer is None:
+    if _tracer is None or dropped():
         return nullcontext(None)
     return _tracer.start_as_current_span(name, attributes=attributes)
 
 
 def current() -> Span | None:
     """The active span when tracing is on."""
-    if _tracer is None:
+    if _current_span is None:
         return None
-    from opentelemetry import trace
-
-    return trace.get_current_span()
+    return _current_span()
 
 
 def poll_span(connector: str, kind: str, breaker_state: str) -> Any:
@@ -93,6 +118,8 @@ def retry_event(error: BaseException | None, attempt: int, wait_seconds: float) 
 
 def ingest_span(connector: str | None, events: int, dead_letters: int) -> Any:
     """One ingest transaction (events, dead letters and cursor together)."""
+    if _tracer is None or dropped():
+        return nullcontext(None)
     attributes: dict[str, str | int] = {"workbench.batch.events": events,
                                         "workbench.batch.dead_letters": dead_letters}
     if connector is not None:
@@ -113,6 +140,10 @@ def http_client_span(request: httpx.Request) -> Iterator[Span | None]:
     from opentelemetry.propagate import inject
     from opentelemetry.trace import SpanKind
 
+    if dropped():
+        inject(request.headers)  # the source learns the trace was not kept
+        yield None
+        return
     url = request.url
     attributes: dict[str, str | int] = {
         "http.request.method": request.method,

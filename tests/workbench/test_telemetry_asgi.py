@@ -71,3 +71,32 @@ async def test_an_unsampled_request_is_served_and_exports_nothing(
         assert (await client.get("/status/200")).status_code == 200
         assert (await client.get("/boom")).status_code == 500
     assert spans.get_finished_spans() == ()
+
+
+async def test_a_caller_traceparent_is_joined_and_its_absence_starts_a_trace(
+        spans: InMemorySpanExporter) -> None:
+    trace_id, parent_id = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+    async with _client(spans) as client:
+        await client.get("/status/200", headers={"traceparent": f"00-{trace_id}-{parent_id}-01",
+                                                 "user-agent": "probe/1"})
+        await client.get("/status/200")
+    joined, alone = spans.get_finished_spans()
+    assert format(joined.context.trace_id, "032x") == trace_id
+    assert joined.parent is not None and format(joined.parent.span_id, "016x") == parent_id
+    assert (joined.attributes or {})["user_agent.original"] == "probe/1"
+    assert alone.parent is None and alone.context.trace_id != joined.context.trace_id
+
+
+async def test_a_caller_unsampled_flag_is_honoured(spans: InMemorySpanExporter) -> None:
+    """Parent-based: a caller that dropped its trace gets no span from us either."""
+    from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+
+    provider = TracerProvider(sampler=ParentBased(TraceIdRatioBased(1.0)))
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    app = Starlette(routes=[Route("/status/{code:int}", teapot)])
+    app.add_middleware(TracingMiddleware, tracer=provider.get_tracer("test"))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://wb.test") as client:
+        header = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00"
+        assert (await client.get("/status/200", headers={"traceparent": header})).is_success
+    assert spans.get_finished_spans() == ()

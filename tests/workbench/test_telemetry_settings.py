@@ -98,6 +98,36 @@ def test_no_sdk_import_when_off(tmp_path: object, table: str, environ: dict[str,
     assert bool(loaded) is on, loaded  # the third case proves the probe sees an import
 
 
+# The TUI's start-up path (``workbench`` with no subcommand) decides the same way.
+TUI_PROBE = """
+import json, sys
+from workbench.cli.tui import _start_telemetry
+from workbench.config import parse_config
+from storage import Store
+config = parse_config(sys.argv[1])
+store = Store.open(sys.argv[2])
+handle = _start_telemetry(config, store)
+print(json.dumps([handle is not None, sorted(m for m in sys.modules
+                  if m.startswith(("opentelemetry.sdk", "opentelemetry.exporter")))]))
+"""
+
+
+@pytest.mark.parametrize(("table", "environ", "on"), [
+    ("", {}, False),
+    ("[telemetry]\nenabled = true\n", {"OTEL_SDK_DISABLED": "true"}, False),
+    ("[telemetry]\nenabled = true\nendpoint = \"http://127.0.0.1:9\"\n", {}, True),
+])
+def test_the_tui_loads_no_sdk_when_off(tmp_path: object, table: str,
+                                       environ: dict[str, str], on: bool) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    run = subprocess.run([sys.executable, "-c", TUI_PROBE, table, f"{tmp_path}/wb.db"],
+                         capture_output=True, text=True, env={**env, **environ}, timeout=120)
+    assert run.returncode == 0, run.stderr
+    started, loaded = json.loads(run.stdout.strip().splitlines()[-1])
+    assert started is on
+    assert bool(loaded) is on, loaded  # the third case proves the probe sees an import
+
+
 def test_json_log_lines_carry_the_active_span() -> None:
     os.environ.pop("OTEL_TRACES_SAMPLER", None)
     handle = start(TelemetrySettings(enabled=True, exporter="console"))

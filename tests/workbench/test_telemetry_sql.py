@@ -50,13 +50,14 @@ def test_statements_are_spans_under_the_current_one(store: Store,
 
 def test_a_failing_statement_is_an_error_span(store: Store,
                                               spans: InMemorySpanExporter) -> None:
-    with pytest.raises(Exception, match="no_such_table"), store.read() as session:
+    with (pytest.raises(Exception, match="no_such_table"), tracing.span("request"),
+          store.read() as session):
         session.execute(text("SELECT * FROM no_such_table"))
     [failed] = [s for s in spans.get_finished_spans() if s.name == "SELECT"]
     assert failed.status.status_code is StatusCode.ERROR
     assert [e.name for e in failed.events] == ["exception"]
     # The next statement gets its own span, ended by its own execution.
-    with store.read() as session:
+    with tracing.span("request"), store.read() as session:
         session.execute(text("SELECT 1"))
     assert [s.status.status_code for s in spans.get_finished_spans()
             if s.name == "SELECT"][-1] is StatusCode.UNSET
@@ -66,3 +67,30 @@ def test_nothing_is_recorded_when_tracing_is_off(store: Store) -> None:
     trace_statements(store.engine)
     with store.read() as session:
         assert session.execute(text("SELECT 1")).scalar() == 1
+
+
+def test_statements_outside_a_recorded_operation_are_not_spans(store: Store) -> None:
+    """No one-span traces for background statements, nothing under a dropped trace."""
+    from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+
+    exporter = InMemorySpanExporter()
+    kept = TracerProvider()
+    kept.add_span_processor(SimpleSpanProcessor(exporter))
+    dropped = TracerProvider(sampler=ALWAYS_OFF)
+    dropped.add_span_processor(SimpleSpanProcessor(exporter))
+    trace_statements(store.engine)
+    try:
+        tracing.install(kept.get_tracer("test"))
+        with store.read() as session:
+            session.execute(text("SELECT 1"))
+        tracing.install(dropped.get_tracer("test"))
+        with tracing.span("dropped request"), store.read() as session:
+            session.execute(text("SELECT 2"))
+        tracing.install(kept.get_tracer("test"))
+        with tracing.span("kept request"), store.read() as session:
+            session.execute(text("SELECT 3"))
+    finally:
+        tracing.install(None)
+    finished = exporter.get_finished_spans()
+    assert [s.name for s in finished] == ["SELECT", "kept request"]
+    assert (finished[0].attributes or {})["db.query.text"] == "SELECT 3"

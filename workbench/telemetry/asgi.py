@@ -5,6 +5,10 @@ not the raw path, so traces group by route. An incoming ``traceparent`` (or
 whatever ``OTEL_PROPAGATORS`` names) makes the request a child of the caller's
 span. Only 5xx responses mark the span as an error: a 4xx is the client's
 mistake, not the server's (HTTP server conventions).
+
+Most requests carry no trace context: the propagators' header names are looked
+up once, and a request without any of them starts its trace from an empty
+context without building a header dictionary or running the extractors.
 """
 
 from __future__ import annotations
@@ -12,14 +16,28 @@ from __future__ import annotations
 from typing import Any
 
 from opentelemetry import context
-from opentelemetry.propagate import extract
+from opentelemetry.context import Context
+from opentelemetry.propagate import extract, get_global_textmap
 from opentelemetry.trace import Span, SpanKind, StatusCode, Tracer, set_span_in_context
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+_ROOT = Context()
 
-def _getter_headers(scope: Scope) -> dict[str, str]:
+
+def _carrier(scope: Scope, fields: frozenset[bytes]) -> dict[str, str] | None:
+    """The request headers for the extractors, or ``None`` when none is a context header."""
     headers: Any = scope.get("headers", ())
-    return {name.decode("latin-1"): value.decode("latin-1") for name, value in headers}
+    for name, _ in headers:
+        if name.lower() in fields:
+            return {n.decode("latin-1"): v.decode("latin-1") for n, v in headers}
+    return None
+
+
+def _header(scope: Scope, wanted: bytes) -> str | None:
+    for name, value in scope.get("headers", ()):
+        if name.lower() == wanted:
+            return str(value.decode("latin-1"))
+    return None
 
 
 class TracingMiddleware:
@@ -34,18 +52,33 @@ class TracingMiddleware:
     def __init__(self, app: ASGIApp, *, tracer: Tracer) -> None:
         self.app = app
         self.tracer = tracer
+        # traceparent, tracestate, baggage, or whatever OTEL_PROPAGATORS configured.
+        self.fields = frozenset(f.lower().encode("latin-1") for f in get_global_textmap().fields)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = _getter_headers(scope)
-        method = scope["method"]
-        span = self.tracer.start_span(method, context=extract(headers), kind=SpanKind.SERVER)
-        recording = span.is_recording()
-        if recording:
-            span.set_attributes(_request_attributes(scope, headers, method))
+        carrier = _carrier(scope, self.fields)
+        span = self.tracer.start_span(scope["method"], context=_ROOT if carrier is None
+                                      else extract(carrier), kind=SpanKind.SERVER)
         token = context.attach(set_span_in_context(span))
+        if not span.is_recording():
+            # A dropped trace: the span only carries the context to children and
+            # outgoing calls (which then make nothing); its end() would be a no-op.
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                context.detach(token)
+            return
+        try:
+            await self._recorded(span, scope, receive, send)
+        finally:
+            context.detach(token)
+
+    async def _recorded(self, span: Span, scope: Scope, receive: Receive, send: Send) -> None:
+        method = scope["method"]
+        span.set_attributes(_request_attributes(scope, method))
         status = [0]
 
         async def send_traced(message: Message) -> None:
@@ -54,17 +87,14 @@ class TracingMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_traced if recording else send)
+            await self.app(scope, receive, send_traced)
         except BaseException as exc:
-            if recording:
-                span.record_exception(exc)
-                span.set_attribute("error.type", type(exc).__qualname__)
-                span.set_status(StatusCode.ERROR, str(exc)[:500])
+            span.record_exception(exc)
+            span.set_attribute("error.type", type(exc).__qualname__)
+            span.set_status(StatusCode.ERROR, str(exc)[:500])
             raise
         finally:
-            context.detach(token)
-            if recording:
-                _finish(span, scope, method, status[0])
+            _finish(span, scope, method, status[0])
             span.end()
 
 
@@ -80,8 +110,7 @@ def _finish(span: Span, scope: Scope, method: str, status: int) -> None:
             span.set_status(StatusCode.ERROR)
 
 
-def _request_attributes(scope: Scope, headers: dict[str, str], method: str
-                        ) -> dict[str, str | int]:
+def _request_attributes(scope: Scope, method: str) -> dict[str, str | int]:
     attributes: dict[str, str | int] = {
         "http.request.method": method,
         "url.path": scope.get("path", ""),
@@ -96,7 +125,7 @@ def _request_attributes(scope: Scope, headers: dict[str, str], method: str
     client = scope.get("client")
     if client:
         attributes["client.address"] = str(client[0])
-    agent = headers.get("user-agent")
+    agent = _header(scope, b"user-agent")
     if agent:
         attributes["user_agent.original"] = agent[:256]
     return attributes

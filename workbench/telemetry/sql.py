@@ -5,12 +5,19 @@ carry the caller's context there, so each statement is a child of the poll,
 ingest batch or request that ran it. The span rides on SQLAlchemy's execution
 context (one per statement), so a statement that fails without reaching
 ``after_cursor_execute`` cannot end another statement's span.
+
+A statement is a span only inside a recorded operation (a kept request, poll,
+ingest batch, grouping pass or replay): under a dropped trace its span would be
+dropped too, and a statement outside any operation (a lease renewal, a scrape's
+counts) would be a one-span trace of its own, noise in the backend. Checking
+that first keeps the unsampled statement to one context lookup.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from opentelemetry.trace import SpanKind, StatusCode
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -37,10 +44,8 @@ def _before(system: str) -> Any:
     def before(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
                executemany: bool) -> None:
         tracer = tracing.tracer()
-        if tracer is None or context is None:
+        if tracer is None or context is None or not tracing.recording():
             return
-        from opentelemetry.trace import SpanKind
-
         words = statement.split(None, 1)
         operation = words[0].upper() if words else "SQL"
         span = tracer.start_span(operation, kind=SpanKind.CLIENT, attributes={
@@ -63,8 +68,6 @@ def _error(exception_context: Any) -> None:
     span = getattr(exception_context.execution_context, _ATTR, None)
     if span is None:
         return
-    from opentelemetry.trace import StatusCode
-
     error = exception_context.original_exception
     setattr(exception_context.execution_context, _ATTR, None)
     span.record_exception(error)
