@@ -38,6 +38,7 @@ COMMANDS = (
     "workbench.cli.retention_cmd",
     "workbench.cli.export_cmd",
     "workbench.cli.maintenance_cmd",
+    "workbench.cli.patterns_cmd",
 )
 
 
