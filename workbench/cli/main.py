@@ -39,6 +39,7 @@ COMMANDS = (
     "workbench.cli.export_cmd",
     "workbench.cli.maintenance_cmd",
     "workbench.cli.patterns_cmd",
+    "workbench.cli.similar_cmd",
 )
 
 

@@ -9,6 +9,8 @@
 - ``GET /api/investigations/{id}/patterns``: log patterns new or surging since the top
   suspect change; ``GET /api/patterns/{id}`` (with counts over time) and
   ``GET /api/patterns/{id}/events`` (its lines: the pivot);
+- ``GET /api/investigations/{id}/similar``: past resolved investigations that look alike
+  (seen before), with reasons, root cause and notes;
 - ``GET``/``POST /api/maintenance``, ``DELETE /api/maintenance/{id}``: maintenance
   windows (audited), each with how many alerts it has suppressed.
 
@@ -49,6 +51,7 @@ from workbench.export.timeline import export_chunks
 from workbench.grouping import GroupingSettings
 from workbench.grouping_preview import preview
 from workbench.patterns.shifts import pattern_shifts, shifts_json
+from workbench.similar import matches_json, seen_before
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["triage"], responses=PROBLEM_RESPONSES)
@@ -260,5 +263,18 @@ async def pattern_lines(_: Viewer, db: Db, pattern_id: PatternId,
                                 limit=limit)
         return sorted(get_events(session=session, ids=ids),
                       key=lambda e: (e.occurred_at, e.id), reverse=True)
+
+    return await db.read(work)
+
+
+@router.get("/api/investigations/{investigation_id}/similar", responses=NOT_FOUND,
+            summary="Past resolved investigations that look like this one (seen before)")
+async def similar(_: Viewer, db: Db, investigation_id: InvestigationId,
+                  limit: Annotated[int, Query(ge=1, le=50)] = 5) -> list[dict[str, Any]]:
+    """Scored on shared services, error patterns, alert names and cause kinds, each part
+    explained; with the root cause, summary and notes of each match."""
+    def work(session: Session) -> list[dict[str, Any]]:
+        inv = get_investigation(session=session, investigation_id=investigation_id)
+        return matches_json(seen_before(session, inv, limit=limit))
 
     return await db.read(work)
