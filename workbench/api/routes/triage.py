@@ -1,8 +1,8 @@
 """Triage beyond the web tools: take an investigation with you.
 
-- ``GET /api/investigations/{id}/export?format=jsonl|csv|bundle``: the timeline as
-  JSON Lines (the import format) or Timesketch CSV, streamed a page at a time; or the
-  investigation's bundle (audited as an export);
+- ``GET /api/investigations/{id}/export?format=jsonl|csv|bundle|postmortem``: the
+  timeline as JSON Lines (the import format) or Timesketch CSV, streamed a page at a
+  time; the investigation's bundle (audited as an export); or a postmortem draft;
 - ``POST /api/investigations/import``: load a bundle (idempotent, audited);
 - ``GET /api/grouping/preview``: what the grouping rules would link and open, and why,
   changing nothing (``workbench group --dry-run``);
@@ -47,6 +47,7 @@ from workbench.api.problems import PROBLEM_RESPONSES, ProblemError, problem_doc
 from workbench.api.routes.suspects import suspect_settings
 from workbench.export.bundle import build_bundle
 from workbench.export.load import BundleError, load_bundle
+from workbench.export.postmortem import postmortem
 from workbench.export.timeline import export_chunks
 from workbench.grouping import GroupingSettings
 from workbench.grouping_preview import preview
@@ -58,7 +59,7 @@ router = APIRouter(tags=["triage"], responses=PROBLEM_RESPONSES)
 InvestigationId = Annotated[int, Path(ge=1, le=MAX_ID, description="investigation id")]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: problem_doc("No such investigation")}
 MEDIA = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8",
-         "bundle": "application/json"}
+         "bundle": "application/json", "postmortem": "text/markdown; charset=utf-8"}
 
 
 @router.get("/api/investigations/{investigation_id}/export", responses=NOT_FOUND,
@@ -66,13 +67,19 @@ MEDIA = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8",
             summary="An investigation's timeline (JSONL, Timesketch CSV) or its bundle")
 async def export(principal: Viewer, db: Db, request: Request,
                  investigation_id: InvestigationId,
-                 format: Annotated[Literal["jsonl", "csv", "bundle"],  # noqa: A002
-                                   Query(description="jsonl, csv or bundle")] = "jsonl",
+                 format: Annotated[Literal["jsonl", "csv", "bundle", "postmortem"],  # noqa: A002
+                                   Query(description="jsonl, csv, bundle or postmortem")
+                                   ] = "jsonl",
                  ) -> Response:
     """``jsonl`` and ``csv`` stream the linked events in time order; ``bundle`` is the
     file ``workbench import bundle`` (or ``POST /api/investigations/import``) loads."""
-    name = f"investigation-{investigation_id}.{'json' if format == 'bundle' else format}"
-    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    suffix = {"bundle": "json", "postmortem": "md"}.get(format, format)
+    headers = {"Content-Disposition":
+               f'attachment; filename="investigation-{investigation_id}.{suffix}"'}
+    if format == "postmortem":
+        text = await run_in_threadpool(postmortem, db.store, investigation_id,
+                                       settings=suspect_settings(request))
+        return Response(text, media_type=MEDIA[format], headers=headers)
     if format != "bundle":
         chunks = await run_in_threadpool(export_chunks, db.store, investigation_id, format)
         return StreamingResponse(chunks, media_type=MEDIA[format], headers=headers)
