@@ -373,3 +373,34 @@ class SuppressedEventRow(Base):
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     service: Mapped[str | None] = mapped_column(String(256))
     suppressed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LogPatternRow(Base):
+    """A log template mined from one service's log events (migration 0014)."""
+
+    __tablename__ = "log_pattern"
+    __table_args__ = (Index("ix_log_pattern_service", "service"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    service: Mapped[str | None] = mapped_column(String(256))
+    template: Mapped[str] = mapped_column(Text)
+    route: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(BigInteger)
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class EventPatternRow(Base):
+    """Which pattern a log event belongs to, with its service and time for counts."""
+
+    __tablename__ = "event_pattern"
+    __table_args__ = (
+        Index("ix_event_pattern_service_time", "service", "occurred_at", "pattern_id"),
+        Index("ix_event_pattern_pattern_time", "pattern_id", "occurred_at"),
+    )
+
+    event_id: Mapped[int] = mapped_column(
+        ID, ForeignKey("event.id", ondelete="CASCADE"), primary_key=True)
+    pattern_id: Mapped[int] = mapped_column(ID, ForeignKey("log_pattern.id", ondelete="CASCADE"))
+    service: Mapped[str | None] = mapped_column(String(256))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)

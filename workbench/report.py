@@ -16,7 +16,9 @@ from storage.models import TIMESTAMP_ORDER, Investigation, LinkedEvent, utcnow
 from storage.store import Store
 from workbench.correlation import Analysis, Suspect, analyse
 from workbench.dependencies import ErrorDirection
+from workbench.patterns.shifts import Shifts, pattern_shifts, shifts_json
 from workbench.sanitize import json_safe, sanitize, sanitize_line
+from workbench.similar import Match, matches_json, seen_before
 from workbench.suspect_settings import SuspectSettings
 from workbench.suspect_view import suspects_out
 
@@ -108,6 +110,43 @@ def _maintenance(counts: dict[str, int]) -> list[str]:
     return lines
 
 
+def _patterns(found: Shifts) -> list[str]:
+    if not found.shifts:
+        return []
+    lines = ["", f"## Log patterns new or surging since the {sanitize_line(found.pivot_reason)}",
+             ""]
+    lines += [f"- **{s.status}** #{s.pattern.id} [{sanitize_line(s.pattern.service or '-')}] "
+              f"{s.before} before -> {s.after} after (first seen "
+              f"{s.pattern.first_seen:%Y-%m-%d %H:%M}): `{sanitize_line(s.pattern.template)}`"
+              for s in found.shifts[:10]]
+    return lines
+
+
+def _shifts(store: Store, inv: Investigation, settings: SuspectSettings | None,
+            now: datetime, found: Analysis) -> Shifts:
+    with store.read() as session:
+        return pattern_shifts(session, inv, settings=settings, now=now, analysis=found)
+
+
+def _seen_before(store: Store, inv: Investigation, found: Analysis) -> list[Match]:
+    with store.read() as session:
+        return seen_before(session, inv, analysis=found, limit=3)
+
+
+def _similar(matches: list[Match]) -> list[str]:
+    if not matches:
+        return []
+    lines = ["", "## Seen before", ""]
+    for m in matches:
+        past = m.investigation
+        lines.append(f"- #{past.id} {sanitize_line(past.title)} [{m.score:.2f}]: "
+                     f"{sanitize_line('; '.join(m.reasons))}")
+        if past.root_cause:
+            lines.append(f"  - root cause: {sanitize_line(past.root_cause)}")
+        lines += [f"  - note: {sanitize_line(note)}" for note in m.notes[:3]]
+    return lines
+
+
 def _timeline(linked: list[LinkedEvent]) -> list[str]:
     lines = ["", f"## Timeline ({len(linked)} linked events)", ""]
     for item in linked:
@@ -127,7 +166,9 @@ def markdown_report(store: Store, investigation_id: int, *, now: datetime | None
     linked = store.investigation_events(investigation_id)
     found: Analysis = analyse(store, inv, settings=settings)
     lines = _header(inv, now) + _direction(found.direction) + _suspects(found.suspects) \
-        + _maintenance(suppressed(store, inv, now)) + _timeline(linked)
+        + _patterns(_shifts(store, inv, settings, now, found)) \
+        + _maintenance(suppressed(store, inv, now)) + _similar(_seen_before(store, inv, found)) \
+        + _timeline(linked)
     return "\n".join(lines) + "\n"
 
 
@@ -145,6 +186,8 @@ def json_report(store: Store, investigation_id: int, *,
         **suspects_out(inv.id, found).model_dump(
             mode="json", include={"error_direction", "suspects"}),
         "suppressed_by_maintenance": suppressed(store, inv, utcnow()),
+        "log_patterns": shifts_json(_shifts(store, inv, settings, utcnow(), found)),
+        "seen_before": matches_json(_seen_before(store, inv, found)),
     }
     # Always terminal-safe, not only on a tty: the same bytes get piped to `less -R`.
     return json_safe(orjson.dumps(document, option=orjson.OPT_INDENT_2))

@@ -38,6 +38,8 @@ COMMANDS = (
     "workbench.cli.retention_cmd",
     "workbench.cli.export_cmd",
     "workbench.cli.maintenance_cmd",
+    "workbench.cli.patterns_cmd",
+    "workbench.cli.similar_cmd",
 )
 
 

@@ -13,7 +13,9 @@ def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "report", help="print an investigation (fields, suspects, timeline) as Markdown or JSON")
     parser.add_argument("investigation_id", type=int, metavar="ID")
-    parser.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    parser.add_argument("--format", choices=("markdown", "json", "postmortem"),
+                        default="markdown",
+                        help="postmortem: a draft with the usual sections, filled from the store")
     parser.set_defaults(handler=_run)
 
 
@@ -25,7 +27,11 @@ def _run(args: argparse.Namespace) -> int:
     settings = load_config(args).suspects
     store = open_store(args)
     try:
-        if args.format == "json":
+        if args.format == "postmortem":
+            from workbench.export.postmortem import postmortem
+
+            sys.stdout.write(postmortem(store, args.investigation_id, settings=settings))
+        elif args.format == "json":
             sys.stdout.buffer.write(json_report(store, args.investigation_id,
                                                 settings=settings) + b"\n")
         else:

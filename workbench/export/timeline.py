@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from storage.models import Event
+from storage.models import Event, EventKind
 from storage.queries import MAX_PAGE, EventQuery
 from storage.store import Store
 from workbench.sanitize import json_safe, sanitize
@@ -39,12 +39,14 @@ CSV_COLUMNS = ("message", "datetime", "timestamp_desc", "timestamp", "source", "
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def timeline(store: Store, investigation_id: int, *, page: int = MAX_PAGE) -> Iterator[Event]:
-    """The investigation's linked events, oldest first, one store read per page."""
+def timeline(store: Store, investigation_id: int, *, page: int = MAX_PAGE,
+             kinds: tuple[EventKind, ...] = ()) -> Iterator[Event]:
+    """The investigation's linked events (of ``kinds``, if given), oldest first, one store
+    read per page."""
     cursor: str | None = None
     while True:
         result = store.list_events(EventQuery(investigation_id=investigation_id, order="asc",
-                                              limit=page, cursor=cursor))
+                                              kinds=kinds, limit=page, cursor=cursor))
         yield from result.items
         cursor = result.next_cursor
         if cursor is None:

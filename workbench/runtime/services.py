@@ -104,6 +104,21 @@ async def grouping_service(rt: Runtime) -> AsyncIterator[None]:
         yield
 
 
+@asynccontextmanager
+async def patterns_service(rt: Runtime) -> AsyncIterator[None]:
+    """Mine log patterns from new log events (with grouping: off when it is off, and in a
+    read-only runtime), under the ``patterns`` lease."""
+    from workbench.patterns.mine import run_mining
+
+    settings = rt.config.grouping
+    if not (settings.enabled and rt.options.grouping) or rt.options.read_only:
+        yield
+        return
+    async with _task_until_exit("patterns", lambda stop: run_mining(
+            rt.store, stop, rt.leases, settings.interval_seconds)):
+        yield
+
+
 RETENTION_LEASE = "retention"
 
 
@@ -167,5 +182,5 @@ async def api_service(rt: Runtime) -> AsyncIterator[None]:
 
 
 SERVICES: list[Service] = [leases_service, connectors_service, grouping_service,
-                           retention_service, api_service]
+                           patterns_service, retention_service, api_service]
 """Started in order, stopped in reverse."""

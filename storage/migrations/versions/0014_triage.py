@@ -6,6 +6,10 @@ the local investigation, so importing the same bundle twice is importing it once
 ``maintenance_window`` holds planned changes (service/environment, start/end) during
 which alerts neither group nor auto-open; ``suppressed_event`` marks each alert a
 window held back, and by which window (by name: config windows live in no table).
+``log_pattern`` holds the log templates mined per service (Drain) with the tokens
+each was routed by; ``event_pattern`` says which pattern each log event belongs to,
+with its service and time, so counts per pattern over any time range are one
+index range scan.
 
 Revision ID: 0014_triage
 Revises: 0012_rollups
@@ -60,9 +64,35 @@ def upgrade() -> None:
         sa.Column("suppressed_at", UTCDateTime(), nullable=False),
     )
     op.create_index("ix_suppressed_event_window", "suppressed_event", ["window", "occurred_at"])
+    op.create_table(
+        "log_pattern",
+        sa.Column("id", ID, primary_key=True),
+        sa.Column("service", sa.String(256)),
+        sa.Column("template", sa.Text(), nullable=False),
+        sa.Column("route", sa.Text(), nullable=False),
+        sa.Column("size", sa.BigInteger(), nullable=False),
+        sa.Column("first_seen", UTCDateTime(), nullable=False),
+        sa.Column("last_seen", UTCDateTime(), nullable=False),
+    )
+    op.create_index("ix_log_pattern_service", "log_pattern", ["service"])
+    op.create_table(
+        "event_pattern",
+        sa.Column("event_id", ID, sa.ForeignKey("event.id", ondelete="CASCADE"),
+                  primary_key=True),
+        sa.Column("pattern_id", ID, sa.ForeignKey("log_pattern.id", ondelete="CASCADE"),
+                  nullable=False),
+        sa.Column("service", sa.String(256)),
+        sa.Column("occurred_at", UTCDateTime(), nullable=False),
+    )
+    op.create_index("ix_event_pattern_service_time", "event_pattern",
+                    ["service", "occurred_at", "pattern_id"])
+    op.create_index("ix_event_pattern_pattern_time", "event_pattern",
+                    ["pattern_id", "occurred_at"])
 
 
 def downgrade() -> None:
+    op.drop_table("event_pattern")
+    op.drop_table("log_pattern")
     op.drop_index("ix_suppressed_event_window", table_name="suppressed_event")
     op.drop_table("suppressed_event")
     op.drop_index("ix_maintenance_window_ends_at", table_name="maintenance_window")

@@ -1,11 +1,16 @@
 """Triage beyond the web tools: take an investigation with you.
 
-- ``GET /api/investigations/{id}/export?format=jsonl|csv|bundle``: the timeline as
-  JSON Lines (the import format) or Timesketch CSV, streamed a page at a time; or the
-  investigation's bundle (audited as an export);
+- ``GET /api/investigations/{id}/export?format=jsonl|csv|bundle|postmortem``: the
+  timeline as JSON Lines (the import format) or Timesketch CSV, streamed a page at a
+  time; the investigation's bundle (audited as an export); or a postmortem draft;
 - ``POST /api/investigations/import``: load a bundle (idempotent, audited);
 - ``GET /api/grouping/preview``: what the grouping rules would link and open, and why,
   changing nothing (``workbench group --dry-run``);
+- ``GET /api/investigations/{id}/patterns``: log patterns new or surging since the top
+  suspect change; ``GET /api/patterns/{id}`` (with counts over time) and
+  ``GET /api/patterns/{id}/events`` (its lines: the pivot);
+- ``GET /api/investigations/{id}/similar``: past resolved investigations that look alike
+  (seen before), with reasons, root cause and notes;
 - ``GET``/``POST /api/maintenance``, ``DELETE /api/maintenance/{id}``: maintenance
   windows (audited), each with how many alerts it has suppressed.
 
@@ -15,7 +20,7 @@ The work is :mod:`workbench.export`'s, the same code the CLI runs.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -26,6 +31,8 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from storage import audit
+from storage.events import get_events
+from storage.investigations import get_investigation
 from storage.maintenance import (
     DuplicateWindowError,
     Window,
@@ -33,22 +40,26 @@ from storage.maintenance import (
     delete_window,
     list_windows,
 )
-from storage.models import MAX_ID, utcnow
+from storage.models import MAX_ID, Event, utcnow
+from storage.patterns import get_pattern, pattern_event_ids, series
 from workbench.api.deps import Db, Responder, Viewer
 from workbench.api.problems import PROBLEM_RESPONSES, ProblemError, problem_doc
 from workbench.api.routes.suspects import suspect_settings
 from workbench.export.bundle import build_bundle
 from workbench.export.load import BundleError, load_bundle
+from workbench.export.postmortem import postmortem
 from workbench.export.timeline import export_chunks
 from workbench.grouping import GroupingSettings
 from workbench.grouping_preview import preview
+from workbench.patterns.shifts import pattern_shifts, shifts_json
+from workbench.similar import matches_json, seen_before
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["triage"], responses=PROBLEM_RESPONSES)
 InvestigationId = Annotated[int, Path(ge=1, le=MAX_ID, description="investigation id")]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: problem_doc("No such investigation")}
 MEDIA = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8",
-         "bundle": "application/json"}
+         "bundle": "application/json", "postmortem": "text/markdown; charset=utf-8"}
 
 
 @router.get("/api/investigations/{investigation_id}/export", responses=NOT_FOUND,
@@ -56,13 +67,19 @@ MEDIA = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8",
             summary="An investigation's timeline (JSONL, Timesketch CSV) or its bundle")
 async def export(principal: Viewer, db: Db, request: Request,
                  investigation_id: InvestigationId,
-                 format: Annotated[Literal["jsonl", "csv", "bundle"],  # noqa: A002
-                                   Query(description="jsonl, csv or bundle")] = "jsonl",
+                 format: Annotated[Literal["jsonl", "csv", "bundle", "postmortem"],  # noqa: A002
+                                   Query(description="jsonl, csv, bundle or postmortem")
+                                   ] = "jsonl",
                  ) -> Response:
     """``jsonl`` and ``csv`` stream the linked events in time order; ``bundle`` is the
     file ``workbench import bundle`` (or ``POST /api/investigations/import``) loads."""
-    name = f"investigation-{investigation_id}.{'json' if format == 'bundle' else format}"
-    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    suffix = {"bundle": "json", "postmortem": "md"}.get(format, format)
+    headers = {"Content-Disposition":
+               f'attachment; filename="investigation-{investigation_id}.{suffix}"'}
+    if format == "postmortem":
+        text = await run_in_threadpool(postmortem, db.store, investigation_id,
+                                       settings=suspect_settings(request))
+        return Response(text, media_type=MEDIA[format], headers=headers)
     if format != "bundle":
         chunks = await run_in_threadpool(export_chunks, db.store, investigation_id, format)
         return StreamingResponse(chunks, media_type=MEDIA[format], headers=headers)
@@ -196,3 +213,75 @@ async def remove_window(principal: Responder, db: Db,
 
     await db.write(work)
     return Response(status_code=204)
+
+
+@router.get("/api/investigations/{investigation_id}/patterns", responses=NOT_FOUND,
+            summary="Log patterns new or surging since the top suspect change")
+async def investigation_patterns(_: Viewer, db: Db, request: Request,
+                                 investigation_id: InvestigationId,
+                                 limit: Annotated[int, Query(ge=1, le=100)] = 20,
+                                 ) -> dict[str, Any]:
+    """Counts before and after the pivot (the top suspect change, else the impact start)
+    in equal windows, first seen, and the route to each pattern's lines."""
+    settings = suspect_settings(request)
+
+    def work(session: Session) -> dict[str, Any]:
+        inv = get_investigation(session=session, investigation_id=investigation_id)
+        return shifts_json(pattern_shifts(session, inv, settings=settings, limit=limit))
+
+    return await db.read(work)
+
+
+PatternId = Annotated[int, Path(ge=1, le=MAX_ID, description="pattern id")]
+
+
+@router.get("/api/patterns/{pattern_id}", summary="A log pattern and its count over time",
+            responses={404: problem_doc("No such pattern")})
+async def pattern(_: Viewer, db: Db, pattern_id: PatternId,
+                  start: Annotated[AwareDatetime | None, Query()] = None,
+                  end: Annotated[AwareDatetime | None, Query()] = None,
+                  bucket_seconds: Annotated[int, Query(ge=1, le=86_400)] = 300,
+                  ) -> dict[str, Any]:
+    """The pattern, and its lines per ``bucket_seconds`` between ``start`` and ``end``
+    (default: the day before its last line)."""
+    def work(session: Session) -> dict[str, Any]:
+        found = get_pattern(session=session, pattern_id=pattern_id)
+        until = end or found.last_seen + timedelta(seconds=1)
+        since = start or until - timedelta(days=1)
+        counts = series(session=session, pattern_id=pattern_id, start=since, end=until,
+                        bucket_seconds=bucket_seconds)
+        return {"pattern": found.model_dump(mode="json"),
+                "series": [{"start": t.isoformat(), "count": n} for t, n in counts]}
+
+    return await db.read(work)
+
+
+@router.get("/api/patterns/{pattern_id}/events", response_model=list[Event],
+            responses={404: problem_doc("No such pattern")},
+            summary="A log pattern's lines (newest first)")
+async def pattern_lines(_: Viewer, db: Db, pattern_id: PatternId,
+                        start: Annotated[AwareDatetime | None, Query()] = None,
+                        end: Annotated[AwareDatetime | None, Query()] = None,
+                        limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[Event]:
+    """The events a pattern was mined from, in ``[start, end)``."""
+    def work(session: Session) -> list[Event]:
+        get_pattern(session=session, pattern_id=pattern_id)
+        ids = pattern_event_ids(session=session, pattern_id=pattern_id, start=start, end=end,
+                                limit=limit)
+        return sorted(get_events(session=session, ids=ids),
+                      key=lambda e: (e.occurred_at, e.id), reverse=True)
+
+    return await db.read(work)
+
+
+@router.get("/api/investigations/{investigation_id}/similar", responses=NOT_FOUND,
+            summary="Past resolved investigations that look like this one (seen before)")
+async def similar(_: Viewer, db: Db, investigation_id: InvestigationId,
+                  limit: Annotated[int, Query(ge=1, le=50)] = 5) -> list[dict[str, Any]]:
+    """Scored on shared services, error patterns, alert names and cause kinds, each part
+    explained; with the root cause, summary and notes of each match."""
+    def work(session: Session) -> list[dict[str, Any]]:
+        inv = get_investigation(session=session, investigation_id=investigation_id)
+        return matches_json(seen_before(session, inv, limit=limit))
+
+    return await db.read(work)
