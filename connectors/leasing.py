@@ -26,7 +26,7 @@ from datetime import timedelta
 from pydantic import BaseModel, ConfigDict, Field
 
 from storage import Store
-from storage.leases import Grant, Holder, claim, next_expiry, release
+from storage.leases import Grant, Holder, claim, drop_stale, next_expiry, release
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +94,16 @@ class LeaseKeeper:
     def held(self) -> list[str]:
         """Names of the jobs this instance holds now."""
         return [n for n in list(self._grants) if self.grant(n) is not None]
+
+    def drop_unconfigured(self, connectors: Iterable[str]) -> list[str]:
+        """Forget the expired lease rows of connectors other than ``connectors`` (the
+        ones this config runs); blocking. Live leases of other instances stay."""
+        keep = [lease_name(name) for name in connectors]
+        with self.store.write() as session:
+            dropped = drop_stale(session=session, prefix=CONNECTOR_PREFIX, keep=keep)
+        for name in dropped:
+            log.info("lease row %s dropped: expired, and no such connector here", name)
+        return dropped
 
     def renew_now(self) -> dict[str, Grant]:
         """Claim free jobs and renew ours (blocking: one write transaction)."""

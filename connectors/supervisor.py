@@ -129,12 +129,22 @@ class Supervisor:
         self.loop = asyncio.get_running_loop()
         self._stopping = False
         if self.leases is not None:
+            await self._drop_stale_leases()
             await self.leases.claim_now(lease_name(r.name) for r in self.runners.values()
                                         if r.config.enabled)
         for runner in self.runners.values():
             if runner.config.enabled and runner.task is None:
                 self.health.set_status(runner.name, RunStatus.RUNNING)
                 runner.task = asyncio.create_task(self._run(runner), name=f"conn:{runner.name}")
+
+    async def _drop_stale_leases(self) -> None:
+        """Rows of connectors this config does not run, once expired, go at start."""
+        assert self.leases is not None
+        names = [r.name for r in self.runners.values() if r.config.enabled]
+        try:
+            await asyncio.to_thread(self.leases.drop_unconfigured, names)
+        except Exception as exc:  # housekeeping: never a reason not to start
+            log.warning("stale lease rows not dropped: %s: %s", type(exc).__name__, exc)
 
     async def stop(self) -> None:
         """Stop every runner; a commit in progress finishes first (whole or not at all)."""

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import bindparam, func, or_, select, text, update
+from sqlalchemy import Interval, bindparam, delete, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -180,15 +180,18 @@ def next_expiry(*, session: Session, names: Sequence[str], holder: Holder) -> fl
     return max(0.0, (soonest - db_now(session)).total_seconds())
 
 
-_FENCE = (update(JobLeaseRow)
-          .where(JobLeaseRow.name == bindparam("n"), JobLeaseRow.holder == bindparam("h"),
-                 JobLeaseRow.epoch == bindparam("e"), JobLeaseRow.expires_at > bindparam("now"))
-          .values(heartbeat_at=bindparam("heartbeat_at"), expires_at=bindparam("expires_at")))
 _HELD = (select(JobLeaseRow.name)
          .where(JobLeaseRow.name == bindparam("n"), JobLeaseRow.holder == bindparam("h"),
                 JobLeaseRow.epoch == bindparam("e"), JobLeaseRow.expires_at > bindparam("now")))
-"""Both built once: they run in every leased commit, and building one cost more than
-running it."""
+_FENCE_PG = (update(JobLeaseRow)
+             .where(JobLeaseRow.name == bindparam("n"), JobLeaseRow.holder == bindparam("h"),
+                    JobLeaseRow.epoch == bindparam("e"),
+                    JobLeaseRow.expires_at > func.clock_timestamp())
+             .values(heartbeat_at=func.clock_timestamp(),
+                     expires_at=func.clock_timestamp() + bindparam("ttl", type_=Interval())))
+"""Built once: they run in every leased commit, and building one cost more than
+running it. On PostgreSQL the fence is this one statement on the server's clock (one
+round trip per batch, not a clock read and then the update)."""
 
 
 def fence(*, session: Session, grant: Grant) -> None:
@@ -199,17 +202,15 @@ def fence(*, session: Session, grant: Grant) -> None:
     SQLite the write transaction locks the file, so no other instance can take the
     lease over while this batch is being stored.
     """
-    now = db_now(session)
     conn = session.connection()
-    params = {"n": grant.name, "h": grant.holder, "e": grant.epoch, "now": now}
+    params: dict[str, object] = {"n": grant.name, "h": grant.holder, "e": grant.epoch}
     if conn.dialect.name == "sqlite":
         # BEGIN IMMEDIATE already holds the file's write lock until this commit: no
         # other process can take the lease meanwhile, so a read is fence enough (and
         # spares every batch a page write; the keeper renews).
-        held = conn.execute(_HELD, params).first() is not None
+        held = conn.execute(_HELD, {**params, "now": utcnow()}).first() is not None
     else:
-        held = conn.execute(_FENCE, {**params, "heartbeat_at": now,
-                                     "expires_at": now + grant.ttl}).rowcount == 1
+        held = conn.execute(_FENCE_PG, {**params, "ttl": grant.ttl}).rowcount == 1
     if not held:
         raise LeaseLostError(f"lease {grant.name!r} (epoch {grant.epoch}) is no longer ours")
 
@@ -222,6 +223,24 @@ def release(*, session: Session, names: Sequence[str], holder: Holder) -> None:
     c = JobLeaseRow
     session.execute(update(c).where(c.name.in_(sorted(names)), c.holder == holder.id)
                     .values(expires_at=now))
+
+
+def drop_stale(*, session: Session, prefix: str, keep: Sequence[str]) -> list[str]:
+    """Delete the expired lease rows named ``prefix...`` that are not in ``keep``.
+
+    A connector removed from the config leaves its row behind, and every instance
+    would report it as held by nobody (an alert) for ever. Only rows whose lease has
+    expired by the store's clock go: a row another live instance holds -- its config
+    may still have that connector -- is never touched (a claim that renews it
+    concurrently holds the row lock, and the delete re-checks the expiry after it).
+    Returns the names dropped.
+    """
+    c = JobLeaseRow
+    stmt = (delete(c).where(c.name.startswith(prefix, autoescape=True),
+                            c.name.not_in(sorted(keep)),
+                            or_(c.expires_at.is_(None), c.expires_at <= db_now(session)))
+            .returning(c.name))
+    return sorted(session.scalars(stmt))
 
 
 def list_leases(*, session: Session) -> tuple[list[Lease], datetime]:

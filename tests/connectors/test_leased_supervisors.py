@@ -59,3 +59,30 @@ async def test_one_polls_and_the_other_takes_over_from_the_cursor(store_url: str
         await renew_b
         store_a.close()
         store_b.close()
+
+
+async def test_start_drops_expired_rows_of_connectors_no_longer_configured(
+        store_url: str) -> None:
+    """A connector removed from the config leaves a lease row that every instance would
+    report as held by nobody; the next supervisor start drops it once it has expired,
+    and never a row another live instance holds."""
+    from datetime import timedelta
+
+    from storage.leases import Holder, claim, list_leases
+
+    other = Holder("o" * 32, "bastion-b", 4242)
+    store, keeper, supervisor, _ = _instance(store_url, records("r", 10))
+    with store.write() as session:
+        claim(session=session, names=["connector:removed"], holder=other,
+              ttl=timedelta(milliseconds=50))
+        claim(session=session, names=["connector:theirs"], holder=other,
+              ttl=timedelta(minutes=5))
+    await asyncio.sleep(0.1)
+    await supervisor.start()
+    try:
+        with store.read() as session:
+            names = [lease.name for lease in list_leases(session=session)[0]]
+        assert names == ["connector:src", "connector:theirs"]
+    finally:
+        await supervisor.stop()
+        store.close()

@@ -9,7 +9,15 @@ from datetime import timedelta
 import pytest
 
 from storage import Store
-from storage.leases import Holder, LeaseLostError, claim, fence, list_leases, release
+from storage.leases import (
+    Holder,
+    LeaseLostError,
+    claim,
+    drop_stale,
+    fence,
+    list_leases,
+    release,
+)
 
 TTL = timedelta(seconds=30)
 A = Holder("a" * 32, "host-a", 101)
@@ -101,3 +109,16 @@ def test_a_dead_process_on_this_host_frees_its_leases_at_once(store: Store) -> N
     assert _claim(store, restarted, ["job"]) == {"job": 2}
     alive = Holder("9" * 32, "bastion-a", restarted.pid)  # same host, process alive
     assert _claim(store, alive, ["job"]) == {}
+
+
+def test_drop_stale_takes_only_expired_rows_of_unconfigured_connectors(store: Store) -> None:
+    short = timedelta(milliseconds=100)
+    _claim(store, A, ["connector:removed", "connector:kept", "grouping"], ttl=short)
+    _claim(store, B, ["connector:elsewhere"])  # live: another instance's config has it
+    time.sleep(0.2)
+    with store.write() as session:
+        dropped = drop_stale(session=session, prefix="connector:", keep=["connector:kept"])
+    assert dropped == ["connector:removed"]
+    with store.read() as session:
+        names = [lease.name for lease in list_leases(session=session)[0]]
+    assert names == ["connector:elsewhere", "connector:kept", "grouping"]
