@@ -40,6 +40,7 @@ from sqlalchemy.orm import aliased
 
 from storage.converters import EVENT_READ_COLUMNS, sqlite_time
 from storage.queries import EventQuery
+from storage.search import FTS_ROWID, fts_join
 from storage.tables import EventRow, EventTagRow, InvestigationEventRow
 
 Shape = tuple[tuple[str, int], ...]
@@ -182,7 +183,10 @@ _L = InvestigationEventRow
 _LINK_ORDER_KEY = (_L.occurred_at, _L.event_id)
 
 
-def _statement(shape: Shape, keyset: bool, descending: bool) -> Select[Any]:
+def _statement(shape: Shape, keyset: bool, descending: bool, fts: bool = False
+               ) -> Select[Any]:
+    if fts:
+        return _fts_statement(shape, keyset, descending)
     stmt = select(*EVENT_READ_COLUMNS).where(*filter_clauses(shape))
     order_key: tuple[Any, ...] = _ORDER_KEY
     if any(field == "investigation_id" for field, _ in shape):
@@ -200,16 +204,27 @@ def _statement(shape: Shape, keyset: bool, descending: bool) -> Select[Any]:
     return stmt.order_by(*order).limit(bindparam("limit"))
 
 
-def _compile(dialect: Dialect, shape: Shape, keyset: bool, descending: bool) -> Compiled:
+def _fts_statement(shape: Shape, keyset: bool, descending: bool) -> Select[Any]:
+    """A full-text page (SQLite): the index's rowid order, keyed by id alone."""
+    stmt = fts_join(select(*EVENT_READ_COLUMNS).where(*filter_clauses(shape)))
+    if keyset:
+        stmt = stmt.where(bindparam("k_id") > FTS_ROWID if descending
+                          else bindparam("k_id") < FTS_ROWID)
+    order = FTS_ROWID.desc() if descending else FTS_ROWID.asc()
+    return stmt.order_by(order).limit(bindparam("limit"))
+
+
+def _compile(dialect: Dialect, shape: Shape, keyset: bool, descending: bool,
+             fts: bool = False) -> Compiled:
     """SQL text, positional parameter order (or None) and the dialect's own bind values.
 
     Some dialects add parameters of their own (SQLite renders ``LIMIT ? OFFSET ?``);
     their compiled values are kept and sent along.
     """
-    cache_key = (dialect.name, shape, keyset, descending)
+    cache_key = (dialect.name, shape, keyset, descending, fts)
     found = _compiled.get(cache_key)
     if found is None:
-        compiled = _statement(shape, keyset, descending).compile(dialect=dialect)
+        compiled = _statement(shape, keyset, descending, fts).compile(dialect=dialect)
         names = tuple(compiled.positiontup or ()) if compiled.positional else None
         own = {name: b.effective_value for name, b in compiled.binds.items()
                if b.value is not None}
@@ -222,18 +237,25 @@ def _compile(dialect: Dialect, shape: Shape, keyset: bool, descending: bool) -> 
 
 
 def page_sql(conn: Connection | Dialect, query: EventQuery, *,
-             key: tuple[datetime, int] | None, descending: bool,
-             limit: int) -> tuple[str, Any]:
-    """The driver-level SQL and parameters of one time-ordered page (no full-text filter).
+             key: tuple[datetime, int] | tuple[int] | None, descending: bool,
+             limit: int, fts_query: str | None = None) -> tuple[str, Any]:
+    """The driver-level SQL and parameters of one page.
 
+    Time-ordered with key ``(occurred_at, id)``; or, with ``fts_query`` (an FTS5
+    expression, SQLite), driven by the full-text index in id order with key ``(id,)``.
     ``conn`` is a connection or just the dialect (the API's fast path runs the text
     on its own driver connection).
     """
     dialect = conn.dialect if isinstance(conn, Connection) else conn
     shape, values = filter_values(query)
-    sql, names, own = _compile(dialect, shape, key is not None, descending)
+    fts = fts_query is not None
+    sql, names, own = _compile(dialect, shape, key is not None, descending, fts)
+    if fts:
+        values["fts_query"] = fts_query
     if key is not None:
-        values["k_time"], values["k_id"] = key
+        values["k_id"] = key[-1]
+        if not fts:
+            values["k_time"] = key[0]
     values["limit"] = limit
     if dialect.name == "sqlite":
         for name in _SQLITE_TIMES:
@@ -247,14 +269,16 @@ def page_sql(conn: Connection | Dialect, query: EventQuery, *,
 _SQLITE_TIMES = (*(f"{name}_0" for name in _TIME_FIELDS), "k_time")
 
 
-def page_rows(conn: Connection, query: EventQuery, *, key: tuple[datetime, int] | None,
-              descending: bool, limit: int) -> list[Any]:
-    """Raw rows of one time-ordered page (no full-text filter), newest or oldest first.
+def page_rows(conn: Connection, query: EventQuery, *,
+              key: tuple[datetime, int] | tuple[int] | None, descending: bool, limit: int,
+              fts_query: str | None = None) -> list[Any]:
+    """Raw rows of one page (see :func:`page_sql`), newest or oldest first.
 
     Executed on the driver's own cursor: SQLAlchemy's execution context costs ~10%
     of a 50-row page on a million events, for nothing this query needs.
     """
-    sql, params = page_sql(conn, query, key=key, descending=descending, limit=limit)
+    sql, params = page_sql(conn, query, key=key, descending=descending, limit=limit,
+                           fts_query=fts_query)
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(sql, params)

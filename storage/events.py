@@ -15,7 +15,6 @@ from typing import Any, Literal
 import orjson
 from sqlalchemy import (
     ColumnElement,
-    Select,
     delete,
     func,
     insert,
@@ -31,7 +30,7 @@ from storage.event_sql import filter_clauses, filter_values, page_rows
 from storage.models import Event, Page
 from storage.pagination import Cursor, int_value, time_value
 from storage.queries import EventQuery
-from storage.search import FTS_ROWID, fts_page, text_filter
+from storage.search import fts5_query, text_filter
 from storage.tables import EventRow, EventTagRow
 
 
@@ -128,13 +127,12 @@ def _time_key(cursor: Cursor) -> tuple[datetime, int]:
 def _text_page(session: Session, query: EventQuery, columns: tuple[Any, ...],
                cursor: Cursor | None, descending: bool) -> list[Any]:
     conn = session.connection()
-    base: Select[Any] = select(*EVENT_READ_COLUMNS)
-    shape, values = filter_values(query)
-    stmt = fts_page(conn, query.text or "", base.where(*filter_clauses(shape, values)))
-    if stmt is not None:
-        columns = (FTS_ROWID,)  # the same value as event.id, in the index's own order
-    else:
-        stmt = base.where(*event_filters(session, query))
+    expression = fts5_query(query.text or "") if conn.dialect.name == "sqlite" else None
+    if expression is not None:  # compiled once per shape, like the time-ordered pages
+        key = (int_value(cursor.key[0]),) if cursor is not None else None
+        return page_rows(conn, query, key=key, descending=descending,
+                         limit=query.limit + 1, fts_query=expression)
+    stmt = select(*EVENT_READ_COLUMNS).where(*event_filters(session, query))
     if cursor is not None:
         stmt = stmt.where(_keyset(columns, cursor, descending))
     order = [col.desc() if descending else col.asc() for col in columns]

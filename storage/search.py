@@ -111,25 +111,20 @@ def check_search_text(user_text: str) -> str:
 FTS_TABLE = table("event_fts", column("rowid", Integer))
 
 
-def fts_page(conn: Connection, user_text: str, stmt: Select[Any]) -> Select[Any] | None:
-    """``stmt`` driven by the FTS5 index (SQLite), ready to order by :data:`FTS_ROWID`.
+def fts_join(stmt: Select[Any]) -> Select[Any]:
+    """``stmt`` driven by the FTS5 index (SQLite), ready to order by :data:`FTS_ROWID`;
+    the match expression (:func:`fts5_query`) goes in the ``fts_query`` parameter.
 
     Joining from ``event_fts`` lets SQLite walk the index in rowid order and stop
     after one page; ``id IN (matches)`` would first collect every match (300k rows
-    for a common word). ``None`` on PostgreSQL or for text with no terms.
+    for a common word).
     """
-    if conn.dialect.name != "sqlite":
-        return None
-    expression = fts5_query(user_text)
-    if expression is None:
-        return None
     joined = FTS_TABLE.join(EventRow, EventRow.id == FTS_TABLE.c.rowid)
-    return stmt.select_from(joined).where(
-        text("event_fts MATCH :fts_query").bindparams(fts_query=expression))
+    return stmt.select_from(joined).where(text("event_fts MATCH :fts_query"))
 
 
 FTS_ROWID = FTS_TABLE.c.rowid
-"""The column to order and page an :func:`fts_page` statement by (same as the event id)."""
+"""The column to order and page an :func:`fts_join` statement by (same as the event id)."""
 
 
 def index_new_events(conn: Connection, *, after_id: int) -> None:

@@ -36,6 +36,7 @@ from storage.models import (
     Page,
 )
 from storage.queries import EventQuery, InvestigationQuery
+from storage.readers import KeptReaders
 from storage.redaction import REDACTION, Policy
 
 
@@ -47,6 +48,7 @@ class Store:
         self.redaction = redaction
         """Applied to every batch ingested through this store's write sessions."""
         self._read = sessionmaker(engine, expire_on_commit=False)
+        self._kept = KeptReaders(engine)
         self._write = sessionmaker(
             engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False,
             info={REDACTION: redaction} if redaction is not None else {},
@@ -75,12 +77,20 @@ class Store:
         return self.engine.dialect.name
 
     def close(self) -> None:
-        """Release every pooled connection."""
+        """Release every pooled connection and every thread's kept read connection."""
+        self._kept.close()
         self.engine.dispose()
 
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A session for queries; nothing it does is committed."""
+        kept = self._kept.take()  # SQLite: this thread's own (see storage.readers)
+        if kept is not None:
+            try:
+                yield kept
+            finally:
+                self._kept.give_back(kept)
+            return
         with self._read() as session:
             try:
                 yield session
