@@ -14,7 +14,8 @@ Keep's fingerprints and Dispatch's entity + sliding window:
   ``min_severity``, within ``window`` of the investigation's latest linked event.
 
 ``auto_open`` (off by default) opens a new investigation for an alert or anomaly
-at ``auto_open_severity`` or above that matched nothing. Its key (the alert's
+at ``auto_open_severity`` or above that matched nothing, owned by the team of its
+service in ``[teams]`` (``owners``). Its key (the alert's
 fingerprint and firing episode, ``startsAt``) is unique in the store: an episode
 that already has an investigation gets its event linked there instead.
 
@@ -35,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -60,6 +62,7 @@ from storage.models import (
 )
 from storage.store import Store
 from storage.txretry import TRANSIENT, UNIQUE_VIOLATION, run_retrying
+from workbench.settings.access import with_team
 
 CURSOR_NAME = "grouping"
 ACTOR = "system:grouper"
@@ -75,6 +78,8 @@ class GroupingRules:
     min_severity: Severity = Severity.MEDIUM
     auto_open: bool = False
     auto_open_severity: Severity = Severity.CRITICAL
+    owners: Mapping[str, str] = field(default_factory=dict)
+    """``service -> team`` (``[teams]``): the team of an auto-opened investigation."""
 
 
 class GroupingSettings(BaseModel):
@@ -95,11 +100,12 @@ class GroupingSettings(BaseModel):
     auto_open_severity: Severity = Severity.CRITICAL
     """auto_open: the least severity that opens an investigation."""
 
-    def rules(self) -> GroupingRules:
-        """The rules these settings describe."""
+    def rules(self, owners: Mapping[str, str] | None = None) -> GroupingRules:
+        """The rules these settings describe (``owners``: ``[teams]`` as service -> team)."""
         return GroupingRules(window=timedelta(minutes=self.window_minutes),
                              min_severity=self.min_severity, auto_open=self.auto_open,
-                             auto_open_severity=self.auto_open_severity)
+                             auto_open_severity=self.auto_open_severity,
+                             owners=dict(owners or {}))
 
 
 @dataclass
@@ -248,10 +254,11 @@ class _Pass:
         key = auto_key(event)
         inv_id = self.state.episodes.get(key)
         if inv_id is None:
-            created = inv_repo.create_investigation(session=self.session, new=NewInvestigation(
-                title=event.title[:200], severity=event.severity,
-                services=(event.service,) if event.service else (),
-                detected_at=event.occurred_at, tags=("auto",)))
+            created = inv_repo.create_investigation(session=self.session, new=with_team(
+                NewInvestigation(title=event.title[:200], severity=event.severity,
+                                 services=(event.service,) if event.service else (),
+                                 detected_at=event.occurred_at, tags=("auto",)),
+                self.rules.owners))
             keys.mark_auto_opened(session=self.session, investigation_id=created.id,
                                   auto_key=key)
             self.created.append(audit.Change(
@@ -339,7 +346,8 @@ def group_all(store: Store, rules: GroupingRules | None = None, *,
 
 
 async def run_grouping(store: Store, settings: GroupingSettings, stop: asyncio.Event,
-                       leases: LeaseKeeper | None = None) -> None:
+                       leases: LeaseKeeper | None = None,
+                       owners: Mapping[str, str] | None = None) -> None:
     """Group continuously until ``stop`` is set; SQL runs in a thread, never on the loop.
 
     With ``leases`` only the instance holding the :data:`LEASE` groups; the others
@@ -347,7 +355,7 @@ async def run_grouping(store: Store, settings: GroupingSettings, stop: asyncio.E
     A failing pass is logged and retried after the interval: grouping is best effort
     and must never take the process (or the TUI) down.
     """
-    rules = settings.rules()
+    rules = settings.rules(owners)
     if leases is not None:
         await leases.claim_now([LEASE])
     while not stop.is_set():

@@ -2,8 +2,10 @@
 
 Everything the routes need hangs off ``app.state``: ``store``, ``db`` (how routes
 reach the store), ``settings``, ``health`` (the connector health registry, or None),
-``control`` (the supervisor's control facade, or None), ``authenticator`` and
-``metrics``. Nothing is global, so several apps can live in one process.
+``control`` (the supervisor's control facade, or None), ``authenticator``,
+``metrics``, ``access`` (``[access]``: what each role sees) and ``owners``
+(``[teams]`` as service -> team). Nothing is global, so several apps can live in one
+process.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from workbench.api.routes import (
     suspects,
     tokens,
 )
+from workbench.settings.access import AccessSettings, TeamsSettings
 from workbench.settings.api import ApiSettings
 
 log = logging.getLogger(__name__)
@@ -49,10 +52,13 @@ OPTIONAL_ROUTERS = ("workbench.api.routes.receivers",)
 
 def create_app(*, store: Store, settings: ApiSettings | None = None,
                health: HealthRegistry | None = None, control: Control | None = None,
-               read_only: bool = False) -> FastAPI:
+               read_only: bool = False, access: AccessSettings | None = None,
+               teams: TeamsSettings | None = None) -> FastAPI:
     """A ready app serving ``store``; ``health``/``control`` come from the supervisor.
 
     ``read_only``: every unsafe method is refused with 405 (see ``workbench.api.readonly``).
+    ``access`` and ``teams``: the ``[access]`` and ``[teams]`` tables (what viewers see;
+    the team of a new investigation).
     """
     settings = settings or ApiSettings()
     db = Database(store, fast_reads=settings.fast_reads)
@@ -69,6 +75,8 @@ def create_app(*, store: Store, settings: ApiSettings | None = None,
                               "(`workbench token create`). Errors are "
                               "`application/problem+json`.")
     _state(app, store, db, settings, health, control)
+    app.state.access = access or AccessSettings()
+    app.state.owners = (teams or TeamsSettings()).owners()
     problems.install(app)
     for router in (*ROUTERS, *_optional_routers()):
         app.include_router(router)

@@ -62,11 +62,12 @@ _RANK = {Role.VIEWER: 0, Role.RESPONDER: 1, Role.ADMIN: 2}
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: the token's id, name and role."""
+    """Who is calling: the token's id, name, role and team."""
 
     token_id: int
     name: str
     role: Role
+    team: str | None = None
 
 
 class Authenticator:
@@ -99,19 +100,19 @@ class Authenticator:
         if found is None:
             raise self._refusal(guessed, "the token is not valid (unknown or revoked)")
         self._remember(secret[:PREFIX_CHARS])
-        token_id, name, role = found
+        token_id, name, role, team = found
         wait = self._limiter.take(f"token:{token_id}")
         if wait > 0:
             raise ProblemError(429, "rate-limited", f"rate limit exceeded for token {name}",
                                headers={"Retry-After": retry_after_header(wait)})
         self._touch(token_id)
-        return Principal(token_id, name, Role(role))
+        return Principal(token_id, name, Role(role), team)
 
-    async def _lookup(self, secret: str) -> tuple[int, str, str] | None:
+    async def _lookup(self, secret: str) -> tuple[int, str, str, str | None] | None:
         if self._db.fast.enabled:  # one indexed lookup on every request: keep it cheap
             return self._db.fast.token(tokens.hash_token(secret))
         found = await self._db.read(lambda s: tokens.authenticate(session=s, token=secret))
-        return None if found is None else (found.id, found.name, found.role)
+        return None if found is None else (found.id, found.name, found.role, found.team)
 
     def _guess_key(self, request: Request, secret: str) -> str:
         """The bucket a failure of ``secret`` counts in (see the module's docstring)."""

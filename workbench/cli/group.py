@@ -25,9 +25,15 @@ def register(sub: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from workbench.cli.main import CliError, load_config
     from workbench.grouping import GroupingRules
 
-    rules = GroupingRules(window=timedelta(minutes=args.window_minutes), auto_open=args.auto_open)
+    try:
+        owners = load_config(args).teams.owners()
+    except CliError:
+        owners = {}
+    rules = GroupingRules(window=timedelta(minutes=args.window_minutes), auto_open=args.auto_open,
+                          owners=owners)
     store = open_store(args)
     try:
         result = _group(store, rules)
