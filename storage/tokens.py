@@ -45,6 +45,13 @@ class ApiToken(BaseModel):
     revoked_at: UTCDateTime | None = None
 
 
+def check_team(team: str) -> str:
+    """``team`` if it is a valid team name (1-256 printable characters), else ValueError."""
+    if not (0 < len(team) <= 256 and team.isprintable()):
+        raise ValueError("a team is 1 to 256 printable characters")
+    return team
+
+
 def generate_token() -> str:
     """A new random token: prefix, 256 random bits, and a CRC32 check suffix."""
     body = secrets.token_urlsafe(32)
@@ -67,8 +74,8 @@ def create_token(*, session: Session, name: str, role: str, team: str | None = N
     """Store a new token; return it and the secret (the only time the secret exists)."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
-    if team is not None and not (0 < len(team) <= 256 and team.isprintable()):
-        raise ValueError("a team is 1 to 256 printable characters")
+    if team is not None:
+        check_team(team)
     if session.scalar(select(ApiTokenRow.id).where(ApiTokenRow.name == name)) is not None:
         raise TokenExistsError(f"a token named {name!r} already exists")
     secret = generate_token()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from storage import audit, tokens
@@ -26,7 +26,8 @@ class NewToken(BaseModel):
     name: TokenName
     role: Literal["viewer", "responder", "admin"]
     team: Annotated[str, Field(min_length=1, max_length=256,
-                               pattern=r"^[^\x00-\x1f\x7f-\x9f]+$")] | None = None
+                               pattern=r"^[^\x00-\x1f\x7f-\x9f]+$"),
+                    AfterValidator(tokens.check_team)] | None = None
     """The team inside the tenant (``[teams]``): what a viewer sees under
     ``[access] viewers_see = "own_team"``."""
 
