@@ -39,6 +39,7 @@ with no exceptions); repositories return the frozen models below. The event row
 as written is defined once, in :func:`storage.converters.event_values`.
 """
 
+from storage import visibility as visibility  # installs the read restriction on Session
 from storage.events import NotFoundError
 from storage.models import (
     DeadLetter,

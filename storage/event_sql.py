@@ -38,10 +38,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
+from storage import visibility
 from storage.converters import EVENT_READ_COLUMNS, sqlite_time
 from storage.queries import EventQuery
 from storage.search import FTS_ROWID, fts_join
-from storage.tables import EventRow, EventTagRow, InvestigationEventRow
+from storage.tables import EventRow, EventTagRow, InvestigationEventRow, InvestigationRow
 
 Shape = tuple[tuple[str, int], ...]
 """Which filters are set, with the number of bind values of each."""
@@ -142,6 +143,15 @@ FILTERS: dict[str, FieldFilter] = {
         lambda v: None if v is None else (v,),
         lambda b: exists().where(_LINKS.event_id == _c.id, _LINKS.investigation_id == b[0])),
 }
+VISIBLE = "visible_investigation"
+"""Not a field of ``EventQuery`` but who is asking (:mod:`storage.visibility`): with a
+restricted caller, the ``investigation_id`` filter keeps nothing unless that
+investigation is one the caller may see, so a hidden one has no timeline, as a missing
+one has none. Its binds: the investigation id, then the caller's teams."""
+CALLER_FILTERS: dict[str, FieldFilter] = {
+    VISIBLE: FieldFilter(lambda v: v, lambda b: exists().where(
+        InvestigationRow.id == b[0], visibility.teams_clause(b[1:]))),
+}
 NOT_FILTERS = {"text": "full-text search: storage.search, on the general path",
                "order": "paging", "limit": "paging", "cursor": "paging"}
 _unhandled = set(EventQuery.model_fields) ^ (set(FILTERS) | set(NOT_FILTERS))
@@ -159,6 +169,11 @@ def filter_values(query: EventQuery) -> tuple[Shape, dict[str, Any]]:
             continue
         shape.append((field, len(found)))
         values.update({f"{field}_{i}": v for i, v in enumerate(found)})
+    teams = visibility.current().teams
+    if teams is not None and query.investigation_id is not None:
+        found = (query.investigation_id, *sorted(teams))
+        shape.append((VISIBLE, len(found)))
+        values.update({f"{VISIBLE}_{i}": v for i, v in enumerate(found)})
     return tuple(shape), values
 
 
@@ -169,8 +184,8 @@ def filter_clauses(shape: Shape, values: dict[str, Any] | None = None
     def bind(name: str) -> Any:
         return bindparam(name) if values is None else bindparam(name, values[name])
 
-    return [FILTERS[field].clause([bind(f"{field}_{i}") for i in range(count)])
-            for field, count in shape]
+    return [(FILTERS.get(field) or CALLER_FILTERS[field]).clause(
+        [bind(f"{field}_{i}") for i in range(count)]) for field, count in shape]
 
 
 _ORDER_KEY = (_c.occurred_at, _c.id)

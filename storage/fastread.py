@@ -32,7 +32,7 @@ from storage.queries import EventQuery
 _NAMES = tuple(c.name for c in EVENT_COLUMNS)
 _SELECT = "SELECT " + ", ".join(_NAMES) + " FROM event"
 _SEVERITY = tuple(s.value for s in Severity)
-_TOKEN_SQL = ("SELECT id, name, role FROM api_token WHERE token_hash = ? "
+_TOKEN_SQL = ("SELECT id, name, role, team FROM api_token WHERE token_hash = ? "
               "AND revoked_at IS NULL")
 
 
@@ -88,10 +88,10 @@ class FastReader:
             self._local.conn = conn
         return conn
 
-    def token(self, token_hash: str) -> tuple[int, str, str] | None:
-        """``(id, name, role)`` of the live token with this hash."""
+    def token(self, token_hash: str) -> tuple[int, str, str, str | None] | None:
+        """``(id, name, role, team)`` of the live token with this hash."""
         row = self._conn().execute(_TOKEN_SQL, (token_hash,)).fetchone()
-        return None if row is None else (int(row[0]), str(row[1]), str(row[2]))
+        return None if row is None else (int(row[0]), str(row[1]), str(row[2]), row[3])
 
     def event_json(self, event_id: int) -> bytes | None:
         """One event as JSON, or ``None`` if there is no such event."""

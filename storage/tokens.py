@@ -38,9 +38,18 @@ class ApiToken(BaseModel):
     id: int
     name: str
     role: str
+    team: str | None = None
+    """The team inside the tenant (what a viewer sees under ``viewers_see = "own_team"``)."""
     created_at: UTCDateTime
     last_used_at: UTCDateTime | None = None
     revoked_at: UTCDateTime | None = None
+
+
+def check_team(team: str) -> str:
+    """``team`` if it is a valid team name (1-256 printable characters), else ValueError."""
+    if not (0 < len(team) <= 256 and team.isprintable()):
+        raise ValueError("a team is 1 to 256 printable characters")
+    return team
 
 
 def generate_token() -> str:
@@ -55,19 +64,22 @@ def hash_token(token: str) -> str:
 
 
 def _model(row: ApiTokenRow) -> ApiToken:
-    return ApiToken(id=row.id, name=row.name, role=row.role, created_at=row.created_at,
+    return ApiToken(id=row.id, name=row.name, role=row.role, team=row.team,
+                    created_at=row.created_at,
                     last_used_at=row.last_used_at, revoked_at=row.revoked_at)
 
 
-def create_token(*, session: Session, name: str, role: str,
+def create_token(*, session: Session, name: str, role: str, team: str | None = None,
                  now: datetime | None = None) -> tuple[ApiToken, str]:
     """Store a new token; return it and the secret (the only time the secret exists)."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
+    if team is not None:
+        check_team(team)
     if session.scalar(select(ApiTokenRow.id).where(ApiTokenRow.name == name)) is not None:
         raise TokenExistsError(f"a token named {name!r} already exists")
     secret = generate_token()
-    row = ApiTokenRow(name=name, role=role, token_hash=hash_token(secret),
+    row = ApiTokenRow(name=name, role=role, team=team, token_hash=hash_token(secret),
                       created_at=now or utcnow())
     session.add(row)
     try:

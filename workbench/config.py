@@ -11,7 +11,9 @@ Tables: ``[store]`` (``url``), ``[api]`` (:class:`~workbench.settings.api.ApiSet
 (:class:`~connectors.leasing.LeaseSettings`), ``[telemetry]``
 (:class:`~workbench.telemetry.settings.TelemetrySettings`), ``[redaction]``
 (:class:`~workbench.settings.redaction.RedactionSettings`), ``[retention]``
-(:class:`~workbench.settings.retention.RetentionSettings`) and ``[[connectors]]``, each
+(:class:`~workbench.settings.retention.RetentionSettings`), ``[teams]``
+(:class:`~workbench.settings.access.TeamsSettings`), ``[access]``
+(:class:`~workbench.settings.access.AccessSettings`) and ``[[connectors]]``, each
 validated by the model its ``kind`` names in :mod:`connectors.registry`. Secrets are
 references (:class:`~connectors.secrets.SecretRef`), never values; :func:`redacted`
 is the only dump of a config meant for people to read.
@@ -34,6 +36,7 @@ from connectors.leasing import LeaseSettings
 from connectors.registry import UnknownKindError, entry
 from connectors.secrets import SecretRef, redact, secret_from
 from workbench.grouping import GroupingSettings
+from workbench.settings.access import AccessSettings, TeamsSettings
 from workbench.settings.api import ApiSettings
 from workbench.settings.redaction import RedactionSettings
 from workbench.settings.retention import RetentionSettings
@@ -89,6 +92,8 @@ class _Settings(BaseModel):
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
     redaction: RedactionSettings = Field(default_factory=RedactionSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    teams: TeamsSettings = Field(default_factory=TeamsSettings)
+    access: AccessSettings = Field(default_factory=AccessSettings)
 
 
 class Config(_Settings):

@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -78,6 +79,8 @@ class GroupingRules:
     auto_open_window: timedelta = timedelta(minutes=10)
     maintenance: tuple[Window, ...] = ()
     """Maintenance windows from the config (the store's are read per pass)."""
+    owners: Mapping[str, str] = field(default_factory=dict)
+    """``service -> team`` (``[teams]``): the team of an auto-opened investigation."""
 
 
 class GroupingSettings(BaseModel):
@@ -106,14 +109,14 @@ class GroupingSettings(BaseModel):
     """Planned changes (name, service, environment, starts_at, ends_at, reason) during which
     alerts are stored and marked but neither group nor auto-open."""
 
-    def rules(self) -> GroupingRules:
-        """The rules these settings describe."""
+    def rules(self, owners: Mapping[str, str] | None = None) -> GroupingRules:
+        """The rules these settings describe (``owners``: ``[teams]`` as service -> team)."""
         return GroupingRules(window=timedelta(minutes=self.window_minutes),
                              min_severity=self.min_severity, auto_open=self.auto_open,
                              auto_open_severity=self.auto_open_severity,
                              auto_open_count=self.auto_open_count,
                              auto_open_window=timedelta(minutes=self.auto_open_window_minutes),
-                             maintenance=tuple(self.maintenance))
+                             maintenance=tuple(self.maintenance), owners=dict(owners or {}))
 
 
 @dataclass
@@ -323,7 +326,7 @@ def group_once(store: Store, rules: GroupingRules | None = None, *,
                 return GroupingResult(0, 0, 0)
             span = spans.enter_context(tracing.span(
                 "grouping.pass", {"workbench.grouping.examined": len(events)}))
-            linked, opened = decide(session, events, rules, StoreSink(session))
+            linked, opened = decide(session, events, rules, StoreSink(session, rules.owners))
             set_cursor(session=session, connector=CURSOR_NAME, cursor=str(events[-1].id))
             if span is not None:
                 span.set_attributes({"workbench.grouping.linked": linked - opened,
@@ -346,7 +349,8 @@ def group_all(store: Store, rules: GroupingRules | None = None, *,
 
 
 async def run_grouping(store: Store, settings: GroupingSettings, stop: asyncio.Event,
-                       leases: LeaseKeeper | None = None) -> None:
+                       leases: LeaseKeeper | None = None,
+                       owners: Mapping[str, str] | None = None) -> None:
     """Group continuously until ``stop`` is set; SQL runs in a thread, never on the loop.
 
     With ``leases`` only the instance holding the :data:`LEASE` groups; the others
@@ -354,7 +358,7 @@ async def run_grouping(store: Store, settings: GroupingSettings, stop: asyncio.E
     A failing pass is logged and retried after the interval: grouping is best effort
     and must never take the process (or the TUI) down.
     """
-    rules = settings.rules()
+    rules = settings.rules(owners)
     if leases is not None:
         await leases.claim_now([LEASE])
     while not stop.is_set():

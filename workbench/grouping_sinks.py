@@ -10,7 +10,7 @@ never disagree with it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -20,6 +20,7 @@ from storage import audit, maintenance
 from storage import grouping_keys as keys
 from storage import investigations as inv_repo
 from storage.models import Event, NewInvestigation, utcnow
+from workbench.settings.access import with_team
 
 ACTOR = "system:grouper"
 """The audit actor of every link the rules make and every investigation they open."""
@@ -48,8 +49,10 @@ def new_investigation(event: Event) -> NewInvestigation:
 class StoreSink:
     """Acts on the decisions in the pass's write transaction."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, owners: Mapping[str, str] | None = None) -> None:
         self.session = session
+        self.owners = owners or {}
+        """``service -> team``: the team of an investigation it opens (``[teams]``)."""
         self.marks: list[tuple[Event, str]] = []
         self.created: list[audit.Change] = []
 
@@ -57,8 +60,8 @@ class StoreSink:
         self.marks.append((event, window))
 
     def open(self, event: Event, auto_key: str) -> int:
-        created = inv_repo.create_investigation(session=self.session,
-                                                new=new_investigation(event))
+        created = inv_repo.create_investigation(
+            session=self.session, new=with_team(new_investigation(event), self.owners))
         keys.mark_auto_opened(session=self.session, investigation_id=created.id,
                               auto_key=auto_key)
         self.created.append(audit.Change(

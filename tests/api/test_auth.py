@@ -147,3 +147,140 @@ def test_tokens_never_logged_or_stored_in_clear(api: Api, caplog: pytest.LogCapt
         for table in ("api_token", "audit_log"):
             dump = str(session.execute(text(f"SELECT * FROM {table}")).all())
             assert not any(t in dump for t in every), table
+
+
+# -- teams: [access] viewers_see = "own_team" ---------------------------------------------
+HIDDEN = "zq7-hidden-marker"
+"""In the title and summary of the investigation a payments viewer must never see."""
+TEAMS = {"payments": ["payments-api", "ledger"], "search": ["search"]}
+
+
+def _team_api(store: Store, viewers_see: str) -> Api:
+    from tests.api.conftest import start_api
+    from workbench.settings.access import AccessSettings, TeamsSettings
+
+    return start_api(store, access=AccessSettings(viewers_see=viewers_see),  # type: ignore[arg-type]
+                     teams=TeamsSettings(TEAMS))
+
+
+def _team_data(api: Api) -> tuple[dict[str, httpx.Client], int, int, int]:
+    """Clients per (role, team), and the ids of the payments and search investigations
+    (created without a team: ``[teams]`` gives it) and of an event linked to the hidden one."""
+    from tests.api.conftest import note
+
+    admin = api.client("admin")
+    clients = {}
+    for name, role, team in (("pay-viewer", "viewer", "payments"),
+                             ("pay-responder", "responder", "payments"),
+                             ("search-viewer", "viewer", "search")):
+        created = admin.post("/api/tokens", json={"name": name, "role": role, "team": team})
+        assert created.status_code == 201 and created.json()["info"]["team"] == team
+        clients[name] = httpx.Client(base_url=api.url, timeout=30, headers={
+            "Authorization": f"Bearer {created.json()['token']}"})
+        api.clients.append(clients[name])
+    clients["viewer"] = api.client("viewer")            # a viewer token without a team
+    clients["admin"] = admin
+    assert admin.post("/api/events", json=[
+        note("ledger lag", service="ledger", at="2026-01-01T00:10:00Z"),
+        note("search 500s", service="search", at="2026-01-01T00:20:00Z")]).is_success
+    by_service = {e["service"]: e["id"] for e in admin.get("/api/events").json()["items"]}
+    times = {"impact_started_at": "2026-01-01T00:00:00Z", "detected_at": "2026-01-01T00:05:00Z"}
+    mine = admin.post("/api/investigations", json={
+        "title": "ledger lag", "services": ["checkout", "ledger"], **times}).json()
+    hidden = admin.post("/api/investigations", json={
+        "title": f"search down {HIDDEN}", "summary": HIDDEN, "services": ["search"],
+        **times}).json()
+    assert (mine["team"], hidden["team"]) == ("payments", "search")
+    for inv, service in ((mine, "ledger"), (hidden, "search")):
+        assert admin.post(f"/api/investigations/{inv['id']}/events/"
+                          f"{by_service[service]}").status_code == 201
+        assert admin.put(f"/api/investigations/{inv['id']}/status",
+                         json={"status": "resolved"}).is_success
+    return clients, mine["id"], hidden["id"], by_service["search"]
+
+
+def _viewer_gets(store: Store, inv_id: int) -> list[tuple[str, dict[str, Any]]]:
+    """Every viewer GET route, with ``inv_id`` in its path."""
+    params = {"q": HIDDEN, "start": "2025-01-01T00:00:00Z", "end": "2027-01-01T00:00:00Z"}
+    out = []
+    for method, path, role in _api_routes(store):
+        if method == "GET" and role is Role.VIEWER:
+            url = _concrete(path).replace("/investigations/1", f"/investigations/{inv_id}") \
+                .replace("/status/open", "/status/resolved")
+            out.append((url, {k: v for k, v in params.items() if k != "q" or "search" in url}))
+    return out
+
+
+def test_own_team_viewers_see_no_other_teams_investigation_on_any_route(store: Store) -> None:
+    """The role x route matrix under ``own_team``: a viewer of payments meets the search
+    investigation nowhere (404 exactly as a missing id, empty lists and timelines, not
+    counted in analytics); responders and admins see both; a viewer without a team
+    sees none. The same requests by a responder do show it, so the check can fail."""
+    api = _team_api(store, "own_team")
+    try:
+        clients, mine, hidden, hidden_event = _team_data(api)
+        seen = 0
+        for url, params in _viewer_gets(store, hidden):
+            answer = clients["pay-viewer"].get(url, params=params)
+            assert HIDDEN not in answer.text, url
+            body = answer.json()
+            if isinstance(body, dict) and "counted_ids" in body:        # mttr, mttd
+                assert hidden not in body["counted_ids"] and \
+                    hidden not in sum(body["excluded"].values(), []), url
+            if f"/investigations/{hidden}" in url:
+                missing = clients["pay-viewer"].get(url.replace(str(hidden), "987654"))
+                assert (answer.status_code, answer.json()["type"]) == \
+                    (missing.status_code, missing.json()["type"]) == (404, _NOT_FOUND), url
+                assert answer.json()["detail"].replace(str(hidden), "N") == \
+                    missing.json()["detail"].replace("987654", "N")
+            seen += HIDDEN in clients["pay-responder"].get(url, params=params).text
+        assert seen >= 4                       # get, list, by status, search: all show it
+        _assert_timelines(clients, mine, hidden, hidden_event)
+        _assert_lists(clients, mine, hidden)
+    finally:
+        from tests.api.conftest import stop_api
+
+        stop_api(api)
+
+
+_NOT_FOUND = "urn:workbench:problem:not-found"
+
+
+def _assert_timelines(clients: dict[str, httpx.Client], mine: int, hidden: int,
+                      hidden_event: int) -> None:
+    for name, sees_hidden in (("pay-viewer", False), ("pay-responder", True),
+                              ("admin", True), ("search-viewer", True), ("viewer", False)):
+        timeline = clients[name].get(f"/api/investigations/{hidden}/events")
+        assert timeline.status_code == (200 if sees_hidden else 404), name
+        if sees_hidden:
+            assert [i["event"]["id"] for i in timeline.json()] == [hidden_event]
+        # The event itself is not the team's: it stays readable to every viewer.
+        assert clients[name].get(f"/api/events/{hidden_event}").status_code == 200
+    assert clients["pay-viewer"].get(f"/api/investigations/{mine}/events").json()
+
+
+def _assert_lists(clients: dict[str, httpx.Client], mine: int, hidden: int) -> None:
+    expected = {"pay-viewer": {mine}, "search-viewer": {hidden}, "viewer": set(),
+                "pay-responder": {mine, hidden}, "admin": {mine, hidden}}
+    for name, ids in expected.items():
+        listed = {i["id"] for i in clients[name].get("/api/investigations").json()["items"]}
+        mttr = clients[name].get("/api/analytics/mttr", params={
+            "start": "2025-01-01T00:00:00Z", "end": "2027-01-01T00:00:00Z"}).json()
+        assert listed == ids and set(mttr["counted_ids"]) == ids, name
+        assert clients[name].get(f"/api/investigations/{hidden}").status_code == \
+            (200 if hidden in ids else 404), name
+
+
+def test_viewers_see_every_team_by_default(store: Store) -> None:
+    api = _team_api(store, "all")
+    try:
+        clients, mine, hidden, hidden_event = _team_data(api)
+        for name in ("pay-viewer", "viewer", "search-viewer"):
+            listed = {i["id"] for i in clients[name].get("/api/investigations").json()["items"]}
+            assert listed == {mine, hidden}, name
+            assert clients[name].get(f"/api/investigations/{hidden}/events").json()[0][
+                "event"]["id"] == hidden_event
+    finally:
+        from tests.api.conftest import stop_api
+
+        stop_api(api)

@@ -46,3 +46,33 @@ def test_create_use_list_revoke(tmp_path: Path) -> None:
     assert duplicate.returncode == 2 and "already exists" in duplicate.stderr
     assert _cli(db, "create", "--name", "x", "--role", "root").returncode == 2
     assert _cli(db, "revoke", "ghost").returncode == 2
+
+
+@pytest.mark.slow
+def test_a_team_token_from_the_cli_sees_its_team_only(tmp_path: Path) -> None:
+    """``token create --team``: the team is stored, listed, audited, and scopes a viewer
+    under ``viewers_see = "own_team"`` over real HTTP."""
+    from storage import NewInvestigation, audit
+    from workbench.settings.access import AccessSettings
+
+    db = tmp_path / "wb.db"
+    created = _cli(db, "create", "--name", "pay-ro", "--role", "viewer", "--team", "payments")
+    assert created.returncode == 0 and "team payments" in created.stderr, created.stderr
+    bad = _cli(db, "create", "--name", "bad", "--role", "viewer", "--team", "pay\x1b[2J")
+    assert bad.returncode == 2 and "printable" in bad.stderr
+    listing = _cli(db, "list").stdout.splitlines()
+    assert "TEAM" in listing[0] and any("pay-ro" in r and "payments" in r for r in listing)
+    store = Store.open(db)
+    mine = store.create_investigation(NewInvestigation(title="ledger", team="payments"))
+    store.create_investigation(NewInvestigation(title="search", team="search"))
+    with store.read() as session:
+        [row] = audit.list_entries(session=session, action="token.create")
+    assert row.after == {"name": "pay-ro", "role": "viewer", "team": "payments"}
+    api = start_api(store, access=AccessSettings(viewers_see="own_team"))
+    try:
+        headers = {"Authorization": f"Bearer {created.stdout.strip()}"}
+        listed = httpx.get(api.url + "/api/investigations", headers=headers).json()["items"]
+        assert [i["id"] for i in listed] == [mine.id]
+    finally:
+        stop_api(api)
+        store.close()

@@ -2,8 +2,10 @@
 
 Everything the routes need hangs off ``app.state``: ``store``, ``db`` (how routes
 reach the store), ``settings``, ``health`` (the connector health registry, or None),
-``control`` (the supervisor's control facade, or None), ``authenticator`` and
-``metrics``. Nothing is global, so several apps can live in one process.
+``control`` (the supervisor's control facade, or None), ``authenticator``,
+``metrics``, ``access`` (``[access]``: what each role sees) and ``owners``
+(``[teams]`` as service -> team). Nothing is global, so several apps can live in one
+process.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from workbench.api.routes import (
     tokens,
     triage,
 )
+from workbench.settings.access import AccessSettings, TeamsSettings
 from workbench.settings.api import ApiSettings
 
 log = logging.getLogger(__name__)
@@ -55,10 +58,13 @@ RULES = ("Rules beyond the schema, each answered 422 naming the field: a `cursor
 
 def create_app(*, store: Store, settings: ApiSettings | None = None,
                health: HealthRegistry | None = None, control: Control | None = None,
-               read_only: bool = False) -> FastAPI:
+               read_only: bool = False, access: AccessSettings | None = None,
+               teams: TeamsSettings | None = None) -> FastAPI:
     """A ready app serving ``store``; ``health``/``control`` come from the supervisor.
 
     ``read_only``: every unsafe method is refused with 405 (see ``workbench.api.readonly``).
+    ``access`` and ``teams``: the ``[access]`` and ``[teams]`` tables (what viewers see;
+    the team of a new investigation).
     """
     settings = settings or ApiSettings()
     db = Database(store, fast_reads=settings.fast_reads)
@@ -75,6 +81,8 @@ def create_app(*, store: Store, settings: ApiSettings | None = None,
                               "(`workbench token create`). Errors are "
                               "`application/problem+json`. " + RULES)
     _state(app, store, db, settings, health, control)
+    app.state.access = access or AccessSettings()
+    app.state.owners = (teams or TeamsSettings()).owners()
     problems.install(app)
     for router in (*ROUTERS, *_optional_routers()):
         app.include_router(router)

@@ -63,11 +63,12 @@ _RANK = {Role.VIEWER: 0, Role.RESPONDER: 1, Role.ADMIN: 2}
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: the token's id, name and role."""
+    """Who is calling: the token's id, name, role and team."""
 
     token_id: int
     name: str
     role: Role
+    team: str | None = None
 
 
 class Authenticator:
@@ -102,15 +103,15 @@ class Authenticator:
         if found is None:
             raise self._refusal(guessed, "the token is not valid (unknown or revoked)")
         self._remember(secret[:PREFIX_CHARS])
-        token_id, name, role = found
+        token_id, name, role, team = found
         wait = self._limiter.take(f"token:{token_id}")
         if wait > 0:
             raise ProblemError(429, "rate-limited", f"rate limit exceeded for token {name}",
                                headers={"Retry-After": retry_after_header(wait)})
         self._touch(token_id)
-        return Principal(token_id, name, Role(role))
+        return Principal(token_id, name, Role(role), team)
 
-    async def _lookup(self, secret: str) -> tuple[int, str, str] | None:
+    async def _lookup(self, secret: str) -> tuple[int, str, str, str | None] | None:
         token_hash = tokens.hash_token(secret)
         cached = self.cache.get(token_hash)
         if cached is not None:
@@ -120,7 +121,7 @@ class Authenticator:
             found = self._db.fast.token(token_hash)
         else:
             token = await self._db.read(lambda s: tokens.authenticate(session=s, token=secret))
-            found = None if token is None else (token.id, token.name, token.role)
+            found = None if token is None else (token.id, token.name, token.role, token.team)
         if found is not None:
             self.cache.put(token_hash, found, generation)
         return found

@@ -1,5 +1,9 @@
 """``Annotated`` dependencies: the caller's role, the database, the settings.
 
+Resolving the caller also sets what it may see for the rest of the request
+(:func:`enter_visibility`, from ``[access]``); the store applies it to every read
+(:mod:`storage.visibility`), so no route filters investigations by team itself.
+
 The role dependencies are :class:`HTTPBearer` subclasses, so FastAPI documents one
 ``bearer`` security scheme on every ``/api`` operation (schemathesis checks that
 each one really refuses a missing token), and resolving a caller costs one
@@ -13,6 +17,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
 
+from storage import visibility
 from workbench.api.auth import Principal, Role, check_role
 from workbench.api.db import Database
 from workbench.settings.api import ApiSettings
@@ -35,7 +40,17 @@ class RoleBearer(HTTPBearer):
         if principal is None:  # not authenticated at the edge (an app without the middleware)
             credentials = await super().__call__(request)
             principal = await request.app.state.authenticator.authenticate(request, credentials)
-        return check_role(principal, self.role)
+        return enter_visibility(request, check_role(principal, self.role))
+
+
+def enter_visibility(request: Request, principal: Principal) -> Principal:
+    """Set what ``principal`` may see for the rest of this request; return it.
+
+    Set every time (not only when restricted), so nothing carries over between
+    requests whatever the server does with contexts.
+    """
+    visibility.set_current(request.app.state.access.visibility(principal.role, principal.team))
+    return principal
 
 
 viewer = RoleBearer(Role.VIEWER)

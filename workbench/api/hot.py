@@ -27,6 +27,7 @@ from storage import NotFoundError
 from storage.models import MAX_ID
 from workbench.api.auth import Principal, Role, check_role
 from workbench.api.db import Database
+from workbench.api.deps import enter_visibility
 from workbench.api.event_params import LIST_FIELDS, EventFilters
 from workbench.api.middleware import bearer_credentials
 from workbench.api.problems import ProblemError, field_errors
@@ -37,7 +38,7 @@ JSON = "application/json"
 async def _viewer(request: Request) -> Principal:
     principal = await request.app.state.authenticator.authenticate(request,
                                                                    bearer_credentials(request))
-    return check_role(principal, Role.VIEWER)
+    return enter_visibility(request, check_role(principal, Role.VIEWER))
 
 
 def _invalid(errors: list[Any], prefix: str) -> ProblemError:

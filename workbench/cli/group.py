@@ -38,7 +38,8 @@ def rules_from(args: argparse.Namespace) -> GroupingRules:
 
     from workbench.cli.main import load_config
 
-    rules: GroupingRules = load_config(args).grouping.rules()
+    config = load_config(args)
+    rules: GroupingRules = config.grouping.rules(config.teams.owners())
     if args.window_minutes is not None:
         rules = replace(rules, window=timedelta(minutes=args.window_minutes))
     return replace(rules, auto_open=True) if args.auto_open else rules

@@ -20,6 +20,9 @@ def register(sub: Any) -> None:
     create.add_argument("--role", required=True, choices=ROLES,
                         help="viewer reads; responder also writes; admin also manages "
                              "connectors and tokens")
+    create.add_argument("--team", help="the team inside the tenant ([teams]); a viewer "
+                                       "sees only its investigations when [access] "
+                                       "viewers_see = \"own_team\"")
     create.set_defaults(handler=_create)
     listing = actions.add_parser("list", help="list tokens (never their secrets)")
     listing.set_defaults(handler=_list)
@@ -34,14 +37,17 @@ def _create(args: argparse.Namespace) -> int:
     store = open_store(args)
     try:
         with store.write() as session:
-            info, secret = tokens.create_token(session=session, name=args.name, role=args.role)
+            info, secret = tokens.create_token(session=session, name=args.name, role=args.role,
+                                               team=args.team or None)
             audit.record(session=session, actor=cli_actor(), action="token.create",
-                         target=f"token:{info.name}", detail={"role": info.role})
-    except tokens.TokenExistsError as exc:
+                         target=f"token:{info.name}", detail={"role": info.role},
+                         after={"name": info.name, "role": info.role, "team": info.team})
+    except (tokens.TokenExistsError, ValueError) as exc:
         raise CliError(str(exc)) from exc
     finally:
         store.close()
-    sys.stderr.write(f"token {info.name!r} ({info.role}) created; it is shown once, "
+    team = f", team {info.team}" if info.team else ""
+    sys.stderr.write(f"token {info.name!r} ({info.role}{team}) created; it is shown once, "
                      "store it now:\n")
     sys.stdout.write(secret + "\n")
     return 0
@@ -56,11 +62,12 @@ def _list(args: argparse.Namespace) -> int:
             found = tokens.list_tokens(session=session)
     finally:
         store.close()
-    sys.stdout.write(f"{'NAME':<24} {'ROLE':<10} {'CREATED':<20} {'LAST USED':<20} STATE\n")
+    sys.stdout.write(f"{'NAME':<24} {'ROLE':<10} {'TEAM':<16} {'CREATED':<20} "
+                     f"{'LAST USED':<20} STATE\n")
     for t in found:
         state = "revoked" if t.revoked_at else "active"
         used = t.last_used_at.strftime("%Y-%m-%d %H:%M:%S") if t.last_used_at else "-"
-        sys.stdout.write(f"{t.name:<24} {t.role:<10} "
+        sys.stdout.write(f"{t.name:<24} {t.role:<10} {t.team or '-':<16} "
                          f"{t.created_at.strftime('%Y-%m-%d %H:%M:%S'):<20} {used:<20} {state}\n")
     return 0
 

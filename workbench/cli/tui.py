@@ -48,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
                        runtime=build_runtime(config, store, options))
     app.config = config
     app.repo.suspect_settings = config.suspects
+    app.repo.owners = config.teams.owners()
     telemetry = _start_telemetry(config, store)
     try:
         app.run()

@@ -100,7 +100,8 @@ async def grouping_service(rt: Runtime) -> AsyncIterator[None]:
         return
     rt.notes.append(f"grouping: every {settings.interval_seconds:g}s")
     async with _task_until_exit(
-            "grouping", lambda stop: run_grouping(rt.store, settings, stop, rt.leases)):
+            "grouping", lambda stop: run_grouping(rt.store, settings, stop, rt.leases,
+                                                  rt.config.teams.owners())):
         yield
 
 
@@ -168,7 +169,8 @@ async def api_service(rt: Runtime) -> AsyncIterator[None]:
     from workbench.api.server import ApiServer
 
     app = create_app(store=rt.store, settings=settings, health=rt.health, control=rt.control,
-                     read_only=rt.options.read_only)
+                     read_only=rt.options.read_only, access=rt.config.access,
+                     teams=rt.config.teams)
     app.state.suspects = rt.config.suspects
     app.state.grouping = rt.config.grouping
     server = await asyncio.to_thread(ApiServer(app, settings).start)

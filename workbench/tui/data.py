@@ -36,6 +36,7 @@ from storage.models import (
     Source,
 )
 from storage.queries import EventQuery
+from workbench.settings.access import with_team
 from workbench.tui.filters import Filter, investigation_query
 
 ANALYSIS_MAX_AGE = 30.0
@@ -71,6 +72,8 @@ class Repo:
         self.actor = actor
         self.suspect_settings: Any = None
         """The config's ``[suspects]`` table (``None``: defaults)."""
+        self.owners: dict[str, str] = {}
+        """``[teams]`` as service -> team: the team of an investigation created here."""
         self._analysis: tuple[tuple[Any, ...], float, tuple[list[Any], Any]] | None = None
 
     # -- reads ---------------------------------------------------------------
@@ -224,8 +227,9 @@ class Repo:
             worst = max((e.severity for e in chosen), key=lambda s: s.rank,
                         default=Severity.MEDIUM)
             start = min((e.occurred_at for e in chosen), default=None)
-            inv = inv_repo.create_investigation(session=session, new=NewInvestigation(
-                title=title, services=services, severity=worst, impact_started_at=start))
+            inv = inv_repo.create_investigation(session=session, new=with_team(NewInvestigation(
+                title=title, services=services, severity=worst, impact_started_at=start),
+                self.owners))
             if chosen:
                 inv_repo.link_events(session=session, investigation_id=inv.id,
                                      event_ids=[e.id for e in chosen], linked_by=author)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Path, Query, Response
+from fastapi import APIRouter, Body, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from storage import audit, investigations
@@ -29,6 +29,7 @@ from workbench.api.models import (
 )
 from workbench.api.pagination import CursorParam, LimitParam, PageOut, clamp_limit
 from workbench.api.problems import PROBLEM_RESPONSES, problem_doc
+from workbench.settings.access import with_team
 
 router = APIRouter(prefix="/api/investigations", tags=["investigations"],
                    responses=PROBLEM_RESPONSES)
@@ -103,10 +104,15 @@ async def by_status(_: Viewer, db: Db, settings: Settings, status: Investigation
 @router.post("", response_model=Investigation, status_code=201,
              summary="Create an investigation")
 async def create(principal: Responder, db: Db, body: NewInvestigation,
-                 response: Response) -> Investigation:
-    """Create an investigation; ``Location`` names it."""
+                 response: Response, request: Request) -> Investigation:
+    """Create an investigation; ``Location`` names it.
+
+    Without a ``team``, it takes the team owning the first of its services (``[teams]``).
+    """
+    new = with_team(body, request.app.state.owners)
+
     def work(session: Session) -> Investigation:
-        created = investigations.create_investigation(session=session, new=body)
+        created = investigations.create_investigation(session=session, new=new)
         audit.record(session=session, actor=principal.name, action="investigation.create",
                      target=f"investigation:{created.id}", detail={"title": created.title},
                      after=created.model_dump(mode="json", exclude=set(audit.BOOKKEEPING)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from storage import audit, tokens
@@ -25,6 +25,11 @@ class NewToken(BaseModel):
 
     name: TokenName
     role: Literal["viewer", "responder", "admin"]
+    team: Annotated[str, Field(min_length=1, max_length=256,
+                               pattern=r"^[^\x00-\x1f\x7f-\x9f]+$"),
+                    AfterValidator(tokens.check_team)] | None = None
+    """The team inside the tenant (``[teams]``): what a viewer sees under
+    ``[access] viewers_see = "own_team"``."""
 
 
 class CreatedToken(BaseModel):
@@ -45,9 +50,11 @@ async def list_tokens(_: Admin, db: Db) -> list[ApiToken]:
 async def create_token(principal: Admin, db: Db, body: NewToken) -> CreatedToken:
     """Create a token; the secret is in this response only."""
     def work(session: Session) -> CreatedToken:
-        info, secret = tokens.create_token(session=session, name=body.name, role=body.role)
+        info, secret = tokens.create_token(session=session, name=body.name, role=body.role,
+                                           team=body.team)
         audit.record(session=session, actor=principal.name, action="token.create",
-                     target=f"token:{body.name}", detail={"role": body.role})
+                     target=f"token:{body.name}", detail={"role": body.role},
+                     after={"name": info.name, "role": info.role, "team": info.team})
         return CreatedToken(token=secret, info=info)
 
     try:
