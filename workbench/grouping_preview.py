@@ -44,6 +44,7 @@ class Preview:
                       "title": self.events[li.event_id].title if li.event_id in self.events
                       else None, "rule": li.rule, "key": li.key,
                       "window_seconds": li.window_seconds} for li in self.sink.links],
+            "already_linked": len(self.sink.existing),
             "suppressed": [{"event_id": e.id, "title": e.title, "service": e.service,
                             "window": name} for e, name in self.sink.suppressed],
         }
@@ -70,7 +71,8 @@ def preview(store: Store, rules: GroupingRules, *, since: datetime | None = None
     """What grouping would do with up to ``limit`` pending events (see the module doc)."""
     events = _pending(store, since, limit)
     more, events = len(events) > limit, events[:limit]
-    sink = PreviewSink()
     with store.read() as session:
+        sink = PreviewSink(session)
         decide(session, events, rules, sink)
+        sink.session = None  # the session ends here
     return Preview(len(events), more, sink, {e.id: e for e in events})

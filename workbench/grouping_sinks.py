@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from storage import audit, maintenance
 from storage import grouping_keys as keys
 from storage import investigations as inv_repo
+from storage.link_lookup import linked_pairs
 from storage.models import Event, NewInvestigation, utcnow
 from workbench.settings.access import with_team
 
@@ -106,10 +107,14 @@ class Opened:
 
 @dataclass
 class PreviewSink:
-    """Records the decisions; writes nothing."""
+    """Records the decisions; writes nothing. With a ``session``, links that exist already
+    (a ``--since`` preview over grouped events) are told apart: the real pass would keep
+    them as they are."""
 
+    session: Session | None = None
     opened: list[Opened] = field(default_factory=list)
     links: list[keys.NewLink] = field(default_factory=list)
+    existing: list[keys.NewLink] = field(default_factory=list)
     suppressed: list[tuple[Event, str]] = field(default_factory=list)
 
     def suppress(self, event: Event, window: str) -> None:
@@ -121,5 +126,10 @@ class PreviewSink:
         return placeholder
 
     def write(self, links: Sequence[keys.NewLink]) -> int:
-        self.links.extend(links)
-        return len(links)
+        stored = linked_pairs(session=self.session, pairs=[
+            (li.investigation_id, li.event_id) for li in links if li.investigation_id > 0]) \
+            if self.session is not None else set()
+        for link in links:
+            known = (link.investigation_id, link.event_id) in stored
+            (self.existing if known else self.links).append(link)
+        return len(self.links)

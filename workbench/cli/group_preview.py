@@ -60,5 +60,6 @@ def render(found: Preview) -> str:
     more = " (more are pending; a pass takes them in batches)" if found.more else ""
     lines.append(f"dry run: examined {found.examined} events{more}: would open "
                  f"{len(found.sink.opened)} investigations, make {len(found.sink.links)} links "
-                 f"and hold back {len(found.sink.suppressed)} alerts; nothing was changed")
+                 f"({len(found.sink.existing)} more exist already) and hold back "
+                 f"{len(found.sink.suppressed)} alerts; nothing was changed")
     return "\n".join(lines) + "\n"
