@@ -11,6 +11,7 @@ on fresh stores, medians of ``--reps``; SQLite by default, PostgreSQL with ``--d
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import tempfile
 import uuid
@@ -21,6 +22,7 @@ from typing import Literal
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.bench_pg_ingest import databases  # noqa: E402
 from benchmarks.bench_runtime import make_events  # noqa: E402
 from benchmarks.harness import Report, interleave, median  # noqa: E402
 from connectors.base import Batch  # noqa: E402
@@ -59,12 +61,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-fail", action="store_true")
     args = parser.parse_args(argv)
     report = Report("bench_leases")
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as cleanup:
         runs: dict[str, Callable[[], None]] = {}
         stores: list[Store] = []
+        # PostgreSQL: fresh databases, dropped at the end (bench_pg_ingest.databases).
+        fresh = cleanup.enter_context(databases(args.db)) if args.db else None
 
         def setup(name: str) -> None:
-            location = _fresh(args.db, Path(tmp))
+            location = (fresh()[0] if fresh is not None
+                        else str(Path(tmp) / f"{uuid.uuid4().hex}.db"))
             store, run = _runner(location, args.batches, args.batch, name == "leased")
             stores.append(store)
             runs[name] = run
@@ -84,21 +89,6 @@ def main(argv: list[str] | None = None) -> int:
     verdict = report.goal("LS-1", ratio, 1.05, higher_is_better=False,
                           detail="leased / plain commit time")
     return 1 if verdict == "FAIL" and not args.no_fail else 0
-
-
-def _fresh(server: str | None, tmp: Path) -> str:
-    if server is None:
-        return str(tmp / f"{uuid.uuid4().hex}.db")
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    url = make_url(server).set(drivername="postgresql+psycopg")
-    name = f"wbbench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
 
 
 if __name__ == "__main__":

@@ -136,6 +136,7 @@ def test_killed_session_reopens_with_what_arrived_marked_new(team: Team) -> None
     keys(b, "Enter")
     wait_for(b, "linked events")
     _until(lambda: _seen(team.store, "bob", team.investigation_id) > 0)
+    _until(lambda: _view(team.store, "bob").get("screen") == "investigation")  # 0.5 s after
     _tmux("kill-session", "-t", b)  # the SSH session drops
     for title in ("arrived while away 1", "arrived while away 2"):
         event = team.post(title, at="2026-11-28T09:00:00Z")  # first on the timeline
@@ -152,6 +153,11 @@ def _seen(store: Store, user: str, investigation_id: int) -> int:
     with store.read() as session:
         return user_state.last_seen(session=session, user=user,
                                     investigation_id=investigation_id)
+
+
+def _view(store: Store, user: str) -> dict[str, object]:
+    with store.read() as session:
+        return user_state.load_view(session=session, user=user) or {}
 
 
 def _until(condition: object, timeout: float = 20.0) -> None:

@@ -106,18 +106,24 @@ class WorkbenchApp(App[None]):
                             exit_on_error=False)
 
     def _load_view(self) -> None:
-        view = self.user_data.load_view()
-        if view:
-            self.call_from_thread(self._restore_view, view)
+        try:
+            view = self.user_data.load_view()
+        except Exception as exc:  # the session works without its saved place
+            self.call_from_thread(self.notify, f"saved view not read: {exc}",
+                                  severity="warning")
+            view = None
+        self.call_from_thread(self._restore_view, view)
 
-    def _restore_view(self, view: dict[str, Any]) -> None:
+    def _restore_view(self, view: dict[str, Any] | None) -> None:
         """Back where this user was when their last session ended (or was killed)."""
         from workbench.tui.screens.investigations import InvestigationsScreen
 
         self.views.adopt(view)
-        if len(self.screen_stack) != 2 or not isinstance(self.screen, InvestigationsScreen):
-            return  # the user already went somewhere: do not pull them back
-        self.screen.restore(view)
+        listed = self.screen
+        if not view or len(self.screen_stack) != 2 or \
+                not isinstance(listed, InvestigationsScreen):
+            return  # nothing saved, or the user already went somewhere: stay there
+        listed.restore(view)
         if view.get("screen") == "investigation":
             self.open_investigation(int(view["investigation_id"]), restore=view)
 

@@ -63,8 +63,8 @@ class InvestigationView:
 class Repo:
     """Blocking queries and writes the TUI needs, over one :class:`Store`.
 
-    Every write also appends an audit row (actor: the OS user running the TUI) in its
-    own transaction, like the API's writes do.
+    Every write also appends an audit row (actor: ``tui:<user>``, built by
+    :func:`workbench.identity.actor`) in the write's transaction, like the API's writes do.
     """
 
     def __init__(self, store: Store, *, actor: str = "tui") -> None:

@@ -95,11 +95,18 @@ class ViewKeeper:
         self.state: dict[str, Any] = {}
         self._saved: dict[str, Any] = {}
         self._timer: Timer | None = None
+        self.loaded = False
+        """The saved view was read: until then nothing is written (a write of the first
+        screen's defaults must not overwrite the place being restored)."""
 
     def remember(self, **changes: Any) -> None:
         """Record what changed; it is written :data:`SAVE_DELAY` seconds later."""
         self.state.update(changes)
-        if self.data.writable and self.state != self._saved and self._timer is None:
+        self._schedule()
+
+    def _schedule(self) -> None:
+        if self.loaded and self.data.writable and self.state != self._saved \
+                and self._timer is None:
             self._timer = self.app.set_timer(SAVE_DELAY, self.flush, name="save-view")
 
     def flush(self, *, wait: bool = False) -> None:
@@ -109,7 +116,7 @@ class ViewKeeper:
             self._timer.stop()
         self._timer = None
         state = dict(self.state)
-        if state == self._saved:
+        if not self.loaded or state == self._saved:
             return
         self._saved = state
 
@@ -124,7 +131,10 @@ class ViewKeeper:
         else:
             self.app.run_worker(save, thread=True, group="save-view", exit_on_error=False)
 
-    def adopt(self, view: dict[str, Any]) -> None:
-        """Start from a view loaded from the store (already saved: no write)."""
-        self.state.update(view)
-        self._saved = dict(self.state)
+    def adopt(self, view: dict[str, Any] | None) -> None:
+        """Start from the view loaded from the store (``None``: none saved yet); what
+        changed meanwhile is written from now on."""
+        self.state = {**(view or {}), **self.state}  # this session's moves win
+        self._saved = dict(view or {})
+        self.loaded = True
+        self._schedule()

@@ -9,6 +9,8 @@ cursor stays on the same investigation.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -59,6 +61,8 @@ class InvestigationsScreen(BaseScreen):
         self.restore_cursor: int | None = None
         """A saved view's investigation: the cursor goes there once it is loaded."""
         self.restore_filter = self.filter_text
+        self.counted: Hashable = None
+        """The list the "+N" marks were counted for (unchanged list: not counted again)."""
 
     def compose(self) -> ComposeResult:
         yield Steady("", id="list-status")
@@ -88,6 +92,7 @@ class InvestigationsScreen(BaseScreen):
             self.wb.remember(list_cursor=self.rows.current.id)
 
     def on_screen_resume(self) -> None:
+        self.counted = None  # back from an investigation: its marks were just read
         super().on_screen_resume()
         self.wb.remember(screen="list")
 
@@ -115,17 +120,24 @@ class InvestigationsScreen(BaseScreen):
 
     def reload(self) -> None:
         flt, sort, limit, repo, user = self.filter, self.sort, 500, self.wb.repo, self.wb.user_data
+        counted = self.counted
 
-        def load() -> tuple[list[Investigation], dict[int, int]]:
+        def load() -> tuple[list[Investigation], dict[int, int] | None, Hashable]:
             items = repo.investigations(flt, sort=sort, limit=limit)
-            return items, user.new_counts([i.id for i in items])
+            key = tuple((i.id, i.updated_at) for i in items)
+            # New links change an investigation's updated_at: an unchanged list has the
+            # same "+N" marks, so a quiet poll costs one query, not two.
+            counts = None if key == counted else user.new_counts([i.id for i in items])
+            return items, counts, key
 
         self.fetch(load, self._loaded, group="list")
 
-    def _loaded(self, result: tuple[list[Investigation], dict[int, int]]) -> None:
-        items, counts = result
+    def _loaded(self, result: tuple[list[Investigation], dict[int, int] | None, Hashable]
+                ) -> None:
+        items, counts, self.counted = result
         with self.app.batch_update():
-            self.rows.set_new_counts(counts)
+            if counts is not None:
+                self.rows.set_new_counts(counts)
             self.rows.set_rows(items)
             self._restore_cursor()
         self._refresh_preview()
