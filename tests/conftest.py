@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -27,7 +27,7 @@ settings.load_profile("workbench")
 PG_URL = os.environ.get("WORKBENCH_TEST_PG_URL")
 
 
-def _pg_database() -> Iterator[str]:
+def _pg_database() -> Generator[str, None, None]:
     """Create a throwaway database on the test server; drop it afterwards."""
     assert PG_URL is not None
     admin = create_engine(make_url(PG_URL).set(drivername="postgresql+psycopg"),

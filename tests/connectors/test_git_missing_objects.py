@@ -8,6 +8,7 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,9 +39,9 @@ def _loose(repo: Repo, sha: str) -> Path:
     return repo.path / ".git" / "objects" / sha[:2] / sha[2:]
 
 
-def _poll(*paths: Path) -> tuple[list[str], dict[str, dict[str, object]], list[str]]:
+def _poll(*paths: Path) -> tuple[list[str], dict[str, dict[str, Any]], list[str]]:
     batch = GitConnector(GitConfig(name="g", repositories=list(paths))).poll_sync(None)
-    by_sha = {e.dedup_key: e.attributes for e in batch.events}
+    by_sha = {e.effective_dedup_key(): e.attributes for e in batch.events}
     return [e.title for e in batch.events], by_sha, list(batch.warnings)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import orjson
 import pytest
@@ -25,14 +26,14 @@ OBSERVED = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 REF = RecordRef("fe00-1-0-abc", 42, "/var/log/app.log", OBSERVED)
 
 
-def ctx(fmt: str = "jsonl", **extra: object) -> LogContext:
+def ctx(fmt: str = "jsonl", **extra: Any) -> LogContext:
     zone = str(extra.pop("zone", "UTC"))
     pattern = extra.pop("pattern", PLAIN_PATTERN if fmt in ("plain", "regex") else None)
     return LogContext(format=fmt, time=time_settings(zone=zone),
-                      pattern=re.compile(str(pattern)) if pattern else None, **extra)  # type: ignore[arg-type]
+                      pattern=re.compile(str(pattern)) if pattern else None, **extra)
 
 
-def parse_json(obj: object, **extra: object) -> object:
+def parse_json(obj: object, **extra: Any) -> object:
     return parse_record(orjson.dumps(obj), REF, ctx(**extra))
 
 

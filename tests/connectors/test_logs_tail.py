@@ -64,8 +64,8 @@ def test_dedup_key_is_file_identity_and_offset(tmp_path: Path) -> None:
     log.write_bytes(line(1) + line(2))
     events = [e for b in drain(connector(log))[0] for e in b.events]
     st = os.stat(log)
-    assert [e.dedup_key.split("@")[1] for e in events] == ["0", str(len(line(1)))]
-    assert events[0].dedup_key.startswith(f"{st.st_dev:x}-{st.st_ino:x}-0-")
+    assert [e.effective_dedup_key().split("@")[1] for e in events] == ["0", str(len(line(1)))]
+    assert events[0].effective_dedup_key().startswith(f"{st.st_dev:x}-{st.st_ino:x}-0-")
 
 
 def test_rename_and_create_rotation(tmp_path: Path, store: Store) -> None:
@@ -73,14 +73,14 @@ def test_rename_and_create_rotation(tmp_path: Path, store: Store) -> None:
     log.write_bytes(line(1) + line(2))
     c = connector(log)
     batches, cursor = drain(c)
-    keys = [e.dedup_key for b in batches for e in b.events]
+    keys = [e.effective_dedup_key() for b in batches for e in b.events]
     append(log, line(3) + line(4))  # written after our poll, before rotation
     log.rename(tmp_path / "app.log.1")
     log.write_bytes(line(5))
     rotated, cursor = drain(c, cursor)
     assert sorted(numbers(rotated)) == [3, 4, 5]
     # Same identity for the renamed file: its keys continue the old ones.
-    assert rotated[0].events[0].dedup_key.split("@")[0] == keys[0].split("@")[0]
+    assert rotated[0].events[0].effective_dedup_key().split("@")[0] == keys[0].split("@")[0]
     assert len(orjson.loads(cursor or "{}")["files"]) == 1  # the drained rotated file is dropped
     append(log, line(6))
     later, _ = drain(c, cursor)
@@ -167,7 +167,7 @@ def test_bad_records_each_get_one_dlq_entry(tmp_path: Path, store: Store) -> Non
     tolerant = connector(log, future_tolerance_seconds=10**11)
     event = tolerant.parse(future.payload)
     offset = (future.source_ref or "").split("@")[1].split()[0]
-    assert event.title == "future" and event.dedup_key.endswith(f"@{offset}")
+    assert event.title == "future" and event.effective_dedup_key().endswith(f"@{offset}")
     with pytest.raises(PoisonRecordError, match="invalid JSON"):
         c.parse(next(d for d in letters if d.error_class == "InvalidJSON").payload)
 
@@ -289,7 +289,7 @@ def test_an_unreadable_file_does_not_stop_the_others(tmp_path: Path,
 
     (tmp_path / "a.log").write_bytes(line(1))
     (tmp_path / "b.log").write_bytes(line(2))
-    real = module.read_new
+    from connectors.logs.reader import read_new as real
 
     def refuse_b(entry: object, limits: object) -> object:
         if str(getattr(entry, "path", "")).endswith("b.log"):

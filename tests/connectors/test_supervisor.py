@@ -88,7 +88,7 @@ async def test_shutdown_lets_an_inflight_commit_finish(sqlite_store: Store,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """Stop during a commit: stop waits, and the whole batch plus its cursor are stored."""
     started, release = threading.Event(), threading.Event()
-    real = supervisor_module.commit_batch
+    from connectors.commit import commit_batch as real
 
     def slow_commit(*args: object) -> object:
         started.set()

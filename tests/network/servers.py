@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import uvicorn
@@ -111,7 +111,7 @@ def _ok(url: str) -> bool:
 
 
 @contextlib.contextmanager
-def serve_app(app: Any, *, lifespan: str = "off") -> Iterator[str]:
+def serve_app(app: Any, *, lifespan: Literal["auto", "on", "off"] = "off") -> Iterator[str]:
     """Serve an ASGI app with a real uvicorn on 127.0.0.1:0; yield its base URL."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))

@@ -20,7 +20,7 @@ import pytest
 
 from connectors.alertmanager import AlertmanagerConfig, AlertmanagerConnector
 from connectors.base import Batch
-from storage import Store
+from storage import Event, Store
 from storage.queries import EventQuery
 from tests.network.conftest import ALERTMANAGER, need_binary
 from tests.network.servers import (
@@ -69,7 +69,7 @@ def _post(base: str, *, starts: datetime, ends: datetime) -> None:
     httpx.post(f"{base}/api/v2/alerts", json=[alert], timeout=5).raise_for_status()
 
 
-def _by_status(store: Store) -> dict[str, object]:
+def _by_status(store: Store) -> dict[str, Event]:
     events = store.list_events(EventQuery(limit=20)).items
     return {str(e.attributes["status"]): e for e in events}
 

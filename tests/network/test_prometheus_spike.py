@@ -63,13 +63,13 @@ async def test_ninety_second_spike_open_then_closed_at_its_true_end(
     episode = closed.attributes["episode"]
     assert closed.attributes["state"] == "closed"
     assert episode["start"] == opened.attributes["episode"]["start"]
-    assert closed.dedup_key == opened.dedup_key.removesuffix(":open") + ":closed"
+    assert closed.dedup_key == opened.effective_dedup_key().removesuffix(":open") + ":closed"
     error = _time(episode["end"]) - truth_end
     assert abs(error) <= 2 * SCRAPE, f"end off by {error:.1f}s"
     assert len(SPIKE) - 2 <= episode["samples"] <= len(SPIKE) + 1
     assert closed.attributes["baseline_mean"] == pytest.approx(0.1, abs=0.005)
     # One story in the store: the open event is marked closed, at the true end.
     stored = {e.dedup_key: e for e in sqlite_store.list_events(EventQuery(limit=5)).items}
-    assert stored[opened.dedup_key].attributes["concluded"]["by"] == closed.dedup_key
-    assert stored[opened.dedup_key].attributes["concluded"]["at"] == episode["end"]
+    assert stored[opened.effective_dedup_key()].attributes["concluded"]["by"] == closed.dedup_key
+    assert stored[opened.effective_dedup_key()].attributes["concluded"]["at"] == episode["end"]
     print(f"spike end truth {truth_end:.3f}, reported {episode['end']}, error {error:+.3f}s")  # noqa: T201

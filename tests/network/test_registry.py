@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from connectors import registry
 from connectors.base import Connector
 
-CONFIGS = [
+CONFIGS: list[dict[str, Any]] = [
     {"kind": "prometheus", "url": "http://prom:9090",
      "queries": [{"name": "lat", "query": "x", "metric_type": "latency"}]},
     {"kind": "alertmanager", "url": "http://am:9093"},
@@ -20,7 +22,7 @@ CONFIGS = [
 
 
 @pytest.mark.parametrize("data", CONFIGS, ids=[c["kind"] for c in CONFIGS])
-async def test_kind_builds_a_connector(data: dict) -> None:  # type: ignore[type-arg]
+async def test_kind_builds_a_connector(data: dict[str, Any]) -> None:
     config = registry.validate({"name": f"my-{data['kind']}", **data})
     connector = registry.build(config)
     assert isinstance(connector, Connector)

@@ -46,7 +46,8 @@ def _events(store: Store) -> list[Any]:
 
 
 def _stats(app: Any) -> dict[str, Any]:
-    return app.state.receiver_state.stats.snapshot()
+    snapshot: dict[str, Any] = app.state.receiver_state.stats.snapshot()
+    return snapshot
 
 
 def test_github_events_become_events_exactly_once(receiver: tuple[str, Any],

@@ -17,7 +17,7 @@ from tests.storage.conftest import new_event
 
 
 @pytest.mark.parametrize(("notation", "offset"), [((9999, 12, 31, 23), -1), ((1, 1, 1, 0), 23)])
-def test_a_time_whose_utc_form_overflows_is_a_value_error(notation: tuple[int, ...],
+def test_a_time_whose_utc_form_overflows_is_a_value_error(notation: tuple[int, int, int, int],
                                                           offset: int) -> None:
     moment = datetime(*notation, tzinfo=timezone(timedelta(hours=offset)))
     with pytest.raises(ValidationError) as caught:

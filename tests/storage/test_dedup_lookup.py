@@ -32,7 +32,8 @@ def _plan(store: Store) -> str:
     with store.read() as session:
         conn = session.connection()
         for stmt in statements:
-            dialect = sqlite.dialect() if store.dialect == "sqlite" else postgresql.dialect()
+            dialect = sqlite.dialect() if store.dialect == "sqlite" \
+                else postgresql.dialect()  # type: ignore[no-untyped-call]
             compiled = stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
             if store.dialect == "postgresql":
                 rows = conn.execute(text(f"EXPLAIN {compiled}")).all()

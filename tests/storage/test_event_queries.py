@@ -13,6 +13,7 @@ from storage import (
     EventKind,
     EventQuery,
     InvalidCursorError,
+    NewEvent,
     NotFoundError,
     Severity,
     Source,
@@ -27,7 +28,7 @@ KINDS = {Source.GIT: EventKind.COMMIT, Source.CI: EventKind.DEPLOY, Source.LOGS:
          Source.MANUAL: EventKind.NOTE}
 
 
-def _dataset() -> list:
+def _dataset() -> list[NewEvent]:
     rng = random.Random(7)
     events = []
     for n in range(150):

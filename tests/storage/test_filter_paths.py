@@ -13,7 +13,7 @@ of what the field means (so a filter that every path ignored would fail too).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -80,7 +80,7 @@ def _open(url: str) -> Store:
 def _stores(tmp: Any) -> Iterator[dict[str, Store]]:
     stores = {"sqlite": _open(str(tmp / "paths.db"))}
     url = os.environ.get("WORKBENCH_TEST_PG_URL")
-    pg = None
+    pg: Generator[str, None, None] | None = None
     if url:
         from tests.conftest import _pg_database
 
@@ -210,7 +210,7 @@ def _all(store: Store) -> list[Event]:
        order=st.sampled_from(("asc", "desc")), limit=st.integers(1, 7))
 def test_every_event_path_agrees(stores: dict[str, Store], values: dict[str, Any],
                                  order: str, limit: int) -> None:
-    query = EventQuery(order=order, limit=limit, **values)  # type: ignore[arg-type]
+    query = EventQuery(order=order, limit=limit, **values)
     events = _all(stores["sqlite"])
     expected = {e.id for e in events if all(EVENT_MEANING[k](e, v) for k, v in values.items())}
     in_order = [e.id for e in sorted(events, key=lambda e: (e.occurred_at, e.id),
@@ -263,7 +263,8 @@ INVESTIGATION_MEANING: dict[str, Callable[[Investigation, Any], bool]] = {
 }
 
 
-LINKED_SOURCES = {inv: {list(Source)[(n - 1) % 6] for n in ids} for inv, ids in LINKED.items()}
+LINKED_SOURCES: dict[int, set[Source]] = {
+    inv: {list(Source)[(n - 1) % 6] for n in ids} for inv, ids in LINKED.items()}
 """Sources of each investigation's linked events (event ``n`` comes from source n % 6)."""
 
 
@@ -309,7 +310,7 @@ def _sort_key(inv: Investigation, sort: str) -> Any:
        limit=st.integers(1, 4))
 def test_every_investigation_path_agrees(stores: dict[str, Store], values: dict[str, Any],
                                          sort: str, descending: bool, limit: int) -> None:
-    query = InvestigationQuery(sort=sort, descending=descending, limit=limit,  # type: ignore[arg-type]
+    query = InvestigationQuery(sort=sort, descending=descending, limit=limit,
                                **values)
     for engine, store in stores.items():
         every = store.list_investigations(InvestigationQuery(limit=500)).items

@@ -99,7 +99,8 @@ def test_exception_mid_transaction_leaves_nothing(store: Store) -> None:
 
 def test_failure_inside_ingest_rolls_back_the_batch(store: Store) -> None:
     """A dead letter that cannot be stored aborts the whole batch, cursor included."""
-    bad = NewDeadLetter.model_construct(connector="logs", payload=None, error_class="E",
+    bad = NewDeadLetter.model_construct(connector="logs", payload=None,  # type: ignore[arg-type]
+                                        error_class="E",
                                         message="m", source_ref=None, attempts=1)
     with pytest.raises(Exception):  # noqa: B017 - any driver error is fine here
         store.ingest([new_event(1)], dead_letters_=[bad], connector="logs", cursor="c2")

@@ -127,10 +127,10 @@ def test_bucketed_counts(counted: Store) -> None:
     assert sorted(series) == sorted((start, sev, n) for (start, sev), n in expected.items())
     assert [s for s, _, _ in series] == sorted(s for s, _, _ in series)  # time order
     totals: dict[str, int] = {}
-    for start, key, n in series:
+    for start, severity, n in series:
         assert start.tzinfo is not None and start >= T0
         assert (start - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds() % 900 == 0
-        totals[key] = totals.get(key, 0) + n
+        totals[severity] = totals.get(severity, 0) + n
     assert totals == {"info": 30, "high": 30}
     assert len({s for s, _, _ in series}) == 4
 

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import update
@@ -45,10 +46,10 @@ def seeded(tmp_path: Path) -> Iterator[tuple[Store, int]]:
     store.close()
 
 
-def make_app(store: Store, **kwargs: object) -> WorkbenchApp:
+def make_app(store: Store, **kwargs: Any) -> WorkbenchApp:
     """The app with a frozen clock and no background polling (tests poll explicitly)."""
     settings = kwargs.pop("settings", None) or TuiSettings()
-    return WorkbenchApp(store, settings=settings, clock=lambda: NOW,  # type: ignore[arg-type]
+    return WorkbenchApp(store, settings=settings, clock=lambda: NOW,
                         live=bool(kwargs.pop("live", False)),
                         user=str(kwargs.pop("user", "tester")), **kwargs)
 

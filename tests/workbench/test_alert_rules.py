@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-import yaml
+import yaml  # type: ignore[import-untyped]
 
 from storage import Store
 

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from storage import EventKind, NewEvent, NewInvestigation, Severity, Source, Store
 from storage import investigations as inv_repo
 from storage.models import InvestigationStatus
+from storage.queries import InvestigationQuery
 from storage.tables import EventRow, InvestigationGroupingRow, InvestigationKeyRow
 from workbench.grouping import Context, GroupingRules, group_all, match
 
@@ -46,7 +47,7 @@ def _reference(store: Store, rules: GroupingRules) -> set[tuple[int, int, str]]:
     with store.read() as session:
         events = [store.get_event(i) for i in session.scalars(select(EventRow.id)
                                                               .order_by(EventRow.id))]
-    invs = store.list_investigations(inv_repo.InvestigationQuery(limit=500)).items
+    invs = store.list_investigations(InvestigationQuery(limit=500)).items
     contexts = [Context(i.id, set(i.services)) for i in invs
                 if i.status is not InvestigationStatus.RESOLVED]
     seeded = {(c.investigation_id, e.event.id) for c in contexts
@@ -82,7 +83,7 @@ def test_indexed_pass_links_exactly_what_the_rules_say(store: Store, seed: int) 
         pass
     with store.read() as session:
         got = {(i.id, item.event.id, item.link.rule or "")
-               for i in store.list_investigations(inv_repo.InvestigationQuery()).items
+               for i in store.list_investigations(InvestigationQuery()).items
                for item in inv_repo.investigation_events(session=session, investigation_id=i.id)
                if item.link.reason.value == "rule"}
     assert got == expected and len(expected) > 20
@@ -101,7 +102,7 @@ def test_one_investigation_per_alert_episode_even_after_it_was_resolved(store: S
     rules = GroupingRules(auto_open=True)
     store.ingest([_alert(0, "fp", "2026-11-28T12:00:00Z")])
     assert group_all(store, rules).opened == 1
-    first = store.list_investigations(inv_repo.InvestigationQuery()).items[0]
+    first = store.list_investigations(InvestigationQuery()).items[0]
     store.set_status(first.id, InvestigationStatus.RESOLVED)
     # The same episode again (another receiver's copy, with nanoseconds) and a new one.
     store.ingest([_alert(1, "fp", "2026-11-28T12:00:00.000000000Z"),
@@ -147,7 +148,7 @@ def test_concurrent_passes_open_one_investigation_per_episode(store: Store) -> N
     for thread in threads:
         thread.join()
     assert not errors
-    assert len(store.list_investigations(inv_repo.InvestigationQuery()).items) == 10
+    assert len(store.list_investigations(InvestigationQuery()).items) == 10
 
 
 def test_unlink_forgets_the_keys_only_that_event_carried(store: Store) -> None:

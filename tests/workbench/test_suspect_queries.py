@@ -58,7 +58,7 @@ def test_sql_and_memory_agree_on_changes_that_never_ran(store: Store,
     with store.read() as session:
         kept = list_changes(session=session, start=start, end=start + timedelta(seconds=1))
     assert sorted(e.dedup_key for e in kept) == sorted(
-        e.dedup_key for e in events if not never_ran(e.attributes))
+        e.effective_dedup_key() for e in events if not never_ran(e.attributes))
 
 
 def test_error_groups_follow_traces_peers_and_text(store: Store) -> None:
@@ -114,7 +114,7 @@ def test_linked_shas_come_from_commit_sha_and_attribute_values(store: Store) -> 
 
 @pytest.mark.parametrize("status", ["skipped", "cancelled", "manual", "waiting", "created"])
 def test_ci_connectors_never_ran_statuses_are_recognised(status: str) -> None:
-    from connectors.ci.github_events import ci_attributes
+    from connectors.ci.common import ci_attributes
 
     assert never_ran(ci_attributes(provider="x", phase="finished", result=status))
     assert never_ran({"status": status.upper()})

@@ -8,6 +8,7 @@ import io
 import random
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -37,7 +38,8 @@ def test_api_and_report_agree_and_rank_the_dependency_first(store: Store, case: 
     settings = parse_config(config_text(case.case)).suspects
     assert settings.hosts  # the opaque address is only resolvable through the config
     running = start_api(store)
-    running.server.server.config.app.state.suspects = settings  # as `workbench serve` does
+    app: Any = running.server.server.config.app
+    app.state.suspects = settings  # as `workbench serve` does
     try:
         reply = running.client("viewer").get(
             f"/api/investigations/{case.investigation_id}/suspects", params={"limit": 5})
@@ -61,7 +63,7 @@ def test_api_and_report_agree_and_rank_the_dependency_first(store: Store, case: 
     assert report["error_direction"] == body["error_direction"]
 
 
-def _cli_report(db: str, case: Loaded) -> dict[str, object]:
+def _cli_report(db: str, case: Loaded) -> dict[str, Any]:
     from workbench.cli.main import main
 
     raw = io.BytesIO()

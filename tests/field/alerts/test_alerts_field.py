@@ -29,7 +29,8 @@ def test_captured_firing_group(store: Store) -> None:
     assert first.status_code == 200 and first.json()["stored"] == 3
     assert again.status_code == 200 and again.json()["stored"] == 0   # Alertmanager's retry
     events = store.list_events(EventQuery(limit=10, order="asc")).items
-    assert sorted(e.host for e in events) == ["172.29.254.30", "172.29.254.50", "172.29.254.66"]
+    assert sorted(e.host or "" for e in events) == [
+        "172.29.254.30", "172.29.254.50", "172.29.254.66"]
     for event in events:
         assert event.kind is EventKind.ALERT and event.severity is Severity.HIGH   # "major"
         assert event.occurred_at == datetime(2019, 9, 27, 16, 27, 56, 612666, tzinfo=UTC)

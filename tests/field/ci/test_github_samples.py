@@ -123,7 +123,7 @@ async def test_rest_run_is_not_dated_by_updated_at() -> None:
 
 
 async def test_rest_run_finishes_with_its_last_job() -> None:
-    listing = {"total_count": 1, "workflow_runs": [orjson.loads(
+    listing: dict[str, Any] = {"total_count": 1, "workflow_runs": [orjson.loads(
         (REPLIES / "run_3881497935.json").read_bytes())]}
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -171,5 +171,5 @@ def test_skipped_and_unstarted_cancelled_jobs_never_ran() -> None:
     for event in (skipped, cancelled):
         assert event is not None and event.kind is EventKind.JOB
         assert event.attributes["ran"] is False and event.attributes["phase"] == "not_run"
-        assert event.dedup_key.endswith(":not_run") and "not run" in event.title
+        assert event.effective_dedup_key().endswith(":not_run") and "not run" in event.title
     assert ran is not None and ran.kind is EventKind.DEPLOY and ran.attributes["ran"] is True

@@ -221,7 +221,8 @@ def test_unmatched_lines_are_stored_unparsed_or_dead_lettered_and_counted(
         tmp_path: Path) -> None:
     """glog lines do not fit the plain pattern: each is kept, and counted, both ways."""
     glog = next(s for s in SAMPLES if s.file == "lnav_glog.log")
-    plain = {"format": "plain", "pattern": None, "time_format": None, "multiline": False}
+    plain: dict[str, Any] = {"format": "plain", "pattern": None, "time_format": None,
+                             "multiline": False}
     stored = read(glog, tmp_path, **plain)
     assert stored.unmatched == 7 and len(stored.events) == 7
     assert all(e.attributes["unparsed"] and e.attributes["timestamp_missing"]

@@ -68,8 +68,8 @@ async def test_recorded_spike_through_the_connector() -> None:
                        "last_anomalous": "2026-12-01T08:42:58+00:00", "open": False,
                        "samples": 45}
     assert event.attributes["state"] == "closed"
-    assert event.dedup_key.startswith("prom:checkout-latency:") and \
-        event.dedup_key.endswith(":1796114490:closed")
+    assert event.effective_dedup_key().startswith("prom:checkout-latency:") and \
+        event.effective_dedup_key().endswith(":1796114490:closed")
 
 
 def _replay(request: httpx.Request) -> httpx.Response:
@@ -94,9 +94,10 @@ async def test_open_then_closed_is_one_story_in_the_store(store: Store) -> None:
     ((opened,), (closed,)) = during.events, after.events
     assert opened.attributes["state"] == "open" and closed.attributes["state"] == "closed"
     stored = {e.dedup_key: e for e in store.list_events(EventQuery(limit=5)).items}
-    assert sorted(stored) == sorted([opened.dedup_key, closed.dedup_key])
-    assert stored[opened.dedup_key].attributes["concluded"]["at"] == "2026-12-01T08:43:00+00:00"
-    assert stored[opened.dedup_key].attributes["concluded"]["by"] == closed.dedup_key
+    opened_key = opened.effective_dedup_key()
+    assert sorted(stored) == sorted([opened_key, closed.effective_dedup_key()])
+    assert stored[opened_key].attributes["concluded"]["at"] == "2026-12-01T08:43:00+00:00"
+    assert stored[opened_key].attributes["concluded"]["by"] == closed.dedup_key
 
 
 def test_recorded_spike_cut_in_the_middle_stays_open() -> None:
