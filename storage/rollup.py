@@ -30,7 +30,6 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Connection,
-    Integer,
     String,
     bindparam,
     cast,
@@ -59,9 +58,10 @@ RawCounts = Callable[[EventQuery], dict[Any, int]]
 
 def epoch_seconds(dialect: str) -> ColumnElement[Any]:
     """``occurred_at`` as whole seconds since the epoch (UTC), on either engine."""
+    # 64-bit: a 32-bit cast fails for any time after 2038-01-19 on PostgreSQL.
     if dialect == "sqlite":
-        return cast(func.strftime("%s", EventRow.occurred_at), Integer)
-    return cast(func.floor(func.extract("epoch", EventRow.occurred_at)), Integer)
+        return cast(func.strftime("%s", EventRow.occurred_at), BigInteger)
+    return cast(func.floor(func.extract("epoch", EventRow.occurred_at)), BigInteger)
 
 
 def _key(dimension: str) -> ColumnElement[Any]:
