@@ -76,14 +76,15 @@ class PtyApp:
             time.sleep(0.02)  # polling the reader's progress, not waiting for a result
         raise AssertionError("the app did not settle")
 
-    def wait_for(self, text: bytes, timeout: float = 30.0, *, settle: bool = True) -> None:
+    def wait_for(self, text: bytes, timeout: float = 30.0, *, settle: bool = True,
+                 since: int = 0) -> None:
         """Until ``text`` was written (e.g. the first screen drew), then until idle
         (unless ``settle`` is false: type while the app is still loading).
 
         Keys written before the app put the terminal in raw mode are cooked by the
         line discipline (Enter arrives as ctrl+j): wait for the first screen first."""
         began = time.monotonic()
-        while text not in self.output:
+        while text not in self.output[since:]:
             if time.monotonic() - began > timeout:
                 raise AssertionError(f"{text!r} never appeared")
             time.sleep(0.02)  # polling the reader's progress for a condition

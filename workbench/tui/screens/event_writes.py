@@ -81,7 +81,7 @@ def link_to_chosen(host: Host, ids: list[int], done: Callable[[], None]) -> None
     def offer(items: list[Investigation]) -> None:
         options = [(str(i.id), f"#{i.id} {i.status.value} {i.title}") for i in items]
         if not options:
-            host.notify("no open investigation to link to (N creates one)")
+            host.notify("no open investigation to link to (C creates one)")
             return
         host.app.push_screen(ChoiceScreen(f"Link {len(ids)} events to", options), chosen)
 

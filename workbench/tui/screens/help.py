@@ -14,11 +14,12 @@ from textual.widgets import Static
 from workbench.tui.commands import iter_help
 
 TRIAGE = Text.assemble(
-    ("Triage in three keys\n", "bold underline"),
+    ("Triage in three keys: incident, suspects, evidence\n", "bold underline"),
     ("Enter", "bold"), " open the incident: its head names the top suspect\n",
-    ("Tab", "bold"), "   every suspect with its reasons (beside the timeline when wide)\n",
-    ("e", "bold"), " ", ("Enter", "bold"), " the first error in full; ",
-    ("c", "bold"), " the nearest commit before it\n",
+    ("Tab", "bold"), "   the suspects with their reasons (behind Tab below 120 columns,\n",
+    "      beside the timeline from 120)\n",
+    ("e", "bold"), "     the evidence: the first error; ", ("Enter", "bold"), " in full, ",
+    ("c", "bold"), " the commit before\n",
     ("/", "bold"), " searches a timeline, ", ("n", "bold"), "/", ("N", "bold"),
     " next/previous match; ", ("f", "bold"), " filters; ", ("a", "bold"), " adds a note\n",
     "Writes (s v u R X P, :status, :resolve) ask first; only ", ("ctrl+y", "bold"),

@@ -18,7 +18,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.cache import LRUCache
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -31,6 +31,28 @@ T = TypeVar("T")
 
 GUTTER_CURSOR = "\u25b6"  # ▶: visible without colour (NO_COLOR, monochrome)
 GUTTER_MARK = "\u25cf"  # ●
+
+
+def _blank_safe(style: Style | None) -> bool:
+    """Whether blanks drawn in ``style`` look the same in another style of the same
+    background (only the background of a space shows)."""
+    return style is None or not (style.reverse or style.underline or style.strike
+                                 or style.overline or style.underline2)
+
+
+def fewer_runs(segments: list[Segment]) -> list[Segment]:
+    """The same cells in fewer style runs: a run of blanks takes the style of the run
+    after it when the background is the same, then equal neighbours join. Each run costs
+    a full SGR sequence and a reset on the wire (~25 bytes over SSH per run)."""
+    out = list(segments)
+    for i in range(len(out) - 1):
+        text, style, _ = out[i]
+        after = out[i + 1].style
+        if (text.strip(" ") == "" and style is not None and after is not None
+                and style.bgcolor == after.bgcolor and _blank_safe(style)
+                and _blank_safe(after)):
+            out[i] = Segment(text, after)
+    return list(Segment.simplify(out))
 
 
 class RowView(ScrollView, Generic[T], can_focus=True):
@@ -157,6 +179,13 @@ class RowView(ScrollView, Generic[T], can_focus=True):
         self.set_reactive(RowView.cursor, self.cursor + len(rows))
         self.scroll_to(y=self.scroll_offset.y + len(rows), animate=False, immediate=True)
         self.refresh()
+
+    def refresh_line(self, y: int) -> None:
+        """Repaint row ``y``'s cells only: Textual's version spans the widget's whole
+        width, so every cursor move also rewrote the scrollbar cells of both rows
+        (~70 of ~540 bytes per keystroke at 80x24, measured by benchmarks/bench_tui)."""
+        width = self.scrollable_content_region.width or self.size.width
+        self.refresh(Region(0, y - int(self.scroll_offset.y), width, 1))
 
     def _resize(self) -> None:
         self.virtual_size = Size(self.size.width, len(self.rows))
@@ -308,4 +337,4 @@ class RowView(ScrollView, Generic[T], can_focus=True):
             line_style = line_style + self.get_component_rich_style("rowview--cursor")
         segments = [Segment(s.text, line_style + s.style if s.style else line_style)
                     for s in text.render(self.app.console) if s.text != "\n"]
-        return Strip(segments, width)
+        return Strip(fewer_runs(segments), width)
