@@ -88,6 +88,11 @@ class FastReader:
             self._local.conn = conn
         return conn
 
+    def data_version(self) -> int:
+        """SQLite's ``PRAGMA data_version`` on this thread's connection: it changes when
+        another connection commits (no I/O; a token check's cache stamp)."""
+        return int(self._conn().execute("PRAGMA data_version").fetchone()[0])
+
     def token(self, token_hash: str) -> tuple[int, str, str, str | None] | None:
         """``(id, name, role, team)`` of the live token with this hash."""
         row = self._conn().execute(_TOKEN_SQL, (token_hash,)).fetchone()

@@ -6,9 +6,10 @@ more than the page's own model building. A thread that reads keeps its connectio
 and its session instead; ending the unit of work still rolls back, which ends the
 read transaction and so releases the WAL snapshot (the next read sees new rows).
 
-Kept connections come from a sibling engine with the same URL and connection
-settings but no pool (each is opened once per thread and kept), so any number of
-reader threads never starve the pool that writes and other work use. A nested
+Kept connections belong to the store's engine (its event listeners -- pragmas, BEGIN,
+SQL tracing -- all apply) but are opened through a pool of their own without a
+limit (each opened once per thread and kept), so any number of reader threads
+never starve the pool that writes and other work use. A nested
 read on the same thread (its session is busy) takes the pooled path. PostgreSQL
 keeps the pool: a connection per thread there would be a server process each.
 """
@@ -19,11 +20,9 @@ import threading
 import weakref
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
-from sqlalchemy.pool import NullPool
-
-from storage.engine import _configure_sqlite
+from sqlalchemy.pool import NullPool, Pool
 
 
 class _Kept:
@@ -40,8 +39,8 @@ class KeptReaders:
 
     def __init__(self, engine: Engine) -> None:
         self.enabled = engine.dialect.name == "sqlite"
-        self._source = engine
-        self._engine: Engine | None = None
+        self._engine = engine
+        self._pool: Pool | None = None
         self._local = threading.local()
         self._all: weakref.WeakSet[Connection] = weakref.WeakSet()
         self._lock = threading.Lock()
@@ -52,7 +51,7 @@ class KeptReaders:
             return None
         kept: _Kept | None = getattr(self._local, "kept", None)
         if kept is None or kept.connection.closed:
-            kept = _Kept(self._sibling().connect())
+            kept = _Kept(Connection(self._engine, connection=self._own_pool().connect()))
             self._local.kept = kept
             with self._lock:
                 self._all.add(kept.connection)
@@ -64,15 +63,13 @@ class KeptReaders:
         kept.busy = True
         return kept.session
 
-    def _sibling(self) -> Engine:
+    def _own_pool(self) -> Pool:
         with self._lock:
-            if self._engine is None:
-                source = self._source
-                engine = create_engine(source.url, poolclass=NullPool,
-                                       connect_args={"check_same_thread": False})
-                _configure_sqlite(engine, read_only="mode=ro" in str(source.url.database))
-                self._engine = engine
-            return self._engine
+            if self._pool is None:
+                source: Any = self._engine.pool  # its creator and its "connect" listeners
+                self._pool = NullPool(source._creator, _dispatch=source.dispatch,
+                                      dialect=source._dialect)
+            return self._pool
 
     def give_back(self, session: Session) -> None:
         """End the unit of work: roll back (releasing the snapshot) and free the session."""

@@ -102,13 +102,13 @@ def _delete_events(conn: Connection, rows: Sequence[tuple[int, str, str, str]], 
     doomed = list(conn.scalars(stmt.where(~_linked()) if keep_linked else stmt))
     if not doomed:
         return 0
-    rollup.apply(conn, EventRow.id.in_(doomed), -1)  # counted while the rows are there
+    rollup.apply(conn, doomed, -1)  # counted while the rows are there
     gone_stmt = delete(EventRow).where(EventRow.id.in_(doomed))
     if keep_linked:  # re-checked: an event linked since the read stays
         gone_stmt = gone_stmt.where(~_linked())
     gone = {id_ for (id_,) in conn.execute(gone_stmt.returning(EventRow.id))}
     if kept := [id_ for id_ in doomed if id_ not in gone]:
-        rollup.apply(conn, EventRow.id.in_(kept), 1)
+        rollup.apply(conn, kept, 1)
     fts_forget_many(conn, [(row[0], row[1], row[2], row[3]) for row in rows if row[0] in gone])
     return len(gone)
 

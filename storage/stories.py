@@ -175,10 +175,10 @@ def _rewrite(conn: Connection, row: _Row, values: dict[str, Any]) -> None:
     fts_forget(conn, row.id, row.title, row.body, row.attributes)
     counted = not ROLLED_UP.isdisjoint(values)  # the roll-up follows a moved event
     if counted:
-        rollup.apply(conn, EventRow.id == row.id, -1)
+        rollup.apply(conn, [row.id], -1)
     conn.execute(update(EventRow).where(EventRow.id == row.id).values(**values))
     if counted:
-        rollup.apply(conn, EventRow.id == row.id, 1)
+        rollup.apply(conn, [row.id], 1)
     row.title = values.get("title", row.title)
     row.body = values.get("body", row.body)
     row.attributes = values.get("attributes", row.attributes)

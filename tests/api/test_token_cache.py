@@ -95,3 +95,10 @@ def test_cache_is_bounded_and_off_at_zero() -> None:
     off = TokenCache(0.0, clock=Clock())
     off.put("h", (1, "n", "viewer"), off.generation)
     assert off.get("h") is None
+
+
+def test_an_entry_stamped_before_another_commit_is_looked_up_again() -> None:
+    cache = TokenCache(5.0, clock=Clock())
+    cache.put("h", (1, "n", "viewer"), cache.generation, stamp=7)
+    assert cache.get("h", 7) == (1, "n", "viewer")
+    assert cache.get("h", 8) is None  # data_version moved: someone else committed

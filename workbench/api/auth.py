@@ -113,17 +113,19 @@ class Authenticator:
 
     async def _lookup(self, secret: str) -> tuple[int, str, str, str | None] | None:
         token_hash = tokens.hash_token(secret)
-        cached = self.cache.get(token_hash)
+        fast = self._db.fast
+        stamp = fast.data_version() if fast.enabled else None  # see token_cache
+        cached = self.cache.get(token_hash, stamp)
         if cached is not None:
             return cached
         generation = self.cache.generation
-        if self._db.fast.enabled:  # one indexed lookup: keep it cheap
-            found = self._db.fast.token(token_hash)
+        if fast.enabled:  # one indexed lookup: keep it cheap
+            found = fast.token(token_hash)
         else:
             token = await self._db.read(lambda s: tokens.authenticate(session=s, token=secret))
             found = None if token is None else (token.id, token.name, token.role, token.team)
         if found is not None:
-            self.cache.put(token_hash, found, generation)
+            self.cache.put(token_hash, found, generation, stamp)
         return found
 
     def _guess_key(self, request: Request, secret: str) -> str:

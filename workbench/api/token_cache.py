@@ -6,13 +6,15 @@ again, so a success is kept for :attr:`TokenCache.ttl` seconds, keyed by the
 token's SHA-256 (the secret itself is not kept). Failures are never cached: a
 token created a moment ago works on its first request.
 
-Revocation stays immediate where it can be: a revocation through this API calls
-:meth:`TokenCache.clear`, and the next request looks the token up again. A lookup
-that began before the clear cannot put its (now stale) answer back: each entry is
-stored only if no clear happened since its lookup began (:attr:`generation`). A
-revocation made by another process (``workbench token revoke``, another instance
-on a shared store) is seen within ``ttl`` seconds: that is the bound, and why it
-is short.
+Revocation applies from the next request. Through this API: the route calls
+:meth:`TokenCache.clear`, and a lookup that began before the clear cannot put its
+(now stale) answer back (:attr:`generation`). By another process on SQLite
+(``workbench token revoke``): each entry carries a *stamp*, SQLite's
+``PRAGMA data_version`` when it was looked up, which changes whenever another
+connection commits; an entry whose stamp differs is looked up again (so while
+something else writes, the cache mostly misses, and costs one pragma). On
+PostgreSQL there is no such stamp: a revocation by another process or instance is
+seen within ``ttl`` seconds, the bound, and why it is short.
 """
 
 from __future__ import annotations
@@ -33,25 +35,26 @@ class TokenCache:
         self.ttl = ttl
         self._size = size
         self._clock = clock
-        self._entries: OrderedDict[str, tuple[float, Found]] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[float, object, Found]] = OrderedDict()
         self.generation = 0
         """Bumped by :meth:`clear`; a lookup started under an older one is not stored."""
 
-    def get(self, token_hash: str) -> Found | None:
-        """The cached token, if it was checked less than ``ttl`` seconds ago."""
+    def get(self, token_hash: str, stamp: object = None) -> Found | None:
+        """The cached token, if checked less than ``ttl`` seconds ago under ``stamp``."""
         entry = self._entries.get(token_hash)
         if entry is None:
             return None
-        if self._clock() >= entry[0]:
+        if self._clock() >= entry[0] or entry[1] != stamp:
             self._entries.pop(token_hash, None)
             return None
-        return entry[1]
+        return entry[2]
 
-    def put(self, token_hash: str, found: Found, generation: int) -> None:
-        """Remember a success found by a lookup that began at ``generation``."""
+    def put(self, token_hash: str, found: Found, generation: int,
+            stamp: object = None) -> None:
+        """Remember a success found by a lookup that began at ``generation`` and ``stamp``."""
         if self.ttl <= 0 or generation != self.generation:
             return
-        self._entries[token_hash] = (self._clock() + self.ttl, found)
+        self._entries[token_hash] = (self._clock() + self.ttl, stamp, found)
         self._entries.move_to_end(token_hash)
         if len(self._entries) > self._size:
             self._entries.popitem(last=False)
