@@ -67,12 +67,12 @@ def bulk(store: Store, total: int) -> float:
     return total / (time.perf_counter() - began)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--posts", type=int, default=200)
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--reps", type=int, default=3)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     report = Report("durability")
     post_ms: dict[str, list[float]] = {m: [] for m in MODES}
     post_p99: dict[str, list[float]] = {m: [] for m in MODES}
