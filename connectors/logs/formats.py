@@ -10,9 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any, NamedTuple
 
-import orjson
-
 from connectors.errors import PoisonRecordError
+from storage.jsonsafe import loads_exact
 from storage.time_formats import TimeFormat
 from storage.time_zones import token_pattern
 
@@ -77,8 +76,8 @@ class Parsed(NamedTuple):
 def json_fields(data: bytes) -> Parsed:
     """One JSON object; anything else is a poison record with a clear reason."""
     try:
-        value = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
+        value = loads_exact(data)  # 2**70 stays exact, then refused; never a rounded float
+    except ValueError as exc:
         raise PoisonRecordError(f"invalid JSON: {exc}", payload=data,
                                 error_class="InvalidJSON") from exc
     if not isinstance(value, dict):

@@ -122,9 +122,13 @@ def test_the_last_admin_token_cannot_be_revoked(api: Api) -> None:
     assert "create another admin token first" in response.json()["detail"]
     created = admin.post("/api/tokens", json={"name": "second-admin", "role": "admin"})
     assert created.status_code == 201
-    assert admin.delete("/api/tokens/test-admin").status_code == 204
+    response = admin.delete("/api/tokens/test-admin")  # not with itself
+    assert response.status_code == 409
+    assert "token making this request" in response.json()["detail"]
     second = httpx.Client(base_url=api.url, headers={
         "Authorization": f"Bearer {created.json()['token']}"})
+    assert second.delete("/api/tokens/test-admin").status_code == 204
+    assert admin.get("/api/tokens").status_code == 401
     assert second.delete("/api/tokens/second-admin").status_code == 409
     assert second.delete("/api/tokens/test-viewer").status_code == 204
     second.close()

@@ -295,3 +295,17 @@ def test_s_is_a_level_only_beside_an_extended_json_time() -> None:
 def test_a_malformed_extended_json_date_is_one_dead_record() -> None:
     with pytest.raises(PoisonRecordError):
         parse_json({"t": {"$date": {"$numberLong": "soon"}}, "s": "I", "msg": "m"})
+
+
+def test_integers_json_cannot_hold_exactly_are_poison_not_rounded() -> None:
+    # orjson alone reads 2**70 as 1.1805916207174113e+21: a silent change. The same
+    # rule as the API and `workbench ingest`: exact, then refused past 64 bits.
+    line = b'{"ts": "2026-11-28T11:00:00Z", "msg": "x", "bytes": 1180591620717411303424}'
+    with pytest.raises(PoisonRecordError) as caught:
+        parse_record(line, REF, ctx())
+    assert caught.value.error_class == "InvalidEvent"
+    assert "attributes.fields.bytes" in str(caught.value)
+    assert caught.value.payload == line
+    event = parse_record(b'{"ts": "2026-11-28T11:00:00Z", "msg": "x", '
+                         b'"big": 9223372036854775807, "u": 18446744073709551615}', REF, ctx())
+    assert event.attributes["fields"] == {"big": 2**63 - 1, "u": 2**64 - 1}

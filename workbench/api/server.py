@@ -28,6 +28,7 @@ def make_config(app: FastAPI, settings: ApiSettings, **overrides: Any) -> uvicor
         "host": settings.host, "port": settings.port, "log_config": None,
         "access_log": False, "server_header": False, "lifespan": "on",
         "limit_concurrency": settings.limit_concurrency, "timeout_graceful_shutdown": 5,
+        **settings.tls_options(),
     }
     options.update(overrides)
     return uvicorn.Config(app, **options)
@@ -51,9 +52,10 @@ class ApiServer:
 
     @property
     def url(self) -> str:
-        """``http://host:port`` of the running server."""
+        """``http(s)://host:port`` of the running server."""
         host = self.server.config.host
-        return f"http://{'[' + host + ']' if ':' in host else host}:{self.port}"
+        scheme = "https" if self.server.config.is_ssl else "http"
+        return f"{scheme}://{'[' + host + ']' if ':' in host else host}:{self.port}"
 
     def start(self, timeout: float = 10.0) -> ApiServer:
         """Serve in a daemon thread; return once listening (or raise)."""

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import ssl
+from pathlib import Path
+from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from workbench.settings.receivers import ReceiverSettings
 
@@ -46,5 +48,45 @@ class ApiSettings(BaseModel):
     on PostgreSQL. Off only to compare the two paths."""
     docs: bool = True
     """Serve the interactive docs at ``/docs`` (the OpenAPI document is always served)."""
+    tls_cert: Path | None = None
+    """PEM certificate chain: with ``tls_key``, the API is served over HTTPS only (for
+    teams that reach it across hosts; on loopback it adds nothing)."""
+    tls_key: Path | None = None
+    """PEM private key of ``tls_cert`` (keep it 0600)."""
     receivers: ReceiverSettings = Field(default_factory=ReceiverSettings)
     """Webhook secrets and OTLP trace rules (``[api.receivers]``; see brief B's receivers)."""
+
+    @field_validator("tls_cert", "tls_key", mode="after")
+    @classmethod
+    def _readable(cls, path: Path | None) -> Path | None:
+        if path is None:
+            return None
+        path = path.expanduser()
+        if not path.is_file():
+            raise ValueError(f"no such file: {path}")
+        try:
+            path.open("rb").close()
+        except OSError as exc:
+            raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from None
+        return path
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> Self:
+        # Checked here so that a bad pair is a config error naming the keys, not a
+        # uvicorn traceback when the API starts.
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key go together: give both, or neither")
+        if self.tls_cert is not None and self.tls_key is not None:
+            try:
+                ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(
+                    self.tls_cert, self.tls_key)
+            except (ssl.SSLError, OSError) as exc:
+                raise ValueError(f"tls_cert/tls_key cannot be loaded as a PEM certificate "
+                                 f"and its key: {exc}") from None
+        return self
+
+    def tls_options(self) -> dict[str, str]:
+        """uvicorn's TLS options (empty: plain HTTP)."""
+        if self.tls_cert is None or self.tls_key is None:
+            return {}
+        return {"ssl_certfile": str(self.tls_cert), "ssl_keyfile": str(self.tls_key)}

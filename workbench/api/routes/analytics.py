@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -22,6 +22,7 @@ from workbench.api.problems import PROBLEM_RESPONSES, FieldError, ProblemError, 
 router = APIRouter(prefix="/api/analytics", tags=["analytics"], responses=PROBLEM_RESPONSES)
 
 DEFAULT_WINDOW = timedelta(hours=24)
+EARLIEST = datetime.min.replace(tzinfo=UTC)
 MAX_BUCKETS = 10_000
 Bucket = Annotated[int | None, Query(ge=1, le=31_536_000,
                                      description="bucket width in seconds for a series")]
@@ -50,7 +51,8 @@ class CountsOut(BaseModel):
 def window_of(start: datetime | None, end: datetime | None) -> Window:
     """``[start, end)``, defaulting to the last 24 hours; 422 if it is empty."""
     end = end or utcnow()
-    start = start or end - DEFAULT_WINDOW
+    if start is None:  # 24 hours back, or from the first instant if end is nearer to it
+        start = end - min(DEFAULT_WINDOW, end - EARLIEST)
     check_window(start, end)
     return Window(start=start, end=end)
 

@@ -65,16 +65,24 @@ async def create_token(principal: Admin, db: Db, body: NewToken) -> CreatedToken
 
 @router.delete("/{name}", status_code=204, summary="Revoke a token",
                responses={404: problem_doc("No token with this name"),
-                          409: problem_doc("The last admin token cannot be revoked")})
+                          409: problem_doc("The last admin token, or the token making "
+                                           "the request, cannot be revoked")})
 async def revoke_token(principal: Admin, db: Db, request: Request,
                        name: Annotated[str, Path(min_length=1, max_length=128)]) -> Response:
     """Revoke a token; it is refused from the next request on.
 
     The last live admin token is kept (409): without it nobody could manage tokens
-    or connectors through the API any more.
+    or connectors through the API any more. Nor does a token revoke itself (409): a
+    client doing so cuts itself off mid-session (a stateful fuzzer did, on its first
+    run); another admin token, or ``workbench token revoke`` on the host, can.
     """
     def work(session: Session) -> Any:
         _keep_an_admin(session, storable(name))
+        if principal.name == name:
+            raise ProblemError(409, "conflict",
+                               f"{name!r} is the token making this request; revoke it with "
+                               "another admin token, or `workbench token revoke NAME` on "
+                               "the host")
         tokens.revoke_token(session=session, name=storable(name))
         audit.record(session=session, actor=principal.name, action="token.revoke",
                      target=f"token:{name}")
