@@ -37,7 +37,7 @@ from storage.lookups import by_key_statements
 from storage.models import Event, IngestResult, NewDeadLetter, NewEvent, utcnow
 from storage.redaction import REDACTION
 from storage.search import index_new_events
-from storage.tables import EventRow, EventTagRow
+from storage.tables import EventTagRow
 
 
 def ingest(
