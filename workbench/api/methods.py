@@ -48,10 +48,16 @@ def allowed_methods(app: FastAPI, path: str) -> str | None:
 
 def read_only_guard(router: APIRouter, path: str) -> None:
     """Answer 405 for writes on ``path`` instead of letting a sibling ``/{id}`` route take them."""
+    not_allowed(router, path, WRITE_METHODS)
+
+
+def not_allowed(router: APIRouter, path: str, methods: tuple[str, ...]) -> None:
+    """Answer 405 for ``methods`` on ``path`` (a literal segment beside ``/{id}`` routes,
+    such as ``/import``, which serves only what its own route declares)."""
 
     async def method_not_allowed() -> NoReturn:
         # The problem handler fills in ``Allow`` (see ``workbench.api.problems``).
         raise HTTPException(405)
 
-    router.add_api_route(path, method_not_allowed, methods=list(WRITE_METHODS),
+    router.add_api_route(path, method_not_allowed, methods=list(methods),
                          include_in_schema=False, response_model=None)

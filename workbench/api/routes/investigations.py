@@ -18,7 +18,7 @@ from storage.models import (
 )
 from storage.queries import InvestigationQuery
 from workbench.api.deps import Db, Responder, Settings, Viewer
-from workbench.api.methods import read_only_guard
+from workbench.api.methods import not_allowed, read_only_guard
 from workbench.api.models import (
     InvestigationPatch,
     InvestigationPut,
@@ -88,6 +88,7 @@ async def search_investigations(_: Viewer, db: Db, settings: Settings, q: Text,
 
 
 read_only_guard(router, "/search")  # a write there is 405, not a PUT on an id "search"
+not_allowed(router, "/import", ("GET", "PUT", "PATCH", "DELETE"))  # POST: routes/triage.py
 
 
 @router.get("/status/{status}", response_model=PageOut[Investigation],

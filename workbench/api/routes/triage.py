@@ -20,12 +20,12 @@ The work is :mod:`workbench.export`'s, the same code the CLI runs.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -40,7 +40,7 @@ from storage.maintenance import (
     delete_window,
     list_windows,
 )
-from storage.models import MAX_ID, Event, utcnow
+from storage.models import MAX_ID, Event, UTCDateTime, utcnow
 from storage.patterns import get_pattern, pattern_event_ids, series
 from workbench.api.deps import Db, Responder, Viewer
 from workbench.api.problems import PROBLEM_RESPONSES, ProblemError, problem_doc
@@ -136,7 +136,7 @@ def grouping_settings(request: Request) -> GroupingSettings:
 
 @router.get("/api/grouping/preview", summary="What grouping would link and open (dry run)")
 async def grouping_preview(_: Viewer, db: Db, request: Request,
-                           since: Annotated[datetime | None, Query(
+                           since: Annotated[UTCDateTime | None, Query(
                                description="examine every event since this time (default: "
                                            "those after the last grouping pass)")] = None,
                            limit: Annotated[int, Query(ge=1, le=10_000)] = 2_000,
@@ -144,8 +144,6 @@ async def grouping_preview(_: Viewer, db: Db, request: Request,
     """The grouper's own pass over the pending events with a sink that writes nothing:
     each investigation it would open (negative placeholder ids) and each link, with the
     rule and key that made it."""
-    if since is not None and since.tzinfo is None:
-        raise ProblemError(422, "validation", "since has no time zone (add Z or +HH:MM)")
     rules = grouping_settings(request).rules()
     found = await run_in_threadpool(preview, db.store, rules, since=since, limit=limit)
     result: dict[str, Any] = found.as_json()
@@ -160,8 +158,8 @@ class WindowIn(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=256)]
     service: Annotated[str, Field(min_length=1, max_length=256)] | None = None
     environment: Annotated[str, Field(min_length=1, max_length=256)] | None = None
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: UTCDateTime
+    ends_at: UTCDateTime
     reason: Annotated[str, Field(max_length=2_000)] | None = None
 
 
@@ -238,8 +236,8 @@ PatternId = Annotated[int, Path(ge=1, le=MAX_ID, description="pattern id")]
 @router.get("/api/patterns/{pattern_id}", summary="A log pattern and its count over time",
             responses={404: problem_doc("No such pattern")})
 async def pattern(_: Viewer, db: Db, pattern_id: PatternId,
-                  start: Annotated[AwareDatetime | None, Query()] = None,
-                  end: Annotated[AwareDatetime | None, Query()] = None,
+                  start: Annotated[UTCDateTime | None, Query()] = None,
+                  end: Annotated[UTCDateTime | None, Query()] = None,
                   bucket_seconds: Annotated[int, Query(ge=1, le=86_400)] = 300,
                   ) -> dict[str, Any]:
     """The pattern, and its lines per ``bucket_seconds`` between ``start`` and ``end``
@@ -260,8 +258,8 @@ async def pattern(_: Viewer, db: Db, pattern_id: PatternId,
             responses={404: problem_doc("No such pattern")},
             summary="A log pattern's lines (newest first)")
 async def pattern_lines(_: Viewer, db: Db, pattern_id: PatternId,
-                        start: Annotated[AwareDatetime | None, Query()] = None,
-                        end: Annotated[AwareDatetime | None, Query()] = None,
+                        start: Annotated[UTCDateTime | None, Query()] = None,
+                        end: Annotated[UTCDateTime | None, Query()] = None,
                         limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[Event]:
     """The events a pattern was mined from, in ``[start, end)``."""
     def work(session: Session) -> list[Event]:
