@@ -119,7 +119,7 @@ async def _scroll_and_filter(db: str, frames: int) -> dict[str, float]:
     from workbench.tui.app import WorkbenchApp
 
     store = Store.open(db)
-    app = WorkbenchApp(store, live=False)
+    app = WorkbenchApp(store, live=False, user=f"bench-{time.time_ns()}")  # nothing to restore
     async with app.run_test(size=(80, 24)) as pilot:
         while not getattr(app.screen, "loaded_once", False):
             await pilot.pause(0.001)

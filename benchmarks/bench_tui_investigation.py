@@ -103,7 +103,9 @@ async def _measure(db: str, investigation_id: int, idle: float) -> dict[str, flo
     from workbench.tui.app import WorkbenchApp
 
     store = Store.open(db)
-    app = WorkbenchApp(store, live=True)
+    # A user never seen on this (cached, reused) store: no saved place to restore,
+    # so the run starts at the list as the measurement assumes.
+    app = WorkbenchApp(store, live=True, user=f"bench-{time.time_ns()}")
     async with app.run_test(size=(80, 24)) as pilot:
         await _until(pilot, lambda: getattr(app.screen, "loaded_once", False))
         began = time.perf_counter()
