@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from storage import rollup
 from storage.converters import EVENT_COLUMNS, EVENT_READ_COLUMNS, event_from_row, event_from_tuple
 from storage.event_sql import filter_clauses, filter_values, page_rows
-from storage.models import Event, Page
+from storage.models import Event, Page, without_nul
 from storage.pagination import Cursor, int_value, time_value
 from storage.queries import EventQuery
 from storage.search import fts5_query, text_filter
@@ -201,9 +201,10 @@ def _bucket_start(bucket: int, bucket_seconds: int) -> datetime:
 
 
 def set_tags(*, session: Session, event_id: int, tags: Sequence[str]) -> Event:
-    """Replace an event's tags."""
+    """Replace an event's tags (a NUL becomes U+FFFD, as in every stored text: PostgreSQL
+    text cannot hold one)."""
     get_event(session=session, event_id=event_id)
-    unique = list(dict.fromkeys(tags))
+    unique = list(dict.fromkeys(without_nul(tuple(tags))))
     session.execute(delete(EventTagRow).where(EventTagRow.event_id == event_id))
     if unique:
         session.execute(insert(EventTagRow), [{"event_id": event_id, "tag": t} for t in unique])

@@ -169,13 +169,14 @@ def check_transition(current: InvestigationStatus, target: InvestigationStatus) 
 NUL_REPLACEMENT = "\ufffd"
 
 
-def _without_nul(value: Any) -> Any:
+def without_nul(value: Any) -> Any:
+    """``value`` (text or a tuple of texts) with each NUL replaced by U+FFFD."""
     # PostgreSQL text cannot hold NUL, and a log line may contain one: replacing it
     # keeps the record (same result on both engines) instead of failing the batch.
     if isinstance(value, str):
         return value.replace("\x00", NUL_REPLACEMENT) if "\x00" in value else value
     if isinstance(value, tuple) and any(isinstance(v, str) and "\x00" in v for v in value):
-        return tuple(_without_nul(v) for v in value)
+        return tuple(without_nul(v) for v in value)
     return value
 
 
@@ -189,7 +190,7 @@ class _Frozen(BaseModel):
         fields = self.__dict__
         for name, value in fields.items():
             if (isinstance(value, str) and "\x00" in value) or isinstance(value, tuple):
-                cleaned = _without_nul(value)
+                cleaned = without_nul(value)
                 if cleaned is not value:
                     fields[name] = cleaned
         return self

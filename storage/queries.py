@@ -12,7 +12,7 @@ from storage.models import (
     Severity,
     Source,
     UTCDateTime,
-    _without_nul,
+    without_nul,
 )
 
 
@@ -24,7 +24,7 @@ class _Query(BaseModel):
     def _replace_nul(cls, value: Any) -> Any:
         # Stored text has NUL replaced (see storage.models), so a filter does the same:
         # it then matches what was stored, and PostgreSQL never sees a NUL parameter.
-        return _without_nul(value)
+        return without_nul(value)
 
 MAX_PAGE = 500
 

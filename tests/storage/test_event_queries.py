@@ -238,6 +238,9 @@ def test_set_tags_replaces_and_is_queryable(store: Store) -> None:
     assert store.list_events(EventQuery(tag="a")).items == []
     with pytest.raises(NotFoundError):
         store.set_tags(10**9, ["x"])
+    # A NUL in a tag (the API fuzzer's find: a 500 on PostgreSQL) is stored as U+FFFD.
+    assert store.set_tags(first.id, ["a\x00b"]).tags == ("a\ufffdb",)
+    assert [e.id for e in store.list_events(EventQuery(tag="a\ufffdb")).items] == [first.id]
 
 
 def test_compiled_shapes_never_reuse_values(loaded: tuple[Store, list[Event]]) -> None:
