@@ -77,3 +77,14 @@ def _no_cursor_blink(monkeypatch: pytest.MonkeyPatch) -> None:
     from textual.widgets import Input
 
     monkeypatch.setattr(Input, "_toggle_cursor", lambda self: None, raising=False)
+
+
+async def open_first_investigation(pilot: Pilot[None]) -> None:
+    """From the list: Enter on the first investigation, until its timeline has rows."""
+    from workbench.tui.screens.investigation import InvestigationScreen
+
+    app = pilot.app
+    await settle(pilot, lambda: bool(app.screen.rows.rows))  # type: ignore[attr-defined]
+    await pilot.press("enter")
+    await settle(pilot, lambda: isinstance(app.screen, InvestigationScreen)
+                 and bool(app.screen.pane.rows.rows))

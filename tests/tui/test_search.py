@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from storage import Store
 from storage.models import Event
-from tests.tui.conftest import make_app, settle
+from tests.tui.conftest import make_app, open_first_investigation, settle
 from workbench.settings.tui import TuiSettings
 from workbench.tui.screens.events import EventsScreen
-from workbench.tui.screens.investigation import InvestigationScreen
 from workbench.tui.widgets.timeline import SEARCH_PAGES
 
 
@@ -23,10 +22,7 @@ async def test_slash_then_n_and_N_step_through_matches(seeded: tuple[Store, int]
     store, _ = seeded
     app = make_app(store)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot, lambda: bool(app.screen.rows.rows))
-        await pilot.press("enter")
-        await settle(pilot, lambda: isinstance(app.screen, InvestigationScreen)
-                     and bool(app.screen.pane.rows.rows))
+        await open_first_investigation(pilot)
         pane = app.screen.pane
         await pilot.press("down", "down")  # the search starts at the cursor's row
         hits = [i for i in _matching(pane.rows.rows, "checkout p99") if i >= 2]
@@ -54,10 +50,7 @@ async def test_smart_case_and_highlight(seeded: tuple[Store, int]) -> None:
     store, _ = seeded
     app = make_app(store)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot, lambda: bool(app.screen.rows.rows))
-        await pilot.press("enter")
-        await settle(pilot, lambda: isinstance(app.screen, InvestigationScreen)
-                     and bool(app.screen.pane.rows.rows))
+        await open_first_investigation(pilot)
         rows = app.screen.pane.rows
         await pilot.press("slash", *"pooltimeout", "enter")
         loose = rows.match_count()[1]
@@ -105,10 +98,7 @@ async def test_filter_moved_to_f_and_note_to_a(seeded: tuple[Store, int]) -> Non
     store, _ = seeded
     app = make_app(store)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot, lambda: bool(app.screen.rows.rows))
-        await pilot.press("enter")
-        await settle(pilot, lambda: isinstance(app.screen, InvestigationScreen)
-                     and bool(app.screen.pane.rows.rows))
+        await open_first_investigation(pilot)
         screen = app.screen
         await pilot.press("f", *"source:traces", "enter")
         await settle(pilot, lambda: bool(screen.pane.rows.rows) and all(
