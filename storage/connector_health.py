@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from storage.models import utcnow
 from storage.tables import ConnectorHealthRow
+from storage.tenant_context import tenant_id
 
 
 def save_health(*, session: Session, connector: str, snapshot: Mapping[str, Any],
@@ -24,7 +25,7 @@ def save_health(*, session: Session, connector: str, snapshot: Mapping[str, Any]
     """Store ``snapshot`` as ``connector``'s latest health (inside the caller's transaction)."""
     now = now or utcnow()
     text = orjson.dumps(dict(snapshot), default=str).decode()
-    row = session.get(ConnectorHealthRow, connector)
+    row = session.get(ConnectorHealthRow, (tenant_id(), connector))
     if row is None:
         session.add(ConnectorHealthRow(connector=connector, snapshot=text, updated_at=now))
     else:
@@ -49,7 +50,7 @@ def load_health(*, session: Session) -> dict[str, tuple[dict[str, Any], datetime
 
 def delete_health(*, session: Session, connector: str) -> None:
     """Forget ``connector``'s snapshot (it was removed from the config)."""
-    row = session.get(ConnectorHealthRow, connector)
+    row = session.get(ConnectorHealthRow, (tenant_id(), connector))
     if row is not None:
         session.delete(row)
         session.flush()

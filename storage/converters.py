@@ -24,9 +24,12 @@ from storage.models import (
     Source,
 )
 from storage.tables import DeadLetterRow, EventRow, InvestigationRow
+from storage.tenant_context import tenant_id
 from storage.types import UTCDateTime
 
-EVENT_COLUMNS = tuple(c for c in EventRow.__table__.columns)
+TENANT = "tenant_id"
+"""Not part of any model: who owns a row is the caller's context, not the row's content."""
+EVENT_COLUMNS = tuple(c for c in EventRow.__table__.columns if c.key != TENANT)
 
 
 EVENT_NAMES = tuple(c.key for c in EVENT_COLUMNS)
@@ -87,10 +90,12 @@ def event_row(event: NewEvent, received_at: Any, *, native_times: bool = False
         event.trace_id, event.span_id, event.commit_sha, event.url,
         event.attributes_json() if attributes else "{}",
         orjson.dumps(list(tags)).decode() if tags else "[]",
+        tenant_id(),
     )
 
 
-INSERT_NAMES = EVENT_NAMES[1:]
+INSERT_NAMES = (*EVENT_NAMES[1:], TENANT)
+"""The inserted columns: the event's, then its tenant (the current one)."""
 
 
 def event_params(event: NewEvent, received_at: Any) -> dict[str, Any]:
@@ -176,7 +181,8 @@ def investigation_values(fields: InvestigationFields) -> dict[str, Any]:
 
 def investigation_from_row(row: InvestigationRow, event_count: int = 0) -> Investigation:
     """An :class:`Investigation` from its row."""
-    values = {c.key: getattr(row, c.key) for c in InvestigationRow.__mapper__.column_attrs}
+    values = {c.key: getattr(row, c.key) for c in InvestigationRow.__mapper__.column_attrs
+              if c.key != TENANT}
     values["severity"] = _severity(values["severity"])
     values["status"] = InvestigationStatus(values["status"])
     values["services"] = tuple(orjson.loads(values["services"]))
@@ -192,7 +198,8 @@ def link_from_row(row: Mapping[Any, Any]) -> EventLink:
 
 def dead_letter_from_row(row: DeadLetterRow) -> DeadLetter:
     """A :class:`DeadLetter` from its row."""
-    values = {c.key: getattr(row, c.key) for c in DeadLetterRow.__mapper__.column_attrs}
+    values = {c.key: getattr(row, c.key) for c in DeadLetterRow.__mapper__.column_attrs
+              if c.key != TENANT}
     values.pop("payload_hash")
     values["status"] = DeadLetterStatus(values["status"])
     return DeadLetter.model_construct(**values)

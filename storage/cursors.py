@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from storage.models import utcnow
 from storage.tables import ConnectorCursorRow
+from storage.tenant_context import tenant_id
 
 
 def get_cursor(*, session: Session, connector: str) -> str | None:
@@ -21,7 +22,7 @@ def get_cursor(*, session: Session, connector: str) -> str | None:
 def set_cursor(*, session: Session, connector: str, cursor: str,
                now: datetime | None = None) -> None:
     """Store ``cursor`` for ``connector`` (inside the caller's transaction)."""
-    row = session.get(ConnectorCursorRow, connector)
+    row = session.get(ConnectorCursorRow, (tenant_id(), connector))
     now = now or utcnow()
     if row is None:
         session.add(ConnectorCursorRow(connector=connector, cursor=cursor, updated_at=now))

@@ -148,7 +148,12 @@ VISIBLE = "visible_investigation"
 restricted caller, the ``investigation_id`` filter keeps nothing unless that
 investigation is one the caller may see, so a hidden one has no timeline, as a missing
 one has none. Its binds: the investigation id, then the caller's teams."""
+TENANT = "tenant"
+"""Not a field either: the caller's tenant (:mod:`storage.visibility`), in every shape
+(compiled pages, the SQLite fast path, full-text pages, counts, series, tail), so no
+event path can leave it out. Its bind: the tenant id."""
 CALLER_FILTERS: dict[str, FieldFilter] = {
+    TENANT: FieldFilter(lambda v: v, lambda b: _c.tenant_id == b[0]),
     VISIBLE: FieldFilter(lambda v: v, lambda b: exists().where(
         InvestigationRow.id == b[0], visibility.teams_clause(b[1:]))),
 }
@@ -161,15 +166,19 @@ _TIME_FIELDS = tuple(name for name, f in FILTERS.items() if f.time)
 
 def filter_values(query: EventQuery) -> tuple[Shape, dict[str, Any]]:
     """The shape of ``query``'s structured filters and the value of each bind name."""
+    seen = visibility.current()
     shape: list[tuple[str, int]] = []
     values: dict[str, Any] = {}
+    if seen.tenant_id is not None:
+        shape.append((TENANT, 1))
+        values[f"{TENANT}_0"] = seen.tenant_id
     for field, spec in FILTERS.items():
         found = spec.values(getattr(query, field))
         if found is None:
             continue
         shape.append((field, len(found)))
         values.update({f"{field}_{i}": v for i, v in enumerate(found)})
-    teams = visibility.current().teams
+    teams = seen.teams
     if teams is not None and query.investigation_id is not None:
         found = (query.investigation_id, *sorted(teams))
         shape.append((VISIBLE, len(found)))

@@ -32,6 +32,7 @@ from storage.pagination import Cursor, int_value, time_value
 from storage.queries import EventQuery
 from storage.search import fts5_query, text_filter
 from storage.tables import EventRow, EventTagRow
+from storage.visibility import tenant_clause
 
 
 class NotFoundError(LookupError):
@@ -40,7 +41,7 @@ class NotFoundError(LookupError):
 
 def get_event(*, session: Session, event_id: int) -> Event:
     """One event by id; :class:`NotFoundError` if there is none."""
-    stmt = select(*EVENT_READ_COLUMNS).where(EventRow.id == event_id)
+    stmt = select(*EVENT_READ_COLUMNS).where(EventRow.id == event_id, tenant_clause(EventRow))
     row = session.connection().execute(stmt).first()
     if row is None:
         raise NotFoundError(f"event {event_id} not found")
@@ -51,7 +52,7 @@ def get_events(*, session: Session, ids: Sequence[int]) -> list[Event]:
     """Events by id, in time order; unknown ids are skipped."""
     if not ids:
         return []
-    stmt = select(*EVENT_READ_COLUMNS).where(EventRow.id.in_(list(ids)))
+    stmt = select(*EVENT_READ_COLUMNS).where(EventRow.id.in_(list(ids)), tenant_clause(EventRow))
     rows = session.connection().execute(stmt.order_by(EventRow.occurred_at, EventRow.id))
     return [event_from_tuple(r) for r in rows]
 
@@ -59,7 +60,8 @@ def get_events(*, session: Session, ids: Sequence[int]) -> list[Event]:
 def events_after(*, session: Session, after_id: int, limit: int) -> list[Event]:
     """Up to ``limit`` events with ``id > after_id``, in id (arrival) order: a consumer
     that keeps the last id it handled (the grouper's cursor) sees each event once."""
-    stmt = (select(*EVENT_COLUMNS).where(EventRow.id > after_id).order_by(EventRow.id)
+    stmt = (select(*EVENT_COLUMNS).where(EventRow.id > after_id, tenant_clause(EventRow))
+            .order_by(EventRow.id)
             .limit(limit))
     return [event_from_row(r) for r in session.execute(stmt).mappings()]
 

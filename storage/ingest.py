@@ -38,6 +38,7 @@ from storage.models import Event, IngestResult, NewDeadLetter, NewEvent, utcnow
 from storage.redaction import REDACTION
 from storage.search import index_new_events
 from storage.tables import EventTagRow
+from storage.tenant_context import all_tenants, tenant_id
 
 
 def ingest(
@@ -126,13 +127,13 @@ _PG_TYPES = {"severity": "int2", "occurred_at": "timestamptz", "received_at": "t
 _PG_INSERT = (
     f"INSERT INTO event ({', '.join(INSERT_NAMES)}) SELECT * FROM unnest("
     + ", ".join(f"%b::{_PG_TYPES.get(name, 'text')}[]" for name in INSERT_NAMES)
-    + ") ON CONFLICT (source, dedup_key) DO NOTHING RETURNING id, source, dedup_key"
+    + ") ON CONFLICT (tenant_id, source, dedup_key) DO NOTHING RETURNING id, source, dedup_key"
 )
 
 
 _SQLITE_INSERT = (
     f"INSERT INTO event ({', '.join(INSERT_NAMES)}) VALUES ({', '.join('?' * len(INSERT_NAMES))})"
-    " ON CONFLICT (source, dedup_key) DO NOTHING"
+    " ON CONFLICT (tenant_id, source, dedup_key) DO NOTHING"
 )
 
 
@@ -142,7 +143,8 @@ def _insert_sqlite(conn: Connection, events: Sequence[NewEvent], now: datetime, 
     # current maximum: no RETURNING needed. Plain tuples go to the driver's
     # executemany, which stays in C (SQLAlchemy's per-row parameter processing
     # cost more than the insert itself).
-    before = conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM event").scalar() or 0
+    with all_tenants():  # ids are numbered across tenants: the next is above all of them
+        before = conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM event").scalar() or 0
     received = sqlite_time(now)
     result = conn.exec_driver_sql(_SQLITE_INSERT, [event_row(e, received) for e in events])
     stored = result.rowcount
@@ -151,7 +153,8 @@ def _insert_sqlite(conn: Connection, events: Sequence[NewEvent], now: datetime, 
     if not want_rows:
         return stored, []
     new = conn.exec_driver_sql(
-        "SELECT id, source, dedup_key FROM event WHERE id > ? AND tags != '[]'", (before,))
+        "SELECT id, source, dedup_key FROM event WHERE tenant_id = ? AND id > ? "
+        "AND tags != '[]'", (tenant_id(), before))
     return stored, [(r[0], r[1], r[2]) for r in new]
 
 

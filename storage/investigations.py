@@ -40,6 +40,7 @@ from storage.models import (
 from storage.pagination import Cursor, int_value, str_value
 from storage.queries import InvestigationQuery
 from storage.tables import EventRow, InvestigationEventRow, InvestigationRow
+from storage.visibility import tenant_clause
 
 
 def _event_count(investigation_id: Any) -> Any:
@@ -277,7 +278,8 @@ def investigation_events(*, session: Session, investigation_id: int,
     stmt = (
         select(*EVENT_COLUMNS, *[c.label(f"link_{c.key}") for c in link_cols])
         .join(InvestigationEventRow, InvestigationEventRow.event_id == EventRow.id)
-        .where(InvestigationEventRow.investigation_id == investigation_id)
+        .where(InvestigationEventRow.investigation_id == investigation_id,
+               tenant_clause(EventRow))
         # The link's copy of the time: its index gives the first ``limit`` in order
         # without sorting every link (the same order as the events' own).
         .order_by(InvestigationEventRow.occurred_at, InvestigationEventRow.event_id)

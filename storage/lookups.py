@@ -16,6 +16,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from storage.tables import EventRow
+from storage.visibility import tenant_clause
 
 CHUNK = 500
 """Keys per statement: bounded parameter lists keep both engines happy."""
@@ -28,7 +29,7 @@ def by_key_statements(keys: Sequence[tuple[str, str]], *columns: Any) -> Iterato
         by_source.setdefault(source, []).append(key)
     for source, names in by_source.items():
         for start in range(0, len(names), CHUNK):
-            yield select(*columns).where(EventRow.source == source,
+            yield select(*columns).where(tenant_clause(EventRow), EventRow.source == source,
                                          EventRow.dedup_key.in_(names[start:start + CHUNK]))
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine, inspect, text
 
 from storage.engine import WRITE_OPTION
+from storage.tenant_context import all_tenants
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -61,13 +62,28 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     from alembic import command
 
     config = _config()
-    with engine.execution_options(**{WRITE_OPTION: True}).begin() as conn:
-        if conn.dialect.name == "postgresql":
-            # Several instances starting at once on one database: one migrates, the
-            # others wait here and then find the store current (SQLite: BEGIN IMMEDIATE).
-            conn.execute(text("SELECT pg_advisory_xact_lock(7262011)"))
-        config.attributes["connection"] = conn
-        command.upgrade(config, revision)
+    # A migration spans every tenant (backfills, rebuilds).
+    with all_tenants(), engine.execution_options(**{WRITE_OPTION: True}).connect() as conn:
+        driver = conn.connection.driver_connection
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            # Outside the transaction (inside it the pragma does nothing): a batch
+            # migration copies a table and drops the old one, and with foreign keys on
+            # that DROP would first delete every row and cascade to the children
+            # (0016 rebuilds ``event``: its tags and links would go).
+            driver.execute("PRAGMA foreign_keys = OFF")  # type: ignore[union-attr]
+        try:
+            with conn.begin():
+                if conn.dialect.name == "postgresql":
+                    # Several instances starting at once on one database: one migrates,
+                    # the others wait here and then find the store current (SQLite:
+                    # BEGIN IMMEDIATE).
+                    conn.execute(text("SELECT pg_advisory_xact_lock(7262011)"))
+                config.attributes["connection"] = conn
+                command.upgrade(config, revision)
+        finally:
+            if sqlite:
+                driver.execute("PRAGMA foreign_keys = ON")  # type: ignore[union-attr]
 
 
 def ensure_current(engine: Engine) -> None:

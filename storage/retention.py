@@ -30,6 +30,7 @@ from storage import audit, rollup
 from storage.search import fts_add, fts_forget, fts_forget_many
 from storage.store import Store
 from storage.tables import DeadLetterRow, EventRow, InvestigationEventRow
+from storage.visibility import tenant_clause
 
 ERASED = "[erased]"
 
@@ -98,12 +99,13 @@ def _delete_events(conn: Connection, rows: Sequence[tuple[int, str, str, str]], 
                    keep_linked: bool = False) -> int:
     """Delete these events (``keep_linked``: those not linked by now) and their FTS
     entries; the number deleted."""
-    stmt = select(EventRow.id).where(EventRow.id.in_([row[0] for row in rows]))
+    stmt = select(EventRow.id).where(EventRow.id.in_([row[0] for row in rows]),
+                                     tenant_clause(EventRow))
     doomed = list(conn.scalars(stmt.where(~_linked()) if keep_linked else stmt))
     if not doomed:
         return 0
     rollup.apply(conn, doomed, -1)  # counted while the rows are there
-    gone_stmt = delete(EventRow).where(EventRow.id.in_(doomed))
+    gone_stmt = delete(EventRow).where(EventRow.id.in_(doomed), tenant_clause(EventRow))
     if keep_linked:  # re-checked: an event linked since the read stays
         gone_stmt = gone_stmt.where(~_linked())
     gone = {id_ for (id_,) in conn.execute(gone_stmt.returning(EventRow.id))}
@@ -185,7 +187,7 @@ def _erase_events(session: Session, found: Sequence[EraseRow], pattern: re.Patte
         fts_forget(conn, id_, title, body, attributes)
         title, body = pattern.sub(ERASED, title), pattern.sub(ERASED, body)
         attributes = pattern.sub(ERASED, attributes)
-        conn.execute(update(EventRow).where(EventRow.id == id_).values(
+        conn.execute(update(EventRow).where(EventRow.id == id_, tenant_clause(EventRow)).values(
             title=title, body=body, attributes=attributes,
             url=pattern.sub(ERASED, url) if url else url))
         fts_add(conn, id_, title, body, attributes)

@@ -48,6 +48,7 @@ from sqlalchemy.orm import Session
 from storage.models import Severity
 from storage.queries import EventQuery
 from storage.tables import EventRollupRow, EventRow
+from storage.visibility import tenant_clause, tenant_param, tenant_values
 
 WIDTHS = (86_400, 3_600, 60)
 """Bucket widths kept, widest first (each divides the one before)."""
@@ -85,7 +86,8 @@ def apply(conn: Connection, ids: range | Sequence[int], sign: int) -> None:
     conn.execute(_upsert(dialect, sign, isinstance(ids, range)), params)
     if sign < 0:  # emptied buckets go (a partial index finds them), or purged
         # history would leave zero rows forever
-        conn.execute(delete(EventRollupRow).where(EventRollupRow.n == 0))
+        conn.execute(delete(EventRollupRow).where(EventRollupRow.n == 0,
+                                                  tenant_clause(EventRollupRow)))
 
 
 @functools.cache
@@ -95,17 +97,23 @@ def _upsert(dialect: str, sign: int, by_range: bool) -> Any:
         else EventRow.id.in_(bindparam("ids", expanding=True))
     # The events are read, and their time parsed, once (a materialised CTE), then
     # grouped for every width and dimension, in one statement.
-    events = select(epoch_seconds(dialect).label("t"),
+    # Per tenant: each event counts in its own tenant's buckets (the ids may be of any
+    # tenant only in the migration's rebuild; the runtime passes its own tenant's).
+    events = select(EventRow.tenant_id, epoch_seconds(dialect).label("t"),
                     *(_key(dim).label(dim) for dim in DIMENSIONS)).where(where) \
         .cte("changed").prefix_with("MATERIALIZED")
-    parts = [select(literal(width), literal(dim), (events.c.t // width).label("bucket"),
+    parts = [select(events.c.tenant_id, literal(width), literal(dim),
+                    (events.c.t // width).label("bucket"),
                     events.c[dim].label("key"), literal(sign) * func.count())
-             .where(true()).group_by(literal_column("3"), literal_column("4"))
+             .where(true()).group_by(literal_column("1"), literal_column("4"),
+                                     literal_column("5"))
              for width in WIDTHS for dim in DIMENSIONS]
     insert = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(EventRollupRow)
     table = EventRollupRow.__table__
-    stmt = insert.from_select(["width", "dim", "bucket", "key", "n"], union_all(*parts))
-    return stmt.on_conflict_do_update(index_elements=["width", "dim", "bucket", "key"],
+    stmt = insert.from_select(["tenant_id", "width", "dim", "bucket", "key", "n"],
+                              union_all(*parts))
+    return stmt.on_conflict_do_update(index_elements=["tenant_id", "width", "dim", "bucket",
+                                                      "key"],
                                       set_={"n": table.c.n + stmt.excluded.n})
 
 
@@ -125,7 +133,7 @@ def serves(query: EventQuery | None, by: str) -> bool:
 
 
 _R = EventRollupRow
-_PIECE = (_R.width == bindparam("w"), _R.dim == bindparam("d"),
+_PIECE = (tenant_param(_R), _R.width == bindparam("w"), _R.dim == bindparam("d"),
           _R.bucket >= bindparam("lo"), _R.bucket < bindparam("hi"))
 # Built once: a statement built per call costs more than running it.
 _COUNTS = select(_R.key, func.sum(_R.n)).where(*_PIECE).group_by(_R.key)
@@ -205,7 +213,7 @@ def _pieces(window: tuple[datetime, datetime], widths: tuple[int, ...]) -> list[
 
 def _range(width: int, by: str, start: datetime, end: datetime) -> dict[str, Any]:
     lo, hi = (int((t - EPOCH) // timedelta(seconds=width)) for t in (start, end))
-    return {"w": width, "d": by, "lo": lo, "hi": hi}
+    return {"w": width, "d": by, "lo": lo, "hi": hi, **tenant_values()}
 
 
 def _start(seconds: int) -> datetime:

@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 
 from storage.tables import EventRow
+from storage.tenant_context import tenant_id
 
 _TOKEN = re.compile(r'"([^"]*)"|(\S+)')
 
@@ -137,8 +138,8 @@ def index_new_events(conn: Connection, *, after_id: int) -> None:
         return
     conn.exec_driver_sql(
         "INSERT INTO event_fts(rowid, title, body, attributes) "
-        "SELECT id, title, body, attributes FROM event WHERE id > ?",
-        (after_id,),
+        "SELECT id, title, body, attributes FROM event WHERE tenant_id = ? AND id > ?",
+        (tenant_id(), after_id),
     )
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     SmallInteger,
     String,
     Text,
@@ -24,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from storage.tenant_context import tenant_id as current_tenant_id
 from storage.types import UTCDateTime
 
 NAMING = {
@@ -43,18 +45,45 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-class EventRow(Base):
+class TenantRow(Base):
+    """A tenant: an organisation whose rows no other tenant sees (migration 0016).
+
+    Row 1 (``default``) exists in every store; a single-user install has only it.
+    """
+
+    __tablename__ = "tenant"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TenantOwned:
+    """A row of one tenant. Every read of a class with this mixin is scoped by
+    ``storage.visibility`` and every insert takes the current tenant by default.
+
+    No foreign key to ``tenant``: tenants are never deleted, and the check would
+    cost every event insert a probe (and SQLite a table rebuild to add it).
+    """
+
+    tenant_id: Mapped[int] = mapped_column(ID, default=current_tenant_id,
+                                           server_default=text("1"))
+
+
+class EventRow(TenantOwned, Base):
     __tablename__ = "event"
     __table_args__ = (
-        UniqueConstraint("source", "dedup_key", name="uq_event_source_dedup"),
-        Index("ix_event_time", "occurred_at", "id"),
+        # Per tenant: the same alert in two tenants is two events (migration 0016).
+        UniqueConstraint("tenant_id", "source", "dedup_key", name="uq_event_source_dedup"),
+        Index("ix_event_time", "tenant_id", "occurred_at", "id"),
         # Covering index for counts over a window (migration 0003): grouping by
         # source, severity or service never touches the table.
-        Index("ix_event_time_cover", "occurred_at", "source", "severity", "service"),
+        Index("ix_event_time_cover", "tenant_id", "occurred_at", "source", "severity",
+              "service"),
         # Equality column first, then time, then the filter: a range column before
         # the time column makes SQLite sort every match (400x at p99).
-        Index("ix_event_service_time", "service", "occurred_at", "severity"),
-        Index("ix_event_source_time", "source", "occurred_at"),
+        Index("ix_event_service_time", "tenant_id", "service", "occurred_at", "severity"),
+        Index("ix_event_source_time", "tenant_id", "source", "occurred_at"),
         Index("ix_event_trace", "trace_id", sqlite_where=text("trace_id IS NOT NULL"),
               postgresql_where=text("trace_id IS NOT NULL")),
         Index("ix_event_commit", "commit_sha", sqlite_where=text("commit_sha IS NOT NULL"),
@@ -81,7 +110,7 @@ class EventRow(Base):
     tags: Mapped[str] = mapped_column(Text)
 
 
-class EventRollupRow(Base):
+class EventRollupRow(TenantOwned, Base):
     """Event counts per bucket (see ``storage.rollup``; migration 0012)."""
 
     __tablename__ = "event_rollup"
@@ -89,13 +118,14 @@ class EventRollupRow(Base):
         # Emptied buckets are deleted after every subtraction: found by this index.
         Index("ix_event_rollup_empty", "width", sqlite_where=text("n = 0"),
               postgresql_where=text("n = 0")),
+        PrimaryKeyConstraint("tenant_id", "width", "dim", "bucket", "key"),
         {"sqlite_with_rowid": False},
     )
 
-    width: Mapped[int] = mapped_column(Integer, primary_key=True)
-    dim: Mapped[str] = mapped_column(String(16), primary_key=True)
-    bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    key: Mapped[str] = mapped_column(String(256), primary_key=True)
+    width: Mapped[int] = mapped_column(Integer)
+    dim: Mapped[str] = mapped_column(String(16))
+    bucket: Mapped[int] = mapped_column(BigInteger)
+    key: Mapped[str] = mapped_column(String(256))
     n: Mapped[int] = mapped_column(BigInteger)
 
 
@@ -109,11 +139,11 @@ class EventTagRow(Base):
     tag: Mapped[str] = mapped_column(String(256), primary_key=True)
 
 
-class InvestigationRow(Base):
+class InvestigationRow(TenantOwned, Base):
     __tablename__ = "investigation"
     __table_args__ = (
-        Index("ix_investigation_status_updated", "status", "updated_at"),
-        Index("ix_investigation_updated", "updated_at", "id"),
+        Index("ix_investigation_status_updated", "tenant_id", "status", "updated_at"),
+        Index("ix_investigation_updated", "tenant_id", "updated_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(ID, primary_key=True)
@@ -165,7 +195,7 @@ class InvestigationEventRow(Base):
     """The linked event's time (it never changes), for the timeline's keyset index."""
 
 
-class InvestigationKeyRow(Base):
+class InvestigationKeyRow(TenantOwned, Base):
     """A key the grouping rules match on, carried by some event linked to an investigation.
 
     ``kind`` is ``trace``, ``fingerprint`` or ``service``. Kept in step with the links
@@ -174,16 +204,20 @@ class InvestigationKeyRow(Base):
     """
 
     __tablename__ = "investigation_key"
-    __table_args__ = (Index("ix_investigation_key_investigation", "investigation_id", "kind"),)
+    __table_args__ = (
+        Index("ix_investigation_key_investigation", "investigation_id", "kind"),
+        # A pass looks keys up within its tenant (migration 0016).
+        PrimaryKeyConstraint("tenant_id", "kind", "key", "investigation_id"),
+    )
 
-    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
-    key: Mapped[str] = mapped_column(String(512), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(512))
     investigation_id: Mapped[int] = mapped_column(
-        ID, ForeignKey("investigation.id", ondelete="CASCADE"), primary_key=True
+        ID, ForeignKey("investigation.id", ondelete="CASCADE")
     )
 
 
-class InvestigationGroupingRow(Base):
+class InvestigationGroupingRow(TenantOwned, Base):
     """Grouping state of one investigation: its latest linked event and auto-open episode.
 
     ``auto_key`` (alert fingerprint + firing episode) is unique: the database, not
@@ -191,16 +225,23 @@ class InvestigationGroupingRow(Base):
     """
 
     __tablename__ = "investigation_grouping"
+    __table_args__ = (UniqueConstraint("tenant_id", "auto_key",
+                                       name="uq_investigation_grouping_auto_key"),)
 
     investigation_id: Mapped[int] = mapped_column(
         ID, ForeignKey("investigation.id", ondelete="CASCADE"), primary_key=True
     )
     last_event_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    auto_key: Mapped[str | None] = mapped_column(String(512), unique=True)
+    auto_key: Mapped[str | None] = mapped_column(String(512))
 
 
 class JobLeaseRow(Base):
-    """Who runs a background job (a connector's poll loop, the grouper) on a shared store."""
+    """Who runs a background job (a connector's poll loop, the grouper) on a shared store.
+
+    Not a tenant's row: leases coordinate the deployment's instances, and job names
+    are the deployment's (connector names are unique in its config; the grouper and
+    the purge work through every tenant inside one pass).
+    """
 
     __tablename__ = "job_lease"
 
@@ -214,7 +255,7 @@ class JobLeaseRow(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class UserSeenRow(Base):
+class UserSeenRow(TenantOwned, Base):
     """The newest event id a user has seen in an investigation ("new since you looked")."""
 
     __tablename__ = "user_seen"
@@ -227,21 +268,22 @@ class UserSeenRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class UserViewRow(Base):
+class UserViewRow(TenantOwned, Base):
     """Where a user was: the last open screen, cursor and filters (JSON), per user."""
 
     __tablename__ = "user_view"
+    __table_args__ = (PrimaryKeyConstraint("tenant_id", "user_name"),)
 
-    user_name: Mapped[str] = mapped_column(String(256), primary_key=True)
+    user_name: Mapped[str] = mapped_column(String(256))
     state: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class DeadLetterRow(Base):
+class DeadLetterRow(TenantOwned, Base):
     __tablename__ = "dead_letter"
     __table_args__ = (
-        Index("ix_dead_letter_connector_status", "connector", "status", "id"),
-        Index("ix_dead_letter_hash", "connector", "payload_hash"),
+        Index("ix_dead_letter_connector_status", "tenant_id", "connector", "status", "id"),
+        Index("ix_dead_letter_hash", "tenant_id", "connector", "payload_hash"),
     )
 
     id: Mapped[int] = mapped_column(ID, primary_key=True)
@@ -259,25 +301,27 @@ class DeadLetterRow(Base):
     resolved_by: Mapped[str | None] = mapped_column(String(256))
 
 
-class ConnectorCursorRow(Base):
+class ConnectorCursorRow(TenantOwned, Base):
     __tablename__ = "connector_cursor"
+    __table_args__ = (PrimaryKeyConstraint("tenant_id", "connector"),)
 
-    connector: Mapped[str] = mapped_column(String(256), primary_key=True)
+    connector: Mapped[str] = mapped_column(String(256))
     cursor: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class ConnectorHealthRow(Base):
+class ConnectorHealthRow(TenantOwned, Base):
     """The last health snapshot a runner persisted, so a separate process can show it."""
 
     __tablename__ = "connector_health"
+    __table_args__ = (PrimaryKeyConstraint("tenant_id", "connector"),)
 
-    connector: Mapped[str] = mapped_column(String(256), primary_key=True)
+    connector: Mapped[str] = mapped_column(String(256))
     snapshot: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class ApiTokenRow(Base):
+class ApiTokenRow(TenantOwned, Base):
     __tablename__ = "api_token"
 
     id: Mapped[int] = mapped_column(ID, primary_key=True)
@@ -290,9 +334,13 @@ class ApiTokenRow(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class AuditRow(Base):
+class AuditRow(TenantOwned, Base):
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_at", "at"),)
+    __table_args__ = (
+        Index("ix_audit_log_at", "at"),
+        # The newest row of a tenant's chain (its head), found by one index probe.
+        Index("ix_audit_log_tenant", "tenant_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(ID, primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -332,27 +380,31 @@ class SuspectVerdictRow(Base):
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class InvestigationOriginRow(Base):
+class InvestigationOriginRow(TenantOwned, Base):
     """Where an imported investigation came from (migration 0014): a bundle's origin key,
     unique, so importing one bundle twice finds the investigation the first import made."""
 
     __tablename__ = "investigation_origin"
+    __table_args__ = (PrimaryKeyConstraint("tenant_id", "origin"),)
 
-    origin: Mapped[str] = mapped_column(String(512), primary_key=True)
+    origin: Mapped[str] = mapped_column(String(512))
     investigation_id: Mapped[int] = mapped_column(
         ID, ForeignKey("investigation.id", ondelete="CASCADE"), unique=True)
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime)
     bundle_sha256: Mapped[str] = mapped_column(String(64))
 
 
-class MaintenanceWindowRow(Base):
+class MaintenanceWindowRow(TenantOwned, Base):
     """A planned change during which matching alerts neither group nor auto-open (0014)."""
 
     __tablename__ = "maintenance_window"
-    __table_args__ = (Index("ix_maintenance_window_ends_at", "ends_at"),)
+    __table_args__ = (
+        Index("ix_maintenance_window_ends_at", "ends_at"),
+        UniqueConstraint("tenant_id", "name", name="uq_maintenance_window_name"),
+    )
 
     id: Mapped[int] = mapped_column(ID, primary_key=True)
-    name: Mapped[str] = mapped_column(String(256), unique=True)
+    name: Mapped[str] = mapped_column(String(256))
     service: Mapped[str | None] = mapped_column(String(256))
     environment: Mapped[str | None] = mapped_column(String(256))
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -362,11 +414,12 @@ class MaintenanceWindowRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class SuppressedEventRow(Base):
+class SuppressedEventRow(TenantOwned, Base):
     """An alert a maintenance window held back from grouping, and which window (by name)."""
 
     __tablename__ = "suppressed_event"
-    __table_args__ = (Index("ix_suppressed_event_window", "window", "occurred_at"),)
+    __table_args__ = (
+        Index("ix_suppressed_event_window", "tenant_id", "window", "occurred_at"),)
 
     event_id: Mapped[int] = mapped_column(
         ID, ForeignKey("event.id", ondelete="CASCADE"), primary_key=True)
@@ -376,11 +429,11 @@ class SuppressedEventRow(Base):
     suppressed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class LogPatternRow(Base):
+class LogPatternRow(TenantOwned, Base):
     """A log template mined from one service's log events (migration 0014)."""
 
     __tablename__ = "log_pattern"
-    __table_args__ = (Index("ix_log_pattern_service", "service"),)
+    __table_args__ = (Index("ix_log_pattern_service", "tenant_id", "service"),)
 
     id: Mapped[int] = mapped_column(ID, primary_key=True)
     service: Mapped[str | None] = mapped_column(String(256))
@@ -391,12 +444,13 @@ class LogPatternRow(Base):
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class EventPatternRow(Base):
+class EventPatternRow(TenantOwned, Base):
     """Which pattern a log event belongs to, with its service and time for counts."""
 
     __tablename__ = "event_pattern"
     __table_args__ = (
-        Index("ix_event_pattern_service_time", "service", "occurred_at", "pattern_id"),
+        Index("ix_event_pattern_service_time", "tenant_id", "service", "occurred_at",
+              "pattern_id"),
         Index("ix_event_pattern_pattern_time", "pattern_id", "occurred_at"),
     )
 

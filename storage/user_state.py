@@ -99,5 +99,5 @@ def save_view(*, session: Session, user: str, state: dict[str, Any],
         user_name=user, state=orjson.dumps(state, option=orjson.OPT_SORT_KEYS).decode(),
         updated_at=now or utcnow())
     session.execute(stmt.on_conflict_do_update(
-        index_elements=[UserViewRow.user_name],
+        index_elements=[UserViewRow.tenant_id, UserViewRow.user_name],
         set_={"state": stmt.excluded.state, "updated_at": stmt.excluded.updated_at}))

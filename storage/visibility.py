@@ -1,72 +1,86 @@
-"""Which investigations the current caller may see: one definition, applied by the store.
+"""What the current caller may see: one definition, applied by the store.
 
-A :class:`Visibility` is set for a unit of work (an API request sets it once, where
-the caller is resolved) and every read of the store honours it without the caller
-asking, so a new route or repository function cannot forget it:
+A :class:`Visibility` (:mod:`storage.tenant_context`) is set for a unit of work (an
+API request sets it once, where the caller is resolved; a connector, the grouper and
+the CLI run in their configured tenant) and every statement of the store honours it
+without the caller asking, so a new route or repository function cannot forget it:
 
-- every ORM statement run by a ``Session`` (``select``, ``session.get``, joins,
-  subqueries, aliases) gets the criteria of :func:`investigation_clause` on
-  ``investigation`` and :func:`link_clause` on ``investigation_event`` (a
-  ``do_orm_execute`` hook with ``with_loader_criteria``): an investigation outside
-  the caller's teams, its links and its timeline are absent, exactly as missing
-  ones are (404, empty), so their existence does not leak;
-- event queries filtered by ``investigation_id`` (Core and driver-level SQL compiled
-  from :mod:`storage.event_sql`, which the ORM hook does not see) add the same
-  condition as one more filter (:func:`storage.event_sql.filter_values`).
+- **Tenants.** Every ORM statement run by a ``Session`` (``select``, ``session.get``,
+  joins, subqueries, aliases, ORM ``update``/``delete``) gets ``tenant_id = :t`` on
+  every mapped table of :class:`storage.tables.TenantOwned` (a ``do_orm_execute``
+  hook with ``with_loader_criteria``), always. Core statements (run on
+  ``session.connection()``, compiled pages, driver-level SQL), which the hook does
+  not see, add :func:`tenant_clause` (:mod:`storage.event_sql` puts it in every event
+  page's shape). New rows take the current tenant from the column default.
+  Another tenant's rows are absent, exactly as missing ones are (404, empty).
+- **Teams inside a tenant.** With a restricted caller, the criteria of
+  :func:`investigation_clause` on ``investigation`` and :func:`link_clause` on
+  ``investigation_event``; event queries filtered by ``investigation_id`` add the
+  same condition as one more filter (:func:`storage.event_sql.filter_values`).
 
-The default, :data:`EVERYTHING`, adds nothing. The value lives in a context
-variable: asyncio tasks, ``run_in_threadpool`` and ``copy_context().run`` carry it
-to the thread that runs the SQL, and each request starts from the default.
+The default, :data:`EVERYTHING`, is the default tenant with every team: a
+single-user install never sees the concept. :data:`SYSTEM` (every tenant) is for the
+few reads that must span tenants (resolving a token, listing tenants, migrations).
+The test suite fails any statement on a tenant table that names no ``tenant_id``
+(``tests/tenant_guard.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, event, false, select
+from sqlalchemy import ColumnElement, FromClause, bindparam, event, false, select, true
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
-from storage.tables import InvestigationEventRow, InvestigationRow
+from storage.tables import InvestigationEventRow, InvestigationRow, TenantOwned
+from storage.tenant_context import (
+    DEFAULT_TENANT,
+    DEFAULT_TENANT_NAME,
+    EVERYTHING,
+    SYSTEM,
+    NoTenantError,
+    Visibility,
+    all_tenants,
+    current,
+    in_tenant,
+    seeing,
+    set_current,
+    tenant_id,
+)
+
+__all__ = ["DEFAULT_TENANT", "DEFAULT_TENANT_NAME", "EVERYTHING", "SYSTEM", "TENANT_PARAM",
+           "NoTenantError", "Visibility", "all_tenants", "current", "in_tenant",
+           "investigation_clause", "link_clause", "seeing", "set_current", "teams_clause",
+           "tenant_clause", "tenant_id", "tenant_param", "tenant_values"]
+
+TENANT_PARAM = "current_tenant"
+"""The bind name of the caller's tenant in statements built once (:func:`tenant_param`)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Visibility:
-    """The investigations a caller may see: those of ``teams``, or all (``None``)."""
-
-    teams: frozenset[str] | None = None
-
-    @property
-    def restricted(self) -> bool:
-        """Whether anything is hidden."""
-        return self.teams is not None
+def tenant_clause(table: Any) -> ColumnElement[bool]:
+    """``table.tenant_id = <the current tenant>`` for a Core statement (the value bound
+    now); nothing for :data:`SYSTEM`. ``table``: a mapped class, table or alias."""
+    found = current().tenant_id
+    return true() if found is None else _column(table) == found
 
 
-EVERYTHING = Visibility()
-_current: ContextVar[Visibility] = ContextVar("workbench_visibility", default=EVERYTHING)
+def tenant_param(table: Any) -> ColumnElement[bool]:
+    """:func:`tenant_clause` with a named parameter, for statements built once; execute
+    them with :func:`tenant_values`."""
+    return _column(table) == bindparam(TENANT_PARAM)
 
 
-def current() -> Visibility:
-    """The visibility of the unit of work running now."""
-    return _current.get()
+def tenant_values() -> dict[str, int]:
+    """The parameter :func:`tenant_param` names (``-1``, no tenant, under :data:`SYSTEM`)."""
+    found = current().tenant_id
+    return {TENANT_PARAM: -1 if found is None else found}
 
 
-def set_current(visibility: Visibility) -> None:
-    """Set the visibility for the rest of this context (an API request, once)."""
-    _current.set(visibility)
-
-
-@contextmanager
-def seeing(visibility: Visibility) -> Iterator[None]:
-    """Run a block with ``visibility`` (restored afterwards)."""
-    token = _current.set(visibility)
-    try:
-        yield
-    finally:
-        _current.reset(token)
+def _column(table: Any) -> Any:
+    if isinstance(table, FromClause):
+        return table.c.tenant_id
+    return table.tenant_id
 
 
 def investigation_clause(teams: frozenset[str]) -> ColumnElement[bool]:
@@ -90,11 +104,20 @@ def link_clause(teams: frozenset[str]) -> ColumnElement[bool]:
 
 @event.listens_for(Session, "do_orm_execute")
 def _restrict(state: ORMExecuteState) -> None:
-    teams = _current.get().teams
-    if teams is None or not (state.is_select or state.is_update or state.is_delete):
+    if not (state.is_select or state.is_update or state.is_delete):
         return
-    options: list[Any] = [
-        with_loader_criteria(InvestigationRow, investigation_clause(teams), include_aliases=True),
-        with_loader_criteria(InvestigationEventRow, link_clause(teams), include_aliases=True),
-    ]
-    state.statement = state.statement.options(*options)
+    seen = current()
+    tenant = seen.tenant_id
+    options: list[Any] = []
+    if tenant is not None:
+        options.append(with_loader_criteria(
+            TenantOwned, lambda cls: cls.tenant_id == tenant, include_aliases=True))
+    if seen.teams is not None:
+        options += [
+            with_loader_criteria(InvestigationRow, investigation_clause(seen.teams),
+                                 include_aliases=True),
+            with_loader_criteria(InvestigationEventRow, link_clause(seen.teams),
+                                 include_aliases=True),
+        ]
+    if options:
+        state.statement = state.statement.options(*options)

@@ -18,6 +18,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from storage import Store
+from tests import tenant_guard
 
 # Property tests check meaning, not speed: on a loaded 2-core CI machine a single
 # example can take far past hypothesis' 200 ms deadline, which then fails as "flaky".
@@ -25,6 +26,25 @@ settings.register_profile("workbench", deadline=None)
 settings.load_profile("workbench")
 
 PG_URL = os.environ.get("WORKBENCH_TEST_PG_URL")
+tenant_guard.install()
+
+
+@pytest.fixture(autouse=True)
+def _tenant_guard(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail a test that ran a statement on a tenant table without ``tenant_id``
+    (``tests/tenant_guard.py``); ``@pytest.mark.no_tenant_guard`` opts out."""
+    if request.node.get_closest_marker("no_tenant_guard"):
+        yield
+        return
+    tenant_guard.take()
+    tenant_guard.enabled.set()
+    try:
+        yield
+    finally:
+        tenant_guard.enabled.clear()
+    found = tenant_guard.take()
+    assert not found, "statements without the tenant predicate:\n" + "\n".join(
+        dict.fromkeys(found))
 
 
 def _pg_database() -> Generator[str, None, None]:

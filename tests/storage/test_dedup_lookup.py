@@ -51,7 +51,7 @@ def test_the_lookup_seeks_the_unique_index_per_key(store: Store) -> None:
         # read "SCAN ... COVERING INDEX" (every key in the store).
         # (uq_event_source_dedup is SQLite's autoindex of the unique constraint)
         assert plan.count("USING COVERING INDEX sqlite_autoindex_event_1 "
-                          "(source=? AND dedup_key=?)") == 2, plan
+                          "(tenant_id=? AND source=? AND dedup_key=?)") == 2, plan
         assert "SCAN" not in plan, plan
     else:
         assert "uq_event_source_dedup" in plan and "Seq Scan" not in plan, plan

@@ -18,7 +18,7 @@ from storage.converters import event_params, event_row, sqlite_time
 from storage.tables import EventRow
 
 NOW = datetime(2026, 11, 2, 8, 30, 15, 123456, tzinfo=UTC)
-STORE_ONLY = {"id", "received_at"}
+STORE_ONLY = {"id", "received_at", "tenant_id"}
 """Columns the store fills, not the event: the key and the time of arrival."""
 
 
