@@ -13,8 +13,11 @@ walks the chain and names the first row that does not hold. (Deleting the newest
 rows leaves a shorter chain that still holds: keep a copy of the head hash elsewhere
 — ``workbench audit verify`` prints it — to detect that too.)
 
-Appending reads the newest hash, so appends are serialised: on PostgreSQL by a
-transaction-level advisory lock, on SQLite by its single writer.
+Each tenant has its own chain: the rows, the head read and :func:`verify` are scoped
+to the current tenant like every read (:mod:`storage.visibility`), so one tenant's
+appends neither see nor break another's. Appending reads the newest hash, so appends
+are serialised: on PostgreSQL by a transaction-level advisory lock per tenant, on
+SQLite by its single writer.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from storage.models import UTCDateTime, utcnow
 from storage.tables import AuditRow
+from storage.tenant_context import tenant_id
 
 MAX_DETAIL = 8_192
 GENESIS = "0" * 64
@@ -101,7 +105,9 @@ def record_many(*, session: Session, actor: str, changes: Sequence[Change],
     if not changes:
         return
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK})
+        session.execute(text("SELECT pg_advisory_xact_lock(:key, :tenant)"),
+                        {"key": AUDIT_LOCK, "tenant": tenant_id()})
+    # The head of the current tenant's chain (the read is scoped by storage.visibility).
     prev = session.scalar(select(AuditRow.hash).order_by(AuditRow.id.desc()).limit(1))
     prev = prev or GENESIS
     at = (now or utcnow()).astimezone(UTC)

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from storage.converters import EVENT_READ_COLUMNS, event_from_tuple
 from storage.models import CHANGE_KINDS, Event
 from storage.tables import EventRow
+from storage.visibility import tenant_clause
 
 _NOT_RUN = frozenset({"skipped", "canceled", "cancelled", "manual", "waiting", "created",
                       "waiting_for_resource", "scheduled", "action_required", "not_run"})
@@ -85,7 +86,7 @@ def list_changes(*, session: Session, start: datetime, end: datetime,
     dialect = session.get_bind().dialect.name
     ran = not_(func.coalesce(never_ran_clause(dialect), False))
     stmt = (select(*EVENT_READ_COLUMNS)
-            .where(and_(EventRow.kind.in_(sorted(CHANGE_KINDS)),
+            .where(tenant_clause(EventRow), and_(EventRow.kind.in_(sorted(CHANGE_KINDS)),
                         EventRow.occurred_at >= start, EventRow.occurred_at <= end, ran))
             .order_by(EventRow.occurred_at.desc(), EventRow.id.desc()).limit(limit))
     return [event_from_tuple(row) for row in session.connection().execute(stmt)]

@@ -28,11 +28,12 @@ from storage.event_sql import page_sql
 from storage.models import Severity
 from storage.pagination import Cursor, int_value, time_value
 from storage.queries import EventQuery
+from storage.tenant_context import tenant_id
 
 _NAMES = tuple(c.name for c in EVENT_COLUMNS)
 _SELECT = "SELECT " + ", ".join(_NAMES) + " FROM event"
 _SEVERITY = tuple(s.value for s in Severity)
-_TOKEN_SQL = ("SELECT id, name, role, team FROM api_token WHERE token_hash = ? "
+_TOKEN_SQL = ("SELECT id, name, role, team, tenant_id FROM api_token WHERE token_hash = ? "
               "AND revoked_at IS NULL")
 
 
@@ -93,14 +94,17 @@ class FastReader:
         another connection commits (no I/O; a token check's cache stamp)."""
         return int(self._conn().execute("PRAGMA data_version").fetchone()[0])
 
-    def token(self, token_hash: str) -> tuple[int, str, str, str | None] | None:
-        """``(id, name, role, team)`` of the live token with this hash."""
+    def token(self, token_hash: str) -> tuple[int, str, str, str | None, int] | None:
+        """``(id, name, role, team, tenant id)`` of the live token with this hash (any
+        tenant's: the token says which tenant the caller is in)."""
         row = self._conn().execute(_TOKEN_SQL, (token_hash,)).fetchone()
-        return None if row is None else (int(row[0]), str(row[1]), str(row[2]), row[3])
+        return None if row is None else (int(row[0]), str(row[1]), str(row[2]), row[3],
+                                         int(row[4]))
 
     def event_json(self, event_id: int) -> bytes | None:
         """One event as JSON, or ``None`` if there is no such event."""
-        row = self._conn().execute(_SELECT + " WHERE id = ?", (event_id,)).fetchone()
+        row = self._conn().execute(_SELECT + " WHERE id = ? AND tenant_id = ?",
+                                   (event_id, tenant_id())).fetchone()
         return None if row is None else orjson.dumps(_event(row))
 
     def page_json(self, query: EventQuery, extra: dict[str, Any]) -> bytes | None:

@@ -42,6 +42,7 @@ from storage.converters import event_params
 from storage.models import NewEvent
 from storage.search import fts_add, fts_forget
 from storage.tables import EventRow
+from storage.visibility import tenant_clause
 
 ROLLED_UP = frozenset({"occurred_at", "source", *rollup.DIMENSIONS})
 CONCLUDES, CONCLUDED_BY, PROVISIONAL, CONCLUDED, REVISION, CONCLUDES_AT = (
@@ -176,7 +177,8 @@ def _rewrite(conn: Connection, row: _Row, values: dict[str, Any]) -> None:
     counted = not ROLLED_UP.isdisjoint(values)  # the roll-up follows a moved event
     if counted:
         rollup.apply(conn, [row.id], -1)
-    conn.execute(update(EventRow).where(EventRow.id == row.id).values(**values))
+    conn.execute(update(EventRow).where(EventRow.id == row.id, tenant_clause(EventRow))
+                 .values(**values))
     if counted:
         rollup.apply(conn, [row.id], 1)
     row.title = values.get("title", row.title)

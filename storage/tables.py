@@ -323,9 +323,10 @@ class ConnectorHealthRow(TenantOwned, Base):
 
 class ApiTokenRow(TenantOwned, Base):
     __tablename__ = "api_token"
+    __table_args__ = (UniqueConstraint("tenant_id", "name", name="uq_api_token_name"),)
 
     id: Mapped[int] = mapped_column(ID, primary_key=True)
-    name: Mapped[str] = mapped_column(String(256), unique=True)
+    name: Mapped[str] = mapped_column(String(256))
     role: Mapped[str] = mapped_column(String(16))
     team: Mapped[str | None] = mapped_column(String(256))
     token_hash: Mapped[str] = mapped_column(String(128), unique=True)

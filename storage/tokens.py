@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from storage.events import NotFoundError
 from storage.models import UTCDateTime, utcnow
 from storage.tables import ApiTokenRow
+from storage.tenant_context import all_tenants
 
 PREFIX = "iwb_"
 """Every token starts with this, so secret scanners and log scrubbers can spot one."""
@@ -105,15 +106,21 @@ def revoke_token(*, session: Session, name: str, now: datetime | None = None) ->
     return _model(row)
 
 
-def authenticate(*, session: Session, token: str) -> ApiToken | None:
-    """The live token whose hash matches ``token``, or ``None``."""
-    row = session.scalars(select(ApiTokenRow).where(
-        ApiTokenRow.token_hash == hash_token(token),
-        ApiTokenRow.revoked_at.is_(None))).first()
-    return None if row is None else _model(row)
+def authenticate(*, session: Session, token: str) -> tuple[ApiToken, int] | None:
+    """The live token whose hash matches ``token`` and its tenant, or ``None``.
+
+    Across tenants: the token is what says which tenant the caller is in.
+    """
+    with all_tenants():
+        row = session.scalars(select(ApiTokenRow).where(
+            ApiTokenRow.token_hash == hash_token(token),
+            ApiTokenRow.revoked_at.is_(None))).first()
+    return None if row is None else (_model(row), row.tenant_id)
 
 
 def touch(*, session: Session, token_id: int, now: datetime | None = None) -> None:
-    """Record that a token was used."""
-    session.execute(update(ApiTokenRow).where(ApiTokenRow.id == token_id)
-                    .values(last_used_at=now or utcnow()))
+    """Record that a token was used (by id, whichever tenant holds it: the caller is
+    the token check, before any tenant is set)."""
+    with all_tenants():
+        session.execute(update(ApiTokenRow).where(ApiTokenRow.id == token_id)
+                        .values(last_used_at=now or utcnow()))

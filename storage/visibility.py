@@ -62,13 +62,17 @@ def tenant_clause(table: Any) -> ColumnElement[bool]:
     """``table.tenant_id = <the current tenant>`` for a Core statement (the value bound
     now); nothing for :data:`SYSTEM`. ``table``: a mapped class, table or alias."""
     found = current().tenant_id
-    return true() if found is None else _column(table) == found
+    if found is None:
+        return true()
+    clause: ColumnElement[bool] = _column(table) == found
+    return clause
 
 
 def tenant_param(table: Any) -> ColumnElement[bool]:
     """:func:`tenant_clause` with a named parameter, for statements built once; execute
     them with :func:`tenant_values`."""
-    return _column(table) == bindparam(TENANT_PARAM)
+    clause: ColumnElement[bool] = _column(table) == bindparam(TENANT_PARAM)
+    return clause
 
 
 def tenant_values() -> dict[str, int]:

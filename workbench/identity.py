@@ -72,8 +72,8 @@ def tui_identity(settings: TuiSettings, store: Store) -> Identity:
     except ConnectorError as exc:  # a missing variable or file: the message says which
         raise IdentityError(f"[tui] token: {exc}") from exc
     with store.read() as session:
-        found = tokens.authenticate(session=session, token=secret.strip())
-    if found is None:
+        live = tokens.authenticate(session=session, token=secret.strip())
+    if live is None:
         raise IdentityError(f"[tui] token {settings.token.reference} is not a live token "
                             "of this store (unknown or revoked: see `workbench token list`)")
-    return Identity(name=found.name, role=found.role)
+    return Identity(name=live[0].name, role=live[0].role)

@@ -32,10 +32,11 @@ from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy.orm import Session
 
 from storage import tokens
+from storage.visibility import DEFAULT_TENANT
 from workbench.api.db import Database
 from workbench.api.problems import ProblemError
 from workbench.api.ratelimit import TokenBucketLimiter, retry_after_header
-from workbench.api.token_cache import TokenCache
+from workbench.api.token_cache import Found, TokenCache
 
 log = logging.getLogger(__name__)
 TOUCH_EVERY_SECONDS = 60.0
@@ -63,12 +64,14 @@ _RANK = {Role.VIEWER: 0, Role.RESPONDER: 1, Role.ADMIN: 2}
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: the token's id, name, role and team."""
+    """Who is calling: the token's id, name, role, team and tenant."""
 
     token_id: int
     name: str
     role: Role
     team: str | None = None
+    tenant_id: int = DEFAULT_TENANT
+    """Every row the caller reads or writes is this tenant's (:mod:`storage.visibility`)."""
 
 
 class Authenticator:
@@ -103,15 +106,15 @@ class Authenticator:
         if found is None:
             raise self._refusal(guessed, "the token is not valid (unknown or revoked)")
         self._remember(secret[:PREFIX_CHARS])
-        token_id, name, role, team = found
+        token_id, name, role, team, tenant = found
         wait = self._limiter.take(f"token:{token_id}")
         if wait > 0:
             raise ProblemError(429, "rate-limited", f"rate limit exceeded for token {name}",
                                headers={"Retry-After": retry_after_header(wait)})
         self._touch(token_id)
-        return Principal(token_id, name, Role(role), team)
+        return Principal(token_id, name, Role(role), team, tenant)
 
-    async def _lookup(self, secret: str) -> tuple[int, str, str, str | None] | None:
+    async def _lookup(self, secret: str) -> Found | None:
         token_hash = tokens.hash_token(secret)
         fast = self._db.fast
         stamp = fast.data_version() if fast.enabled else None  # see token_cache
@@ -122,8 +125,9 @@ class Authenticator:
         if fast.enabled:  # one indexed lookup: keep it cheap
             found = fast.token(token_hash)
         else:
-            token = await self._db.read(lambda s: tokens.authenticate(session=s, token=secret))
-            found = None if token is None else (token.id, token.name, token.role, token.team)
+            live = await self._db.read(lambda s: tokens.authenticate(session=s, token=secret))
+            found = None if live is None else (live[0].id, live[0].name, live[0].role,
+                                               live[0].team, live[1])
         if found is not None:
             self.cache.put(token_hash, found, generation, stamp)
         return found

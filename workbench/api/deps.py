@@ -49,7 +49,8 @@ def enter_visibility(request: Request, principal: Principal) -> Principal:
     Set every time (not only when restricted), so nothing carries over between
     requests whatever the server does with contexts.
     """
-    visibility.set_current(request.app.state.access.visibility(principal.role, principal.team))
+    visibility.set_current(request.app.state.access.visibility(
+        principal.role, principal.team, principal.tenant_id))
     return principal
 
 

@@ -23,8 +23,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
-Found = tuple[int, str, str, str | None]
-"""``(token id, name, role, team)`` of a live token."""
+Found = tuple[int, str, str, str | None, int]
+"""``(token id, name, role, team, tenant id)`` of a live token."""
 
 
 class TokenCache:

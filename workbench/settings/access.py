@@ -22,7 +22,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, RootModel, model_validator
 
 from storage.models import NewInvestigation
-from storage.visibility import EVERYTHING, Visibility
+from storage.visibility import DEFAULT_TENANT, EVERYTHING, Visibility
 
 
 class TeamsSettings(RootModel[dict[str, list[str]]]):
@@ -70,8 +70,9 @@ class AccessSettings(BaseModel):
     """``own_team``: a viewer token sees only the investigations of its team (one
     without a team sees none); ``all``: every investigation."""
 
-    def visibility(self, role: str, team: str | None) -> Visibility:
-        """What a caller with ``role`` and ``team`` may see."""
+    def visibility(self, role: str, team: str | None,
+                   tenant_id: int = DEFAULT_TENANT) -> Visibility:
+        """What a caller with ``role`` and ``team`` in tenant ``tenant_id`` may see."""
         if role != "viewer" or self.viewers_see == "all":
-            return EVERYTHING
-        return Visibility(frozenset() if team is None else frozenset({team}))
+            return EVERYTHING if tenant_id == DEFAULT_TENANT else Visibility(tenant_id=tenant_id)
+        return Visibility(frozenset() if team is None else frozenset({team}), tenant_id)

@@ -58,6 +58,7 @@ NEW_INDEXES = {
                                                         "pattern_id"]},
 }
 NEW_UNIQUES = {
+    "api_token": ("uq_api_token_name", ["tenant_id", "name"]),
     "event": ("uq_event_source_dedup", ["tenant_id", "source", "dedup_key"]),
     "investigation_grouping": ("uq_investigation_grouping_auto_key", ["tenant_id", "auto_key"]),
     "maintenance_window": ("uq_maintenance_window_name", ["tenant_id", "name"]),

@@ -8,8 +8,9 @@ from fastapi import APIRouter, Path, Request, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from storage import audit, tokens
+from storage import NotFoundError, audit, tenants, tokens, visibility
 from storage.tokens import ApiToken, TokenExistsError
+from workbench.api.auth import Principal
 from workbench.api.deps import Admin, Db
 from workbench.api.models import storable
 from workbench.api.problems import PROBLEM_RESPONSES, ProblemError, problem_doc
@@ -30,6 +31,11 @@ class NewToken(BaseModel):
                     AfterValidator(tokens.check_team)] | None = None
     """The team inside the tenant (``[teams]``): what a viewer sees under
     ``[access] viewers_see = "own_team"``."""
+    tenant: Annotated[str, Field(min_length=1, max_length=128),
+                      AfterValidator(tenants.check_name)] | None = None
+    """The tenant the token belongs to (``workbench tenant create``); default: the
+    caller's. Only an admin of the default tenant (the deployment's) names another;
+    to any other admin, another tenant does not exist (404)."""
 
 
 class CreatedToken(BaseModel):
@@ -50,17 +56,36 @@ async def list_tokens(_: Admin, db: Db) -> list[ApiToken]:
 async def create_token(principal: Admin, db: Db, body: NewToken) -> CreatedToken:
     """Create a token; the secret is in this response only."""
     def work(session: Session) -> CreatedToken:
-        info, secret = tokens.create_token(session=session, name=body.name, role=body.role,
-                                           team=body.team)
-        audit.record(session=session, actor=principal.name, action="token.create",
-                     target=f"token:{body.name}", detail={"role": body.role},
-                     after={"name": info.name, "role": info.role, "team": info.team})
+        tenant = _target_tenant(session, principal, body.tenant)
+        with visibility.seeing(visibility.in_tenant(tenant)):
+            info, secret = tokens.create_token(session=session, name=body.name,
+                                               role=body.role, team=body.team)
+            # Audited in the token's tenant (its chain), naming the creator.
+            audit.record(session=session, actor=principal.name, action="token.create",
+                         target=f"token:{body.name}", detail={"role": body.role},
+                         after={"name": info.name, "role": info.role, "team": info.team,
+                                **({"tenant": body.tenant} if body.tenant else {})})
         return CreatedToken(token=secret, info=info)
 
     try:
         return await db.write(work)
     except TokenExistsError as exc:
         raise ProblemError(409, "conflict", str(exc)) from exc
+
+
+def _target_tenant(session: Session, principal: Principal, name: str | None) -> int:
+    """The tenant a new token goes to: the caller's, or the named one for an admin of
+    the default tenant (404 otherwise, as for a tenant that does not exist)."""
+    if name is None:
+        return principal.tenant_id
+    try:
+        found = tenants.tenant_id_by_name(session=session, name=name)
+    except NotFoundError:
+        found = None
+    if found is None or (found != principal.tenant_id
+                         and principal.tenant_id != visibility.DEFAULT_TENANT):
+        raise ProblemError(404, "not-found", f"no tenant named {name!r}")
+    return found
 
 
 @router.delete("/{name}", status_code=204, summary="Revoke a token",

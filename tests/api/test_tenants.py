@@ -1,0 +1,176 @@
+"""Tenants over the API: the tenant x route x role matrix, generated from the routers.
+
+Two tenants in one store: ``default`` (the install's own) and ``acme``. Every
+default-tenant object carries :data:`MARKER`; acme's tokens (viewer, responder,
+admin) must meet it on no GET route, and every id of a default-tenant object must
+answer exactly what a missing id answers (404, same type and detail), on reads and
+on writes; writes with those ids change nothing. The default tenant's admin, asking
+the same GETs, does see the marker, so the check can fail.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from storage import Store, audit, tenants
+from tests.api.conftest import Api, note, start_api, stop_api
+from tests.api.test_auth import _api_routes, _concrete
+
+MARKER = "zq7-tenant-marker"
+MISSING = 987654
+_NOT_FOUND = "urn:workbench:problem:not-found"
+ROLES = ("viewer", "responder", "admin")
+PARAMS = {"q": MARKER, "start": "2025-01-01T00:00:00Z", "end": "2027-01-01T00:00:00Z"}
+BODIES: dict[str, Any] = {
+    "/api/investigations/{investigation_id}": {"title": "taken over"},
+    "/api/investigations/{investigation_id}/status": {"status": "investigating"},
+    "/api/investigations/{investigation_id}/suspects/{event_id}/verdict": {"verdict": "ruled_out"},
+    "/api/events/{event_id}/tags": {"tags": ["taken"]},
+}
+
+
+def _acme_clients(api: Api) -> dict[str, httpx.Client]:
+    with api.store.write() as session:
+        tenants.create_tenant(session=session, name="acme")
+    admin = api.client("admin")
+    clients = {}
+    for role in ROLES:
+        made = admin.post("/api/tokens", json={"name": f"acme-{role}", "role": role,
+                                               "tenant": "acme"})
+        assert made.status_code == 201, made.text
+        clients[role] = httpx.Client(base_url=api.url, timeout=30, headers={
+            "Authorization": f"Bearer {made.json()['token']}"})
+        api.clients.append(clients[role])
+    return clients
+
+
+def _default_data(admin: httpx.Client) -> dict[str, int]:
+    """Default-tenant objects with the marker; their ids by path parameter."""
+    alert = note(f"disk full {MARKER}", service="db", at="2026-01-01T00:10:00Z",
+                 dedup_key="alert-1")
+    assert admin.post("/api/events", json=[alert]).is_success
+    event = admin.get("/api/events").json()["items"][0]
+    inv = admin.post("/api/investigations", json={
+        "title": f"db down {MARKER}", "summary": MARKER, "services": ["db"],
+        "impact_started_at": "2026-01-01T00:00:00Z",
+        "detected_at": "2026-01-01T00:05:00Z"}).json()
+    assert admin.post(f"/api/investigations/{inv['id']}/events/{event['id']}").status_code == 201
+    assert admin.put(f"/api/investigations/{inv['id']}/status",
+                     json={"status": "resolved"}).is_success
+    window = admin.post("/api/maintenance", json={
+        "name": f"window {MARKER}", "service": "db", "starts_at": "2026-01-01T00:00:00Z",
+        "ends_at": "2026-01-01T01:00:00Z", "reason": MARKER})
+    assert window.status_code == 201, window.text
+    return {"investigation_id": inv["id"], "event_id": event["id"],
+            "window_id": window.json()["id"]}
+
+
+def _url(path: str, ids: dict[str, int | str]) -> str:
+    for name, value in ids.items():
+        path = path.replace("{" + name + "}", str(value))
+    return _concrete(path).replace("/status/open", "/status/resolved")
+
+
+def _snapshot(admin: httpx.Client, ids: dict[str, int]) -> list[Any]:
+    inv = ids["investigation_id"]
+    return [admin.get(f"/api/investigations/{inv}").json(),
+            admin.get(f"/api/investigations/{inv}/events").json(),
+            admin.get(f"/api/events/{ids['event_id']}").json(),
+            admin.get("/api/maintenance").json(),
+            sorted(t["name"] for t in admin.get("/api/tokens").json() if not t["revoked_at"])]
+
+
+def test_no_tenant_reads_or_writes_another_tenants_rows_on_any_route(store: Store) -> None:
+    api = start_api(store)
+    try:
+        admin = api.client("admin")
+        acme = _acme_clients(api)
+        ids = _default_data(admin)
+        # acme's own copy of the same alert: stored (per-tenant dedup), its own event.
+        same = note("disk full", service="db", at="2026-01-01T00:10:00Z", dedup_key="alert-1")
+        assert acme["responder"].post("/api/events", json=[same]).json()["stored"] == 1
+        acme_event = acme["viewer"].get("/api/events").json()["items"]
+        assert len(acme_event) == 1 and acme_event[0]["id"] != ids["event_id"]
+        before = _snapshot(admin, ids)
+        reads, seen = _check_reads(api, acme, admin, ids, acme_event[0]["id"])
+        assert reads >= 20 and seen >= 5, (reads, seen)
+        writes = _check_writes(api, acme, ids)
+        assert writes >= 8, writes
+        assert _snapshot(admin, ids) == before
+        _check_audit_chains(store)
+    finally:
+        stop_api(api)
+
+
+def _check_reads(api: Api, acme: dict[str, httpx.Client], admin: httpx.Client,
+                 ids: dict[str, int], acme_event: int) -> tuple[int, int]:
+    """Every GET route, as each acme role that may call it."""
+    rank = {"viewer": 0, "responder": 1, "admin": 2}
+    reads = seen = 0
+    for method, path, needed in _api_routes(api.store):
+        if method != "GET":
+            continue
+        url = _url(path, {**ids, "name": "api", "pattern_id": 1, "letter_id": 1})
+        params = {k: v for k, v in PARAMS.items() if k != "q" or "search" in url}
+        for role, client in acme.items():
+            if rank[role] < needed.rank:
+                continue
+            answer = client.get(url, params=params)
+            reads += 1
+            assert MARKER not in answer.text, (role, url, answer.text[:300])
+            if any("{" + name + "}" in path for name in ids):
+                _same_as_missing(client, path, url, ids, answer)
+        seen += MARKER in admin.get(url, params=params).text
+    # acme's own event is readable to acme, and to nobody else.
+    assert acme["viewer"].get(f"/api/events/{acme_event}").status_code == 200
+    assert admin.get(f"/api/events/{acme_event}").status_code == 404
+    return reads, seen
+
+
+def _same_as_missing(client: httpx.Client, path: str, url: str, ids: dict[str, int],
+                     answer: httpx.Response) -> None:
+    missing = client.get(_url(path, dict.fromkeys(ids, MISSING)))
+    assert (answer.status_code, answer.json().get("type")) == \
+        (missing.status_code, missing.json().get("type")) == (404, _NOT_FOUND), url
+    strip = answer.json()["detail"]
+    for value in ids.values():
+        strip = strip.replace(str(value), "N")
+    assert strip == missing.json()["detail"].replace(str(MISSING), "N"), url
+
+
+def _check_writes(api: Api, acme: dict[str, httpx.Client], ids: dict[str, int]) -> int:
+    """Every write route naming a default-tenant object, as acme's admin: refused like a
+    missing id (nothing changes: the caller compares snapshots)."""
+    writes = 0
+    for method, path, _ in _api_routes(api.store):
+        if method == "GET" or not any("{" + name + "}" in path for name in ids):
+            continue
+        url = _url(path, {**ids, "name": "api", "letter_id": 1})
+        body = BODIES.get(path)
+        answer = acme["admin"].request(method, url, json=body)
+        missing = acme["admin"].request(method, _url(path, {
+            **dict.fromkeys(ids, MISSING), "name": "api", "letter_id": 1}), json=body)
+        assert answer.status_code == missing.status_code == 404, (method, url, answer.text)
+        writes += 1
+    # A default-tenant token name: acme's admin cannot revoke it (no such token there).
+    assert acme["admin"].delete("/api/tokens/test-viewer").status_code == 404
+    # Nor create a token in the default tenant.
+    assert acme["admin"].post("/api/tokens", json={
+        "name": "sneak", "role": "admin", "tenant": "default"}).status_code == 404
+    return writes + 2
+
+
+def _check_audit_chains(store: Store) -> None:
+    """Each tenant's chain verifies on its own; acme's holds only acme's changes."""
+    from storage import visibility
+
+    with store.read() as session:
+        acme_id = tenants.tenant_id_by_name(session=session, name="acme")
+        default = audit.verify(session=session)
+        with visibility.seeing(visibility.Visibility(tenant_id=acme_id)):
+            theirs = audit.verify(session=session)
+            actions = {e.action for e in audit.list_entries(session=session)}
+    assert default.ok and theirs.ok and default.rows > 0 and theirs.rows > 0
+    assert "investigation.create" not in actions, actions
