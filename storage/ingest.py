@@ -123,7 +123,8 @@ def _insert_events(
     return len(rows), rows
 
 
-_PG_TYPES = {"severity": "int2", "occurred_at": "timestamptz", "received_at": "timestamptz"}
+_PG_TYPES = {"severity": "int2", "occurred_at": "timestamptz", "received_at": "timestamptz",
+             "tenant_id": "int8"}
 _PG_INSERT = (
     f"INSERT INTO event ({', '.join(INSERT_NAMES)}) SELECT * FROM unnest("
     + ", ".join(f"%b::{_PG_TYPES.get(name, 'text')}[]" for name in INSERT_NAMES)
