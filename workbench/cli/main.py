@@ -29,6 +29,7 @@ COMMANDS = (
     "workbench.cli.verdict",
     "workbench.cli.group",
     "workbench.cli.token",
+    "workbench.cli.tenant_cmd",
     "workbench.cli.config_cmd",
     "workbench.cli.sync",
     "workbench.cli.connectors_cmd",
@@ -51,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"workbench {__version__}")
     add_store_option(parser)
+    parser.add_argument(
+        "--tenant", metavar="NAME", default=None,
+        help="work inside this tenant (default: the default tenant; see `workbench tenant`)")
     parser.add_argument(
         "--config", metavar="PATH", default=None,
         help="config file (default: $WORKBENCH_CONFIG, else config.toml in the user config "
@@ -169,9 +173,26 @@ def open_store(args: argparse.Namespace, *, read_only: bool = False) -> Store:
 
     location = args.db or _configured_store_url(args)
     try:
-        return Store.open(location, read_only=read_only, redaction=_redaction(args),
-                          **_engine_options(args))
+        store = Store.open(location, read_only=read_only, redaction=_redaction(args),
+                           **_engine_options(args))
     except StoreConfigError as exc:
         raise CliError(str(exc)) from exc
     except Exception as exc:  # connection refused, bad credentials, unreadable file
         raise CliError(f"cannot open the store: {exc.__class__.__name__}: {exc}") from exc
+    enter_tenant(store, getattr(args, "tenant", None))
+    return store
+
+
+def enter_tenant(store: Store, name: str | None) -> None:
+    """Run the rest of this command inside tenant ``name`` (``None``: the default one)."""
+    from storage import NotFoundError, tenants, visibility
+
+    if name is None:
+        return
+    try:
+        with store.read() as session:
+            found = tenants.tenant_id_by_name(session=session, name=name)
+    except NotFoundError as exc:
+        store.close()
+        raise CliError(f"{exc} (see `workbench tenant list`)") from exc
+    visibility.set_current(visibility.in_tenant(found))

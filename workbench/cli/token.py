@@ -23,6 +23,9 @@ def register(sub: Any) -> None:
     create.add_argument("--team", help="the team inside the tenant ([teams]); a viewer "
                                        "sees only its investigations when [access] "
                                        "viewers_see = \"own_team\"")
+    create.add_argument("--tenant", dest="token_tenant", metavar="NAME",
+                        help="the tenant the token belongs to (`workbench tenant list`; "
+                             "default: the default tenant, or the global --tenant)")
     create.set_defaults(handler=_create)
     listing = actions.add_parser("list", help="list tokens (never their secrets)")
     listing.set_defaults(handler=_list)
@@ -33,8 +36,11 @@ def register(sub: Any) -> None:
 
 def _create(args: argparse.Namespace) -> int:
     from storage import audit, tokens
+    from workbench.cli.main import enter_tenant
 
     store = open_store(args)
+    if args.token_tenant:
+        enter_tenant(store, args.token_tenant)
     try:
         with store.write() as session:
             info, secret = tokens.create_token(session=session, name=args.name, role=args.role,
@@ -47,6 +53,7 @@ def _create(args: argparse.Namespace) -> int:
     finally:
         store.close()
     team = f", team {info.team}" if info.team else ""
+    team += f", tenant {args.token_tenant}" if args.token_tenant else ""
     sys.stderr.write(f"token {info.name!r} ({info.role}{team}) created; it is shown once, "
                      "store it now:\n")
     sys.stdout.write(secret + "\n")
