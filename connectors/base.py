@@ -83,3 +83,7 @@ class ConnectorConfig(BaseModel):
     """Retries of one poll (``[connectors.retry]``)."""
     breaker: BreakerSettings = Field(default_factory=BreakerSettings)
     """The connector's circuit breaker (``[connectors.breaker]``)."""
+    tenant: str | None = Field(default=None, min_length=1, max_length=128)
+    """The tenant whose store rows this connector writes and reads (its events,
+    cursor, dead letters, health); default: the default tenant. See
+    ``workbench tenant``."""

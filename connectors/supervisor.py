@@ -41,7 +41,7 @@ from connectors.errors import PoisonRecordError, SourceTimeoutError
 from connectors.health import HealthRegistry, RunStatus
 from connectors.leasing import LeaseKeeper, lease_name
 from connectors.retry import Sleep, call_with_retry
-from storage import Store
+from storage import Store, tenants, visibility
 from storage.leases import Grant, LeaseLostError
 from storage.models import NewDeadLetter, utcnow
 
@@ -280,7 +280,17 @@ class Supervisor:
         self.health.record_error(runner.name, exc)
 
     # -- the loop ------------------------------------------------------------------
+    async def _enter_tenant(self, runner: Runner) -> None:
+        """Run the rest of ``runner``'s task in its configured tenant: every store call
+        it makes (``to_thread`` copies the context) is scoped to that tenant."""
+        name = runner.config.tenant
+        if name is None:
+            return
+        found = await asyncio.to_thread(_tenant_id, self.store, name)
+        visibility.set_current(visibility.in_tenant(found))
+
     async def _run(self, runner: Runner) -> None:
+        await self._enter_tenant(runner)
         while not self._stopping:
             await runner.resumed.wait()
             if not await self._hold(runner):
@@ -357,6 +367,7 @@ class Supervisor:
     async def _sync_one(self, runner: Runner, max_polls: int) -> SyncSummary:
         summary = SyncSummary(runner.name)
         self.health.set_status(runner.name, RunStatus.RUNNING)
+        await self._enter_tenant(runner)
         for _ in range(max_polls):
             try:
                 batch, committed = await self.poll_once(runner)
@@ -376,6 +387,11 @@ class Supervisor:
                 return summary
         summary.error = f"not caught up after {max_polls} polls"
         return summary
+
+
+def _tenant_id(store: Store, name: str) -> int:
+    with store.read() as session:
+        return tenants.tenant_id_by_name(session=session, name=name)
 
 
 def _letter(connector: str, exc: PoisonRecordError) -> NewDeadLetter:
