@@ -45,12 +45,21 @@ EVERYTHING = Visibility()
 """The default tenant, every team: a single-user install's only visibility."""
 SYSTEM = Visibility(tenant_id=None)
 """Every tenant (token resolution, tenant administration, migrations): reads only."""
-_current: ContextVar[Visibility] = ContextVar("workbench_visibility", default=EVERYTHING)
+_current: ContextVar[Visibility] = ContextVar("workbench_visibility")
+_process = [EVERYTHING]
+"""What a context that set nothing sees (a thread pool's thread, a new context)."""
 
 
 def current() -> Visibility:
     """The visibility of the unit of work running now."""
-    return _current.get()
+    return _current.get(_process[0])
+
+
+def set_process_default(visibility: Visibility) -> None:
+    """What every context of this process sees unless it sets its own: a process that
+    works for one tenant (the TUI, a CLI command) sets it once, so threads that do not
+    inherit the caller's context (executors, UI workers) stay in that tenant too."""
+    _process[0] = visibility
 
 
 def set_current(visibility: Visibility) -> None:
@@ -70,7 +79,7 @@ def seeing(visibility: Visibility) -> Iterator[None]:
 
 def in_tenant(tenant: int) -> Visibility:
     """The current visibility moved to ``tenant`` (a connector's or a pass's tenant)."""
-    return replace(_current.get(), tenant_id=tenant)
+    return replace(current(), tenant_id=tenant)
 
 
 @contextmanager
@@ -82,7 +91,7 @@ def all_tenants() -> Iterator[None]:
 
 def tenant_id() -> int:
     """The tenant a new row belongs to: the current one (never none)."""
-    found = _current.get().tenant_id
+    found = current().tenant_id
     if found is None:
         raise NoTenantError("a row was written outside any tenant")
     return found

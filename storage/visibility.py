@@ -46,12 +46,14 @@ from storage.tenant_context import (
     in_tenant,
     seeing,
     set_current,
+    set_process_default,
     tenant_id,
 )
 
 __all__ = ["DEFAULT_TENANT", "DEFAULT_TENANT_NAME", "EVERYTHING", "SYSTEM", "TENANT_PARAM",
            "NoTenantError", "Visibility", "all_tenants", "current", "in_tenant",
-           "investigation_clause", "link_clause", "seeing", "set_current", "teams_clause",
+           "investigation_clause", "link_clause", "seeing", "set_current",
+           "set_process_default", "teams_clause",
            "tenant_clause", "tenant_id", "tenant_param", "tenant_values"]
 
 TENANT_PARAM = "current_tenant"

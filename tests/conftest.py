@@ -17,7 +17,7 @@ from hypothesis import settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from storage import Store
+from storage import Store, visibility
 from tests import tenant_guard
 
 # Property tests check meaning, not speed: on a loaded 2-core CI machine a single
@@ -33,6 +33,7 @@ tenant_guard.install()
 def _tenant_guard(request: pytest.FixtureRequest) -> Iterator[None]:
     """Fail a test that ran a statement on a tenant table without ``tenant_id``
     (``tests/tenant_guard.py``); ``@pytest.mark.no_tenant_guard`` opts out."""
+    visibility.set_process_default(visibility.EVERYTHING)  # a CLI --tenant run in-process
     if request.node.get_closest_marker("no_tenant_guard"):
         yield
         return

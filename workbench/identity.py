@@ -45,6 +45,8 @@ class Identity:
     """The user: recorded as author, ``linked_by`` and in the audit actor."""
     role: str | None = None
     """The token's role when a token is required; ``None``: no token, writes allowed."""
+    tenant_id: int | None = None
+    """The token's tenant when a token is required."""
 
     @property
     def can_write(self) -> bool:
@@ -76,4 +78,4 @@ def tui_identity(settings: TuiSettings, store: Store) -> Identity:
     if live is None:
         raise IdentityError(f"[tui] token {settings.token.reference} is not a live token "
                             "of this store (unknown or revoked: see `workbench token list`)")
-    return Identity(name=live[0].name, role=live[0].role)
+    return Identity(name=live[0].name, role=live[0].role, tenant_id=live[1])

@@ -184,7 +184,7 @@ def open_store(args: argparse.Namespace, *, read_only: bool = False) -> Store:
 
 
 def enter_tenant(store: Store, name: str | None) -> None:
-    """Run the rest of this command inside tenant ``name`` (``None``: the default one)."""
+    """Run the rest of this process inside tenant ``name`` (``None``: the default one)."""
     from storage import NotFoundError, tenants, visibility
 
     if name is None:
@@ -195,4 +195,4 @@ def enter_tenant(store: Store, name: str | None) -> None:
     except NotFoundError as exc:
         store.close()
         raise CliError(f"{exc} (see `workbench tenant list`)") from exc
-    visibility.set_current(visibility.in_tenant(found))
+    visibility.set_process_default(visibility.in_tenant(found))

@@ -60,15 +60,24 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _identity(config: Config, store: Store) -> Identity:
-    """Who this TUI acts as; a configured token that is not a live one stops the start."""
-    from workbench.cli.main import CliError
+    """Who this TUI acts as, in its tenant (``[tui] tenant``, else its token's); a
+    configured token that is not a live one, or of another tenant, stops the start."""
+    from storage import visibility
+    from workbench.cli.main import CliError, enter_tenant
     from workbench.identity import IdentityError, tui_identity
 
     try:
-        return tui_identity(config.tui, store)
+        identity = tui_identity(config.tui, store)
     except IdentityError as exc:
         store.close()
         raise CliError(str(exc)) from exc
+    enter_tenant(store, config.tui.tenant)
+    if identity.tenant_id is not None:
+        if config.tui.tenant is not None and identity.tenant_id != visibility.tenant_id():
+            store.close()
+            raise CliError(f"[tui] token is not a token of tenant {config.tui.tenant!r}")
+        visibility.set_process_default(visibility.in_tenant(identity.tenant_id))
+    return identity
 
 
 def _start_telemetry(config: Config, store: Store) -> Telemetry | None:

@@ -25,6 +25,9 @@ class TuiSettings(BaseModel):
     user: str | None = Field(default=None, min_length=1, max_length=256)
     """Who sits at this TUI when several people share one OS account (default: the OS
     user): keys their "new since you looked", last screen and the author of writes."""
+    tenant: str | None = Field(default=None, min_length=1, max_length=128)
+    """The tenant this TUI works in (``workbench tenant list``); default: the default
+    tenant, or the tenant of ``token`` when one is required."""
     token: SecretRef | None = None
     """Require an API token for this TUI (``"env:WB_TOKEN"``, ``"file:PATH"``): it must be
     a live token of the store; its name becomes the user and a viewer token cannot write."""
