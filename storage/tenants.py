@@ -6,7 +6,9 @@ and is read without scoping. Every other row names its tenant (:mod:`storage.vis
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, select
@@ -16,6 +18,12 @@ from sqlalchemy.orm import Session
 from storage.events import NotFoundError
 from storage.models import UTCDateTime, utcnow
 from storage.tables import TenantRow
+from storage.tenant_context import in_tenant, seeing
+
+if TYPE_CHECKING:
+    from storage.store import Store
+
+T = TypeVar("T")
 
 
 class TenantExistsError(ValueError):
@@ -73,6 +81,18 @@ def tenant_id_by_name(*, session: Session, name: str) -> int:
 def tenant_ids(*, session: Session) -> list[int]:
     """Every tenant's id (a background pass works through them one by one)."""
     return [int(i) for i in session.scalars(select(TenantRow.id).order_by(TenantRow.id))]
+
+
+def in_each_tenant(store: Store, work: Callable[[], T]) -> list[T]:
+    """Run ``work`` once inside each tenant, in id order (a background pass: grouping,
+    retention), each run seeing only that tenant's rows."""
+    with store.read() as session:
+        every = tenant_ids(session=session)
+    out = []
+    for tenant in every:
+        with seeing(in_tenant(tenant)):
+            out.append(work())
+    return out
 
 
 def several(*, session: Session) -> bool:

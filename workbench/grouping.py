@@ -46,7 +46,7 @@ from sqlalchemy.orm import Session
 from connectors import tracing
 from connectors.leasing import LeaseKeeper
 from storage import grouping_keys as keys
-from storage import tenants, visibility
+from storage import tenants
 from storage.cursors import get_cursor, set_cursor
 from storage.events import events_after
 from storage.leases import Grant, LeaseLostError, fence
@@ -353,12 +353,8 @@ def group_every_tenant(store: Store, rules: GroupingRules | None = None, *,
                        grant: Grant | None = None) -> GroupingResult:
     """:func:`group_all` in each tenant in turn: its own cursor, events, investigations
     and auto-open keys (every read is scoped to the tenant, so nothing links across)."""
-    with store.read() as session:
-        every = tenants.tenant_ids(session=session)
     total = GroupingResult(0, 0, 0)
-    for tenant in every:
-        with visibility.seeing(visibility.in_tenant(tenant)):
-            result = group_all(store, rules, grant=grant)
+    for result in tenants.in_each_tenant(store, lambda: group_all(store, rules, grant=grant)):
         total = GroupingResult(total.examined + result.examined, total.linked + result.linked,
                                total.opened + result.opened)
     return total

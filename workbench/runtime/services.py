@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
@@ -133,6 +134,7 @@ async def retention_service(rt: Runtime) -> AsyncIterator[None]:
         return
     from storage.models import utcnow
     from storage.retention import purge
+    from storage.tenants import in_each_tenant
 
     async def run(stop: asyncio.Event) -> None:
         if rt.leases is not None:
@@ -140,11 +142,12 @@ async def retention_service(rt: Runtime) -> AsyncIterator[None]:
         while not stop.is_set():
             if rt.leases is None or rt.leases.grant(RETENTION_LEASE) is not None:
                 try:
-                    report = await asyncio.to_thread(purge, rt.store,
-                                                     settings.cutoffs(utcnow()),
-                                                     batch=settings.batch)
-                    if report.total:
-                        log.info("retention: purged %d event(s)", report.total)
+                    cutoffs = settings.cutoffs(utcnow())
+                    reports = await asyncio.to_thread(
+                        in_each_tenant, rt.store,
+                        functools.partial(purge, rt.store, cutoffs, batch=settings.batch))
+                    if total := sum(r.total for r in reports):
+                        log.info("retention: purged %d event(s)", total)
                 except Exception:                   # the next round tries again
                     log.exception("retention purge failed")
             with contextlib.suppress(TimeoutError):
