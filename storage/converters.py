@@ -24,6 +24,7 @@ from storage.models import (
     Source,
 )
 from storage.tables import DeadLetterRow, EventRow, InvestigationRow
+from storage.trusted import built
 from storage.types import UTCDateTime
 
 EVENT_COLUMNS = tuple(c for c in EventRow.__table__.columns)
@@ -46,8 +47,6 @@ _SOURCES = {s.value: s for s in Source}
 _KINDS = {k.value: k for k in EventKind}
 _SEVERITIES = {s.rank: s for s in Severity}
 _EVENT_FIELDS = set(Event.model_fields)
-_new_event = Event.__new__
-_set = object.__setattr__
 
 
 _SOURCE_TEXT = {s: s.value for s in Source}
@@ -116,7 +115,11 @@ def event_from_tuple(row: Sequence[Any]) -> Event:
     return _new({
         "id": event_id, "source": _SOURCES[source], "dedup_key": dedup_key,
         "kind": _KINDS[kind], "severity": _SEVERITIES[severity],
-        "occurred_at": utc_time(occurred_at), "received_at": utc_time(received_at),
+        # SQLite's naive-UTC text parsed inline (the common case, two per row).
+        "occurred_at": _fromisoformat(occurred_at + "+00:00") if occurred_at.__class__ is str
+        else utc_time(occurred_at),
+        "received_at": _fromisoformat(received_at + "+00:00") if received_at.__class__ is str
+        else utc_time(received_at),
         "service": service, "environment": environment, "host": host, "title": title,
         "body": body, "trace_id": trace_id, "span_id": span_id, "commit_sha": commit_sha,
         "url": url, "attributes": {} if attributes == "{}" else orjson.loads(attributes),
@@ -148,13 +151,7 @@ def _new(values: dict[str, Any]) -> Event:
     # The row was validated on the way in, so skip validation, and even
     # model_construct's per-field bookkeeping: every field is present. This runs
     # for each row of every page, so it is a large share of a query's cost.
-    event: Event = _new_event(Event)
-    _set(event, "__dict__", values)
-    # Shared: frozen models never add to it, and model_copy copies it first.
-    _set(event, "__pydantic_fields_set__", _EVENT_FIELDS)
-    _set(event, "__pydantic_extra__", None)
-    _set(event, "__pydantic_private__", None)
-    return event
+    return built(Event, values, _EVENT_FIELDS)
 
 
 def _severity(rank: int) -> Severity:

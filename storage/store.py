@@ -123,6 +123,14 @@ class Store:
             return events.get_event(session=session, event_id=event_id)
 
     def list_events(self, query: EventQuery) -> Page[Event]:
+        driver = self._kept.driver()  # SQLite: one statement, no session (storage.readers)
+        if driver is not None:
+            try:
+                page = events.driver_page(driver, self.engine.dialect, query)
+            finally:
+                self._kept.give_back_driver()
+            if page is not None:
+                return page
         with self.read() as session:
             return events.list_events(session=session, query=query)
 
