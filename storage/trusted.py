@@ -1,6 +1,6 @@
 """Trusted construction of event models: validated once, at the boundary.
 
-:func:`built` is the one way the store makes a model without pydantic's validation:
+:func:`builder` is the one way the store makes a model without pydantic's validation:
 new events that a connector already normalised (:func:`trusted_event`) and stored
 events read back from rows the store wrote (``storage.converters``). Both are tested
 equal, field by field and in which fields count as set, to the validated constructor.
@@ -17,6 +17,7 @@ one ``NewEvent(**fields)`` gives (a property test checks this on random inputs).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -50,20 +51,30 @@ _set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 M = TypeVar("M", bound=BaseModel)
 
 
-def built(cls: type[M], values: dict[str, Any], fields_set: set[str]) -> M:
-    """A ``cls`` holding ``values`` (every field, already what validation would give)
-    without running validation: the state ``cls(**values)`` leaves, set directly.
+def builder(cls: type[M]) -> Callable[[dict[str, Any], set[str]], M]:
+    """How to make a ``cls`` from ``values`` (every field, already what validation
+    would give) and ``fields_set`` without running validation: the state
+    ``cls(**values)`` leaves, set directly.
 
     ``values`` becomes the model's ``__dict__`` (not copied); ``fields_set`` may be
     shared between models (a frozen model never adds to it, ``model_copy`` copies it).
-    No field may have private attributes or allow extras (the store's models do not).
+    ``cls`` may have no private attributes and allow no extras (the store's models do
+    not). The one way the store builds models unvalidated (see the module docstring).
     """
-    model = cls.__new__(cls)
-    _set(model, "__dict__", values)
-    _set_fields_set(model, fields_set)
-    _set_extra(model, None)
-    _set_private(model, None)
-    return model
+    new = cls.__new__
+
+    def build(values: dict[str, Any], fields_set: set[str]) -> M:
+        model: M = new(cls)
+        _set(model, "__dict__", values)
+        _set_fields_set(model, fields_set)
+        _set_extra(model, None)
+        _set_private(model, None)
+        return model
+
+    return build
+
+
+_new_event = builder(NewEvent)
 
 
 def trusted_event(**fields: Any) -> NewEvent:
@@ -78,7 +89,7 @@ def trusted_event(**fields: Any) -> NewEvent:
     values.update(fields)
     if "attributes" not in fields:
         values["attributes"] = {}  # a fresh dict per event, as the default factory gives
-    return built(NewEvent, values, set(fields))
+    return _new_event(values, set(fields))
 
 
 def _sound(fields: dict[str, Any]) -> bool:
