@@ -165,3 +165,24 @@ def test_driver_pages_see_each_commit_and_nest(sqlite_store: Store) -> None:
     driver = sqlite_store._kept.driver()
     assert driver is not None and not driver.in_transaction
     sqlite_store._kept.give_back_driver()
+
+
+def test_one_statement_pages_leave_pooled_connections_as_they_were(store: Store) -> None:
+    """PostgreSQL: the page's pooled connection is back in transaction mode; a failing
+    page (a foreign cursor) leaves it so too, and the next unit of work commits."""
+    store.ingest([new_event(1)])
+    for _ in range(3):
+        assert len(store.list_events(EventQuery()).items) == 1
+    try:
+        store.list_events(EventQuery(cursor="bm90IGEgY3Vyc29y"))
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("a foreign cursor must be refused")
+    pooled = store.engine.raw_connection()
+    try:
+        assert not getattr(pooled.driver_connection, "autocommit", False)
+    finally:
+        pooled.close()
+    store.ingest([new_event(2)])
+    assert len(store.list_events(EventQuery()).items) == 2
