@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Column, MetaData, String, text
+from sqlalchemy import Column, MetaData, String, Table, text
 
 from storage import NewDeadLetter, NewInvestigation, Store, audit
 from storage.models import Source, utcnow
@@ -106,6 +106,7 @@ def test_erase_places_every_column_of_the_row_shape() -> None:
     """Read from the table's metadata: a column added to the event row shape fails here
     until erasure either searches it or says why it keeps it; the check can fail."""
     table = EventRow.__table__
+    assert isinstance(table, Table)
     assert unhandled_by_erase([c.key for c in table.columns]) == set()
     wider = table.to_metadata(MetaData())
     wider.append_column(Column("region", String(64)))
