@@ -76,7 +76,9 @@ def test_same_pages_and_errors(both: tuple[Api, Api]) -> None:
         assert (a.status_code, a.json()) == (b.status_code, b.json()), params
         assert a.status_code != 200 or a.content == b.content, params
         assert a.headers["content-type"] == b.headers["content-type"]
-    for params in ({"limit": 6}, {"limit": 6, "order": "asc"}, {"limit": 4, "service": "svc-0"}):
+    paged: list[dict[str, Any]] = [{"limit": 6}, {"limit": 6, "order": "asc"},
+                                   {"limit": 4, "service": "svc-0"}]
+    for params in paged:
         cursor_a = cursor_b = None
         for _ in range(12):  # forward to the end, then one page back
             pa = f.get("/api/events", params={**params, "cursor": cursor_a} if cursor_a
