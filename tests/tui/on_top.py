@@ -16,3 +16,12 @@ def screen_as(app: WorkbenchApp, kind: type[S]) -> S:
     screen = app.screen
     assert isinstance(screen, kind), f"{kind.__name__} expected on top, {type(screen).__name__} is"
     return screen
+
+
+T = TypeVar("T")
+
+
+def present(value: T | None) -> T:
+    """``value``, asserted to be there (a timeline's current row, a loaded event)."""
+    assert value is not None, "expected a value, found None"
+    return value
