@@ -73,11 +73,6 @@ class PatternChange:
     last_seen: datetime
 
 
-def _pattern(row: LogPatternRow) -> Pattern:
-    return Pattern(id=row.id, service=row.service, template=row.template, size=row.size,
-                   first_seen=row.first_seen, last_seen=row.last_seen)
-
-
 def load_clusters(*, session: Session, services: Sequence[str | None]) -> list[StoredCluster]:
     """The stored patterns of ``services``, in id order (to rebuild their miners)."""
     p = LogPatternRow
@@ -150,8 +145,12 @@ def get_patterns(*, session: Session, ids: Sequence[int]) -> dict[int, Pattern]:
     """Patterns by id."""
     if not ids:
         return {}
-    rows = session.scalars(select(LogPatternRow).where(LogPatternRow.id.in_(list(ids))))
-    return {r.id: _pattern(r) for r in rows}
+    p = LogPatternRow
+    # Columns, not ORM rows: "new since the change" reads every pattern of a window.
+    rows = session.execute(select(p.id, p.service, p.template, p.size, p.first_seen,
+                                  p.last_seen).where(p.id.in_(list(ids))))
+    return {i: Pattern(id=i, service=s, template=t, size=n, first_seen=f, last_seen=la)
+            for i, s, t, n, f, la in rows}
 
 
 def get_pattern(*, session: Session, pattern_id: int) -> Pattern:
