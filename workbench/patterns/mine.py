@@ -96,8 +96,7 @@ def _mine(session: Session, miners: Miners, logs: list[Line]) -> int:
         item.cluster.id = pattern_id
     patterns.update_patterns(session=session,
                              changes=[_change(t) for t in touched.values() if not t.new])
-    patterns.assign(session=session, rows=[(line[0], c.id, line[1], line[3])
-                                           for line, c in members])
+    patterns.assign(session=session, rows=[(line[0], c.id) for line, c in members])
     return len(new)
 
 
