@@ -11,6 +11,7 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import orjson
+import pytest
 from sqlalchemy import text
 
 from storage import EventKind, NewEvent, Severity, Source, Store
@@ -67,3 +68,29 @@ def test_mining_stores_what_the_reference_miner_computes(store: Store) -> None:
                                           max(spans[cluster_of[(service, c.id)]]))
             for service, miner in miners.items() for c in miner.clusters}
     assert stored == want
+
+
+def test_a_batch_mined_while_another_miner_moved_the_cursor_is_not_written(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mining happens outside the write transaction; a miner running without the lease
+    in the meantime makes this batch fail whole (its miners forgotten), not file lines
+    twice."""
+    import workbench.patterns.mine as mine
+
+    store.ingest(_events()[:300])
+    real = mine._file
+
+    def racing(miners: Miners, logs: list[mine.Line]) -> object:
+        monkeypatch.setattr(mine, "_file", real)
+        mine_all(store, Miners())  # the other miner, between our read and our write
+        return real(miners, logs)
+
+    monkeypatch.setattr(mine, "_file", racing)
+    ours = Miners()
+    with pytest.raises(mine.MiningRaced):
+        mine_once(store, ours)
+    assert ours.by_service == {}
+    with store.read() as session:
+        assigned, distinct = session.execute(text(
+            "SELECT count(*), count(DISTINCT event_id) FROM event_pattern")).one()
+    assert assigned == distinct == sum(1 for i in range(300) if i % 9)
