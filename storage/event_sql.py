@@ -288,7 +288,7 @@ ALL_ROWS = 2**62
 
 
 def stream_rows(conn: Connection, query: EventQuery, *, chunk: int = 2_000
-                ) -> Iterator[list[Any]]:
+                ) -> Iterator[Sequence[Any]]:
     """Every row matching ``query`` in its time order (oldest first unless ``order`` is
     ``desc``), ``chunk`` rows at a time: the page statement of :func:`page_sql` with no
     keyset and no limit, run once (an export reads each row once instead of a query

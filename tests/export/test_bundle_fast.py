@@ -29,7 +29,8 @@ ODD = [NewEvent(source=Source.LOGS, kind=EventKind.LOG, severity=s, service=svc,
                 body="b\u202e\x9b", tags=tags, attributes=attrs, host=None,
                 trace_id="ab" * 16 if i % 2 else None, dedup_key=f"odd{i}")
        for i, (s, svc, t, tags, attrs) in enumerate([
-           (Severity.CRITICAL, "checkout", "naïve µs 😀", ("a", "b"), {"z": 1, "a": {"y": [1.5, None]}}),
+           (Severity.CRITICAL, "checkout", "naïve µs 😀", ("a", "b"),
+            {"z": 1, "a": {"y": [1.5, None]}}),
            (Severity.LOW, None, "-", (), {}),
            (Severity.INFO, "x", "line\nbreak", ("t",), {"big": 2**62, "s": "é"}),
        ], start=1)]

@@ -43,7 +43,8 @@ class _Node:
 
 
 class ReferenceDrain:
-    """The miner as first written (kept as the reference the faster one must equal); :meth:`add` returns the cluster a message joined and whether the
+    """The miner as first written (the reference the faster one must equal); :meth:`add`
+    returns the cluster a message joined and whether the
     cluster is new or its template changed."""
 
     def __init__(self, *, depth: int = 4, similarity: float = 0.5, max_children: int = 100,
