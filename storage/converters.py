@@ -154,16 +154,17 @@ def import_values(row: Sequence[Any]) -> dict[str, Any]:
     the fields of :func:`event_from_tuple`'s event, in its order, less ``id`` and
     ``received_at``, with enums as their text (JSON identical to the event's; a test
     checks it). Exports of many events skip building a model per row."""
-    (_, source, dedup_key, kind, severity, occurred_at, _, service, environment, host,
-     title, body, trace_id, span_id, commit_sha, url, attributes, tags) = row
-    return {
-        "source": source, "dedup_key": dedup_key, "kind": kind,
-        "severity": _SEVERITY_TEXT[severity], "occurred_at": utc_time(occurred_at),
-        "service": service, "environment": environment, "host": host, "title": title,
-        "body": body, "trace_id": trace_id, "span_id": span_id, "commit_sha": commit_sha,
-        "url": url, "attributes": {} if attributes == "{}" else orjson.loads(attributes),
-        "tags": [] if tags == "[]" else orjson.loads(tags),
-    }
+    values = dict(zip(EVENT_NAMES, row, strict=True))
+    values["severity"] = _SEVERITY_TEXT[values["severity"]]
+    values["occurred_at"] = utc_time(values["occurred_at"])
+    attributes, tags = values["attributes"], values["tags"]
+    values["attributes"] = {} if attributes == "{}" else orjson.loads(attributes)
+    values["tags"] = [] if tags == "[]" else orjson.loads(tags)
+    return {name: values[name] for name in _IMPORT_ORDER}
+
+
+_IMPORT_ORDER = tuple(name for name in _FIELD_ORDER if name not in {"id", "received_at"})
+"""The import format's keys: the event model's field order (its JSON's order)."""
 
 
 def utc_time(value: Any) -> datetime:
