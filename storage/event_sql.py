@@ -19,7 +19,7 @@ filters are set and how many values each has (the shape).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -301,6 +301,28 @@ def page_sql(conn: Connection | Dialect, query: EventQuery, *,
 
 
 _SQLITE_TIMES = (*(f"{name}_0" for name in _TIME_FIELDS), "k_time")
+
+ALL_ROWS = 2**62
+"""The ``LIMIT`` of :func:`stream_rows`: every match."""
+
+
+def stream_rows(conn: Connection, query: EventQuery, *, chunk: int = 2_000
+                ) -> Iterator[Sequence[Any]]:
+    """Every row matching ``query`` in its time order (oldest first unless ``order`` is
+    ``desc``), ``chunk`` rows at a time: the page statement of :func:`page_sql` with no
+    keyset and no limit, run once (an export reads each row once instead of a query
+    per page). Structured filters only: no ``text``, no cursor."""
+    if query.text or query.cursor:
+        raise ValueError("stream_rows takes structured filters only")
+    sql, params = page_sql(conn, query, key=None, descending=query.order == "desc",
+                           limit=ALL_ROWS)
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(chunk):
+            yield rows
+    finally:
+        cursor.close()
 
 
 def page_rows(driver: Any, dialect: Dialect, query: EventQuery, *,
