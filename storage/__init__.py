@@ -36,7 +36,10 @@ How the rest of the program reaches the store -- one door for each kind of use
 
 ORM rows (``storage.tables``) never leave this package (an import-linter contract
 with no exceptions); repositories return the frozen models below. The event row
-as written is defined once, in :func:`storage.converters.event_values`.
+as written is defined once, in :func:`storage.converters.event_row`; erasure's
+in-place redaction (:mod:`storage.retention`) and the fast path's JSON
+(:data:`storage.fastread.AS_JSON`) derive from it and fail at import when a column
+is not handled.
 """
 
 from storage import visibility as visibility  # installs the read restriction on Session
