@@ -34,6 +34,8 @@ from workbench.tui.user_view import UserData, ViewKeeper
 if TYPE_CHECKING:
     from connectors.control import Control
     from connectors.dlq import Parsers
+    from storage.notify import ChangeFeed
+    from workbench.config import Config
 
 Clock = Callable[[], datetime]
 
@@ -68,11 +70,11 @@ class WorkbenchApp(App[None]):
         """Poll for new data; tests switch it off to keep snapshots still."""
         self.runtime = runtime
         """Connectors, grouping and the API beside the UI (built by the CLI), if any."""
-        self.config: Any = None
+        self.config: Config | None = None
         """The loaded ``workbench.config.Config``, when there is one (DLQ parsers)."""
         self._poll_timers: dict[tuple[int, str], Timer] = {}
         self._poll_callbacks: dict[tuple[int, str], Callable[[], None]] = {}
-        self._feed: Any = None
+        self._feed: ChangeFeed | None = None
         self._paused_polls: dict[int, Callable[[], None]] = {}
         self.gate = KeyGate(self)
         """Routes each key only after the previous one was handled (type-ahead safety)."""
