@@ -124,7 +124,7 @@ enabled = false
 """
 
 
-def register(sub: Any) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "config", help="write, check or show the config file")
     actions = parser.add_subparsers(dest="config_command", metavar="ACTION", required=True)

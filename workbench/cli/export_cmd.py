@@ -12,12 +12,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from workbench.cli.main import CliError, cli_actor, load_config, open_store
 
 
-def register(sub: Any) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     export = sub.add_parser("export", help="export an investigation's timeline or a bundle")
     what = export.add_subparsers(dest="what", metavar="WHAT", required=True)
     events = what.add_parser("events", help="the linked events as JSONL (import format) or "

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 from workbench.cli.main import CliError, cli_actor, open_store
 
 ACTIONS = {"confirm": "confirmed", "rule-out": "ruled_out", "clear": None}
 
 
-def register(sub: Any) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "suspect", help="confirm a suspect change as the cause, rule it out, or clear the verdict")
     parser.add_argument("investigation_id", type=int, metavar="ID")
