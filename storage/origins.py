@@ -158,4 +158,4 @@ def link_rows(*, session: Session, investigation_id: int) -> list[dict[str, Any]
              "window_seconds": window, "note": note, "linked_by": by,
              "linked_at": utc_time(at)}
             for source, key, reason, rule, match, window, note, by, at
-            in session.connection().execute(stmt)]
+            in session.connection().execute(stmt).all()]  # fetched at once, not a row a call
