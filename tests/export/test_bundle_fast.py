@@ -39,7 +39,8 @@ ODD = [NewEvent(source=Source.LOGS, kind=EventKind.LOG, severity=s, service=svc,
 def _old_events(store: Store, inv_id: int) -> list[dict[str, Any]]:
     with store.read() as session:
         inv = get_investigation(session=session, investigation_id=inv_id)
-        events, cursor = {}, None
+        events: dict[int, Any] = {}
+        cursor: str | None = None
         while True:
             page = list_events(session=session, query=EventQuery(
                 investigation_id=inv_id, order="asc", limit=MAX_PAGE, cursor=cursor))

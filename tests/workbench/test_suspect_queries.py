@@ -176,7 +176,9 @@ def test_changes_are_read_through_the_change_index_and_match_a_plain_kind_filter
             with store.read() as session:
                 list_changes(session=session, start=start, end=end)
                 sql, params = next(s for s in seen if "FROM event" in s[0])
-                cursor = session.connection().connection.dbapi_connection.cursor()
+                raw = session.connection().connection.dbapi_connection
+                assert raw is not None
+                cursor = raw.cursor()
                 plan = cursor.execute("EXPLAIN QUERY PLAN " + sql, params).fetchall()
         finally:
             event.remove(store.engine, "before_cursor_execute", capture)
