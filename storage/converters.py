@@ -151,18 +151,18 @@ _SEVERITY_TEXT = {s.rank: s.value for s in Severity}
 
 def import_values(row: Sequence[Any]) -> dict[str, Any]:
     """An event as the import format carries it, from a row of :data:`EVENT_READ_COLUMNS`:
-    the fields of :func:`event_from_tuple`'s event, in its order, less ``id`` and
+    the fields of :func:`event_from_tuple`'s event, in the model's order, less ``id`` and
     ``received_at``, with enums as their text (JSON identical to the event's; a test
     checks it). Exports of many events skip building a model per row."""
     (_, source, dedup_key, kind, severity, occurred_at, _, service, environment, host,
      title, body, trace_id, span_id, commit_sha, url, attributes, tags) = row
     return {
-        "source": source, "dedup_key": dedup_key, "kind": kind,
-        "severity": _SEVERITY_TEXT[severity], "occurred_at": utc_time(occurred_at),
-        "service": service, "environment": environment, "host": host, "title": title,
-        "body": body, "trace_id": trace_id, "span_id": span_id, "commit_sha": commit_sha,
-        "url": url, "attributes": {} if attributes == "{}" else orjson.loads(attributes),
-        "tags": [] if tags == "[]" else orjson.loads(tags),
+        "source": source, "kind": kind, "severity": _SEVERITY_TEXT[severity],
+        "occurred_at": utc_time(occurred_at), "title": title, "body": body,
+        "service": service, "environment": environment, "host": host,
+        "trace_id": trace_id, "span_id": span_id, "commit_sha": commit_sha, "url": url,
+        "attributes": {} if attributes == "{}" else orjson.loads(attributes),
+        "tags": [] if tags == "[]" else orjson.loads(tags), "dedup_key": dedup_key,
     }
 
 
