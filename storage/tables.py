@@ -356,6 +356,15 @@ class InvestigationOriginRow(Base):
     bundle_sha256: Mapped[str] = mapped_column(String(64))
 
 
+class StoreIdentityRow(Base):
+    """This store's random id (migration 0017, one row): it names the store in the
+    origin key of the investigations it exports (:mod:`storage.origins`)."""
+
+    __tablename__ = "store_identity"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
 class MaintenanceWindowRow(Base):
     """A planned change during which matching alerts neither group nor auto-open (0014)."""
 

@@ -110,8 +110,13 @@ class ImportOut(BaseModel):
     conflicts: list[str]
 
 
-@router.post("/api/investigations/import", response_model=ImportOut,
-             responses={422: problem_doc("Not a bundle, or a checksum does not match")},
+IMPORT_PATH = "/api/investigations/import"
+"""The bundle import: its body limit is ``[api] max_import_bytes``, not ``max_body_bytes``."""
+
+
+@router.post(IMPORT_PATH, response_model=ImportOut,
+             responses={422: problem_doc("Not a bundle, or a checksum does not match"),
+                        413: problem_doc("The bundle is larger than [api] max_import_bytes")},
              summary="Load an investigation bundle (idempotent)")
 async def load(principal: Responder, db: Db, request: Request) -> ImportOut:
     """The request body is a bundle from an export; importing it twice is importing it
