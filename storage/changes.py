@@ -21,9 +21,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, ColumnElement, and_, cast, false, func, not_, or_, select, type_coerce
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
+from storage import dialects
 from storage.converters import EVENT_READ_COLUMNS, event_from_tuple
 from storage.models import CHANGE_KINDS, Event
 from storage.tables import EventRow
@@ -60,7 +60,7 @@ def never_ran(attributes: Mapping[str, Any]) -> bool:
 def attributes_doc(dialect: str) -> Any:
     """``event.attributes`` as a JSON document the dialect can index into."""
     if dialect == "postgresql":
-        return cast(EventRow.attributes, JSONB)
+        return cast(EventRow.attributes, dialects.jsonb())
     # SQLite: no CAST (a JSON "type" there means NUMERIC affinity and mangles text).
     return type_coerce(EventRow.attributes, JSON)
 

@@ -28,9 +28,9 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from storage import dialects
 from storage.events import NotFoundError
 from storage.models import UTCDateTime
 from storage.tables import EventPatternRow, EventRow, LogPatternRow
@@ -128,7 +128,7 @@ def assign(*, session: Session, rows: Sequence[tuple[int, int, str | None, datet
     """Record ``(event id, pattern id, service, time)`` assignments (each event once)."""
     if not rows:
         return
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    dialect = dialects.module(session)
     session.connection().execute(dialect.insert(_ASSIGNED).on_conflict_do_nothing(), [
         {"event_id": e, "pattern_id": p, "service": s, "occurred_at": t}
         for e, p, s, t in sorted(rows)])

@@ -37,6 +37,10 @@ if TYPE_CHECKING:
 
 Clock = Callable[[], datetime]
 
+SERVICES_AT_THE_LATEST = 3.0
+"""Seconds after mount by which the services beside the UI start even if the first
+list never arrives (a store read that fails or hangs must not keep connectors off)."""
+
 
 class WorkbenchApp(App[None]):
     """Investigation workbench TUI."""
@@ -74,6 +78,8 @@ class WorkbenchApp(App[None]):
         self._poll_callbacks: dict[tuple[int, str], Callable[[], None]] = {}
         self._feed: Any = None
         self._paused_polls: dict[int, Callable[[], None]] = {}
+        self._services_started = False
+        self._services_timer: Timer | None = None
         self.gate = KeyGate(self)
         """Routes each key only after the previous one was handled (type-ahead safety)."""
         self.set_keymap(keymap.check_keymap(self.settings.keymap))
@@ -102,8 +108,22 @@ class WorkbenchApp(App[None]):
         if self.live and self.repo.store.dialect == "postgresql":
             self.run_worker(self._listen, thread=True, group="feed", exit_on_error=False)
         if self.runtime is not None:
-            self.run_worker(self.runtime.start(self._service_failed), group="services",
-                            exit_on_error=False)
+            self._services_timer = self.set_timer(SERVICES_AT_THE_LATEST, self.start_services)
+
+    def start_services(self) -> None:
+        """Start the runtime beside the UI (connectors, grouping, the API), once.
+
+        The first list's rows are shown first (the list calls this once they are in,
+        a timer after :data:`SERVICES_AT_THE_LATEST` if they never come): starting the
+        services imports FastAPI, uvicorn, the connectors and numpy, work that would
+        otherwise stand between launch and the first screen on Textual's own loop."""
+        if self.runtime is None or self._services_started:
+            return
+        self._services_started = True
+        if self._services_timer is not None:
+            self._services_timer.stop()
+        self.run_worker(self.runtime.start(self._service_failed), group="services",
+                        exit_on_error=False)
 
     def _load_view(self) -> None:
         try:

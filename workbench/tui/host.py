@@ -62,6 +62,9 @@ class ScreenHost(Protocol):
     def open_event(self, event_id: int) -> None:
         """Push one event in full."""
 
+    def start_services(self) -> None:
+        """Start what runs beside the UI (once; the first list calls it when shown)."""
+
     def arm(self, screen: Screen[Any], callback: Callable[[], None]) -> None:
         """Schedule the next poll of ``screen`` once the previous one completed."""
 
