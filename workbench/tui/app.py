@@ -37,9 +37,12 @@ if TYPE_CHECKING:
 
 Clock = Callable[[], datetime]
 
-SERVICES_AT_THE_LATEST = 3.0
-"""Seconds after mount by which the services beside the UI start even if the first
-list never arrives (a store read that fails or hangs must not keep connectors off)."""
+SERVICES_AFTER_LIST = 1.0
+"""Seconds between the first list's rows and starting the services beside the UI: the
+first keys (Enter on the top row and its suspects) do not compete with their imports."""
+SERVICES_AT_THE_LATEST = 4.0
+"""Seconds after mount by which the services start even if the first list never
+arrives (a store read that fails or hangs must not keep the connectors off)."""
 
 
 class WorkbenchApp(App[None]):
@@ -110,13 +113,18 @@ class WorkbenchApp(App[None]):
         if self.runtime is not None:
             self._services_timer = self.set_timer(SERVICES_AT_THE_LATEST, self.start_services)
 
+    def list_shown(self) -> None:
+        """The first list's rows are on the screen: the services follow shortly."""
+        if self.runtime is not None and not self._services_started:
+            self.set_timer(SERVICES_AFTER_LIST, self.start_services)
+
     def start_services(self) -> None:
         """Start the runtime beside the UI (connectors, grouping, the API), once.
 
-        The first list's rows are shown first (the list calls this once they are in,
-        a timer after :data:`SERVICES_AT_THE_LATEST` if they never come): starting the
-        services imports FastAPI, uvicorn, the connectors and numpy, work that would
-        otherwise stand between launch and the first screen on Textual's own loop."""
+        Not at mount: starting the services imports FastAPI, uvicorn, the connectors
+        and numpy (about a second of CPU), work that would otherwise stand between
+        launch and the first screen, and between it and the first suspects (issue 11).
+        Connectors resume from their stored cursors, so nothing is missed meanwhile."""
         if self.runtime is None or self._services_started:
             return
         self._services_started = True

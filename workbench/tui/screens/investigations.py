@@ -142,7 +142,7 @@ class InvestigationsScreen(BaseScreen):
             self._restore_cursor()
         self._refresh_preview()
         if not self.loaded_once:
-            self.call_after_refresh(self.wb.start_services)  # the rows are up: now the rest
+            self.call_after_refresh(self.wb.list_shown)  # the rows are up: now the rest
         self.loaded_once = True
         self._draw_status()
         self.wb.arm(self, self.reload)
