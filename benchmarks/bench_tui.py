@@ -143,6 +143,13 @@ SUSPECT = b"top suspect"
 """The investigation's head names the top suspect (``workbench.tui.screens.investigation``)."""
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a live process (all its threads) has used so far: under
+    load, wall time measures the scheduler; CPU time what the program costs."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _demo_store(directory: Path) -> Path:
     from storage import Store
     from workbench.demo import load_demo
@@ -166,13 +173,15 @@ def start_in_pty(reps: int) -> dict[str, Any]:
     pristine = _demo_store(work)
     config = work / "config.toml"
     config.write_text("[api]\nport = 0\n")
-    runs: dict[str, list[float]] = {"bare": [], "first_screen": [], "suspect": []}
+    runs: dict[str, list[float]] = {k: [] for k in (
+        "bare", "first_screen", "suspect", "bare_cpu", "first_screen_cpu", "suspect_cpu")}
     load = [os.getloadavg()[0]]
     for rep in range(reps):  # interleaved so drift hits both alike
         bare = PtyApp(pristine, python_args=["-c", BARE_APP])
         try:
             bare.wait_for(b"a bare textual app", settle=False)
             runs["bare"].append(time.monotonic() - bare.started)
+            runs["bare_cpu"].append(cpu_seconds(bare.proc.pid))
         finally:
             bare.close()
         db = work / f"demo{rep}.db"
@@ -181,10 +190,12 @@ def start_in_pty(reps: int) -> dict[str, Any]:
         try:
             app.wait_for(DEMO_ROW, settle=False)
             runs["first_screen"].append(time.monotonic() - app.started)
+            runs["first_screen_cpu"].append(cpu_seconds(app.proc.pid))
             mark = len(app.output)
             os.write(app.master, KEYS["enter"])
             app.wait_for(SUSPECT, settle=False, since=mark)
             runs["suspect"].append(time.monotonic() - app.started)
+            runs["suspect_cpu"].append(cpu_seconds(app.proc.pid))
         finally:
             app.close()
     load.append(os.getloadavg()[0])
@@ -192,6 +203,7 @@ def start_in_pty(reps: int) -> dict[str, Any]:
     med = {k: statistics.median(v) for k, v in runs.items()}
     return {"seconds": med, "runs": runs, "load_avg_1m_before_after": load,
             "ratio_first_screen_vs_bare": med["first_screen"] / med["bare"],
+            "cpu_ratio_first_screen_vs_bare": med["first_screen_cpu"] / med["bare_cpu"],
             "goal_ratio_le_2": med["first_screen"] / med["bare"] <= 2.0,
             "goal_launch_to_suspect_le_1s": med["suspect"] <= 1.0}
 
