@@ -39,6 +39,13 @@ if TYPE_CHECKING:
 
 Clock = Callable[[], datetime]
 
+SERVICES_AFTER_LIST = 1.0
+"""Seconds between the first list's rows and starting the services beside the UI: the
+first keys (Enter on the top row and its suspects) do not compete with their imports."""
+SERVICES_AT_THE_LATEST = 4.0
+"""Seconds after mount by which the services start even if the first list never
+arrives (a store read that fails or hangs must not keep the connectors off)."""
+
 
 class WorkbenchApp(App[None]):
     """Investigation workbench TUI."""
@@ -76,6 +83,8 @@ class WorkbenchApp(App[None]):
         self._poll_callbacks: dict[tuple[int, str], Callable[[], None]] = {}
         self._feed: ChangeFeed | None = None
         self._paused_polls: dict[int, Callable[[], None]] = {}
+        self._services_started = False
+        self._services_timer: Timer | None = None
         self.gate = KeyGate(self)
         """Routes each key only after the previous one was handled (type-ahead safety)."""
         self.set_keymap(keymap.check_keymap(self.settings.keymap))
@@ -104,8 +113,27 @@ class WorkbenchApp(App[None]):
         if self.live and self.repo.store.dialect == "postgresql":
             self.run_worker(self._listen, thread=True, group="feed", exit_on_error=False)
         if self.runtime is not None:
-            self.run_worker(self.runtime.start(self._service_failed), group="services",
-                            exit_on_error=False)
+            self._services_timer = self.set_timer(SERVICES_AT_THE_LATEST, self.start_services)
+
+    def list_shown(self) -> None:
+        """The first list's rows are on the screen: the services follow shortly."""
+        if self.runtime is not None and not self._services_started:
+            self.set_timer(SERVICES_AFTER_LIST, self.start_services)
+
+    def start_services(self) -> None:
+        """Start the runtime beside the UI (connectors, grouping, the API), once.
+
+        Not at mount: starting the services imports FastAPI, uvicorn, the connectors
+        and numpy (about a second of CPU), work that would otherwise stand between
+        launch and the first screen, and between it and the first suspects (issue 11).
+        Connectors resume from their stored cursors, so nothing is missed meanwhile."""
+        if self.runtime is None or self._services_started:
+            return
+        self._services_started = True
+        if self._services_timer is not None:
+            self._services_timer.stop()
+        self.run_worker(self.runtime.start(self._service_failed), group="services",
+                        exit_on_error=False)
 
     def _load_view(self) -> None:
         try:

@@ -14,7 +14,6 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Container
-from textual.widgets import Footer
 
 from storage.models import ALLOWED_TRANSITIONS, Event, Investigation, Severity
 from storage.queries import EventQuery
@@ -30,6 +29,7 @@ from workbench.tui.screens.seen import SeenMarks
 from workbench.tui.screens.timeline_loader import TimelineLoader
 from workbench.tui.widgets.askbar import AskBar
 from workbench.tui.widgets.detail import investigation_text, mttr_line
+from workbench.tui.widgets.footer import SteadyFooter
 from workbench.tui.widgets.pager import Pager
 from workbench.tui.widgets.steady import Steady
 from workbench.tui.widgets.timeline import TimelinePane
@@ -86,7 +86,7 @@ class InvestigationScreen(BaseScreen):
                 yield Steady("loading\u2026", id="detail-text")
             yield self.pane
         yield AskBar()
-        yield Footer()
+        yield SteadyFooter()
 
     def on_mount(self) -> None:
         self.set_focus(self.pane.rows)
