@@ -97,8 +97,8 @@ class WorkbenchApp(App[None]):
         from workbench.tui.screens.investigations import InvestigationsScreen
 
         self.push_screen(InvestigationsScreen())
-        self.run_worker(self._load_view, thread=True, group="view", exit_on_error=False)
-        self.gate.hold_until_loaded()
+        self.gate.hold_until_loaded(
+            self.run_worker(self._load_view, thread=True, group="view", exit_on_error=False))
         if self.live and self.repo.store.dialect == "postgresql":
             self.run_worker(self._listen, thread=True, group="feed", exit_on_error=False)
         if self.runtime is not None:

@@ -64,12 +64,17 @@ class KeyGate:
         self._fetches: list[Worker[Any]] = []
         """Fetches the current key started: the next key waits for their results."""
 
-    def hold_until_loaded(self) -> None:
+    def hold_until_loaded(self, *reads: Worker[Any]) -> None:
         """At start-up: keys typed before the first screen shows its data wait for it
         (an ``Enter`` typed while the list loads opens the first row, not nothing).
+        ``reads`` are other start-up reads the first key waits for -- the user's saved
+        place, whose restore opens another screen: the keys then wait for *that*
+        screen's data too (its fetches start while this hold is on), so they act on
+        the restored timeline, not on the list behind it or on a timeline still empty.
         Call from the app's mount, after the first screen was pushed."""
         startup = events.Key("", None)
         self.current, self._began = startup, time.monotonic()
+        self._fetches.extend(reads)
         self.app.call_after_refresh(self.finish, startup)
 
     def track(self, worker: Worker[Any]) -> None:
