@@ -9,8 +9,8 @@ to the list (status chooser) instead of the filter box that ``/`` was opening.
 The gate holds each raw key until the previous one was handled — stopped by a
 widget, or bubbled to the app and its binding run — and until the screen on top
 (perhaps one that key just pushed) has processed what was queued for it: mounting,
-focusing. Held keys are then replayed in order, so they reach the prompt, filter box
-or chooser that the previous key opened.
+focusing -- and has painted it. Held keys are then replayed in order, so they reach
+the prompt, filter box or chooser that the previous key opened.
 
 Widgets are not enough: a key often starts a fetch (``Enter`` on a filter reloads
 the list, ``Enter`` on a row opens a screen that loads its data) and the next key
@@ -147,7 +147,10 @@ class KeyGate:
 
     def _drain(self, nodes: list[DOMNode], event: events.Key) -> None:
         if not nodes:
-            if not self.app.screen.call_later(self._next, event):
+            # Last, the top screen paints what the key did: every step of a burst
+            # reaches the terminal (an event pane is seen before the key after it
+            # replaces it), as it would for keys typed one at a time.
+            if not self.app.screen.call_after_refresh(self._next, event):
                 self._next(event)
             return
         head, rest = nodes[0], nodes[1:]
