@@ -32,6 +32,8 @@ from workbench.tui.runtime import BesideRuntime
 from workbench.tui.user_view import UserData, ViewKeeper
 
 if TYPE_CHECKING:
+    from textual.driver import Driver
+
     from connectors.control import Control
     from connectors.dlq import Parsers
 
@@ -77,6 +79,18 @@ class WorkbenchApp(App[None]):
         self.gate = KeyGate(self)
         """Routes each key only after the previous one was handled (type-ahead safety)."""
         self.set_keymap(keymap.check_keymap(self.settings.keymap))
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's terminal driver, writing only style changes (``workbench.tui.wire``);
+        a driver named in ``TEXTUAL_DRIVER``, or another platform's, as Textual picks it."""
+        driver = super().get_driver_class()
+        from textual.drivers.linux_driver import LinuxDriver
+
+        if driver is LinuxDriver:
+            from workbench.tui.wire import LeanDriver
+
+            return LeanDriver
+        return driver
 
     async def on_event(self, event: events.Event) -> None:
         """Raw keys pass the gate one at a time; everything else as Textual does it."""
