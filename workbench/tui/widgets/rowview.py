@@ -200,8 +200,13 @@ class RowView(ScrollView, Generic[T], can_focus=True):
         if not 0 <= index < len(self.rows):
             return None
         width = self.scrollable_content_region.width or self.size.width
-        spans = self.render_row(self.rows[index], max(width - 1, 1)).spans
-        return 1 + min(span.end for span in spans) if spans else None
+        head = self.head_width(self.render_row(self.rows[index], max(width - 1, 1)))
+        return None if head is None else 1 + head
+
+    def head_width(self, text: Text | None) -> int | None:
+        """Cells of a rendered row that the cursor paints, after the gutter: the first
+        column (here: the first styled run; ``None``, a row without styles: all)."""
+        return min(span.end for span in text.spans) if text and text.spans else None
 
     def _resize(self) -> None:
         self.virtual_size = Size(self.size.width, len(self.rows))
@@ -341,11 +346,13 @@ class RowView(ScrollView, Generic[T], can_focus=True):
                       base: Style) -> Strip:
         gutter = GUTTER_CURSOR if is_cursor else GUTTER_MARK if is_marked else " "
         text = Text(gutter, end="")
-        text.append_text(self.render_row(row, max(width - 1, 1)))
+        body = self.render_row(row, max(width - 1, 1))
+        head = self.head_width(body)
+        cells = width if head is None else 1 + head
+        text.append_text(body)
         if self.search.regex is not None:
             text.highlight_regex(self.search.regex,
                                  self.get_component_rich_style("rowview--match"))
-        cells = min(span.end for span in text.spans) if text.spans else width  # gutter in
         text.truncate(width, overflow="ellipsis", pad=True)
         line_style = base
         if is_marked:
