@@ -228,11 +228,13 @@ class WorkbenchApp(App[None]):
         self.screen.refresh(self.screen.region, layout=True)
 
     def action_help(self) -> None:
-        """Help generated from the live bindings."""
+        """Help generated from the live bindings: this app's own (Textual's scrolling and
+        copy keys of its widgets are not the app's to document)."""
         from workbench.tui.screens.help import HelpScreen
 
+        ours = {key.id for key in keymap.ALL}
         active = {key: (b.binding.description or b.binding.action, b.binding.id or "")
-                  for key, b in self.screen.active_bindings.items()}
+                  for key, b in self.screen.active_bindings.items() if b.binding.id in ours}
         self.push_screen(HelpScreen(active))
 
     def action_command_line(self) -> None:
