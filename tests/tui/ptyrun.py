@@ -16,17 +16,21 @@ from pathlib import Path
 SLOW_PRELUDE = """
 import time
 from workbench.tui.data import Repo
+from workbench.tui.user_view import UserData
 def _slowed(name, seconds):
-    real = getattr(Repo, name)
+    owner, _, name = name.rpartition(".")
+    cls = {{"": Repo, "Repo": Repo, "UserData": UserData}}[owner]
+    real = getattr(cls, name)
     def slow(self, *args, **kwargs):
         time.sleep(seconds)  # a busy store: this read takes a while
         return real(self, *args, **kwargs)
-    setattr(Repo, name, slow)
+    setattr(cls, name, slow)
 for _name, _seconds in {slow!r}.items():
     _slowed(_name, _seconds)
 """
-"""Run before the CLI when a test asks for slow store reads (``slow={"events": 0.3}``):
-a busy store, so that data arrives well after the keys typed behind it."""
+"""Run before the CLI when a test asks for slow store reads (``slow={"events": 0.3}``:
+``Repo.events``; ``"UserData.load_view"``: the user's saved place): a busy store, so
+that data arrives well after the keys typed behind it."""
 
 KEYS = {"enter": b"\r", "tab": b"\t", "escape": b"\x1b", "down": b"\x1b[B", "pagedown": b"\x1b[6~"}
 

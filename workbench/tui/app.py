@@ -32,6 +32,8 @@ from workbench.tui.runtime import BesideRuntime
 from workbench.tui.user_view import UserData, ViewKeeper
 
 if TYPE_CHECKING:
+    from textual.driver import Driver
+
     from connectors.control import Control
     from connectors.dlq import Parsers
     from storage.notify import ChangeFeed
@@ -89,6 +91,18 @@ class WorkbenchApp(App[None]):
         """Routes each key only after the previous one was handled (type-ahead safety)."""
         self.set_keymap(keymap.check_keymap(self.settings.keymap))
 
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's terminal driver, writing only style changes (``workbench.tui.wire``);
+        a driver named in ``TEXTUAL_DRIVER``, or another platform's, as Textual picks it."""
+        driver = super().get_driver_class()
+        from textual.drivers.linux_driver import LinuxDriver
+
+        if driver is LinuxDriver:
+            from workbench.tui.wire import LeanDriver
+
+            return LeanDriver
+        return driver
+
     async def on_event(self, event: events.Event) -> None:
         """Raw keys pass the gate one at a time; everything else as Textual does it."""
         if isinstance(event, events.Key) and not event.is_forwarded:
@@ -108,8 +122,8 @@ class WorkbenchApp(App[None]):
         from workbench.tui.screens.investigations import InvestigationsScreen
 
         self.push_screen(InvestigationsScreen())
-        self.run_worker(self._load_view, thread=True, group="view", exit_on_error=False)
-        self.gate.hold_until_loaded()
+        self.gate.hold_until_loaded(
+            self.run_worker(self._load_view, thread=True, group="view", exit_on_error=False))
         if self.live and self.repo.store.dialect == "postgresql":
             self.run_worker(self._listen, thread=True, group="feed", exit_on_error=False)
         if self.runtime is not None:
@@ -244,11 +258,13 @@ class WorkbenchApp(App[None]):
         self.screen.refresh(self.screen.region, layout=True)
 
     def action_help(self) -> None:
-        """Help generated from the live bindings."""
+        """Help generated from the live bindings: this app's own (Textual's scrolling and
+        copy keys of its widgets are not the app's to document)."""
         from workbench.tui.screens.help import HelpScreen
 
+        ours = {key.id for key in keymap.ALL}
         active = {key: (b.binding.description or b.binding.action, b.binding.id or "")
-                  for key, b in self.screen.active_bindings.items()}
+                  for key, b in self.screen.active_bindings.items() if b.binding.id in ours}
         self.push_screen(HelpScreen(active))
 
     def action_command_line(self) -> None:

@@ -123,15 +123,18 @@ class EventRows(RowView[Event]):
                 header.refresh()
 
     def header(self, width: int) -> Text:
-        wide = self.dated()
-        time_w = 15 if wide else 9
-        return Text(" " + "TIME".ljust(time_w) + "SRC " + "SEV  " + "SERVICE".ljust(13)
-                    + "TITLE", style="bold")
+        return Text(" " + "TIME".ljust(self.head_width(None)) + "SRC " + "SEV  "
+                    + "SERVICE".ljust(13) + "TITLE", style="bold")
+
+    def head_width(self, text: Text | None) -> int:
+        """The time column, which the cursor paints (in the text's own colour: one style
+        run fewer per row, ~11 bytes of each row a scroll rewrites)."""
+        return 15 if self.dated() else 9
 
     def render_row(self, row: Event, width: int) -> Text:
         wide = self.dated()
         text = Text(no_wrap=True, end="")
-        text.append(short_time(row.occurred_at, wide) + " ", "dim")
+        text.append(short_time(row.occurred_at, wide) + " ")
         text.append(SOURCE_BADGE[row.source].ljust(4), SOURCE_STYLE[row.source])
         text.append(SEVERITY_SHORT[row.severity].ljust(5), SEVERITY_STYLE[row.severity])
         text.append(_cell(row.service or "", 12) + " ", "cyan")
