@@ -7,6 +7,7 @@ supervisor) when those are installed and enabled.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -20,9 +21,10 @@ from textual.timer import Timer
 from storage import Store
 from storage.models import utcnow
 from storage.queries import EventQuery
+from storage.times import ZoneError, display_zone
 from workbench.identity import Identity, os_user
 from workbench.settings.tui import TuiSettings
-from workbench.tui import keymap
+from workbench.tui import fmt, keymap
 from workbench.tui.commands import WorkbenchCommands, action_for
 from workbench.tui.data import Repo
 from workbench.tui.host import ScreenHost
@@ -77,6 +79,7 @@ class WorkbenchApp(App[None]):
         self.gate = KeyGate(self)
         """Routes each key only after the previous one was handled (type-ahead safety)."""
         self.set_keymap(keymap.check_keymap(self.settings.keymap))
+        fmt.set_display_zone(display_zone(self.settings.display_zone))
 
     async def on_event(self, event: events.Event) -> None:
         """Raw keys pass the gate one at a time; everything else as Textual does it."""
@@ -119,6 +122,7 @@ class WorkbenchApp(App[None]):
         from workbench.tui.screens.investigations import InvestigationsScreen
 
         self.views.adopt(view)
+        self._restore_zone(view)
         listed = self.screen
         if not view or len(self.screen_stack) != 2 or \
                 not isinstance(listed, InvestigationsScreen):
@@ -126,6 +130,32 @@ class WorkbenchApp(App[None]):
         listed.restore(view)
         if view.get("screen") == "investigation":
             self.open_investigation(int(view["investigation_id"]), restore=view)
+
+    def _restore_zone(self, view: dict[str, Any] | None) -> None:
+        """The zone this user last chose with ``Z`` (a zone this machine lacks: ignored)."""
+        name = (view or {}).get("display_zone")
+        if isinstance(name, str) and name != fmt.shown_zone().name:
+            with contextlib.suppress(ZoneError):  # a zone this machine lacks: stay
+                self._show_zone(display_zone(name))
+
+    def action_toggle_zone(self) -> None:
+        """``Z``: times in UTC or in the configured zone (``local`` if that is UTC)."""
+        zone = fmt.toggled_zone(self.settings.display_zone)
+        self._show_zone(zone)
+        self.remember(display_zone=zone.name)
+        self.notify(f"times shown in {zone.name} ({zone.label()})")
+
+    def _show_zone(self, zone: Any) -> None:
+        """Every pane draws its times again in ``zone``."""
+        from workbench.tui.widgets.rowview import RowView
+
+        fmt.set_display_zone(zone)
+        for screen in self.screen_stack:
+            for rows in screen.query(RowView):
+                rows.redraw()
+            redraw = getattr(screen, "redraw_times", None)
+            if callable(redraw):
+                redraw()
 
     def remember(self, **changes: Any) -> None:
         """Where the user is now (screen, filter, cursor): saved shortly after."""
