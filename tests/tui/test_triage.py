@@ -5,6 +5,7 @@ export to a file (``x``), and the display zone (``Z``, ``[tui] display_zone``)."
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -87,19 +88,19 @@ def _past_incident(store: Store) -> int:
     then = NOW - timedelta(days=30)
     events = [NewEvent(source=Source.LOGS, kind=EventKind.LOG, severity=Severity.HIGH,
                        occurred_at=then + timedelta(seconds=i), service="checkout",
-                       title="PoolTimeout: QueuePool limit of size 10 overflow 0 reached, "
-                             "connection timed out, timeout 30.00",
+                       title="payment authorization failed: PoolTimeout: QueuePool limit "
+                             "of size 10 overflow 0 reached",
                        dedup_key=f"past-{i}") for i in range(5)]
     store.ingest(events)
     inv = store.create_investigation(NewInvestigation(
         title="checkout 5xx after pool change", services=("checkout",),
-        severity=Severity.HIGH, impact_started_at=then, root_cause="pool size halved in v41"))
+        severity=Severity.HIGH, impact_started_at=then, resolved_at=then + timedelta(hours=1),
+        status=InvestigationStatus.RESOLVED, root_cause="pool size halved in v41",
+        summary="Payments failed for 50 minutes; rolled back to v40."))
     with store.read() as session:
         ids = event_ids_by_key(session=session, keys=[(Source.LOGS.value, e.dedup_key or "")
                                                       for e in events])
     store.link_events(inv.id, list(ids.values()))
-    store.set_status(inv.id, InvestigationStatus.INVESTIGATING)
-    store.set_status(inv.id, InvestigationStatus.RESOLVED)
     return inv.id
 
 
@@ -122,6 +123,7 @@ async def test_seen_before_lists_the_look_alike_with_why_and_what_fixed_it(
             [m.investigation.id for m in expected]
         detail = str(app.screen.query_one("#similar-text").render())
         assert "pool size halved in v41" in detail and "services in common" in detail
+        assert "error patterns in common" in detail
         await pilot.press("enter")
         await settle(pilot, lambda: isinstance(app.screen, InvestigationScreen)
                      and app.screen.investigation_id == past)
@@ -201,7 +203,7 @@ async def test_export_writes_the_cli_bytes_and_asks_before_replacing(
             entries = audit.list_entries(session=session, actor="tui:tester")
         assert [(e.action, e.detail["via"]) for e in entries] == \
             [("investigation.export", "tui")]
-        assert not list(tmp_path.glob(".*.part"))
+        assert [p.name for p in os.scandir(tmp_path)] == [target.name]  # no .part left
 
 
 async def test_display_zone_toggles_and_is_remembered_per_user(

@@ -71,8 +71,8 @@ INVESTIGATION = (
     Key("inv.window", "w", "toggle_window", "linked/window"),
     Key("inv.unlink", "u", "unlink", "unlink", show=False),
     Key("inv.details", "d,tab", "toggle_details", "details"),
-    Key("inv.patterns", "P", "open_patterns", "new log patterns"),
-    Key("inv.similar", "B", "open_similar", "seen before"),
+    Key("inv.patterns", "P", "open_patterns", "new log patterns", show=False),
+    Key("inv.similar", "B", "open_similar", "seen before", show=False),
     Key("inv.verdict", "V", "verdict", "verdict", show=False),
     Key("inv.export", "x", "export", "export", show=False),
 )

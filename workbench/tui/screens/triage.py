@@ -9,6 +9,8 @@ since``, ``workbench similar`` and their API routes call.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Footer
@@ -18,7 +20,7 @@ from workbench.patterns.shifts import Shift, Shifts
 from workbench.sanitize import sanitize, sanitize_line
 from workbench.similar import Match
 from workbench.tui import keymap, triage_data
-from workbench.tui.fmt import STATUS_STYLE, stamp
+from workbench.tui.fmt import STATUS_STYLE, short_time, stamp
 from workbench.tui.screens.base import BaseScreen
 from workbench.tui.widgets.askbar import AskBar
 from workbench.tui.widgets.header import ColumnHeader
@@ -70,15 +72,20 @@ class PatternsScreen(BaseScreen):
         found = self.found
         if found is None:
             return
+        width = max(self.size.width - 2, 20)
         head = Text(f"#{self.investigation_id} log patterns new or surging since ", "bold")
-        head.append(sanitize_line(found.pivot_reason, limit=200), "yellow")
+        reason = sanitize_line(found.pivot_reason.removeprefix("top suspect: "), limit=200)
+        room = max(width - len(head), 8)
+        head.append(reason if len(reason) <= room else reason[:room - 1] + "\u2026", "yellow")
         head.append("\n")
         if found.pivot is not None and found.start is not None and found.end is not None:
-            head.append(f"before {stamp(found.start, seconds=False)} \u2192 pivot "
-                        f"{stamp(found.pivot, seconds=False)} \u2192 after until "
-                        f"{stamp(found.end, seconds=False)}", "dim")
-        head.append(f"  ({len(found.shifts)}; Enter: its lines)", "dim")
+            head.append(f"{stamp(found.start, seconds=False)} \u2192 {_time(found.pivot)} "
+                        f"\u2192 {_time(found.end)}", "dim")
+        head.append(f"  {len(found.shifts)} new or surging \u00b7 Enter: lines", "dim")
         self.query_one("#tri-head", Steady).show(head)
+
+    def on_resize(self) -> None:
+        self._draw_head()
 
     def on_row_view_selected(self, message: object) -> None:
         shift = self.rows.current
@@ -96,6 +103,11 @@ class PatternsScreen(BaseScreen):
                    f"pivot): {sanitize_line(shift.pattern.template, limit=120)}")
         query = EventQuery(ids=ids or (-1,), order="asc", limit=self.wb.settings.page_size)
         self.app.push_screen(EventsScreen(query, caption))
+
+
+def _time(moment: datetime) -> str:
+    """``13:22`` in the display zone (the line's first stamp gave the day and the zone)."""
+    return short_time(moment, False)[:-3]
 
 
 class SimilarScreen(BaseScreen):
@@ -162,7 +174,9 @@ def match_text(match: Match) -> Text:
     text.append(f"#{inv.id} ", "bold")
     text.append(sanitize_line(inv.title, limit=300) + "\n", "bold")
     text.append(inv.status.value, STATUS_STYLE[inv.status])
-    text.append(f"  resolved {stamp(inv.resolved_at, seconds=False)}  score {match.score:.2f}\n")
+    if inv.resolved_at is not None:
+        text.append(f" {stamp(inv.resolved_at, seconds=False)}")
+    text.append(f"  score {match.score:.2f}\n")
     text.append("Why alike\n", "bold underline")
     for reason in match.reasons:
         text.append("  " + sanitize_line(reason, limit=300) + "\n")

@@ -139,7 +139,8 @@ def verdict_label(suspect: Any) -> str:
 def _suspects(text: Text, suspects: Sequence[Any]) -> None:
     if not suspects:
         return
-    text.append("\nSuspect changes (ranked; V: verdict)\n", "bold underline")
+    text.append("\nSuspect changes (ranked)", "bold underline")
+    text.append("  V verdict \u00b7 P patterns \u00b7 B seen before\n", "dim")
     for rank, suspect in enumerate(suspects, 1):
         event: Event = suspect.event
         text.append(f"{rank}. ", "bold")

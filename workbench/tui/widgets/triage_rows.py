@@ -14,10 +14,11 @@ from rich.text import Text
 from workbench.patterns.shifts import Shift
 from workbench.sanitize import sanitize_line
 from workbench.similar import Match
-from workbench.tui.fmt import STATUS_STYLE, stamp
+from workbench.tui.fmt import STATUS_STYLE, short_time, stamp
 from workbench.tui.widgets.rowview import RowView
 
 STATUS_STYLE_OF_SHIFT = {"new": "bold red", "surging": "yellow"}
+SHORT_STATUS = {"new": "NEW", "surging": "SURG"}
 
 
 def _cell(value: object, width: int) -> str:
@@ -39,19 +40,19 @@ class PatternRows(RowView[Shift]):
         return f"{row.status} {row.pattern.service or ''} {row.pattern.template}"
 
     def header(self, width: int) -> Text:
-        wide = width >= 110
-        return Text(" " + "STATUS".ljust(9) + "BEFORE  AFTER " + "FIRST SEEN".ljust(
-            17 if wide else 11) + "SERVICE".ljust(13) + "TEMPLATE", style="bold")
+        first = "FIRST SEEN".ljust(12) if width >= 110 else "FIRST "
+        return Text(" " + "STAT " + "BEFORE\u2192AFTER " + first + "SERVICE".ljust(11)
+                    + "TEMPLATE", style="bold")
 
     def render_row(self, row: Shift, width: int) -> Text:
         text = Text(no_wrap=True, end="")
-        text.append(row.status.upper().ljust(9), STATUS_STYLE_OF_SHIFT.get(row.status, ""))
-        text.append(f"{row.before:>6} {row.after:>6} ", "bold")
-        first = stamp(row.pattern.first_seen, seconds=False)
-        # Narrow: the time of day (and the zone) only; the date is in the caption.
-        text.append((first if width >= 110 else first[11:]).ljust(17 if width >= 110 else 11),
-                    "dim")
-        text.append(_cell(row.pattern.service or "-", 12) + " ", "cyan")
+        text.append(SHORT_STATUS.get(row.status, row.status[:4]).ljust(5),
+                    STATUS_STYLE_OF_SHIFT.get(row.status, ""))
+        text.append(f"{row.before:>6}\u2192{row.after:<5} ", "bold")
+        # Narrow: the time of day only (the caption says the day and the zone).
+        first = short_time(row.pattern.first_seen, width >= 110)[:-3]
+        text.append(first + " ", "dim")
+        text.append(_cell(row.pattern.service or "-", 10) + " ", "cyan")
         text.append(sanitize_line(row.pattern.template, limit=max(width, 20)))
         return text
 
