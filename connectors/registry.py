@@ -150,8 +150,11 @@ def validate(data: dict[str, Any]) -> ConnectorConfig:
 
 
 def build(config: ConnectorConfig) -> Connector:
-    """The connector for a validated config."""
-    return entry(config.kind).build(config)
+    """The connector for a validated config (its times corrected by the config's
+    ``clock_offset_seconds``, if any)."""
+    from connectors.clock import with_offset  # it imports the DLQ, which imports this
+
+    return with_offset(entry(config.kind).build(config), config.clock_offset_seconds)
 
 
 def _resolve(target: str) -> Any:
