@@ -237,3 +237,22 @@ async def test_display_zone_toggles_and_is_remembered_per_user(
 def test_a_display_zone_typo_is_an_error_at_start() -> None:
     with pytest.raises(ValueError, match="display zone"):
         TuiSettings(display_zone="Europe/Pariss")
+
+
+def test_rows_show_dates_when_they_span_days_in_the_display_zone(
+        seeded: tuple[Store, int]) -> None:
+    """22:30Z and 23:30Z are one day in UTC and two in Paris (23:30 and 00:30)."""
+    from storage.queries import EventQuery
+    from storage.times import display_zone
+    from workbench.tui.widgets.rows import EventRows
+
+    store, _ = seeded
+    base = store.list_events(EventQuery(limit=2)).items
+    day = NOW.replace(hour=22, minute=30)
+    rows = EventRows()
+    rows.rows = [base[0].model_copy(update={"occurred_at": day}),
+                 base[1].model_copy(update={"occurred_at": day + timedelta(hours=1)})]
+    assert not rows.dated()
+    fmt.set_display_zone(display_zone("Europe/Paris"))
+    assert rows.dated()
+    assert str(rows.render_row(rows.rows[1], 80)).startswith("11-29 00:30:00")
