@@ -143,3 +143,18 @@ def test_health_stays_quiet_for_a_right_clock_a_backlog_and_few_events() -> None
     for times in (live, backlog, few):
         assert _health(times, now).get("app").warnings == ()
     assert clock_warning(skew_of([(now, now)]), SKEW_WARN) is None
+
+
+def test_the_skew_is_a_metric() -> None:
+    from prometheus_client import generate_latest
+    from prometheus_client.registry import CollectorRegistry
+
+    from workbench.api.metrics import _ConnectorCollector
+
+    now = T0 + timedelta(minutes=30)
+    health = _health([now + timedelta(minutes=10)] * 30, now).get("app")
+    status = {"name": "app", "live": True, "details": health.model_dump(mode="json")}
+    registry_ = CollectorRegistry()
+    registry_.register(_ConnectorCollector(lambda: [status]))  # type: ignore[arg-type]
+    text = generate_latest(registry_).decode()
+    assert 'workbench_connector_clock_skew_seconds{connector="app"} -600.0' in text
