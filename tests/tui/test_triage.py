@@ -256,3 +256,19 @@ def test_rows_show_dates_when_they_span_days_in_the_display_zone(
     fmt.set_display_zone(display_zone("Europe/Paris"))
     assert rows.dated()
     assert str(rows.render_row(rows.rows[1], 80)).startswith("11-29 00:30:00")
+
+
+async def test_zone_command_takes_any_zone_and_refuses_others_as_text(
+        seeded: tuple[Store, int]) -> None:
+    store, _ = seeded
+    app = make_app(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_first_investigation(pilot)
+        await pilot.press("colon", *"zone [@click=app.quit]x", "enter")
+        await settle(pilot)
+        assert app.is_running and fmt.shown_zone().name == "UTC"
+        await pilot.press("colon", *"zone Asia/Tokyo", "enter")
+        await settle(pilot, lambda: fmt.shown_zone().name == "Asia/Tokyo")
+        first = app.screen.pane.rows.rows[0].occurred_at
+        assert (first + timedelta(hours=9)).strftime("%H:%M:%S") in str(
+            app.screen.pane.rows.render_line(0))

@@ -21,7 +21,7 @@ from textual.timer import Timer
 from storage import Store
 from storage.models import utcnow
 from storage.queries import EventQuery
-from storage.times import ZoneError, display_zone
+from storage.times import DisplayZone, ZoneError, display_zone
 from workbench.identity import Identity, os_user
 from workbench.settings.tui import TuiSettings
 from workbench.tui import fmt, keymap
@@ -143,9 +143,23 @@ class WorkbenchApp(App[None]):
         zone = fmt.toggled_zone(self.settings.display_zone)
         self._show_zone(zone)
         self.remember(display_zone=zone.name)
-        self.notify(f"times shown in {zone.name} ({zone.label()})")
+        self.notify(f"times shown in {zone.name} ({zone.label()})", markup=False)
 
-    def _show_zone(self, zone: Any) -> None:
+    def action_set_zone(self, name: str) -> None:
+        """``:zone Europe/Paris`` (``:zone`` alone toggles like ``Z``)."""
+        if not name.strip():
+            self.action_toggle_zone()
+            return
+        try:
+            zone = display_zone(name)
+        except ZoneError as exc:
+            self.notify(str(exc), severity="error", markup=False)  # the name as typed
+            return
+        self._show_zone(zone)
+        self.remember(display_zone=zone.name)
+        self.notify(f"times shown in {zone.name} ({zone.label()})", markup=False)
+
+    def _show_zone(self, zone: DisplayZone) -> None:
         """Every pane draws its times again in ``zone``."""
         from workbench.tui.widgets.rowview import RowView
 

@@ -64,7 +64,7 @@ def _choose_verdict(screen: InvestigationScreen, suspect: Any) -> None:
         verdict = None if value == "clear" else Verdict(value)
         inv_id, repo = screen.investigation_id, screen.wb.repo
         screen.write(lambda: triage_data.set_verdict(repo, inv_id, event.id, verdict),
-                     f"{title}: {value.replace('_', ' ')}",
+                     f"verdict on event {event.id}: {value.replace('_', ' ')}",
                      after=lambda _change: screen.verdict_written())
 
     screen.app.push_screen(ChoiceScreen(f"{title} {verdict_label(suspect)}", VERDICTS),
@@ -90,11 +90,11 @@ def _to_file(screen: InvestigationScreen, investigation_id: int, fmt: str,
     path = Path(name.strip()).expanduser()
     if not path.parent.is_dir():
         screen.notify(f"no such directory: {sanitize_line(str(path.parent), limit=200)}",
-                      severity="error")
+                      severity="error", markup=False)
         return
     if path.is_dir():
         screen.notify(f"{sanitize_line(str(path), limit=200)} is a directory",
-                      severity="error")
+                      severity="error", markup=False)
         return
     if path.exists():
         screen.app.push_screen(
@@ -111,7 +111,7 @@ def _export(screen: InvestigationScreen, investigation_id: int, fmt: str, path: 
     def done(saved: Saved) -> None:
         note = ", audited" if saved.audited else ""
         screen.notify(f"wrote {sanitize_line(str(saved.path), limit=200)} "
-                      f"({saved.size:,} bytes{note})")
+                      f"({saved.size:,} bytes{note})", markup=False)
 
     screen.fetch(lambda: triage_data.export(repo, investigation_id, fmt, path, audited=audited),
                  done, group="export")
