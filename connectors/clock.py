@@ -15,7 +15,6 @@ from datetime import timedelta
 from typing import Any, ClassVar
 
 from connectors.base import Batch, Connector
-from connectors.dlq import dead_letter
 from connectors.errors import PoisonRecordError
 from storage.models import NewDeadLetter, NewEvent
 from storage.times import TimestampError, shifted
@@ -63,7 +62,9 @@ class ClockCorrected:
             try:
                 events.append(corrected(event, self.offset))
             except TimestampError as exc:
-                letters.append(dead_letter(self.name, event.model_dump_json().encode(), exc))
+                letters.append(NewDeadLetter(
+                    connector=self.name, payload=event.model_dump_json().encode(),
+                    error_class=exc.error_class, message=str(exc)[:8_000]))
         return replace(batch, events=events, dead_letters=letters,
                        received=batch.received_count)
 

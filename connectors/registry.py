@@ -19,6 +19,7 @@ from functools import partial
 from typing import Any, cast
 
 from connectors.base import Connector, ConnectorConfig
+from connectors.clock import with_offset
 
 Factory = Callable[[Any], Connector]
 
@@ -152,8 +153,6 @@ def validate(data: dict[str, Any]) -> ConnectorConfig:
 def build(config: ConnectorConfig) -> Connector:
     """The connector for a validated config (its times corrected by the config's
     ``clock_offset_seconds``, if any)."""
-    from connectors.clock import with_offset  # it imports the DLQ, which imports this
-
     return with_offset(entry(config.kind).build(config), config.clock_offset_seconds)
 
 

@@ -434,7 +434,8 @@ class InvestigationScreen(BaseScreen):
 
     def action_verdict(self) -> None:
         """Confirm a suspect change as the cause, rule it out, or clear its verdict."""
-        triage_flows.choose_suspect(self, self.suspects)
+        triage_flows.choose_suspect(self, self.investigation_id, self.suspects,
+                                    self.verdict_written)
 
     def verdict_written(self) -> None:
         """A verdict changed the ranking: rank again now, not in 30 seconds."""

@@ -11,19 +11,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from storage.verdicts import Verdict
 from workbench.export.save import Saved, default_name
 from workbench.sanitize import sanitize_line
 from workbench.tui import triage_data
+from workbench.tui.screens.base import BaseScreen
 from workbench.tui.screens.modals import ChoiceScreen, ConfirmScreen
 from workbench.tui.widgets.detail import verdict_label
-
-if TYPE_CHECKING:
-    from workbench.tui.screens.investigation import InvestigationScreen
 
 VERDICTS = (("confirmed", "confirm: the cause (it becomes the root cause)"),
             ("ruled_out", "rule out: not the cause"),
@@ -32,8 +30,10 @@ FORMATS = (("jsonl", "JSONL: the events, as `workbench ingest` reads them"),
            ("csv", "CSV: the events in Timesketch's import columns"),
            ("bundle", "bundle: investigation, events, links, notes, verdicts"),
            ("postmortem", "postmortem draft (Markdown)"))
-def choose_suspect(screen: InvestigationScreen, suspects: Sequence[Any]) -> None:
-    """Which suspect change the verdict is about (a chooser that only navigates)."""
+def choose_suspect(screen: BaseScreen, investigation_id: int, suspects: Sequence[Any],
+                   then: Callable[[], None]) -> None:
+    """Which suspect change the verdict is about (a chooser that only navigates);
+    ``then`` runs once a verdict was written."""
     if not suspects:
         screen.notify("no ranked suspect change yet (they are ranked in the background)")
         return
@@ -47,13 +47,14 @@ def choose_suspect(screen: InvestigationScreen, suspects: Sequence[Any]) -> None
     def chosen(value: str | None) -> None:
         suspect = next((s for s in suspects if str(s.event.id) == value), None)
         if suspect is not None:
-            _choose_verdict(screen, suspect)
+            _choose_verdict(screen, investigation_id, suspect, then)
 
     screen.app.push_screen(ChoiceScreen("Verdict on which change? (Enter)", options,
                                         writes=False), chosen)
 
 
-def _choose_verdict(screen: InvestigationScreen, suspect: Any) -> None:
+def _choose_verdict(screen: BaseScreen, investigation_id: int, suspect: Any,
+                    then: Callable[[], None]) -> None:
     event = suspect.event
     title = sanitize_line(f"{event.kind.value} {event.service or '-'}: {event.title}",
                           limit=70)
@@ -62,16 +63,16 @@ def _choose_verdict(screen: InvestigationScreen, suspect: Any) -> None:
         if value is None:
             return
         verdict = None if value == "clear" else Verdict(value)
-        inv_id, repo = screen.investigation_id, screen.wb.repo
-        screen.write(lambda: triage_data.set_verdict(repo, inv_id, event.id, verdict),
+        repo = screen.wb.repo
+        screen.write(lambda: triage_data.set_verdict(repo, investigation_id, event.id, verdict),
                      f"verdict on event {event.id}: {value.replace('_', ' ')}",
-                     after=lambda _change: screen.verdict_written())
+                     after=lambda _change: then())
 
     screen.app.push_screen(ChoiceScreen(f"{title} {verdict_label(suspect)}", VERDICTS),
                            chosen)
 
 
-def choose_export(screen: InvestigationScreen, investigation_id: int) -> None:
+def choose_export(screen: BaseScreen, investigation_id: int) -> None:
     """Format, then file name, then (if it exists) ``ctrl+y`` to replace it."""
 
     def chosen(fmt: str | None) -> None:
@@ -83,7 +84,7 @@ def choose_export(screen: InvestigationScreen, investigation_id: int) -> None:
                                         writes=False), chosen)
 
 
-def _to_file(screen: InvestigationScreen, investigation_id: int, fmt: str,
+def _to_file(screen: BaseScreen, investigation_id: int, fmt: str,
              name: str | None) -> None:
     if not name or not name.strip():
         return
@@ -104,7 +105,7 @@ def _to_file(screen: InvestigationScreen, investigation_id: int, fmt: str,
     _export(screen, investigation_id, fmt, path)
 
 
-def _export(screen: InvestigationScreen, investigation_id: int, fmt: str, path: Path) -> None:
+def _export(screen: BaseScreen, investigation_id: int, fmt: str, path: Path) -> None:
     repo, audited = screen.wb.repo, not screen.wb.read_only
     screen.notify(f"exporting #{investigation_id} as {fmt}\u2026")
 
