@@ -92,6 +92,6 @@ class ConnectorConfig(BaseModel):
     clock runs 90 s slow: ``90``). The original stamp stays in the event's attributes
     (``clock.original_time``); the dedup key is the one the uncorrected event had, so
     changing the offset never stores an event twice."""
-    clock_skew_warn_seconds: float | None = Field(default=300.0, gt=0)
+    clock_skew_warn_seconds: float = Field(default=300.0, ge=0)
     """Health warns when this source's clock looks off by more than this (events stamped
-    after they arrive, or consistently late); ``None`` never warns."""
+    after they arrive, or consistently late); ``0`` never warns."""

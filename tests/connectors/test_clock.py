@@ -158,3 +158,19 @@ def test_the_skew_is_a_metric() -> None:
     registry_.register(_ConnectorCollector(lambda: [status]))  # type: ignore[arg-type]
     text = generate_latest(registry_).decode()
     assert 'workbench_connector_clock_skew_seconds{connector="app"} -600.0' in text
+
+
+async def test_a_source_can_turn_the_warning_off(sqlite_store: Store, tmp_path: Path) -> None:
+    """``clock_skew_warn_seconds = 0``: stamps an hour in the future, and no warning; the
+    same file with the default warns (the supervisor passes the times to health)."""
+    for warn, expected in ((0, False), (300, True)):
+        log = tmp_path / f"future-{warn}.log"
+        _log(log, 30, start=datetime.now(UTC) + timedelta(hours=1))
+        config = registry.validate({"name": f"f{warn}", "kind": "logs", "paths": [str(log)],
+                                    "clock_skew_warn_seconds": warn})
+        supervisor = Supervisor(sqlite_store, [(registry.build(config), config)],
+                                persist_health=False)
+        await supervisor.sync()
+        health = supervisor.health.get(f"f{warn}")
+        assert health.clock_skew_seconds is not None and health.clock_skew_seconds < -3000
+        assert any(w.startswith("clock ahead") for w in health.warnings) is expected

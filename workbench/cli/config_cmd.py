@@ -72,7 +72,7 @@ enabled = false
 # One [[connectors]] table per source. Common keys: name (unique), kind, enabled,
 # interval_seconds (pause between polls), timeout_seconds (per poll attempt),
 # clock_offset_seconds (added to every time the source gives: 90 for a clock 90 s
-# slow), clock_skew_warn_seconds (health warns past it, default 300), and
+# slow), clock_skew_warn_seconds (health warns past it, default 300, 0: never), and
 # the optional [connectors.retry] / [connectors.breaker] tables shown below.
 
 # [[connectors]]
