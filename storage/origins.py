@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, type_coerce, update
 from sqlalchemy.orm import Session
+from sqlalchemy.types import NullType
 
 from storage.converters import utc_time
 from storage.models import utcnow
@@ -129,12 +130,17 @@ def link_rows(*, session: Session, investigation_id: int) -> list[dict[str, Any]
     validating link models it only turned back into dictionaries.
     """
     link, event = InvestigationEventRow, EventRow
+    # Core with the time left raw (utc_time converts it once): no ORM result, and no
+    # column-type processing per value. The caller has already read the investigation,
+    # so the store's visibility rules have let it see it, and so its links.
     stmt = (select(event.source, event.dedup_key, link.reason, link.rule, link.key,
-                   link.window_seconds, link.note, link.linked_by, link.linked_at)
+                   link.window_seconds, link.note, link.linked_by,
+                   type_coerce(link.linked_at, NullType()))
             .join(event, event.id == link.event_id)
             .where(link.investigation_id == investigation_id)
             .order_by(link.occurred_at, link.event_id))
     return [{"event": [source, key], "reason": reason, "rule": rule, "key": match,
              "window_seconds": window, "note": note, "linked_by": by,
              "linked_at": utc_time(at)}
-            for source, key, reason, rule, match, window, note, by, at in session.execute(stmt)]
+            for source, key, reason, rule, match, window, note, by, at
+            in session.connection().execute(stmt)]

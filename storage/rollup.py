@@ -25,7 +25,7 @@ import functools
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import (
     BigInteger,
@@ -51,7 +51,8 @@ from storage.tables import EventRollupRow, EventRow
 
 WIDTHS = (86_400, 3_600, 60)
 """Bucket widths kept, widest first (each divides the one before)."""
-DIMENSIONS = ("source", "severity", "service")
+Dimension = Literal["source", "severity", "service"]
+DIMENSIONS: tuple[Dimension, ...] = ("source", "severity", "service")
 """What the roll-up counts by; ``service`` NULL counts under ``""`` (as the raw counts label it)."""
 _WINDOW_ONLY = {"start", "end"}
 RawCounts = Callable[[EventQuery], dict[Any, int]]

@@ -15,7 +15,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-PACKAGES = ["storage", "connectors", "workbench"]
+PACKAGES = ["storage", "connectors", "workbench", "tests"]
+"""Type-checked with ``mypy --strict`` (pyproject's [tool.mypy]: unused ignores and
+ignores without an error code are errors), the tests included."""
 
 
 def _run(*args: str, timeout: int = 600) -> subprocess.CompletedProcess[str]:

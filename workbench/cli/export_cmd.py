@@ -25,7 +25,8 @@ def register(sub: Any) -> None:
     events.add_argument("investigation_id", type=int, metavar="ID")
     events.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     events.add_argument("--raw", action="store_true",
-                        help="CSV cells unescaped (refused when stdout is a terminal)")
+                        help="CSV cells as stored: no escapes, no formula guard "
+                             "(refused when stdout is a terminal)")
     events.add_argument("--output", "-o", type=Path, default=None, metavar="FILE")
     events.set_defaults(handler=_events)
     bundle = what.add_parser("bundle", help="the investigation as one file for another store")
