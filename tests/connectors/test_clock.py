@@ -17,13 +17,14 @@ import orjson
 import pytest
 
 from connectors import registry
+from connectors.base import Connector, ConnectorConfig
 from connectors.clock import OFFSET, ORIGINAL, corrected
 from connectors.dlq import Parsers, replay
 from connectors.health import SKEW_WARN, HealthRegistry, clock_warning
 from connectors.supervisor import Supervisor
 from storage import EventKind, NewEvent, Source, Store
 from storage.dead_letters import list_dead_letters
-from storage.models import IngestResult
+from storage.models import DeadLetter, IngestResult
 from storage.queries import EventQuery
 from storage.times import TimeRangeError, shifted, skew_of
 
@@ -41,7 +42,7 @@ def _log(path: Path, n: int, *, start: datetime = T0, bad: int | None = None) ->
     path.write_bytes(b"\n".join(lines) + b"\n")
 
 
-def _connector(path: Path, offset: float) -> tuple[object, object]:
+def _connector(path: Path, offset: float) -> tuple[Connector, ConnectorConfig]:
     config = registry.validate({"name": "app", "kind": "logs", "paths": [str(path)],
                                 "clock_offset_seconds": offset, "rotate_wait_seconds": 0,
                                 "multiline_flush_seconds": 0})
@@ -53,7 +54,7 @@ async def test_offset_corrects_times_keeps_the_original_and_never_duplicates(
     log = tmp_path / "app.log"
     _log(log, 10)
     connector, config = _connector(log, 90)
-    await Supervisor(store, [(connector, config)], persist_health=False).sync()  # type: ignore[list-item]
+    await Supervisor(store, [(connector, config)], persist_health=False).sync()
     events = store.list_events(EventQuery(order="asc", limit=50)).items
     assert [e.occurred_at for e in events] == [T0 + timedelta(seconds=i + 90) for i in range(10)]
     assert events[0].attributes[ORIGINAL] == T0.isoformat()
@@ -70,26 +71,26 @@ async def test_offset_corrects_times_keeps_the_original_and_never_duplicates(
 
 async def _read_all(path: Path, offset: float) -> list[NewEvent]:
     connector, _ = _connector(path, offset)
-    return list((await connector.poll(None)).events)  # type: ignore[attr-defined]
+    return list((await connector.poll(None)).events)
 
 
 async def test_replay_applies_the_offset_too(sqlite_store: Store, tmp_path: Path) -> None:
     log = tmp_path / "app.log"
     _log(log, 5, bad=2)
     connector, config = _connector(log, -30)
-    await Supervisor(sqlite_store, [(connector, config)], persist_health=False).sync()  # type: ignore[list-item]
+    await Supervisor(sqlite_store, [(connector, config)], persist_health=False).sync()
     letter = list_dead_letters_of(sqlite_store)[0]
     # Replay re-parses the stored payload with the connector's parser, corrected too:
     # the same record mended (as a parser fix would read it) lands 30 s earlier.
-    parse = Parsers.of([connector]).for_letter(letter)  # type: ignore[list-item]
+    parse = Parsers.of([connector]).for_letter(letter)
     fixed = parse(letter.payload.replace(b'"msg": "cut', b'"msg": "line 2"}'))
     assert fixed.occurred_at == T0 - timedelta(seconds=30)
     assert fixed.attributes[ORIGINAL] == T0.isoformat()
-    outcome = replay(sqlite_store, letter.id, parsers=Parsers.of([connector]))  # type: ignore[list-item]
+    outcome = replay(sqlite_store, letter.id, parsers=Parsers.of([connector]))
     assert outcome.status.value == "failed"  # still the cut line: never stored unshifted
 
 
-def list_dead_letters_of(store: Store) -> list:  # type: ignore[type-arg]
+def list_dead_letters_of(store: Store) -> list[DeadLetter]:
     with store.read() as session:
         return list(list_dead_letters(session=session).items)
 
@@ -155,7 +156,7 @@ def test_the_skew_is_a_metric() -> None:
     health = _health([now + timedelta(minutes=10)] * 30, now).get("app")
     status = {"name": "app", "live": True, "details": health.model_dump(mode="json")}
     registry_ = CollectorRegistry()
-    registry_.register(_ConnectorCollector(lambda: [status]))  # type: ignore[arg-type]
+    registry_.register(_ConnectorCollector(lambda: [status]))
     text = generate_latest(registry_).decode()
     assert 'workbench_connector_clock_skew_seconds{connector="app"} -600.0' in text
 

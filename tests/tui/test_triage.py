@@ -24,8 +24,10 @@ from storage import (
 )
 from storage.investigations import get_investigation
 from storage.lookups import event_ids_by_key
+from storage.times import display_zone
 from storage.verdicts import list_verdicts
 from tests.tui.conftest import NOW, make_app, open_first_investigation, settle
+from tests.tui.on_top import screen_as
 from workbench.export.timeline import export_chunks
 from workbench.patterns.mine import mine_all
 from workbench.patterns.shifts import pattern_shifts
@@ -69,18 +71,20 @@ async def test_new_patterns_since_the_suspect_and_the_pivot_to_their_lines(
         await pilot.press("P")
         await settle(pilot, lambda: isinstance(app.screen, PatternsScreen)
                      and app.screen.found is not None)
-        shown = app.screen.rows.rows
+        shown = screen_as(app, PatternsScreen).rows.rows
         assert [s.pattern.id for s in shown] == [s.pattern.id for s in expected.shifts]
         assert shown[0].status == "new" and "PoolTimeout" in shown[0].pattern.template
         await pilot.press("enter")
         await settle(pilot, lambda: isinstance(app.screen, EventsScreen)
                      and bool(app.screen.pane.rows.rows))
-        lines = app.screen.pane.rows.rows
+        lines = screen_as(app, EventsScreen).pane.rows.rows
         assert len(lines) == shown[0].after
-        assert all("PoolTimeout" in e.title and e.occurred_at >= expected.pivot for e in lines)
+        pivot = expected.pivot
+        assert pivot is not None
+        assert all("PoolTimeout" in e.title and e.occurred_at >= pivot for e in lines)
         await pilot.press("escape")
         await settle(pilot, lambda: isinstance(app.screen, PatternsScreen))
-        assert app.screen.rows.current is shown[0]  # back where it was
+        assert screen_as(app, PatternsScreen).rows.current is shown[0]  # back where it was
 
 
 def _past_incident(store: Store) -> int:
@@ -119,7 +123,7 @@ async def test_seen_before_lists_the_look_alike_with_why_and_what_fixed_it(
         await pilot.press("B")
         await settle(pilot, lambda: isinstance(app.screen, SimilarScreen)
                      and bool(app.screen.rows.rows))
-        assert [m.investigation.id for m in app.screen.rows.rows] == \
+        assert [m.investigation.id for m in screen_as(app, SimilarScreen).rows.rows] == \
             [m.investigation.id for m in expected]
         detail = str(app.screen.query_one("#similar-text").render())
         assert "pool size halved in v41" in detail and "services in common" in detail
@@ -136,7 +140,7 @@ async def test_a_verdict_needs_ctrl_y_is_audited_and_reorders_the_suspects(
     async with app.run_test(size=(80, 24)) as pilot:
         await open_first_investigation(pilot)
         await _suspects_ranked(pilot)
-        top = app.screen.suspects[0].event
+        top = screen_as(app, InvestigationScreen).suspects[0].event
         # Typed ahead: V, Enter (the top change), r (moves to "rule out"), Enter: no write.
         await pilot.press("V", "enter", "r", "enter")
         await settle(pilot, lambda: isinstance(app.screen, ChoiceScreen))
@@ -144,21 +148,22 @@ async def test_a_verdict_needs_ctrl_y_is_audited_and_reorders_the_suspects(
             assert list_verdicts(session=session, investigation_id=inv_id) == {}
         await pilot.press("ctrl+y")
         await settle(pilot, lambda: isinstance(app.screen, InvestigationScreen)
-                     and app.screen.suspects[0].event.id != top.id)
+                     and screen_as(app, InvestigationScreen).suspects[0].event.id != top.id)
         with store.read() as session:
             verdicts = list_verdicts(session=session, investigation_id=inv_id)
             entries = audit.list_entries(session=session, actor="tui:tester")
         assert verdicts[top.id].verdict.value == "ruled_out"
         assert [(e.action, e.detail["event_id"], e.detail["via"]) for e in entries] == \
             [("suspect.verdict", top.id, "tui")]
-        ruled = next(s for s in app.screen.suspects if s.event.id == top.id)
+        ruled = next(s for s in screen_as(app, InvestigationScreen).suspects
+                     if s.event.id == top.id)
         assert ruled.verdict is not None
         await pilot.press("tab")
         details = str(app.screen.query_one("#detail-text").render())
         assert "RULED OUT by tui:tester" in details
         # Confirm the new top one: it becomes the root cause.
         await pilot.press("tab", "V", "enter", "ctrl+y")
-        new_top = app.screen.suspects[0].event
+        new_top = screen_as(app, InvestigationScreen).suspects[0].event
         await settle(pilot, lambda: bool(store.get_investigation(inv_id).root_cause))
         assert new_top.title in (store.get_investigation(inv_id).root_cause or "")
 
@@ -215,7 +220,7 @@ async def test_display_zone_toggles_and_is_remembered_per_user(
     app = make_app(store, settings=settings)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_first_investigation(pilot)
-        rows = app.screen.pane.rows
+        rows = screen_as(app, InvestigationScreen).pane.rows
         first = rows.rows[0].occurred_at
         assert fmt.short_time(first, False) == (first + timedelta(hours=1)).strftime("%H:%M:%S")
         assert "CET" in str(rows.header(80))
@@ -227,7 +232,7 @@ async def test_display_zone_toggles_and_is_remembered_per_user(
         assert first.strftime("%H:%M:%S") in str(rows.render_line(0))
         assert str(rows.header(80)).split()[0] == "TIME"
         await pilot.press("ctrl+q")
-    fmt.set_display_zone(fmt.display_zone("Europe/Paris"))
+    fmt.set_display_zone(display_zone("Europe/Paris"))
     again = make_app(store, settings=settings)
     async with again.run_test(size=(80, 24)) as pilot:
         await settle(pilot, lambda: again.views.loaded)
@@ -269,6 +274,6 @@ async def test_zone_command_takes_any_zone_and_refuses_others_as_text(
         assert app.is_running and fmt.shown_zone().name == "UTC"
         await pilot.press("colon", *"zone Asia/Tokyo", "enter")
         await settle(pilot, lambda: fmt.shown_zone().name == "Asia/Tokyo")
-        first = app.screen.pane.rows.rows[0].occurred_at
-        assert (first + timedelta(hours=9)).strftime("%H:%M:%S") in str(
-            app.screen.pane.rows.render_line(0))
+        rows = screen_as(app, InvestigationScreen).pane.rows
+        first = rows.rows[0].occurred_at
+        assert (first + timedelta(hours=9)).strftime("%H:%M:%S") in str(rows.render_line(0))
