@@ -7,6 +7,7 @@ supervisor) when those are installed and enabled.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -20,9 +21,10 @@ from textual.timer import Timer
 from storage import Store
 from storage.models import utcnow
 from storage.queries import EventQuery
+from storage.times import DisplayZone, ZoneError, display_zone
 from workbench.identity import Identity, os_user
 from workbench.settings.tui import TuiSettings
-from workbench.tui import keymap
+from workbench.tui import fmt, keymap
 from workbench.tui.commands import WorkbenchCommands, action_for
 from workbench.tui.data import Repo
 from workbench.tui.host import ScreenHost
@@ -90,6 +92,7 @@ class WorkbenchApp(App[None]):
         self.gate = KeyGate(self)
         """Routes each key only after the previous one was handled (type-ahead safety)."""
         self.set_keymap(keymap.check_keymap(self.settings.keymap))
+        fmt.set_display_zone(display_zone(self.settings.display_zone))
 
     def get_driver_class(self) -> type[Driver]:
         """Textual's terminal driver, writing only style changes (``workbench.tui.wire``);
@@ -163,6 +166,7 @@ class WorkbenchApp(App[None]):
         from workbench.tui.screens.investigations import InvestigationsScreen
 
         self.views.adopt(view)
+        self._restore_zone(view)
         listed = self.screen
         if not view or len(self.screen_stack) != 2 or \
                 not isinstance(listed, InvestigationsScreen):
@@ -170,6 +174,46 @@ class WorkbenchApp(App[None]):
         listed.restore(view)
         if view.get("screen") == "investigation":
             self.open_investigation(int(view["investigation_id"]), restore=view)
+
+    def _restore_zone(self, view: dict[str, Any] | None) -> None:
+        """The zone this user last chose with ``Z`` (a zone this machine lacks: ignored)."""
+        name = (view or {}).get("display_zone")
+        if isinstance(name, str) and name != fmt.shown_zone().name:
+            with contextlib.suppress(ZoneError):  # a zone this machine lacks: stay
+                self._show_zone(display_zone(name))
+
+    def action_toggle_zone(self) -> None:
+        """``Z``: times in UTC or in the configured zone (``local`` if that is UTC)."""
+        zone = fmt.toggled_zone(self.settings.display_zone)
+        self._show_zone(zone)
+        self.remember(display_zone=zone.name)
+        self.notify(f"times shown in {zone.name} ({zone.label()})", markup=False)
+
+    def action_set_zone(self, name: str) -> None:
+        """``:zone Europe/Paris`` (``:zone`` alone toggles like ``Z``)."""
+        if not name.strip():
+            self.action_toggle_zone()
+            return
+        try:
+            zone = display_zone(name)
+        except ZoneError as exc:
+            self.notify(str(exc), severity="error", markup=False)  # the name as typed
+            return
+        self._show_zone(zone)
+        self.remember(display_zone=zone.name)
+        self.notify(f"times shown in {zone.name} ({zone.label()})", markup=False)
+
+    def _show_zone(self, zone: DisplayZone) -> None:
+        """Every pane draws its times again in ``zone``."""
+        from workbench.tui.widgets.rowview import RowView
+
+        fmt.set_display_zone(zone)
+        for screen in self.screen_stack:
+            for rows in screen.query(RowView):
+                rows.redraw()
+            redraw = getattr(screen, "redraw_times", None)
+            if callable(redraw):
+                redraw()
 
     def remember(self, **changes: Any) -> None:
         """Where the user is now (screen, filter, cursor): saved shortly after."""

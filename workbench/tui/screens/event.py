@@ -70,6 +70,11 @@ class EventScreen(BaseScreen):
         self.query_one("#event-text", Static).update(
             event_text(context.event, context.changes, context.investigations))
 
+    def redraw_times(self) -> None:
+        """The display zone changed: the same event, its times in the new zone."""
+        if self.context is not None:
+            self._loaded(self.context)
+
     def action_scroll(self, delta: int) -> None:
         """j/k scroll the detail."""
         scroller = self.query_one("#event-scroll", Pager)
