@@ -10,8 +10,8 @@ that pages walk get ``tenant_id`` first. Roll-ups are rebuilt per tenant.
 On PostgreSQL adding the column is metadata-only; the key and index swaps rebuild
 those indexes. On SQLite each table is copied once (batch mode).
 
-Revision ID: 0016_tenants
-Revises: 0015_token_team
+Revision ID: 0018_tenants
+Revises: 0017_store_identity
 Create Date: 2026-12-02
 """
 
@@ -26,8 +26,8 @@ from storage.types import UTCDateTime
 
 ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
-revision = "0016_tenants"
-down_revision = "0015_token_team"
+revision = "0018_tenants"
+down_revision = "0017_store_identity"
 branch_labels = None
 depends_on = None
 
