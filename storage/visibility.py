@@ -27,6 +27,7 @@ The test suite fails any statement on a tenant table that names no ``tenant_id``
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -108,6 +109,14 @@ def link_clause(teams: frozenset[str]) -> ColumnElement[bool]:
         select(InvestigationRow.id).where(investigation_clause(teams)))
 
 
+@functools.lru_cache(maxsize=1024)
+def _tenant_option(tenant: int) -> Any:
+    """The loader criteria of one tenant, built once: building it (and analysing its
+    lambda) per statement cost more than the statement on a hot ORM read."""
+    return with_loader_criteria(TenantOwned, lambda cls: cls.tenant_id == tenant,
+                                include_aliases=True)
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _restrict(state: ORMExecuteState) -> None:
     if not (state.is_select or state.is_update or state.is_delete):
@@ -116,8 +125,7 @@ def _restrict(state: ORMExecuteState) -> None:
     tenant = seen.tenant_id
     options: list[Any] = []
     if tenant is not None:
-        options.append(with_loader_criteria(
-            TenantOwned, lambda cls: cls.tenant_id == tenant, include_aliases=True))
+        options.append(_tenant_option(tenant))
     if seen.teams is not None:
         options += [
             with_loader_criteria(InvestigationRow, investigation_clause(seen.teams),
