@@ -70,7 +70,9 @@ with tempfile.TemporaryDirectory() as tmp:
 def _run(tree: Path, events: int, requests: int) -> dict[str, dict[str, float]]:
     python = tree / ".venv" / "bin" / "python"
     done = subprocess.run([str(python), "-c", CHILD, str(events), str(requests)], cwd=tree,
-                          capture_output=True, text=True, check=True, timeout=1800)
+                          capture_output=True, text=True, check=False, timeout=1800)
+    if done.returncode != 0:
+        raise RuntimeError(f"{tree}: {done.stderr[-2000:]}")
     result: dict[str, dict[str, float]] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
