@@ -25,6 +25,7 @@ from sqlalchemy.types import NullType
 
 from storage.converters import utc_time
 from storage.models import utcnow
+from storage.visibility import tenant_clause
 from storage.tables import (
     EventRow,
     InvestigationEventRow,
@@ -152,7 +153,7 @@ def link_rows(*, session: Session, investigation_id: int) -> list[dict[str, Any]
                    link.window_seconds, link.note, link.linked_by,
                    type_coerce(link.linked_at, NullType()))
             .join(event, event.id == link.event_id)
-            .where(link.investigation_id == investigation_id)
+            .where(link.investigation_id == investigation_id, tenant_clause(event))
             .order_by(link.occurred_at, link.event_id))
     return [{"event": [source, key], "reason": reason, "rule": rule, "key": match,
              "window_seconds": window, "note": note, "linked_by": by,

@@ -39,6 +39,7 @@ from storage.converters import utc_time
 from storage.events import NotFoundError
 from storage.models import UTCDateTime
 from storage.tables import EventPatternRow, EventRow, LogPatternRow
+from storage.visibility import tenant_clause, tenant_param, tenant_values
 
 
 class Pattern(BaseModel):
@@ -114,24 +115,25 @@ def update_patterns(*, session: Session, changes: Sequence[PatternChange]) -> No
     c = _PATTERN.c
     last, first = bindparam("new_last", type_=c.last_seen.type), \
         bindparam("new_first", type_=c.first_seen.type)
-    stmt = update(_PATTERN).where(c.id == bindparam("pattern_id")).values(
+    stmt = update(_PATTERN).where(c.id == bindparam("pattern_id"), tenant_param(_PATTERN)).values(
         template=bindparam("new_template"), size=bindparam("new_size"),
         last_seen=case((c.last_seen < last, last), else_=c.last_seen),
         first_seen=case((c.first_seen > first, first), else_=c.first_seen))
+    tenant = tenant_values()
     session.connection().execute(stmt, [
         {"pattern_id": ch.id, "new_template": ch.template, "new_size": ch.size,
-         "new_last": ch.last_seen, "new_first": ch.first_seen}
+         "new_last": ch.last_seen, "new_first": ch.first_seen, **tenant}
         for ch in sorted(changes, key=lambda ch: ch.id)])
 
 
-_ASSIGN_FROM = ("event_id", "pattern_id", "service", "occurred_at")
+_ASSIGN_FROM = ("event_id", "pattern_id", "service", "occurred_at", "tenant_id")
 
 
 def _assign_statement(dialect: str) -> Any:
     """One assignment: the event's service and time copied from its row, in SQL."""
     e = EventRow
-    rows = select(e.id, bindparam("pattern_id", type_=BigInteger), e.service, e.occurred_at) \
-        .where(e.id == bindparam("event_id"))
+    rows = select(e.id, bindparam("pattern_id", type_=BigInteger), e.service, e.occurred_at,
+                  e.tenant_id).where(e.id == bindparam("event_id"), tenant_param(e))
     insert = dialects.module(dialect).insert(_ASSIGNED)
     return insert.from_select(_ASSIGN_FROM, rows).on_conflict_do_nothing()
 
@@ -148,19 +150,20 @@ def assign(*, session: Session, rows: Sequence[tuple[int, int]]) -> None:
     conn = session.connection()
     dialect = conn.dialect.name
     ordered = sorted(rows)
+    tenant = tenant_values()
     if dialect != "sqlite":
         conn.execute(_assign_statement(dialect),
-                     [{"event_id": e, "pattern_id": p} for e, p in ordered])
+                     [{"event_id": e, "pattern_id": p, **tenant} for e, p in ordered])
         return
     found = _assign_sql.get(dialect)
     if found is None:  # compiled once; executed on the driver's cursor like event pages
         compiled = _assign_statement(dialect).compile(dialect=conn.dialect)
         found = _assign_sql[dialect] = (compiled.string, tuple(compiled.positiontup or ()))
     sql, names = found
-    values = {"event_id": 0, "pattern_id": 1}
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.executemany(sql, [tuple(row[values[n]] for n in names) for row in ordered])
+        cursor.executemany(sql, [tuple({"event_id": e, "pattern_id": p, **tenant}[n]
+                                       for n in names) for e, p in ordered])
     finally:
         cursor.close()
 
@@ -175,7 +178,7 @@ def log_lines_after(*, session: Session, after_id: int, limit: int
     raw_time = type_coerce(e.occurred_at, NullType())
     rows = session.connection().execute(
         select(e.id, e.kind, e.service, e.title, raw_time)
-        .where(e.id > after_id).order_by(e.id).limit(limit)).all()
+        .where(e.id > after_id, tenant_clause(e)).order_by(e.id).limit(limit)).all()
     if not rows:
         return None, []
     return rows[-1][0], [(i, s, t, utc_time(at)) for i, kind, s, t, at in rows

@@ -24,7 +24,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from connectors.leasing import LeaseKeeper
-from storage import patterns
+from storage import patterns, tenants, visibility
 from storage.cursors import get_cursor, set_cursor
 from storage.leases import Grant, fence
 from storage.store import Store
@@ -167,14 +167,19 @@ def mine_all(store: Store, miners: Miners | None = None, *,
 async def run_mining(store: Store, stop: asyncio.Event, leases: LeaseKeeper | None,
                      interval: float) -> None:
     """Mine continuously until ``stop`` (under :data:`LEASE` when leases are kept)."""
-    miners = Miners()
+    miners: dict[int, Miners] = {}  # per tenant: one tenant's templates never mine another's
+
+    def every_tenant(grant: Grant | None) -> None:
+        tenants.in_each_tenant(store, lambda: mine_all(
+            store, miners.setdefault(visibility.tenant_id(), Miners()), grant=grant))
+
     if leases is not None:
         leases.want([LEASE])
     while not stop.is_set():
         grant = leases.grant(LEASE) if leases is not None else None
         if leases is None or grant is not None:
             try:
-                await asyncio.to_thread(mine_all, store, miners, grant=grant)
+                await asyncio.to_thread(every_tenant, grant)
             except Exception:  # best effort: the next round starts from the stored cursor
                 log.exception("pattern mining failed; retrying in %ss", interval)
         with contextlib.suppress(TimeoutError):
