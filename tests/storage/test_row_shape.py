@@ -30,7 +30,9 @@ def _unshaped(table: Table) -> set[str]:
 
 
 def test_every_column_gets_a_value_from_the_one_shape() -> None:
-    assert _unshaped(EventRow.__table__) == set()  # type: ignore[arg-type]
+    table = EventRow.__table__
+    assert isinstance(table, Table)
+    assert _unshaped(table) == set()
     columns = [c.key for c in EventRow.__table__.columns if c.key != "id"]
     row = event_row(full_event(), sqlite_time(NOW))
     assert len(row) == len(columns)
@@ -39,7 +41,9 @@ def test_every_column_gets_a_value_from_the_one_shape() -> None:
 
 def test_the_check_sees_a_column_missing_from_the_shape() -> None:
     """The check above can fail: a table with one more column is reported."""
-    wider = EventRow.__table__.to_metadata(MetaData())  # type: ignore[attr-defined]
+    table = EventRow.__table__
+    assert isinstance(table, Table)
+    wider = table.to_metadata(MetaData())
     wider.append_column(Column("region", String(64)))
     assert _unshaped(wider) == {"region"}
 

@@ -39,7 +39,10 @@ class PtyApp:
     """The TUI in a child process on a pty of ``cols`` x ``rows``."""
 
     def __init__(self, db: Path, *args: str, cols: int = 80, rows: int = 24,
-                 api: bool = False, slow: dict[str, float] | None = None) -> None:
+                 api: bool = False, slow: dict[str, float] | None = None,
+                 python_args: list[str] | None = None) -> None:
+        """``python_args``: run ``python <python_args>`` instead of ``workbench`` (a
+        benchmark's baseline app); ``started`` is the monotonic time of the spawn."""
         self.master, slave = os.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
         env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(cols),
@@ -50,8 +53,10 @@ class PtyApp:
         if slow:
             start = ["-c", SLOW_PRELUDE.format(slow=slow) + "from workbench.cli.main import main\n"
                      f"import sys\nsys.argv = ['workbench', *{argv!r}]\nraise SystemExit(main())"]
+        command = python_args if python_args is not None else [*start, *([] if slow else argv)]
+        self.started = time.monotonic()
         self.proc = subprocess.Popen(
-            [sys.executable, *start, *([] if slow else argv)],
+            [sys.executable, *command],
             stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True)
         os.close(slave)
         self.output = bytearray()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from storage import Store, audit, tokens
-from storage.models import EventKind
+from storage.models import EventKind, LinkedEvent
 from tests.tui.conftest import make_app, seed, settle
 from tests.tui.on_top import screen_as
 from workbench.identity import Identity, IdentityError, actor, tui_identity
@@ -101,7 +101,7 @@ def test_a_bad_token_stops_the_tui_with_a_clear_error(tmp_path: Path) -> None:
     assert "WB_TUI_TOKEN_UNSET is unset" in run.stderr
 
 
-def _notes(store: Store, inv_id: int) -> list:  # type: ignore[type-arg]
+def _notes(store: Store, inv_id: int) -> list[LinkedEvent]:
     return [le for le in store.investigation_events(inv_id)
             if le.event.kind is EventKind.NOTE and le.event.title in NOTES]
 

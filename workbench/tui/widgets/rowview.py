@@ -182,6 +182,15 @@ class RowView(ScrollView, Generic[T], can_focus=True):
         self.scroll_to(y=self.scroll_offset.y + len(rows), animate=False, immediate=True)
         self.refresh()
 
+    def redraw(self) -> None:
+        """Render every row again (what a row shows changed: the display zone)."""
+        self._cache.clear()
+        self._texts.clear()
+        self.refresh()
+        if self.parent is not None:
+            for header in self.parent.query("ColumnHeader"):
+                header.refresh()
+
     def refresh_line(self, y: int, cells: int | None = None) -> None:
         """Repaint row ``y``'s cells only (``cells``: its first ones): Textual's version
         spans the widget's whole width, so every cursor move also rewrote the scrollbar
