@@ -35,7 +35,7 @@ from storage import EventQuery, Severity, Source, Store
 from storage.event_sql import page_sql
 from storage.events import _time_key, count_events, count_series, get_event, list_events
 from storage.pagination import Cursor, int_value
-from storage.search import fts5_query
+from storage.search import fts5_query, tsquery_terms
 
 Call = Callable[[Store], Any]
 
@@ -51,15 +51,18 @@ class Case:
 
 def page_statement(store: Store, query: EventQuery) -> list[tuple[str, Any]]:
     """The SQL a page runs (it goes to the driver, past SQLAlchemy's events): time-ordered,
-    or driven by the full-text index on SQLite."""
-    fts = fts5_query(query.text) if query.text else None
-    cursor = Cursor.decode(query.cursor, 1 if fts else 2) if query.cursor else None
+    or full-text (SQLite's FTS5 index, PostgreSQL's tsvector)."""
+    sqlite = store.dialect == "sqlite"
+    fts = fts5_query(query.text) if query.text and sqlite else None
+    terms = tsquery_terms(query.text) if query.text and not sqlite else None
+    cursor = Cursor.decode(query.cursor, 1 if query.text else 2) if query.cursor else None
     backward = cursor.backward if cursor else False
-    key = None if cursor is None else (int_value(cursor.key[0]),) if fts else _time_key(cursor)
+    key = None if cursor is None else (int_value(cursor.key[0]),) if query.text \
+        else _time_key(cursor)
     with store.read() as session:
         return [page_sql(session.connection(), query, key=key,
                          descending=(query.order == "desc") != backward,
-                         limit=query.limit + 1, fts_query=fts)]
+                         limit=query.limit + 1, fts_query=fts, ts_terms=terms or None)]
 
 
 def capture(store: Store, call: Call) -> list[tuple[str, Any]]:
@@ -98,8 +101,7 @@ def measure(store: Store, conn: sqlite3.Connection, cases: Sequence[Case], passe
     for case in cases:
         if case.sql is None:
             page = case.page
-            fts_or_plain = page is not None and (not page.text or store.dialect == "sqlite")
-            case.sql = page_statement(store, page) if fts_or_plain and page is not None \
+            case.sql = page_statement(store, page) if page is not None \
                 else capture(store, case.call)
     for case in cases[:20]:  # warm-up
         case.call(store)

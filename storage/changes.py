@@ -33,9 +33,9 @@ from sqlalchemy import (
     text,
     type_coerce,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
+from storage import dialects
 from storage.converters import EVENT_READ_COLUMNS, event_from_tuple
 from storage.models import Event
 from storage.tables import CHANGE_KINDS_SQL, EventRow
@@ -72,7 +72,7 @@ def never_ran(attributes: Mapping[str, Any]) -> bool:
 def attributes_doc(dialect: str) -> Any:
     """``event.attributes`` as a JSON document the dialect can index into."""
     if dialect == "postgresql":
-        return cast(EventRow.attributes, JSONB)
+        return cast(EventRow.attributes, dialects.jsonb())
     # SQLite: no CAST (a JSON "type" there means NUMERIC affinity and mangles text).
     return type_coerce(EventRow.attributes, JSON)
 

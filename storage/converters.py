@@ -151,7 +151,7 @@ _SEVERITY_TEXT = {s.rank: s.value for s in Severity}
 
 def import_values(row: Sequence[Any]) -> dict[str, Any]:
     """An event as the import format carries it, from a row of :data:`EVENT_READ_COLUMNS`:
-    the fields of :func:`event_from_tuple`'s event, in its order, less ``id`` and
+    the fields of :func:`event_from_tuple`'s event, in the model's order, less ``id`` and
     ``received_at``, with enums as their text (JSON identical to the event's; a test
     checks it). Exports of many events skip building a model per row."""
     values = dict(zip(EVENT_NAMES, row, strict=True))

@@ -31,7 +31,7 @@ from storage.event_sql import filter_clauses, filter_values, page_rows
 from storage.models import Event, Page, without_nul
 from storage.pagination import Cursor, int_value, time_value
 from storage.queries import EventQuery
-from storage.search import fts5_query, text_filter
+from storage.search import fts5_query, text_filter, tsquery_terms
 from storage.tables import EventRow, EventTagRow
 
 
@@ -105,33 +105,37 @@ def list_events(*, session: Session, query: EventQuery) -> Page[Event]:
     """One keyset page of events matching ``query``."""
     conn = session.connection()
     page = driver_page(conn.connection.dbapi_connection, conn.dialect, query)
-    if page is None:  # full-text search that the index cannot drive: the general path
+    if page is None:  # full-text search without terms: the general path
         page = _text_page(session, query)
     return page
 
 
 def driver_page(driver: Any, dialect: Dialect, query: EventQuery) -> Page[Event] | None:
     """:func:`list_events` as one statement on the DBAPI connection ``driver``, or
-    ``None`` for a full-text query that is not SQLite FTS5's (PostgreSQL, or text
-    without index terms), which takes the general path.
+    ``None`` for a full-text query without terms to match, which takes the general
+    path (it then filters on nothing but the other fields).
 
-    The hot path: SQL compiled once per query shape, rows straight from the driver.
-    One statement, so a connection in autocommit mode reads one snapshot too
-    (:meth:`storage.store.Store.list_events` runs it that way on SQLite).
+    The hot path: SQL compiled once per query shape (full-text: and per kind of each
+    term), rows straight from the driver. One statement, so a connection in
+    autocommit mode reads one snapshot too (:meth:`storage.store.Store.list_events`
+    runs it that way).
     """
-    expression = None
+    expression = terms = None
     if query.text:
-        expression = fts5_query(query.text) if dialect.name == "sqlite" else None
-        if expression is None:
+        if dialect.name == "sqlite":
+            expression = fts5_query(query.text)
+        else:
+            terms = tsquery_terms(query.text.replace("\x00", " ")) or None
+        if expression is None and terms is None:
             return None
     cursor = Cursor.decode(query.cursor, 1 if query.text else 2) if query.cursor else None
     backward = cursor.backward if cursor else False
     key: tuple[datetime, int] | tuple[int] | None = None
     if cursor is not None:
-        key = (int_value(cursor.key[0]),) if expression is not None else _time_key(cursor)
+        key = (int_value(cursor.key[0]),) if query.text else _time_key(cursor)
     rows = page_rows(driver, dialect, query, key=key,
                      descending=(query.order == "desc") != backward, limit=query.limit + 1,
-                     fts_query=expression)
+                     fts_query=expression, ts_terms=terms)
     return _page(rows, query, cursor)
 
 
@@ -140,7 +144,8 @@ def _time_key(cursor: Cursor) -> tuple[datetime, int]:
 
 
 def _text_page(session: Session, query: EventQuery) -> Page[Event]:
-    """A full-text page through SQLAlchemy (PostgreSQL's tsvector, or no FTS5 terms)."""
+    """A full-text page through SQLAlchemy, values bound in: a text without terms (the
+    driver path's fallback), and the reference the driver path is tested against."""
     columns = _sort_key(query)
     cursor = Cursor.decode(query.cursor, len(columns)) if query.cursor else None
     backward = cursor.backward if cursor else False

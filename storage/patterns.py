@@ -31,10 +31,10 @@ from sqlalchemy import (
     type_coerce,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType
 
+from storage import dialects
 from storage.converters import utc_time
 from storage.events import NotFoundError
 from storage.models import UTCDateTime
@@ -132,8 +132,8 @@ def _assign_statement(dialect: str) -> Any:
     e = EventRow
     rows = select(e.id, bindparam("pattern_id", type_=BigInteger), e.service, e.occurred_at) \
         .where(e.id == bindparam("event_id"))
-    insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert_(_ASSIGNED).from_select(_ASSIGN_FROM, rows).on_conflict_do_nothing()
+    insert = dialects.module(dialect).insert(_ASSIGNED)
+    return insert.from_select(_ASSIGN_FROM, rows).on_conflict_do_nothing()
 
 
 _assign_sql: dict[str, tuple[str, tuple[str, ...]]] = {}

@@ -123,14 +123,11 @@ class Store:
             return events.get_event(session=session, event_id=event_id)
 
     def list_events(self, query: EventQuery) -> Page[Event]:
-        # A page is one statement: no session. (PostgreSQL's full-text pages take the
-        # general path: see events.driver_page.)
-        if not query.text or self._kept.enabled:
-            with self._one_statement() as driver:
-                page = None if driver is None else \
-                    events.driver_page(driver, self.engine.dialect, query)
-            if page is not None:
-                return page
+        with self._one_statement() as driver:  # a page is one statement: no session
+            page = None if driver is None else \
+                events.driver_page(driver, self.engine.dialect, query)
+        if page is not None:
+            return page
         with self.read() as session:
             return events.list_events(session=session, query=query)
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 from storage import Event, EventKind, EventQuery, NewEvent, Page, Severity, Source, Store
-from storage.events import events_after, get_events, list_events
+from storage.events import _text_page, events_after, get_events, list_events
 from storage.models import MAX_SHORT
 from tests.storage.conftest import new_event
 
@@ -186,3 +186,26 @@ def test_one_statement_pages_leave_pooled_connections_as_they_were(store: Store)
         pooled.close()
     store.ingest([new_event(2)])
     assert len(store.list_events(EventQuery()).items) == 2
+
+
+def test_full_text_pages_equal_the_general_path(store: Store) -> None:
+    """Search pages from the statement compiled once per shape (SQLite FTS5 or
+    PostgreSQL tsvector, on the driver) equal the general path's (values bound in,
+    through SQLAlchemy), walked forwards and back with cursors."""
+    words = ("disk", "full", "net-work", "o'neil", "back\\slash")
+    store.ingest([new_event(n, title=f"{words[n % 5]} {words[(n // 5) % 5]} event {n}",
+                            body="disk usage high" if n % 3 == 0 else "all quiet",
+                            service=("api", "db")[n % 2]) for n in range(60)])
+
+    def general(query: EventQuery) -> Page[Event]:
+        with store.read() as session:
+            return _text_page(session, query)
+
+    texts = ["disk", "disk full", '"disk usage"', "ful*", "o'neil", "net-work", "back\\slash",
+             "d* event", "nothing-matches", '"" *', "disk \x00 full"]
+    for text_ in texts:
+        for query in (EventQuery(text=text_, limit=4), EventQuery(text=text_, limit=5, order="asc"),
+                      EventQuery(text=text_, limit=3, services=("db",))):
+            got = _walk(store.list_events, query)
+            assert got == _walk(general, query), query
+    assert len(store.list_events(EventQuery(text="disk", limit=500)).items) > 10

@@ -75,16 +75,16 @@ def _events(args: argparse.Namespace) -> int:
 
 
 def _bundle(args: argparse.Namespace) -> int:
-    from storage import NotFoundError, audit
+    from storage import NotFoundError
     from workbench.export.bundle import build_bundle
+    from workbench.export.save import record_bundle_export
 
     store = open_store(args)
     try:
         built = build_bundle(store, args.investigation_id, settings=load_config(args).suspects)
         with store.write() as session:
-            audit.record(session=session, actor=cli_actor(), action="investigation.export",
-                         target=f"investigation:{args.investigation_id}",
-                         detail={"via": "cli", "bundle_sha256": built.sha256, **built.counts})
+            record_bundle_export(session, actor=cli_actor(), via="cli",
+                                 investigation_id=args.investigation_id, built=built)
     except NotFoundError as exc:
         raise CliError(str(exc)) from exc
     finally:

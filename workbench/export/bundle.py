@@ -18,7 +18,10 @@ and safe to print to a terminal.
 
 from __future__ import annotations
 
+import gc
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -118,10 +121,30 @@ def sections(store: Store, investigation_id: int,
     }
 
 
+@contextmanager
+def _collection_paused() -> Iterator[None]:
+    """No cyclic garbage collection meanwhile: building a bundle allocates a few hundred
+    thousand small containers (none in a cycle), and each collection would walk them all
+    again (a quarter of the time of a 100k-event bundle)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def build_bundle(store: Store, investigation_id: int, *,
                  settings: SuspectSettings | None = None,
                  now: datetime | None = None) -> Bundle:
     """The bundle of one investigation (:class:`~storage.NotFoundError` if none)."""
+    with _collection_paused():
+        return _build(store, investigation_id, settings, now)
+
+
+def _build(store: Store, investigation_id: int, settings: SuspectSettings | None,
+           now: datetime | None) -> Bundle:
     parts = sections(store, investigation_id, settings)
     encoded = {name: canonical(parts[name]) for name in SECTIONS}
     checksums = {name: digest(encoded[name]) for name in SECTIONS}

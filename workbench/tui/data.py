@@ -124,6 +124,10 @@ class Repo:
         self._analysis = (key, time.monotonic(), result)
         return result
 
+    def forget_analysis(self) -> None:
+        """Rank again next time (a verdict changed the order without touching the links)."""
+        self._analysis = None
+
     def events(self, query: EventQuery) -> Page[Event]:
         """One keyset page of events."""
         return self.store.list_events(query)

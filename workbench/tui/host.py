@@ -63,6 +63,9 @@ class ScreenHost(Protocol):
     def open_event(self, event_id: int) -> None:
         """Push one event in full."""
 
+    def list_shown(self) -> None:
+        """The first list's rows are shown (what runs beside the UI starts after it)."""
+
     def arm(self, screen: Screen[Any], callback: Callable[[], None]) -> None:
         """Schedule the next poll of ``screen`` once the previous one completed."""
 
