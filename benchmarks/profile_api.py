@@ -88,8 +88,19 @@ async def _drive(app: Any, paths: list[str], token: bytes) -> None:
             raise RuntimeError(f"{path}: {status[0]}")
 
 
+async def _drive_concurrently(app: Any, paths: list[str], token: bytes, tasks: int) -> None:
+    """``paths`` split over ``tasks`` concurrent tasks, each yielding to the loop between
+    requests (as uvicorn's one task per request on many connections does)."""
+    async def one(share: list[str]) -> None:
+        for path in share:
+            await _drive(app, [path], token)
+            await asyncio.sleep(0)
+
+    await asyncio.gather(*(one(paths[n::tasks]) for n in range(tasks)))
+
+
 def child(variant: str, db: str, token: str, path: str, requests: int, rounds: int,
-          events: int, profile: bool, top: int) -> None:
+          events: int, profile: bool, top: int, tasks: int = 1) -> None:
     """One variant: print a JSON list of CPU microseconds per request, one per round."""
     import uvloop
 
@@ -99,14 +110,20 @@ def child(variant: str, db: str, token: str, path: str, requests: int, rounds: i
     loop = uvloop.new_event_loop()
     asyncio.set_event_loop(loop)
     secret = token.encode()
-    loop.run_until_complete(_drive(app, paths[: max(500, requests // 10)], secret))  # warm-up
+
+    def drive(chosen: list[str]) -> Any:
+        if tasks > 1:
+            return _drive_concurrently(app, chosen, secret, tasks)
+        return _drive(app, chosen, secret)
+
+    loop.run_until_complete(drive(paths[: max(500, requests // 10)]))  # warm-up
     if profile:
         import cProfile
         import pstats
 
         profiler = cProfile.Profile()
         profiler.enable()
-        loop.run_until_complete(_drive(app, paths, secret))
+        loop.run_until_complete(drive(paths))
         profiler.disable()
         stats = pstats.Stats(profiler, stream=sys.stderr)
         stats.sort_stats("cumulative").print_stats(top)
@@ -115,7 +132,7 @@ def child(variant: str, db: str, token: str, path: str, requests: int, rounds: i
     figures = []
     for _ in range(rounds):
         started, own = time.process_time(), time.thread_time()
-        loop.run_until_complete(_drive(app, paths, secret))
+        loop.run_until_complete(drive(paths))
         figures.append(((time.process_time() - started) / requests * 1e6,
                         (time.thread_time() - own) / requests * 1e6))
     sys.stdout.write(json.dumps(figures) + "\n")
@@ -127,7 +144,7 @@ def run_variant(variant: str, db: Path, token: str, args: argparse.Namespace,
     clean["OTEL_EXPORTER_OTLP_ENDPOINT"] = f"http://127.0.0.1:{args.receiver_port}"
     cmd = [sys.executable, "-m", "benchmarks.profile_api", "--child", variant, str(db), token,
            "--path", args.path, "--requests", str(args.requests), "--rounds", str(rounds),
-           "--events", str(args.events), "--top", str(args.top)]
+           "--events", str(args.events), "--top", str(args.top), "--tasks", str(args.tasks)]
     if profile:
         cmd.append("--do-profile")
     out = subprocess.run(cmd, env={**clean, **VARIANTS[variant]}, check=True,
@@ -145,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--path", default="", help="'' means a random event by id")
     parser.add_argument("--profile", default=None, metavar="VARIANT")
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--tasks", type=int, default=1,
+                        help="concurrent tasks sharing the requests (uvicorn: connections)")
     parser.add_argument("--db", type=Path, default=None,
                         help="keep the store here and reuse it (its token beside it)")
     parser.add_argument("--child", nargs=3, metavar=("VARIANT", "DB", "TOKEN"))
@@ -153,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         variant, db, token = args.child
         child(variant, db, token, args.path, args.requests, args.rounds, args.events,
-              args.do_profile, args.top)
+              args.do_profile, args.top, args.tasks)
         return 0
     from benchmarks.bench_api import build_db
     from benchmarks.bench_tracing import receiver
@@ -178,7 +197,8 @@ def main(argv: list[str] | None = None) -> int:
         with open("/proc/loadavg") as f:
             loadavg = f.read().split()[:3]
         sys.stdout.write(f"path {args.path or '/api/events/{id}'}; {args.requests:,} "
-                         f"requests x {args.rounds} rounds; load {' '.join(loadavg)}\n")
+                         f"requests x {args.rounds} rounds; {args.tasks} task(s); "
+                         f"load {' '.join(loadavg)}\n")
         anchor = statistics.median(p for p, _ in figures["off"]) if "off" in figures else None
         for variant, values in figures.items():
             med = statistics.median(p for p, _ in values)
