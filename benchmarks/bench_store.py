@@ -22,7 +22,7 @@ from pathlib import Path
 from benchmarks.harness import Report
 from benchmarks.store_data import cache_dir, query_db
 from benchmarks.store_ingest import run_ingest
-from benchmarks.store_queries import run_queries
+from benchmarks.store_queries import run_pg_queries, run_queries
 
 TIERS = {
     # tier: (ingest events, query-db events, queries pass)
@@ -36,10 +36,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bench_store", description=__doc__.split("\n")[0])
     parser.add_argument("--tier", choices=sorted(TIERS), default="M")
     parser.add_argument("--reps", type=int, default=3, help="interleaved repeats (>= 3)")
-    parser.add_argument("--only", choices=("ING", "Q"), help="run one half only")
+    parser.add_argument("--only", choices=("ING", "Q", "PG"),
+                        help="run one part only (PG: only the PostgreSQL queries, with --pg)")
     parser.add_argument("--cache-dir", type=Path, help="where to keep the query database")
     parser.add_argument("--json-out", type=Path, help="write the JSON lines here")
     parser.add_argument("--no-fail", action="store_true", help="exit 0 even if a goal fails")
+    parser.add_argument("--pg", metavar="URL", help="also run Q on this PostgreSQL database "
+                        "(filled through the ingest path on first use; create it for this)")
+    parser.add_argument("--pg-events", type=int, default=100_000,
+                        help="events in the PostgreSQL query database")
     return parser.parse_args(argv)
 
 
@@ -56,6 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.only in (None, "Q"):
             path = query_db(query_n, args.cache_dir or cache_dir(), say=report.say)
             run_queries(report, path, query_n, queries, args.reps)
+        if args.pg and args.only in (None, "Q", "PG"):
+            run_pg_queries(report, args.pg, args.pg_events, queries, args.reps)
     finally:
         if args.json_out:
             out.close()

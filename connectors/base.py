@@ -19,6 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from connectors.breaker import BreakerSettings
 from connectors.retry import RetrySettings
 from storage.models import NewDeadLetter, NewEvent
+from storage.times import MAX_CLOCK_OFFSET
+
+MAX_OFFSET_SECONDS = MAX_CLOCK_OFFSET.total_seconds()
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,3 +86,12 @@ class ConnectorConfig(BaseModel):
     """Retries of one poll (``[connectors.retry]``)."""
     breaker: BreakerSettings = Field(default_factory=BreakerSettings)
     """The connector's circuit breaker (``[connectors.breaker]``)."""
+    clock_offset_seconds: float = Field(default=0.0, ge=-MAX_OFFSET_SECONDS,
+                                        le=MAX_OFFSET_SECONDS)
+    """Added to every event time this source gives, when it is read (a source whose
+    clock runs 90 s slow: ``90``). The original stamp stays in the event's attributes
+    (``clock.original_time``); the dedup key is the one the uncorrected event had, so
+    changing the offset never stores an event twice."""
+    clock_skew_warn_seconds: float = Field(default=300.0, ge=0)
+    """Health warns when this source's clock looks off by more than this (events stamped
+    after they arrive, or consistently late); ``0`` never warns."""

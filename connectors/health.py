@@ -8,8 +8,9 @@ frozen :class:`ConnectorHealth` values, never the mutable state.
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -17,9 +18,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.breaker import BreakerState, Transition
 from storage.models import IngestResult, utcnow
+from storage.times import Skew, skew_of
 
 MAX_WARNINGS = 20
 """Warnings kept per connector (the first ones of the last poll)."""
+SKEW_WINDOW = 200
+"""Latest events whose receive-minus-event time a connector's skew is the median of."""
+SKEW_MIN_EVENTS = 20
+"""Fewer recent events than this say nothing about a clock."""
+SKEW_WARN = timedelta(minutes=5)
+"""Default threshold of the clock warning (``clock_skew_warn_seconds``)."""
 
 
 class RunStatus(StrEnum):
@@ -68,7 +76,12 @@ class ConnectorHealth(BaseModel):
     next_poll_at: datetime | None = None
     updated_at: datetime | None = None
     warnings: tuple[str, ...] = ()
-    """What the last committed poll skipped without failing (replaced by every poll)."""
+    """What the last committed poll skipped without failing (replaced by every poll),
+    and the clock warning while there is one."""
+    clock_skew_seconds: float | None = None
+    """Median of received minus event time over the latest events (``None`` until
+    enough arrived): about 0 for a live source with a right clock, negative for events
+    from the future (a clock ahead), positive for late ones (see :func:`clock_warning`)."""
 
 
 Listener = Callable[[ConnectorHealth], None]
@@ -82,6 +95,7 @@ class HealthRegistry:
         self._items: dict[str, ConnectorHealth] = {}
         self._clock = clock
         self._listeners: list[Listener] = []
+        self._gaps: dict[str, deque[tuple[datetime, datetime]]] = {}
 
     def add_listener(self, listener: Listener) -> None:
         """Call ``listener`` with the new value after every change (from the writer's thread)."""
@@ -125,11 +139,16 @@ class HealthRegistry:
 
     def record_batch(self, name: str, received: int, result: IngestResult,
                      dlq_size: int | None = None, warnings: Sequence[str] = (),
-                     unmatched: int = 0) -> ConnectorHealth:
+                     unmatched: int = 0, times: Sequence[datetime] = (),
+                     skew_warn: timedelta | None = SKEW_WARN) -> ConnectorHealth:
         """A poll committed: bump the counters; a success clears ``failing``;
-        ``warnings`` (what it skipped) replace the previous poll's."""
+        ``warnings`` (what it skipped) replace the previous poll's. ``times``: the
+        batch's event times, received now -- the clock skew is judged over the latest
+        :data:`SKEW_WINDOW` of them (``skew_warn`` ``None``: never warn)."""
         now = self._clock()
-        kept = tuple(w[:500] for w in warnings[:MAX_WARNINGS])
+        skew = self._skew(name, times, now)
+        clock = clock_warning(skew, skew_warn) if skew_warn is not None else None
+        kept = ((clock,) if clock else ()) + tuple(w[:500] for w in warnings[:MAX_WARNINGS])
 
         def change(h: ConnectorHealth) -> dict[str, Any]:
             status = RunStatus.RUNNING if h.status is RunStatus.FAILING else h.status
@@ -139,9 +158,17 @@ class HealthRegistry:
                     "dead_lettered": h.dead_lettered + result.dead_lettered,
                     "unmatched": h.unmatched + unmatched,
                     "last_success_at": now, "status": status, "warnings": kept,
-                    "dlq_size": h.dlq_size if dlq_size is None else dlq_size}
+                    "dlq_size": h.dlq_size if dlq_size is None else dlq_size,
+                    "clock_skew_seconds": round(skew.seconds, 3) if skew else None}
 
         return self._apply(name, change)
+
+    def _skew(self, name: str, times: Sequence[datetime], now: datetime) -> Skew | None:
+        with self._lock:
+            window = self._gaps.setdefault(name, deque(maxlen=SKEW_WINDOW))
+            window.extend((t, now) for t in times[-SKEW_WINDOW:])
+            pairs = list(window)
+        return skew_of(pairs) if len(pairs) >= SKEW_MIN_EVENTS else None
 
     def record_error(self, name: str, error: BaseException) -> ConnectorHealth:
         """A poll failed for good (after retries): mark the connector failing."""
@@ -165,6 +192,34 @@ class HealthRegistry:
                                      "breaker_since": self._clock(),
                                      "breaker_transitions": h.breaker_transitions + 1,
                                      "breaker_moves": _moved(h.breaker_moves, transition)})
+
+
+def clock_warning(skew: Skew | None, threshold: timedelta) -> str | None:
+    """A health warning when a source's clock looks off by more than ``threshold``.
+
+    Events stamped after they arrived (the median gap negative beyond the threshold)
+    come from a clock ahead: a right clock cannot do that, whatever the delivery. Events
+    that arrive late are a clock behind only when they are *consistently* late (the
+    interquartile range of the gaps within a quarter of the threshold): a backlog read
+    at once, or history such as old commits, spreads widely and is no sign of a clock.
+    The warning says which ``clock_offset_seconds`` would correct it."""
+    if skew is None:
+        return None
+    limit = threshold.total_seconds()
+    off = skew.seconds
+    if off < -limit:
+        return (f"clock ahead: events are stamped {_span(-off)} after they arrive (median "
+                f"of {skew.count}); clock_offset_seconds = {-round(-off)} corrects it")
+    if off > limit and skew.spread <= limit / 4:
+        return (f"clock behind or delivery delayed: events arrive {_span(off)} after their "
+                f"time, consistently (median of {skew.count}, spread {_span(skew.spread)}); "
+                f"clock_offset_seconds = {round(off)} corrects a slow clock")
+    return None
+
+
+def _span(seconds: float) -> str:
+    s = int(abs(seconds))
+    return f"{s // 3600}h{(s % 3600) // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
 
 
 def _moved(moves: dict[str, int], transition: Transition) -> dict[str, int]:

@@ -122,7 +122,8 @@ async def ingest_push(store: Any, *, connector: str, events: Sequence[NewEvent],
         stats.note(connector)
     if health is not None:
         register_receiver(health, connector, kind)
-        health.record_batch(connector, result.received + ignored, result)
+        health.record_batch(connector, result.received + ignored, result,
+                            times=[e.occurred_at for e in batch])
     return result
 
 

@@ -19,6 +19,7 @@ from functools import partial
 from typing import Any, cast
 
 from connectors.base import Connector, ConnectorConfig
+from connectors.clock import with_offset
 
 Factory = Callable[[Any], Connector]
 
@@ -150,8 +151,9 @@ def validate(data: dict[str, Any]) -> ConnectorConfig:
 
 
 def build(config: ConnectorConfig) -> Connector:
-    """The connector for a validated config."""
-    return entry(config.kind).build(config)
+    """The connector for a validated config (its times corrected by the config's
+    ``clock_offset_seconds``, if any)."""
+    return with_offset(entry(config.kind).build(config), config.clock_offset_seconds)
 
 
 def _resolve(target: str) -> Any:

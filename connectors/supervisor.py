@@ -258,11 +258,18 @@ class Supervisor:
             self._failed(runner, exc)
             await self._save_health(runner)
             return False
-        self.health.record_batch(runner.name, batch.received_count, committed.result,
-                                 committed.dlq_size, batch.warnings, batch.unmatched)
+        self._record(runner, batch, committed)
         if self._loop_time() - runner.health_saved >= HEALTH_PERSIST_SECONDS:
             await self._save_health(runner)
         return not batch.caught_up
+
+    def _record(self, runner: Runner, batch: Batch, committed: Committed) -> None:
+        """A committed poll in the health registry, with its event times (clock skew)."""
+        warn = runner.config.clock_skew_warn_seconds
+        self.health.record_batch(runner.name, batch.received_count, committed.result,
+                                 committed.dlq_size, batch.warnings, batch.unmatched,
+                                 times=[e.occurred_at for e in batch.events],
+                                 skew_warn=timedelta(seconds=warn) if warn else None)
 
     def _failed(self, runner: Runner, exc: Exception) -> None:
         if isinstance(exc, LeaseLostError):
@@ -366,8 +373,7 @@ class Supervisor:
                 summary.error = f"{type(exc).__name__}: {exc}"
                 return summary
             result = committed.result
-            self.health.record_batch(runner.name, batch.received_count, result,
-                                     committed.dlq_size, batch.warnings, batch.unmatched)
+            self._record(runner, batch, committed)
             summary.received += batch.received_count
             summary.stored += result.stored
             summary.deduplicated += result.deduplicated

@@ -30,13 +30,17 @@ How the rest of the program reaches the store -- one door for each kind of use
 
 3. **Tests, benchmarks and one-off scripts**: :class:`Store`'s one-call shortcuts
    (``store.ingest(...)``, ``store.list_events(...)``), each its own unit of work
-   and without audit. Product code never calls them (``tests/test_store_doors.py``
-   checks), so a use that needs a second statement in the same transaction, or an
-   audit row, cannot be written against them by accident.
+   and without audit, so a use that needs a second statement in the same
+   transaction, or an audit row, must not be written against them. Not enforced
+   yet: no test checks it, and some product code still calls them (the TUI's
+   ``Repo``, ``report``, the exports, the demo).
 
 ORM rows (``storage.tables``) never leave this package (an import-linter contract
 with no exceptions); repositories return the frozen models below. The event row
-as written is defined once, in :func:`storage.converters.event_values`.
+as written is defined once, in :func:`storage.converters.event_row`; erasure's
+in-place redaction (:mod:`storage.retention`) and the fast path's JSON
+(:data:`storage.fastread.AS_JSON`) derive from it and fail at import when a column
+is not handled.
 """
 
 from storage import visibility as visibility  # installs the read restriction on Session

@@ -24,6 +24,7 @@ from storage.models import (
     Source,
 )
 from storage.tables import DeadLetterRow, EventRow, InvestigationRow
+from storage.trusted import builder
 from storage.types import UTCDateTime
 
 EVENT_COLUMNS = tuple(c for c in EventRow.__table__.columns)
@@ -46,8 +47,9 @@ _SOURCES = {s.value: s for s in Source}
 _KINDS = {k.value: k for k in EventKind}
 _SEVERITIES = {s.rank: s for s in Severity}
 _EVENT_FIELDS = set(Event.model_fields)
-_new_event = Event.__new__
-_set = object.__setattr__
+_FIELD_ORDER = tuple(Event.model_fields)
+assert set(_FIELD_ORDER) == set(EVENT_NAMES), _FIELD_ORDER
+_new_event = builder(Event)
 
 
 _SOURCE_TEXT = {s: s.value for s in Source}
@@ -102,7 +104,7 @@ def event_params(event: NewEvent, received_at: Any) -> dict[str, Any]:
 
 def event_from_row(row: Mapping[Any, Any]) -> Event:
     """An :class:`Event` from a result row mapping of the event table."""
-    return _event({name: row[name] for name in EVENT_NAMES})
+    return _event({name: row[name] for name in _FIELD_ORDER})
 
 
 def event_from_tuple(row: Sequence[Any]) -> Event:
@@ -113,15 +115,56 @@ def event_from_tuple(row: Sequence[Any]) -> Event:
     (event_id, source, dedup_key, kind, severity, occurred_at, received_at, service,
      environment, host, title, body, trace_id, span_id, commit_sha, url, attributes,
      tags) = row
-    return _new({
-        "id": event_id, "source": _SOURCES[source], "dedup_key": dedup_key,
-        "kind": _KINDS[kind], "severity": _SEVERITIES[severity],
-        "occurred_at": utc_time(occurred_at), "received_at": utc_time(received_at),
-        "service": service, "environment": environment, "host": host, "title": title,
-        "body": body, "trace_id": trace_id, "span_id": span_id, "commit_sha": commit_sha,
-        "url": url, "attributes": {} if attributes == "{}" else orjson.loads(attributes),
-        "tags": () if tags == "[]" else tuple(orjson.loads(tags)),
-    })
+    if occurred_at.__class__ is str:  # SQLite's naive-UTC text, parsed inline
+        occurred_at = _fromisoformat(occurred_at + "+00:00")
+        # A batch shares one arrival time: most rows of a page hit this cache.
+        arrived = _ARRIVALS.get(received_at)
+        if arrived is None:
+            if len(_ARRIVALS) >= 4096:
+                _ARRIVALS.clear()
+            arrived = _ARRIVALS[received_at] = _fromisoformat(received_at + "+00:00")
+        received_at = arrived
+    else:
+        occurred_at, received_at = utc_time(occurred_at), utc_time(received_at)
+    # The row was validated on the way in, so skip validation, and even
+    # model_construct's per-field bookkeeping: every field is present. This runs
+    # for each row of every page, so it is a large share of a query's cost.
+    # In the model's field order, as validation leaves it (serialisation follows it).
+    return _new_event({
+        "source": _SOURCES[source], "kind": _KINDS[kind], "severity": _SEVERITIES[severity],
+        "occurred_at": occurred_at, "title": title, "body": body, "service": service,
+        "environment": environment, "host": host, "trace_id": trace_id, "span_id": span_id,
+        "commit_sha": commit_sha, "url": url,
+        "attributes": {} if attributes == "{}" else _loads(attributes),
+        "tags": () if tags == "[]" else tuple(_loads(tags)),
+        "dedup_key": dedup_key, "id": event_id, "received_at": received_at,
+    }, _EVENT_FIELDS)
+
+
+_ARRIVALS: dict[str, datetime] = {}
+"""SQLite ``received_at`` text -> its datetime (immutable, so shared), bounded."""
+_loads = orjson.loads
+
+
+_SEVERITY_TEXT = {s.rank: s.value for s in Severity}
+
+
+def import_values(row: Sequence[Any]) -> dict[str, Any]:
+    """An event as the import format carries it, from a row of :data:`EVENT_READ_COLUMNS`:
+    the fields of :func:`event_from_tuple`'s event, in the model's order, less ``id`` and
+    ``received_at``, with enums as their text (JSON identical to the event's; a test
+    checks it). Exports of many events skip building a model per row."""
+    values = dict(zip(EVENT_NAMES, row, strict=True))
+    values["severity"] = _SEVERITY_TEXT[values["severity"]]
+    values["occurred_at"] = utc_time(values["occurred_at"])
+    attributes, tags = values["attributes"], values["tags"]
+    values["attributes"] = {} if attributes == "{}" else orjson.loads(attributes)
+    values["tags"] = [] if tags == "[]" else orjson.loads(tags)
+    return {name: values[name] for name in _IMPORT_ORDER}
+
+
+_IMPORT_ORDER = tuple(name for name in _FIELD_ORDER if name not in {"id", "received_at"})
+"""The import format's keys: the event model's field order (its JSON's order)."""
 
 
 def utc_time(value: Any) -> datetime:
@@ -141,20 +184,7 @@ def _event(values: dict[str, Any]) -> Event:
     values["attributes"] = {} if attributes == "{}" else orjson.loads(attributes)
     tags = values["tags"]
     values["tags"] = () if tags == "[]" else tuple(orjson.loads(tags))
-    return _new(values)
-
-
-def _new(values: dict[str, Any]) -> Event:
-    # The row was validated on the way in, so skip validation, and even
-    # model_construct's per-field bookkeeping: every field is present. This runs
-    # for each row of every page, so it is a large share of a query's cost.
-    event: Event = _new_event(Event)
-    _set(event, "__dict__", values)
-    # Shared: frozen models never add to it, and model_copy copies it first.
-    _set(event, "__pydantic_fields_set__", _EVENT_FIELDS)
-    _set(event, "__pydantic_extra__", None)
-    _set(event, "__pydantic_private__", None)
-    return event
+    return _new_event(values, _EVENT_FIELDS)
 
 
 def _severity(rank: int) -> Severity:

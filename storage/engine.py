@@ -128,6 +128,9 @@ def make_engine(location: str | os.PathLike[str] | URL | None = None, *,
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         _configure_sqlite(engine, read_only=read_only)
         return engine
+    from storage.tables import with_postgresql_partials
+
+    with_postgresql_partials()  # the ORM's partial indexes, as the migrations made them
     connect: dict[str, Any] = {"connect_timeout": 5, "keepalives": 1, "keepalives_idle": 10,
                                "keepalives_interval": 5, "keepalives_count": 3}
     options = [f"-c statement_timeout={int(statement_timeout_ms)}"] if statement_timeout_ms \

@@ -40,9 +40,9 @@ from sqlalchemy import (
     literal,
     select,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session, aliased
 
+from storage import dialects
 from storage.models import CHANGE_KINDS, EventKind, Severity
 from storage.tables import EventRow, InvestigationEventRow
 
@@ -120,7 +120,7 @@ def error_groups(*, session: Session, investigation_id: int, candidates: Sequenc
 
 def _doc(dialect: str) -> Any:
     if dialect == "postgresql":
-        return cast(EventRow.attributes, JSONB)
+        return cast(EventRow.attributes, dialects.jsonb())
     return EventRow.attributes
 
 

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import orjson
 from sqlalchemy import (
     ColumnElement,
+    Dialect,
     delete,
     func,
     insert,
@@ -30,7 +31,7 @@ from storage.event_sql import filter_clauses, filter_values, page_rows
 from storage.models import Event, Page, without_nul
 from storage.pagination import Cursor, int_value, time_value
 from storage.queries import EventQuery
-from storage.search import fts5_query, text_filter
+from storage.search import fts5_query, text_filter, tsquery_terms
 from storage.tables import EventRow, EventTagRow
 
 
@@ -102,54 +103,77 @@ def cast_datetime(value: Any) -> datetime:
 
 def list_events(*, session: Session, query: EventQuery) -> Page[Event]:
     """One keyset page of events matching ``query``."""
-    columns = _sort_key(query)
-    cursor = Cursor.decode(query.cursor, len(columns)) if query.cursor else None
-    backward = cursor.backward if cursor else False
-    descending = (query.order == "desc") != backward
+    conn = session.connection()
+    page = driver_page(conn.connection.dbapi_connection, conn.dialect, query)
+    if page is None:  # full-text search without terms: the general path
+        page = _text_page(session, query)
+    return page
+
+
+def driver_page(driver: Any, dialect: Dialect, query: EventQuery) -> Page[Event] | None:
+    """:func:`list_events` as one statement on the DBAPI connection ``driver``, or
+    ``None`` for a full-text query without terms to match, which takes the general
+    path (it then filters on nothing but the other fields).
+
+    The hot path: SQL compiled once per query shape (full-text: and per kind of each
+    term), rows straight from the driver. One statement, so a connection in
+    autocommit mode reads one snapshot too (:meth:`storage.store.Store.list_events`
+    runs it that way).
+    """
+    expression = terms = None
     if query.text:
-        rows = _text_page(session, query, columns, cursor, descending)
-    else:
-        # The hot path: SQL compiled once per query shape, rows straight from the driver.
-        key = _time_key(cursor) if cursor is not None else None
-        rows = page_rows(session.connection(), query, key=key, descending=descending,
-                         limit=query.limit + 1)
-    more = len(rows) > query.limit
-    items = [event_from_tuple(r) for r in rows[: query.limit]]
-    if backward:
-        items.reverse()
-    return _page(items, query, more=more, came_from_cursor=cursor is not None, backward=backward)
+        if dialect.name == "sqlite":
+            expression = fts5_query(query.text)
+        else:
+            terms = tsquery_terms(query.text.replace("\x00", " ")) or None
+        if expression is None and terms is None:
+            return None
+    cursor = Cursor.decode(query.cursor, 1 if query.text else 2) if query.cursor else None
+    backward = cursor.backward if cursor else False
+    key: tuple[datetime, int] | tuple[int] | None = None
+    if cursor is not None:
+        key = (int_value(cursor.key[0]),) if query.text else _time_key(cursor)
+    rows = page_rows(driver, dialect, query, key=key,
+                     descending=(query.order == "desc") != backward, limit=query.limit + 1,
+                     fts_query=expression, ts_terms=terms)
+    return _page(rows, query, cursor)
 
 
 def _time_key(cursor: Cursor) -> tuple[datetime, int]:
     return cast_datetime(cursor.key[0]), int_value(cursor.key[1])
 
 
-def _text_page(session: Session, query: EventQuery, columns: tuple[Any, ...],
-               cursor: Cursor | None, descending: bool) -> list[Any]:
-    conn = session.connection()
-    expression = fts5_query(query.text or "") if conn.dialect.name == "sqlite" else None
-    if expression is not None:  # compiled once per shape, like the time-ordered pages
-        key = (int_value(cursor.key[0]),) if cursor is not None else None
-        return page_rows(conn, query, key=key, descending=descending,
-                         limit=query.limit + 1, fts_query=expression)
+def _text_page(session: Session, query: EventQuery) -> Page[Event]:
+    """A full-text page through SQLAlchemy, values bound in: a text without terms (the
+    driver path's fallback), and the reference the driver path is tested against."""
+    columns = _sort_key(query)
+    cursor = Cursor.decode(query.cursor, len(columns)) if query.cursor else None
+    backward = cursor.backward if cursor else False
+    descending = (query.order == "desc") != backward
     stmt = select(*EVENT_READ_COLUMNS).where(*event_filters(session, query))
     if cursor is not None:
         stmt = stmt.where(_keyset(columns, cursor, descending))
     order = [col.desc() if descending else col.asc() for col in columns]
     # Core, not the ORM session path: no ORM rows are involved, and it is cheaper.
-    return list(conn.execute(stmt.order_by(*order).limit(query.limit + 1)))
+    rows = list(session.connection().execute(stmt.order_by(*order).limit(query.limit + 1)))
+    return _page(rows, query, cursor)
 
 
-def _page(items: list[Event], query: EventQuery, *, more: bool, came_from_cursor: bool,
-          backward: bool) -> Page[Event]:
+def _page(rows: list[Any], query: EventQuery, cursor: Cursor | None) -> Page[Event]:
+    """The page from its rows (one more than ``query.limit`` if there are more)."""
+    backward = cursor.backward if cursor else False
+    more = len(rows) > query.limit
+    items = [event_from_tuple(r) for r in rows[: query.limit]]
     if not items:
         return Page(items=[])
+    if backward:
+        items.reverse()
     first = Cursor(_cursor_key(items[0], query), backward=True).encode()
     last = Cursor(_cursor_key(items[-1], query), backward=False).encode()
     if backward:
         return Page(items=items, next_cursor=last, prev_cursor=first if more else None)
     return Page(items=items, next_cursor=last if more else None,
-                prev_cursor=first if came_from_cursor else None)
+                prev_cursor=first if cursor is not None else None)
 
 
 CountField = Literal["source", "severity", "service", "kind"]
@@ -217,6 +241,7 @@ __all__ = [
     "NotFoundError",
     "count_events",
     "count_series",
+    "driver_page",
     "event_filters",
     "get_event",
     "get_events",

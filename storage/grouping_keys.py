@@ -19,9 +19,9 @@ from typing import Any
 
 import orjson
 from sqlalchemy import case, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from storage import dialects
 from storage.tables import (
     EventRow,
     InvestigationEventRow,
@@ -85,7 +85,7 @@ class GroupingState:
 
 
 def _dialect(session: Session) -> Any:
-    return postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialects.module(session)
 
 
 def load_state(*, session: Session, keys: Iterable[tuple[str, str]],

@@ -40,9 +40,9 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Interval, bindparam, delete, func, or_, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from storage import dialects
 from storage.models import utcnow
 from storage.tables import JobLeaseRow
 
@@ -112,7 +112,7 @@ def _ensure_rows(session: Session, names: Sequence[str]) -> None:
     missing = sorted(set(names) - known)  # sorted: concurrent inserts lock in one order
     if not missing:
         return
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    dialect = dialects.module(session)
     stmt = dialect.insert(JobLeaseRow).on_conflict_do_nothing(index_elements=["name"])
     session.execute(stmt, [{"name": n, "epoch": 0} for n in missing])
 

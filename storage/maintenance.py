@@ -16,10 +16,10 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from storage import dialects
 from storage.events import NotFoundError
 from storage.models import Event, UTCDateTime, utcnow
 from storage.tables import MaintenanceWindowRow, SuppressedEventRow
@@ -130,7 +130,7 @@ def record_suppressed(*, session: Session, marks: Sequence[tuple[Event, str]],
     """Mark each event as held back by the named window (an event is marked once)."""
     if not marks:
         return
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    dialect = dialects.module(session)
     stamp = now or utcnow()
     session.execute(dialect.insert(SuppressedEventRow).on_conflict_do_nothing(), [
         {"event_id": e.id, "window": name[:256], "occurred_at": e.occurred_at,

@@ -1,7 +1,9 @@
 """What a bundle import needs of the store beyond the ordinary writes.
 
 An investigation moved between stores keeps one *origin* key: the exporting store's
-``created_at#id``, or the origin that store itself imported it under. The
+``store/created_at#id`` (``store`` is its random id, ``store_identity``), or the
+origin that store itself imported it under. Keys from before the store id
+(``created_at#id``) are still read. The
 ``investigation_origin`` table (unique origin) lets a second import of the same bundle
 find the investigation the first one made, and :func:`local_match` recognises a
 bundle of one of this store's own investigations coming back.
@@ -17,8 +19,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, type_coerce, update
 from sqlalchemy.orm import Session
+from sqlalchemy.types import NullType
 
 from storage.converters import utc_time
 from storage.models import utcnow
@@ -27,20 +30,29 @@ from storage.tables import (
     InvestigationEventRow,
     InvestigationOriginRow,
     InvestigationRow,
+    StoreIdentityRow,
     SuspectVerdictRow,
 )
 
 
-def local_origin(*, investigation_id: int, created_at: datetime) -> str:
-    """The origin key of an investigation created in this store."""
-    return f"{utc_time(created_at).isoformat()}#{investigation_id}"
+def store_id(*, session: Session) -> str:
+    """This store's random id (made by migration 0017)."""
+    return str(session.scalar(select(StoreIdentityRow.id)))
+
+
+def local_origin(*, store: str | None, investigation_id: int, created_at: datetime) -> str:
+    """The origin key of an investigation created in ``store`` (``None``: the key as it
+    was written before stores had an id)."""
+    key = f"{utc_time(created_at).isoformat()}#{investigation_id}"
+    return f"{store}/{key}" if store is not None else key
 
 
 def origin_of(*, session: Session, investigation_id: int, created_at: datetime) -> str:
     """The key a bundle of this investigation carries: where it first came from."""
     found = session.scalar(select(InvestigationOriginRow.origin).where(
         InvestigationOriginRow.investigation_id == investigation_id))
-    return found or local_origin(investigation_id=investigation_id, created_at=created_at)
+    return found or local_origin(store=store_id(session=session),
+                                 investigation_id=investigation_id, created_at=created_at)
 
 
 def find_origin(*, session: Session, origin: str) -> int | None:
@@ -52,12 +64,16 @@ def find_origin(*, session: Session, origin: str) -> int | None:
 
 def local_match(*, session: Session, origin: str) -> int | None:
     """The id of this store's own investigation that ``origin`` names, if it names one."""
-    stamp, _, raw_id = origin.rpartition("#")
+    store, _, key = origin.rpartition("/")
+    if store and store != store_id(session=session):
+        return None  # another store's investigation, whatever its id and time
+    stamp, _, raw_id = key.rpartition("#")
     if not raw_id.isdigit() or not stamp:
         return None
     created = session.scalar(select(InvestigationRow.created_at).where(
         InvestigationRow.id == int(raw_id)))
-    if created is None or local_origin(investigation_id=int(raw_id), created_at=created) != origin:
+    if created is None or local_origin(store=store or None, investigation_id=int(raw_id),
+                                       created_at=created) != origin:
         return None
     return int(raw_id)
 
@@ -129,12 +145,17 @@ def link_rows(*, session: Session, investigation_id: int) -> list[dict[str, Any]
     validating link models it only turned back into dictionaries.
     """
     link, event = InvestigationEventRow, EventRow
+    # Core with the time left raw (utc_time converts it once): no ORM result, and no
+    # column-type processing per value. The caller has already read the investigation,
+    # so the store's visibility rules have let it see it, and so its links.
     stmt = (select(event.source, event.dedup_key, link.reason, link.rule, link.key,
-                   link.window_seconds, link.note, link.linked_by, link.linked_at)
+                   link.window_seconds, link.note, link.linked_by,
+                   type_coerce(link.linked_at, NullType()))
             .join(event, event.id == link.event_id)
             .where(link.investigation_id == investigation_id)
             .order_by(link.occurred_at, link.event_id))
     return [{"event": [source, key], "reason": reason, "rule": rule, "key": match,
              "window_seconds": window, "note": note, "linked_by": by,
              "linked_at": utc_time(at)}
-            for source, key, reason, rule, match, window, note, by, at in session.execute(stmt)]
+            for source, key, reason, rule, match, window, note, by, at
+            in session.connection().execute(stmt).all()]  # fetched at once, not a row a call

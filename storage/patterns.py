@@ -12,10 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Integer,
     Table,
@@ -26,11 +28,14 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    type_coerce,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.types import NullType
 
+from storage import dialects
+from storage.converters import utc_time
 from storage.events import NotFoundError
 from storage.models import UTCDateTime
 from storage.tables import EventPatternRow, EventRow, LogPatternRow
@@ -71,11 +76,6 @@ class PatternChange:
     size: int
     first_seen: datetime
     last_seen: datetime
-
-
-def _pattern(row: LogPatternRow) -> Pattern:
-    return Pattern(id=row.id, service=row.service, template=row.template, size=row.size,
-                   first_seen=row.first_seen, last_seen=row.last_seen)
 
 
 def load_clusters(*, session: Session, services: Sequence[str | None]) -> list[StoredCluster]:
@@ -124,14 +124,45 @@ def update_patterns(*, session: Session, changes: Sequence[PatternChange]) -> No
         for ch in sorted(changes, key=lambda ch: ch.id)])
 
 
-def assign(*, session: Session, rows: Sequence[tuple[int, int, str | None, datetime]]) -> None:
-    """Record ``(event id, pattern id, service, time)`` assignments (each event once)."""
+_ASSIGN_FROM = ("event_id", "pattern_id", "service", "occurred_at")
+
+
+def _assign_statement(dialect: str) -> Any:
+    """One assignment: the event's service and time copied from its row, in SQL."""
+    e = EventRow
+    rows = select(e.id, bindparam("pattern_id", type_=BigInteger), e.service, e.occurred_at) \
+        .where(e.id == bindparam("event_id"))
+    insert = dialects.module(dialect).insert(_ASSIGNED)
+    return insert.from_select(_ASSIGN_FROM, rows).on_conflict_do_nothing()
+
+
+_assign_sql: dict[str, tuple[str, tuple[str, ...]]] = {}
+
+
+def assign(*, session: Session, rows: Sequence[tuple[int, int]]) -> None:
+    """Record ``(event id, pattern id)`` assignments (each event once), with the event's
+    service and time (read from its row by the database, not sent and converted a row
+    at a time)."""
     if not rows:
         return
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    session.connection().execute(dialect.insert(_ASSIGNED).on_conflict_do_nothing(), [
-        {"event_id": e, "pattern_id": p, "service": s, "occurred_at": t}
-        for e, p, s, t in sorted(rows)])
+    conn = session.connection()
+    dialect = conn.dialect.name
+    ordered = sorted(rows)
+    if dialect != "sqlite":
+        conn.execute(_assign_statement(dialect),
+                     [{"event_id": e, "pattern_id": p} for e, p in ordered])
+        return
+    found = _assign_sql.get(dialect)
+    if found is None:  # compiled once; executed on the driver's cursor like event pages
+        compiled = _assign_statement(dialect).compile(dialect=conn.dialect)
+        found = _assign_sql[dialect] = (compiled.string, tuple(compiled.positiontup or ()))
+    sql, names = found
+    values = {"event_id": 0, "pattern_id": 1}
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(sql, [tuple(row[values[n]] for n in names) for row in ordered])
+    finally:
+        cursor.close()
 
 
 def log_lines_after(*, session: Session, after_id: int, limit: int
@@ -139,19 +170,28 @@ def log_lines_after(*, session: Session, after_id: int, limit: int
     """The next ``limit`` events after ``after_id``: the last id examined, and of those
     the log lines as ``(id, service, title, time)`` -- only what mining reads."""
     e = EventRow
-    rows = session.execute(select(e.id, e.kind, e.service, e.title, e.occurred_at)
-                           .where(e.id > after_id).order_by(e.id).limit(limit)).all()
+    # Core on the connection, times converted here (one C call each), not per value
+    # by the column type.
+    raw_time = type_coerce(e.occurred_at, NullType())
+    rows = session.connection().execute(
+        select(e.id, e.kind, e.service, e.title, raw_time)
+        .where(e.id > after_id).order_by(e.id).limit(limit)).all()
     if not rows:
         return None, []
-    return rows[-1][0], [(i, s, t, at) for i, kind, s, t, at in rows if kind == "log"]
+    return rows[-1][0], [(i, s, t, utc_time(at)) for i, kind, s, t, at in rows
+                         if kind == "log"]
 
 
 def get_patterns(*, session: Session, ids: Sequence[int]) -> dict[int, Pattern]:
     """Patterns by id."""
     if not ids:
         return {}
-    rows = session.scalars(select(LogPatternRow).where(LogPatternRow.id.in_(list(ids))))
-    return {r.id: _pattern(r) for r in rows}
+    p = LogPatternRow
+    # Columns, not ORM rows: "new since the change" reads every pattern of a window.
+    rows = session.execute(select(p.id, p.service, p.template, p.size, p.first_seen,
+                                  p.last_seen).where(p.id.in_(list(ids))))
+    return {i: Pattern(id=i, service=s, template=t, size=n, first_seen=f, last_seen=la)
+            for i, s, t, n, f, la in rows}
 
 
 def get_pattern(*, session: Session, pattern_id: int) -> Pattern:

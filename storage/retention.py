@@ -19,19 +19,64 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Exists, delete, exists, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Exists,
+    Row,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from storage import audit, rollup
+from storage.converters import EVENT_COLUMNS, INSERT_NAMES, event_from_row, event_params
+from storage.events import set_tags
 from storage.search import fts_add, fts_forget, fts_forget_many
 from storage.store import Store
 from storage.tables import DeadLetterRow, EventRow, InvestigationEventRow
 
 ERASED = "[erased]"
+_Found = Row[*tuple[Any, ...]]
+"""An event row as erase reads it: every column of the shape, then ``linked``."""
+
+ERASE_SEARCHED = ("title", "body", "url", "attributes", "tags")
+"""Columns of the event row shape that hold free text: erasure searches them for the
+identifier and, in a linked event, rewrites them without it (the same text a
+redaction policy covers, :meth:`storage.redaction.Policy.event`)."""
+ERASE_KEPT = {
+    "source": "one of the six sources",
+    "kind": "one of the event kinds",
+    "severity": "a rank",
+    "occurred_at": "a time",
+    "received_at": "a time",
+    "dedup_key": "the event's identity per source (a redacted key could collide)",
+    "service": "a system's name, not a person's",
+    "environment": "a system's name, not a person's",
+    "host": "a system's name, not a person's",
+    "trace_id": "a generated id",
+    "span_id": "a generated id",
+    "commit_sha": "a content hash",
+}
+"""Every other column of the shape, with why erasure leaves it as it is."""
+
+
+def unhandled_by_erase(columns: Collection[str]) -> set[str]:
+    """Event columns (``id`` aside) erasure neither searches nor says why it keeps."""
+    return set(columns) - {"id"} - set(ERASE_SEARCHED) - set(ERASE_KEPT)
+
+
+# A column added to the event row shape must be placed in one of the two above.
+assert not unhandled_by_erase(INSERT_NAMES), unhandled_by_erase(INSERT_NAMES)
 
 
 @dataclass
@@ -137,22 +182,20 @@ def erase(store: Store, identifier: str, *, dry_run: bool = False, actor: str = 
     report = EraseReport()
     pattern = re.compile(re.escape(needle), re.IGNORECASE)
     lowered = needle.lower()
-    contains = or_(*(func.lower(column).contains(lowered, autoescape=True)
-                     for column in (EventRow.title, EventRow.body, EventRow.attributes,
-                                    EventRow.url)))
+    contains = or_(*(func.lower(EventRow.__table__.c[name]).contains(lowered, autoescape=True)
+                     for name in ERASE_SEARCHED))
     with store.read() as session:
         top = session.scalar(select(func.max(EventRow.id))) or 0
     for after in range(0, top, scan_batch):     # id ranges: short transactions
         with store.write() as session:
             found = session.execute(
-                select(EventRow.id, EventRow.title, EventRow.body, EventRow.attributes,
-                       EventRow.url, _linked().label("linked"))
+                select(*EVENT_COLUMNS, _linked().label("linked"))
                 .where(EventRow.id > after, EventRow.id <= after + scan_batch, contains)
             ).all()
             if dry_run:
                 for row in found:
-                    (report.events_redacted if row[5] else report.events_deleted
-                     ).append(row[0])
+                    (report.events_redacted if row.linked else report.events_deleted
+                     ).append(row.id)
             else:
                 _erase_events(session, found, pattern, report, needle, actor)
     with store.write() as session:
@@ -169,30 +212,55 @@ def erase(store: Store, identifier: str, *, dry_run: bool = False, actor: str = 
     return report
 
 
-EraseRow = tuple[int, str, str, str, str | None, bool]
-
-
-def _erase_events(session: Session, found: Sequence[EraseRow], pattern: re.Pattern[str],
+def _erase_events(session: Session, found: Sequence[_Found], pattern: re.Pattern[str],
                   report: EraseReport, needle: str, actor: str) -> None:
     conn = session.connection()
-    unlinked = [(row[0], row[1], row[2], row[3]) for row in found if not row[5]]
+    unlinked = [(row.id, row.title, row.body, row.attributes) for row in found if not row.linked]
     _delete_events(conn, unlinked)
     deleted = [row[0] for row in unlinked]
     redacted: list[int] = []
-    for id_, title, body, attributes, url, linked in found:
-        if not linked:
-            continue
-        fts_forget(conn, id_, title, body, attributes)
-        title, body = pattern.sub(ERASED, title), pattern.sub(ERASED, body)
-        attributes = pattern.sub(ERASED, attributes)
-        conn.execute(update(EventRow).where(EventRow.id == id_).values(
-            title=title, body=body, attributes=attributes,
-            url=pattern.sub(ERASED, url) if url else url))
-        fts_add(conn, id_, title, body, attributes)
-        redacted.append(id_)
+    for row in found:
+        if row.linked:
+            _redact(session, row, pattern)
+            redacted.append(row.id)
     if deleted or redacted:
         audit.record(session=session, actor=actor, action="privacy.erase", target="events",
                      detail={"subject_sha256": subject_hash(needle), "deleted": deleted,
                              "redacted": redacted})
     report.events_deleted.extend(deleted)
     report.events_redacted.extend(redacted)
+
+
+def _redact(session: Session, row: _Found, pattern: re.Pattern[str]) -> None:
+    """Rewrite one stored event without the identifier, through the one row shape.
+
+    The erased event is the stored one with :data:`ERASE_SEARCHED` rewritten; the
+    update writes the columns whose shaped value changed (the tags through
+    :func:`storage.events.set_tags`, which keeps the tag table in step).
+    """
+    conn = session.connection()
+    event = event_from_row(row._mapping)
+    erased = event.model_copy(update={name: _erased(getattr(event, name), pattern)
+                                      for name in ERASE_SEARCHED})
+    before = event_params(event, event.received_at)
+    after = event_params(erased, event.received_at)
+    changed = {name: value for name, value in after.items() if value != before[name]}
+    tags = changed.pop("tags", None)
+    fts_forget(conn, row.id, row.title, row.body, row.attributes)
+    if changed:
+        conn.execute(update(EventRow).where(EventRow.id == row.id).values(**changed))
+    fts_add(conn, row.id, after["title"], after["body"], after["attributes"])
+    if tags is not None:
+        set_tags(session=session, event_id=row.id, tags=erased.tags)
+
+
+def _erased(value: Any, pattern: re.Pattern[str]) -> Any:
+    """``value`` with every match of ``pattern`` replaced, in text anywhere inside it
+    (attribute keys too: an identifier can be a key)."""
+    if isinstance(value, str):
+        return pattern.sub(ERASED, value)
+    if isinstance(value, dict):
+        return {_erased(k, pattern): _erased(v, pattern) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_erased(v, pattern) for v in value)
+    return value

@@ -25,7 +25,7 @@ import functools
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import (
     BigInteger,
@@ -42,16 +42,17 @@ from sqlalchemy import (
     true,
     union_all,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from storage import dialects
 from storage.models import Severity
 from storage.queries import EventQuery
 from storage.tables import EventRollupRow, EventRow
 
 WIDTHS = (86_400, 3_600, 60)
 """Bucket widths kept, widest first (each divides the one before)."""
-DIMENSIONS = ("source", "severity", "service")
+Dimension = Literal["source", "severity", "service"]
+DIMENSIONS: tuple[Dimension, ...] = ("source", "severity", "service")
 """What the roll-up counts by; ``service`` NULL counts under ``""`` (as the raw counts label it)."""
 _WINDOW_ONLY = {"start", "end"}
 RawCounts = Callable[[EventQuery], dict[Any, int]]
@@ -102,7 +103,7 @@ def _upsert(dialect: str, sign: int, by_range: bool) -> Any:
                     events.c[dim].label("key"), literal(sign) * func.count())
              .where(true()).group_by(literal_column("3"), literal_column("4"))
              for width in WIDTHS for dim in DIMENSIONS]
-    insert = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(EventRollupRow)
+    insert = dialects.module(dialect).insert(EventRollupRow)
     table = EventRollupRow.__table__
     stmt = insert.from_select(["width", "dim", "bucket", "key", "n"], union_all(*parts))
     return stmt.on_conflict_do_update(index_elements=["width", "dim", "bucket", "key"],

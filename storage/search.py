@@ -59,7 +59,43 @@ def text_filter(conn: Connection, user_text: str) -> ColumnElement[bool] | None:
     query = tsquery(user_text)
     if query is None:
         return None
+    return ts_match(query)
+
+
+def ts_match(query: ColumnElement[Any]) -> ColumnElement[bool]:
+    """``event.search @@ query`` (PostgreSQL)."""
     return literal_column("event.search").op("@@")(query)
+
+
+Terms = tuple[tuple[str, str], ...]
+"""A search text as tsquery terms: ``(function, argument)`` each, all to match."""
+
+
+def tsquery_terms(user_text: str) -> Terms:
+    """The terms of ``user_text`` (same grammar as :func:`fts5_query`): a ``"quoted
+    phrase"`` is a phrase, a trailing ``*`` a prefix, any other word a word."""
+    terms: list[tuple[str, str]] = []
+    for phrase, word in _TOKEN.findall(user_text):
+        if phrase:
+            terms.append(("phraseto_tsquery", phrase))
+            continue
+        prefix = word.endswith("*") and len(word) > 1
+        word = word.rstrip("*")
+        if not word:
+            continue
+        if prefix:
+            quoted = "'" + word.replace("\\", "\\\\").replace("'", "''") + "':*"
+            terms.append(("to_tsquery", quoted))
+        else:
+            terms.append(("phraseto_tsquery", word))
+    return tuple(terms)
+
+
+def tsquery_of(functions: Sequence[str], arguments: Sequence[Any]) -> ColumnElement[Any]:
+    """The tsquery of terms (:func:`tsquery_terms`) whose arguments are ``arguments``
+    (the texts themselves, or bind parameters for a statement compiled once)."""
+    return _all_of([getattr(func, name)("simple", argument)
+                    for name, argument in zip(functions, arguments, strict=True)])
 
 
 def tsquery(user_text: str) -> ColumnElement[Any] | None:
@@ -68,23 +104,10 @@ def tsquery(user_text: str) -> ColumnElement[Any] | None:
     Every term must match, a ``"quoted phrase"`` is a phrase and a trailing ``*`` a
     prefix; terms go in as bound parameters, so no text reaches the tsquery syntax raw.
     """
-    parts: list[ColumnElement[Any]] = []
-    for phrase, word in _TOKEN.findall(user_text):
-        if phrase:
-            parts.append(func.phraseto_tsquery("simple", phrase))
-            continue
-        prefix = word.endswith("*") and len(word) > 1
-        word = word.rstrip("*")
-        if not word:
-            continue
-        if prefix:
-            quoted = "'" + word.replace("\\", "\\\\").replace("'", "''") + "':*"
-            parts.append(func.to_tsquery("simple", quoted))
-        else:
-            parts.append(func.phraseto_tsquery("simple", word))
-    if not parts:
+    terms = tsquery_terms(user_text)
+    if not terms:
         return None
-    return _all_of(parts)
+    return tsquery_of([name for name, _ in terms], [argument for _, argument in terms])
 
 
 def _all_of(parts: list[ColumnElement[Any]]) -> ColumnElement[Any]:

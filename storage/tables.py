@@ -34,9 +34,40 @@ NAMING = {
 }
 
 
+CHANGE_KINDS_SQL = "kind IN ('commit', 'deploy', 'pipeline')"
+"""The change kinds (``storage.models.CHANGE_KINDS``, a test checks they agree) as the
+predicate of the partial index ``ix_event_change_time``. A query uses that index only
+when its own WHERE carries this very text, with literals: SQLite does not look
+through bound parameters to prove a query implies an index's predicate."""
+
+
 ID = BigInteger().with_variant(Integer(), "sqlite")
 """Ids are 64-bit: BIGINT on PostgreSQL (migration 0004). SQLite's INTEGER is already
 64-bit, and only ``INTEGER PRIMARY KEY`` is the rowid that numbers new rows."""
+
+
+_PARTIAL: list[tuple[Index, str]] = []
+
+
+def partial_index(name: str, *columns: str, where: str, unique: bool = False) -> Index:
+    """An index over the rows matching ``where``, on both engines.
+
+    SQLite's condition is set here; PostgreSQL's by :func:`with_postgresql_partials`
+    when a PostgreSQL engine is made. SQLAlchemy checks a ``postgresql_where`` argument
+    by importing its PostgreSQL dialect, which a SQLite store never needs (issue 11:
+    start-up). The schema itself comes from the migrations, which name both.
+    """
+    index = Index(name, *columns, unique=unique, sqlite_where=text(where))
+    _PARTIAL.append((index, where))
+    return index
+
+
+def with_postgresql_partials() -> None:
+    """Give every :func:`partial_index` its PostgreSQL condition (idempotent)."""
+    for index, where in _PARTIAL:
+        options = index.dialect_options["postgresql"]
+        if options["where"] is None:
+            options["where"] = text(where)
 
 
 class Base(DeclarativeBase):
@@ -55,10 +86,11 @@ class EventRow(Base):
         # the time column makes SQLite sort every match (400x at p99).
         Index("ix_event_service_time", "service", "occurred_at", "severity"),
         Index("ix_event_source_time", "source", "occurred_at"),
-        Index("ix_event_trace", "trace_id", sqlite_where=text("trace_id IS NOT NULL"),
-              postgresql_where=text("trace_id IS NOT NULL")),
-        Index("ix_event_commit", "commit_sha", sqlite_where=text("commit_sha IS NOT NULL"),
-              postgresql_where=text("commit_sha IS NOT NULL")),
+        partial_index("ix_event_trace", "trace_id", where="trace_id IS NOT NULL"),
+        partial_index("ix_event_commit", "commit_sha", where="commit_sha IS NOT NULL"),
+        # Changes by time (migration 0016): ranking suspects reads the changes of a
+        # look-back window, which otherwise walks every event in it (6 h of logs).
+        partial_index("ix_event_change_time", "occurred_at", "id", where=CHANGE_KINDS_SQL),
     )
 
     id: Mapped[int] = mapped_column(ID, primary_key=True)
@@ -87,8 +119,7 @@ class EventRollupRow(Base):
     __tablename__ = "event_rollup"
     __table_args__ = (
         # Emptied buckets are deleted after every subtraction: found by this index.
-        Index("ix_event_rollup_empty", "width", sqlite_where=text("n = 0"),
-              postgresql_where=text("n = 0")),
+        partial_index("ix_event_rollup_empty", "width", where="n = 0"),
         {"sqlite_with_rowid": False},
     )
 
@@ -315,9 +346,8 @@ class SuspectVerdictRow(Base):
 
     __tablename__ = "suspect_verdict"
     __table_args__ = (
-        Index("uq_suspect_verdict_confirmed", "investigation_id", unique=True,
-              sqlite_where=text("verdict = 'confirmed'"),
-              postgresql_where=text("verdict = 'confirmed'")),
+        partial_index("uq_suspect_verdict_confirmed", "investigation_id", unique=True,
+                      where="verdict = 'confirmed'"),
     )
 
     investigation_id: Mapped[int] = mapped_column(
@@ -343,6 +373,15 @@ class InvestigationOriginRow(Base):
         ID, ForeignKey("investigation.id", ondelete="CASCADE"), unique=True)
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime)
     bundle_sha256: Mapped[str] = mapped_column(String(64))
+
+
+class StoreIdentityRow(Base):
+    """This store's random id (migration 0017, one row): it names the store in the
+    origin key of the investigations it exports (:mod:`storage.origins`)."""
+
+    __tablename__ = "store_identity"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
 
 
 class MaintenanceWindowRow(Base):

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import JSON, cast, func, or_, select, type_coerce
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
+from storage import dialects
 from storage.events import event_filters, get_events
 from storage.models import Event
 from storage.queries import EventQuery
@@ -41,7 +41,8 @@ def ids_with_attribute(*, session: Session, keys: Sequence[str], value: str,
     if not keys:
         return ()
     # SQLite: no CAST (a JSON "type" there means NUMERIC affinity and mangles text).
-    doc = (cast(EventRow.attributes, JSONB) if session.get_bind().dialect.name == "postgresql"
+    doc = (cast(EventRow.attributes, dialects.jsonb())
+           if dialects.name_of(session) == "postgresql"
            else type_coerce(EventRow.attributes, JSON))
     matches = [doc[key].as_string() == value for key in keys]
     stmt = select(EventRow.id).where(or_(*matches)).order_by(EventRow.id.desc()).limit(limit)

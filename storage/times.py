@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Literal, NamedTuple, get_args
@@ -44,9 +44,10 @@ from storage.time_zones import (
     zone_named,
 )
 
-__all__ = ["AmbiguousZoneError", "EpochUnit", "EpochUnitError", "Reading", "TimeRangeError",
-           "TimeSettings", "TimestampError", "ZoneError", "epoch_unit", "from_epoch",
-           "read_time", "time_settings", "to_utc"]
+__all__ = ["AmbiguousZoneError", "DisplayZone", "EpochUnit", "EpochUnitError", "Reading",
+           "Skew", "TimeRangeError", "TimeSettings", "TimestampError", "ZoneError",
+           "display_zone", "epoch_unit", "from_epoch", "read_time", "shifted", "skew_of",
+           "time_settings", "to_utc"]
 
 EpochUnit = Literal["s", "ms", "us", "ns"]
 EPOCH_UNITS: tuple[EpochUnit, ...] = get_args(EpochUnit)
@@ -277,3 +278,100 @@ def _offset_name(value: datetime) -> str:
     minutes = int(offset.total_seconds()) // 60
     sign = "-" if minutes < 0 else "+"
     return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+# -- clock offsets and skew ------------------------------------------------------------
+
+MAX_CLOCK_OFFSET = timedelta(days=7)
+"""Largest per-source clock offset accepted: more is a wrong zone, not a drifting clock."""
+
+
+def shifted(moment: datetime, offset: timedelta) -> datetime:
+    """``moment`` corrected by a source's clock ``offset`` (what to *add*: a clock 90 s
+    slow has ``+90 s``); :class:`TimeRangeError` past the calendar, never OverflowError."""
+    try:
+        return to_utc(moment) + offset
+    except OverflowError as exc:
+        raise TimeRangeError(f"timestamp {moment.isoformat()} corrected by {offset} is "
+                             "outside the range of UTC times") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class Skew:
+    """How far a source's event times sit from when they were received.
+
+    ``seconds`` is the median of *received minus occurred* over ``count`` events: about
+    zero for a live source with a right clock, positive when events arrive late (a
+    clock behind, or delivery delay), negative when they come "from the future" (a clock
+    ahead -- a right clock cannot do that)."""
+
+    seconds: float
+    count: int
+    spread: float
+    """Interquartile range of the differences, seconds: small means "consistently"."""
+
+
+def skew_of(pairs: Sequence[tuple[datetime, datetime]]) -> Skew | None:
+    """The :class:`Skew` of ``(occurred, received)`` pairs (``None`` for none)."""
+    if not pairs:
+        return None
+    gaps = sorted((received - occurred).total_seconds() for occurred, received in pairs)
+    n = len(gaps)
+    middle = gaps[n // 2] if n % 2 else (gaps[n // 2 - 1] + gaps[n // 2]) / 2
+    return Skew(middle, n, gaps[(3 * n) // 4] - gaps[n // 4])
+
+
+# -- the zone times are shown in ------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class DisplayZone:
+    """Where times are shown: its configured name and the zone itself."""
+
+    name: str
+    """``UTC``, ``local`` or an IANA name, as configured."""
+    zone: tzinfo
+
+    def label(self, moment: datetime | None = None) -> str:
+        """What the zone is called at ``moment``: ``UTC``, ``CET``/``CEST``, ``+0530``."""
+        if self.zone is UTC:
+            return "UTC"
+        at = (moment or datetime.now(UTC)).astimezone(self.zone)
+        return at.tzname() or at.strftime("%z")
+
+    def local(self, moment: datetime) -> datetime:
+        """``moment`` in this zone."""
+        return moment if self.zone is UTC else moment.astimezone(self.zone)
+
+
+def _system_zone() -> tzinfo:
+    """The machine's zone (``TZ`` or ``/etc/localtime``), with its rules, not a fixed offset."""
+    import os
+    import zoneinfo
+
+    name = os.environ.get("TZ", "").lstrip(":")
+    if name:
+        try:
+            return zoneinfo.ZoneInfo(name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            pass
+    try:
+        with open("/etc/localtime", "rb") as handle:
+            return zoneinfo.ZoneInfo.from_file(handle, key="localtime")
+    except OSError:
+        found = datetime.now().astimezone().tzinfo  # noqa: DTZ005 - asking for the local zone
+        return found or UTC
+
+
+def display_zone(name: str) -> DisplayZone:
+    """``UTC``, ``local`` (this machine's zone), an IANA name (or an offset);
+    :class:`ZoneError` for anything else (a typo must not silently show UTC)."""
+    cleaned = name.strip()
+    if cleaned.upper() in ("UTC", "Z"):
+        return DisplayZone("UTC", UTC)
+    if cleaned.lower() == "local":
+        return DisplayZone("local", _system_zone())
+    try:
+        return DisplayZone(cleaned, zone_named(cleaned))
+    except ZoneError as exc:
+        raise ZoneError(f"display zone {name!r} is not UTC, local or an IANA zone name such "
+                        "as Europe/Paris") from exc

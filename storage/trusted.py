@@ -1,4 +1,9 @@
-"""Trusted construction of :class:`NewEvent`: validated once, at the boundary.
+"""Trusted construction of event models: validated once, at the boundary.
+
+:func:`builder` is the one way the store makes a model without pydantic's validation:
+new events that a connector already normalised (:func:`trusted_event`) and stored
+events read back from rows the store wrote (``storage.converters``). Both are tested
+equal, field by field and in which fields count as set, to the validated constructor.
 
 A connector that has already parsed and normalised a record (enum members, a UTC
 datetime, strings cut to their limits) need not pay for pydantic re-checking every
@@ -12,8 +17,11 @@ one ``NewEvent(**fields)`` gives (a property test checks this on random inputs).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from storage.jsonsafe import encode_checked
 from storage.models import (
@@ -33,10 +41,40 @@ _FIELDS = frozenset(NewEvent.model_fields)
 _LIMITS = (("title", MAX_TITLE), ("body", MAX_BODY), *((name, MAX_SHORT) for name in (
     "service", "environment", "host", "trace_id", "span_id", "commit_sha")),
     ("url", 4096), ("dedup_key", 512))
-_new = NewEvent.__new__
 _DEFAULTS: dict[str, Any] = {
     name: info.default for name, info in NewEvent.model_fields.items() if not info.is_required()}
 _set = object.__setattr__
+# pydantic's per-instance slots, set through their descriptors (no attribute lookup).
+_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
+M = TypeVar("M", bound=BaseModel)
+
+
+def builder(cls: type[M]) -> Callable[[dict[str, Any], set[str]], M]:
+    """How to make a ``cls`` from ``values`` (every field, already what validation
+    would give) and ``fields_set`` without running validation: the state
+    ``cls(**values)`` leaves, set directly.
+
+    ``values`` becomes the model's ``__dict__`` (not copied); ``fields_set`` may be
+    shared between models (a frozen model never adds to it, ``model_copy`` copies it).
+    ``cls`` may have no private attributes and allow no extras (the store's models do
+    not). The one way the store builds models unvalidated (see the module docstring).
+    """
+    new = cls.__new__
+
+    def build(values: dict[str, Any], fields_set: set[str]) -> M:
+        model: M = new(cls)
+        _set(model, "__dict__", values)
+        _set_fields_set(model, fields_set)
+        _set_extra(model, None)
+        _set_private(model, None)
+        return model
+
+    return build
+
+
+_new_event = builder(NewEvent)
 
 
 def trusted_event(**fields: Any) -> NewEvent:
@@ -51,12 +89,7 @@ def trusted_event(**fields: Any) -> NewEvent:
     values.update(fields)
     if "attributes" not in fields:
         values["attributes"] = {}  # a fresh dict per event, as the default factory gives
-    event: NewEvent = _new(NewEvent)
-    _set(event, "__dict__", values)
-    _set(event, "__pydantic_fields_set__", set(fields))
-    _set(event, "__pydantic_extra__", None)
-    _set(event, "__pydantic_private__", None)
-    return event
+    return _new_event(values, set(fields))
 
 
 def _sound(fields: dict[str, Any]) -> bool:

@@ -18,9 +18,9 @@ from typing import Any
 
 import orjson
 from sqlalchemy import and_, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from storage import dialects
 from storage.models import utcnow
 from storage.tables import InvestigationEventRow, UserSeenRow, UserViewRow
 
@@ -33,22 +33,22 @@ def last_seen(*, session: Session, user: str, investigation_id: int) -> int:
 
 
 def _upsert(session: Session) -> Any:
-    """The dialect's ``INSERT`` (both have ``on_conflict_do_update``)."""
-    return postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    """The dialect's module: its ``insert`` has ``on_conflict_do_update`` on both."""
+    return dialects.module(session)
 
 
 def mark_seen(*, session: Session, user: str, investigation_id: int, event_id: int,
               now: datetime | None = None) -> None:
     """Record that ``user`` has seen up to ``event_id`` (never moves backwards)."""
     dialect = _upsert(session)
+    sqlite = dialects.name_of(session) == "sqlite"
     row = UserSeenRow
     stmt = dialect.insert(row).values(user_name=user, investigation_id=investigation_id,
                                       last_event_id=event_id, updated_at=now or utcnow())
     stmt = stmt.on_conflict_do_update(
         index_elements=[row.user_name, row.investigation_id],
         set_={"last_event_id": func.max(row.last_event_id, stmt.excluded.last_event_id)
-              if dialect is sqlite else func.greatest(row.last_event_id,
-                                                       stmt.excluded.last_event_id),
+              if sqlite else func.greatest(row.last_event_id, stmt.excluded.last_event_id),
               "updated_at": stmt.excluded.updated_at})
     session.execute(stmt)
 

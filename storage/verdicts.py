@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from storage import investigations
+from storage import audit, investigations
 from storage.events import NotFoundError, get_event
 from storage.models import CHANGE_KINDS, Event, Investigation, UTCDateTime, utcnow
 from storage.tables import SuspectVerdictRow
@@ -150,3 +150,27 @@ def _delete(session: Session, investigation_id: int, event_ids: list[int]) -> No
         SuspectVerdictRow.investigation_id == investigation_id,
         SuspectVerdictRow.event_id.in_(event_ids)))
     session.flush()
+
+
+def decide(*, session: Session, investigation_id: int, event_id: int, verdict: Verdict | None,
+           actor: str, via: str, note: str | None = None, now: datetime | None = None
+           ) -> VerdictChange:
+    """Set ``verdict`` (``None``: clear it) and audit it in the same transaction: what the
+    API, the CLI and the TUI each call, so a verdict means and records the same everywhere."""
+    if verdict is None:
+        change = clear_verdict(session=session, investigation_id=investigation_id,
+                               event_id=event_id, now=now)
+    else:
+        change = set_verdict(session=session, investigation_id=investigation_id,
+                             event_id=event_id, verdict=verdict, actor=actor, note=note, now=now)
+    detail: dict[str, object] = {
+        "via": via, "event_id": event_id,
+        "verdict": change.verdict.verdict.value if change.verdict else None,
+        "previous": change.previous.verdict.value if change.previous else None,
+        "root_cause": change.investigation.root_cause}
+    if change.displaced is not None:
+        detail["displaced_event_id"] = change.displaced.event_id
+    audit.record(session=session, actor=actor,
+                 action="suspect.verdict" if verdict else "suspect.verdict.clear",
+                 target=f"investigation:{investigation_id}", detail=detail, now=now)
+    return change

@@ -14,7 +14,7 @@ PACKAGES = ("storage", "connectors", "workbench")
 
 KNOWN_TYPE_ONLY: set[frozenset[str]] = {
     # Issue 13: the timeline widget and its loader annotate with each other (the widget
-    # still writes to the store through its screen; messages would end this).
+    # asks its loader for more pages; its writes are messages to the screen already).
     frozenset({"workbench.tui.screens.timeline_loader", "workbench.tui.widgets.timeline"}),
     # ``notify`` annotates with ``Store``; ``store`` -> ``ingest`` -> ``notify`` at runtime.
     frozenset({"storage.ingest", "storage.notify", "storage.store"}),

@@ -15,7 +15,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-PACKAGES = ["storage", "connectors", "workbench"]
+PACKAGES = ["storage", "connectors", "workbench", "tests"]
+"""Type-checked with ``mypy --strict`` (pyproject's [tool.mypy]: unused ignores and
+ignores without an error code are errors), the tests included."""
 
 
 def _run(*args: str, timeout: int = 600) -> subprocess.CompletedProcess[str]:
@@ -61,6 +63,27 @@ def test_import_contracts() -> None:
     if run.returncode != 0:
         broken = re.findall(r"^(.+) BROKEN$", run.stdout, re.MULTILINE)
         pytest.fail(f"import contracts broken: {broken}\n{run.stdout[-4000:]}{run.stderr}")
+
+
+SHELLS = {"tui", "api", "cli", "runtime"}
+"""The parts of ``workbench`` that may import the others; every other module is core."""
+
+
+def test_every_workbench_module_is_in_a_layer() -> None:
+    """A new module directly under ``workbench/`` is core (held by the import contract
+    that keeps core free of the TUI, the API and the CLI) or one of the shells: one not
+    named in the contract would be free to import anything."""
+    import tomllib
+
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"][
+        "contracts"]
+    [core] = [c for c in contracts if c["name"].startswith("workbench core")]
+    listed = {name.removeprefix("workbench.") for name in core["source_modules"]}
+    modules = {p.stem if p.is_file() else p.name for p in (ROOT / "workbench").iterdir()
+               if (p.suffix == ".py" or (p / "__init__.py").exists())
+               and not p.name.startswith("__")}
+    assert modules - listed - SHELLS == set(), "add these to the core contract in pyproject"
+    assert listed <= modules, f"the contract names modules that are gone: {listed - modules}"
 
 
 HEADLESS = """

@@ -41,15 +41,35 @@ _JSON_UNSAFE = re.compile(f"[\x7f-\x9f{_BIDI}\u2028\u2029]")
 CSI ``\\x9b`` and OSC ``\\x9d``, DEL) or shows reordered (bidi overrides)."""
 
 
+_UNSAFE_UTF8 = (
+    (b"\x7f", None),
+    (b"\xc2", re.compile(rb"\xc2[\x80-\x9f]")),
+    (b"\xd8\x9c", None),
+    (b"\xe2\x80", re.compile(rb"\xe2\x80[\x8e\x8f\xa8-\xae]")),
+    (b"\xe2\x81", re.compile(rb"\xe2\x81[\xa6-\xa9]")),
+)
+""":data:`_JSON_UNSAFE` in UTF-8: a byte string each unsafe character's encoding starts
+with (found by a substring search, far cheaper than a regex over the text), then the
+exact test where that start is shared with safe characters (``µ`` begins with 0xC2)."""
+
+
+def has_json_unsafe(document: bytes) -> bool:
+    """Whether UTF-8 ``document`` holds a character :func:`json_safe` escapes."""
+    if document.isascii():  # one pass in C; then DEL is the only candidate
+        return b"\x7f" in document
+    return any(lead in document and (exact is None or exact.search(document) is not None)
+               for lead, exact in _UNSAFE_UTF8)
+
+
 def json_safe(document: bytes) -> bytes:
     """JSON (UTF-8) with every terminal-unsafe character written as a ``\\uXXXX`` escape.
 
     Lossless: these characters can only occur inside JSON strings, and a parser reads
     the escape back as the same character. The encoder already escapes C0 controls.
     """
+    if not has_json_unsafe(document):
+        return document  # the common case, found without decoding a large document
     text = document.decode("utf-8")
-    if not _JSON_UNSAFE.search(text):
-        return document
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text).encode("utf-8")
 
 

@@ -2,9 +2,29 @@
 
 See :mod:`connectors.git.connector` for the cursor design (force pushes, unreachable
 tips) and :mod:`connectors.git.parse` for the record format.
+
+Exports are resolved on first use (PEP 562), as in :mod:`connectors.traces`: reading
+the config needs only the config module, not the connector and its parsers.
 """
 
-from connectors.git.config import GitConfig
-from connectors.git.connector import GitConnector
+from __future__ import annotations
 
-__all__ = ["GitConfig", "GitConnector"]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from connectors.git.config import GitConfig as GitConfig
+    from connectors.git.connector import GitConnector as GitConnector
+
+_EXPORTS = {
+    "GitConfig": "connectors.git.config",
+    "GitConnector": "connectors.git.connector",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

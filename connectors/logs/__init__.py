@@ -3,9 +3,29 @@
 Modules: :mod:`~connectors.logs.files` (which files, identity across rotation),
 :mod:`~connectors.logs.reader` (complete lines, long lines, multi-line framing),
 :mod:`~connectors.logs.parse` (pure record -> event), :mod:`~connectors.logs.connector`.
+
+Exports are resolved on first use (PEP 562), as in :mod:`connectors.traces`: reading
+the config needs only the config module, not the connector and its parsers.
 """
 
-from connectors.logs.config import LogsConfig
-from connectors.logs.connector import LogsConnector
+from __future__ import annotations
 
-__all__ = ["LogsConfig", "LogsConnector"]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from connectors.logs.config import LogsConfig as LogsConfig
+    from connectors.logs.connector import LogsConnector as LogsConnector
+
+_EXPORTS = {
+    "LogsConfig": "connectors.logs.config",
+    "LogsConnector": "connectors.logs.connector",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import pytest
@@ -26,8 +26,8 @@ from workbench.api.deps import ROLE_DEPENDENCIES
 TOKEN_PATTERN = re.compile(r"iwb_[A-Za-z0-9_-]{43}_[0-9a-f]{8}")
 
 
-def _api_routes(store: Store) -> list[tuple[str, str, Role]]:
-    """``(method, path, role)`` of every ``/api`` operation."""
+def _api_routes(store: Store) -> list[tuple[str, str, Role | None]]:
+    """``(method, path, role)`` of every ``/api`` operation (``None``: not one role)."""
     create_app(store=store)
     found = []
     for route in [r for router in (*ROUTERS, *_optional_routers()) for r in router.routes]:
@@ -39,7 +39,7 @@ def _api_routes(store: Store) -> list[tuple[str, str, Role]]:
             continue  # a 405 guard (workbench.api.methods) serves no operation
         roles = [ROLE_DEPENDENCIES[d.call] for d in route.dependant.dependencies
                  if d.call in ROLE_DEPENDENCIES]
-        for method in route.methods:
+        for method in route.methods or ():
             found.append((method, route.path, roles[0] if len(roles) == 1 else None))
     return sorted(found, key=lambda r: (r[1], r[0]))
 
@@ -74,6 +74,7 @@ def test_matrix_refuses_lower_roles_and_missing_tokens(api: Api) -> None:
     anonymous = api.client(None)
     checked = 0
     for method, path, needed in _api_routes(api.store):
+        assert needed is not None, (method, path)
         url = _concrete(path)
         _problem(anonymous.request(method, url), 401, "unauthorized")
         for role, client in clients.items():
@@ -155,11 +156,11 @@ HIDDEN = "zq7-hidden-marker"
 TEAMS = {"payments": ["payments-api", "ledger"], "search": ["search"]}
 
 
-def _team_api(store: Store, viewers_see: str) -> Api:
+def _team_api(store: Store, viewers_see: Literal["all", "own_team"]) -> Api:
     from tests.api.conftest import start_api
     from workbench.settings.access import AccessSettings, TeamsSettings
 
-    return start_api(store, access=AccessSettings(viewers_see=viewers_see),  # type: ignore[arg-type]
+    return start_api(store, access=AccessSettings(viewers_see=viewers_see),
                      teams=TeamsSettings(TEAMS))
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 
 from storage import EventQuery, Store, audit
@@ -33,7 +34,7 @@ def _seed(store: Store) -> Incident:
     def ev(key: str, kind: EventKind, minutes: int, title: str, **extra: object) -> NewEvent:
         return NewEvent(source=Source.CI if kind is not EventKind.LOG else Source.LOGS,
                         kind=kind, occurred_at=T0 + timedelta(minutes=minutes), title=title,
-                        service="payments", dedup_key=key, **extra)  # type: ignore[arg-type]
+                        service="payments", dedup_key=key, **extra)
 
     store.ingest([ev("d1", EventKind.DEPLOY, -5, "deploy payments v2", commit_sha="a" * 40),
                   ev("d0", EventKind.DEPLOY, -50, "deploy payments v1"),
@@ -61,7 +62,7 @@ def _order(api: Api, inv: int) -> list[tuple[int, str | None]]:
 
 
 def _verdict(api: Api, inv: int, event: int, verdict: str, role: str = "responder",
-             note: str | None = None) -> object:
+             note: str | None = None) -> httpx.Response:
     return api.client(role).put(f"/api/investigations/{inv}/suspects/{event}/verdict",
                                 json={"verdict": verdict, "note": note})
 
@@ -71,7 +72,7 @@ def test_ruled_out_moves_last_and_confirmed_becomes_root_cause(
     api, inc = served
     assert _order(api, inc.investigation_id) == [(inc.top, None), (inc.other, None)]
     ruled = _verdict(api, inc.investigation_id, inc.top, "ruled_out", note="v2 was dark")
-    assert ruled.status_code == 200, ruled.text  # type: ignore[attr-defined]
+    assert ruled.status_code == 200, ruled.text
     assert _order(api, inc.investigation_id) == [(inc.other, None), (inc.top, "ruled_out")]
     body = api.client("viewer").get(
         f"/api/investigations/{inc.investigation_id}/suspects").json()
@@ -100,24 +101,24 @@ def test_a_hand_written_root_cause_is_kept(served: tuple[Api, Incident]) -> None
     api, inc = served
     api.client("responder").patch(f"/api/investigations/{inc.investigation_id}",
                                   json={"root_cause": "pool size halved in v2"})
-    reply = _verdict(api, inc.investigation_id, inc.top, "confirmed").json()  # type: ignore[attr-defined]
+    reply = _verdict(api, inc.investigation_id, inc.top, "confirmed").json()
     assert reply["investigation"]["root_cause"] == "pool size halved in v2"
 
 
 def test_roles_errors_and_audit(served: tuple[Api, Incident], store: Store) -> None:
     api, inc = served
     inv = inc.investigation_id
-    assert _verdict(api, inv, inc.top, "confirmed", role="viewer").status_code == 403  # type: ignore[attr-defined]
-    assert _verdict(api, inv, inc.log, "confirmed").status_code == 422  # type: ignore[attr-defined]
-    assert _verdict(api, inv, 999_999, "confirmed").status_code == 404  # type: ignore[attr-defined]
-    assert _verdict(api, 999_999, inc.top, "confirmed").status_code == 404  # type: ignore[attr-defined]
-    assert _verdict(api, inv, inc.top, "maybe").status_code == 422  # type: ignore[attr-defined]
+    assert _verdict(api, inv, inc.top, "confirmed", role="viewer").status_code == 403
+    assert _verdict(api, inv, inc.log, "confirmed").status_code == 422
+    assert _verdict(api, inv, 999_999, "confirmed").status_code == 404
+    assert _verdict(api, 999_999, inc.top, "confirmed").status_code == 404
+    assert _verdict(api, inv, inc.top, "maybe").status_code == 422
     missing = api.client("responder").delete(
         f"/api/investigations/{inv}/suspects/{inc.top}/verdict")
     assert missing.status_code == 404
     with store.read() as session:
         assert audit.list_entries(session=session, actor="test-responder") == []
-    assert _verdict(api, inv, inc.top, "confirmed").status_code == 200  # type: ignore[attr-defined]
+    assert _verdict(api, inv, inc.top, "confirmed").status_code == 200
     with store.read() as session:
         entries = audit.list_entries(session=session, actor="test-responder")
     assert [(e.action, e.detail["event_id"], e.detail["verdict"]) for e in entries] == \

@@ -22,13 +22,13 @@ WRITERS = 60
 def _write_lock_held(api: Api) -> Iterator[None]:
     """Another client holds the event table's write lock (a bulk import, say)."""
     if api.store.dialect == "sqlite":
-        conn = sqlite3.connect(api.store.engine.url.database or "", isolation_level=None)
-        conn.execute("BEGIN IMMEDIATE")
+        driver = sqlite3.connect(api.store.engine.url.database or "", isolation_level=None)
+        driver.execute("BEGIN IMMEDIATE")
         try:
             yield
         finally:
-            conn.execute("ROLLBACK")
-            conn.close()
+            driver.execute("ROLLBACK")
+            driver.close()
         return
     with api.store.engine.connect() as conn:
         conn.execute(text("BEGIN"))

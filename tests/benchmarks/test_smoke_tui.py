@@ -18,6 +18,8 @@ def test_bench_tui_smoke(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "ratio_big_vs_bare" in out and "bytes_per_keystroke_cursor_move" in out
     assert report["cold_start"]["first_paint_s"]["big"] > 0
+    start = report["start"]["seconds"]  # the real command in a pty: Enter, then the suspect
+    assert start["suspect"] > start["first_screen"] > 0 and start["bare"] > 0
     pty = report["pty"]
     assert pty["full_redraw_bytes"] > pty["bytes_per_keystroke_cursor_move"] > 0
     assert pty["key_to_first_byte_ms_median"] > 0

@@ -100,7 +100,8 @@ def test_secret_refs_resolve_at_use_and_never_print(tmp_path: Path,
     assert "s3cr3t" not in repr(ref) + str(ref) + ref.model_dump_json()
     secret_file = tmp_path / "tok"
     secret_file.write_text("from-file\nignored\n")
-    assert secret_from(None, secret_file).resolve() == "from-file"  # type: ignore[union-attr]
+    from_file = secret_from(None, secret_file)
+    assert from_file is not None and from_file.resolve() == "from-file"
     assert secret_from(None, None) is None
     with pytest.raises(SecretError,
                        match="configured as env:WB_UNSET_VAR, but WB_UNSET_VAR is unset"):

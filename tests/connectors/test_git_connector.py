@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from connectors.base import Connector
+from connectors.base import Batch, Connector
 from connectors.errors import PermanentSourceError, TransientSourceError
 from connectors.git import GitConfig, GitConnector
 from storage import Store
@@ -21,8 +21,9 @@ def _connector(*repos: Path, **extra: object) -> GitConnector:
     return GitConnector(GitConfig(name="git", repositories=list(repos), **extra))
 
 
-def _shas(batches: list) -> list[str]:  # type: ignore[type-arg]
-    return [e.commit_sha for b in batches for e in b.events]
+def _shas(batches: list[Batch]) -> list[str]:
+    """Every event's sha (a missing one reads "None" and matches no commit)."""
+    return [str(e.commit_sha) for b in batches for e in b.events]
 
 
 def _all_commits(repo: Repo) -> set[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import numpy as np
@@ -124,7 +125,7 @@ def test_long_spike_is_one_episode_until_the_metric_is_back() -> None:
         "episode"]["end"] is None
 
 
-def _matrix(values: list[list[float]], start: float = 1000.0) -> dict:  # type: ignore[type-arg]
+def _matrix(values: list[list[float]], start: float = 1000.0) -> dict[str, Any]:
     return {"status": "success", "data": {"resultType": "matrix", "result": [
         {"metric": {"__name__": "lat", "service": f"s{i}"},
          "values": [[start + k, str(v)] for k, v in enumerate(row)]}
@@ -269,7 +270,7 @@ DATADOG_V2 = {"data": {"type": "timeseries_response", "id": "0", "attributes": {
 
 
 @pytest.mark.parametrize("payload", [DATADOG_V1, DATADOG_V2])
-def test_datadog_payloads_detect_the_spike(payload: dict) -> None:  # type: ignore[type-arg]
+def test_datadog_payloads_detect_the_spike(payload: dict[str, Any]) -> None:
     series = parse_datadog(orjson.loads(orjson.dumps(payload)))
     assert series.values.shape[0] == 1 and np.isnan(series.values).sum() == 1
     query = MetricQuery(name="dd", query="x", metric_type=MetricType.LATENCY, window=8,

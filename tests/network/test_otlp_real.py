@@ -18,7 +18,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import Status, StatusCode, set_span_in_context
 
 from storage import Store
-from storage.models import EventKind
+from storage.models import Event, EventKind
 from storage.queries import EventQuery
 from tests.network.servers import RECEIVER_AUTH, receiver_app, serve_app
 
@@ -64,7 +64,7 @@ def _record_traces() -> list[ReadableSpan]:
     return list(memory.get_finished_spans())
 
 
-def _events(store: Store) -> list:  # type: ignore[type-arg]
+def _events(store: Store) -> list[Event]:
     return store.list_events(EventQuery(limit=50, order="asc")).items
 
 

@@ -32,7 +32,7 @@ def grouped_events(store: Store) -> Counter[tuple[Any, ...]]:
     with store.read() as session:
         for width in rollup.WIDTHS:
             for dim in rollup.DIMENSIONS:
-                for at, label, n in _raw_series(session, dim, width, EventQuery()):  # type: ignore[arg-type]
+                for at, label, n in _raw_series(session, dim, width, EventQuery()):
                     expected[(width, dim, int(at.timestamp()), label)] += n
     return expected
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from storage import DeadLetterStatus, NewDeadLetter, NotFoundError, Store
+from storage import DeadLetter, DeadLetterStatus, NewDeadLetter, NotFoundError, Store
 from storage import dead_letters as dlq
 from tests.storage.conftest import T0
 
@@ -21,9 +21,11 @@ def _enqueue(store: Store, letter: NewDeadLetter, at: int = 0) -> int:
         return dlq.enqueue(session=session, letter=letter, now=T0 + timedelta(seconds=at))
 
 
-def _resolve(store: Store, letter_id: int, status: DeadLetterStatus, **kw: object):  # type: ignore[no-untyped-def]
+def _resolve(store: Store, letter_id: int, status: DeadLetterStatus, *, by: str | None = None,
+             error: tuple[str, str] | None = None) -> DeadLetter:
     with store.write() as session:
-        return dlq.resolve(session=session, letter_id=letter_id, status=status, **kw)  # type: ignore[arg-type]
+        return dlq.resolve(session=session, letter_id=letter_id, status=status, by=by,
+                           error=error)
 
 
 def test_enqueue_and_get_keep_everything(store: Store) -> None:

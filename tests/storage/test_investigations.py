@@ -70,7 +70,8 @@ def test_transitions_are_enforced_and_stamped(store: Store) -> None:
     step = store.set_status(inv.id, INVESTIGATING)
     assert step.acknowledged_at is not None and step.updated_at >= inv.updated_at
     done = store.set_status(inv.id, RESOLVED)
-    assert done.resolved_at is not None and done.resolved_at >= done.acknowledged_at  # type: ignore[operator]
+    assert done.resolved_at is not None and done.acknowledged_at is not None
+    assert done.resolved_at >= done.acknowledged_at
     with pytest.raises(InvalidTransitionError):
         store.set_status(inv.id, RESOLVED)
     reopened = store.set_status(inv.id, OPEN)

@@ -12,12 +12,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Column, MetaData, String, Table, text
 
 from storage import NewDeadLetter, NewInvestigation, Store, audit
 from storage.models import Source, utcnow
 from storage.queries import EventQuery
-from storage.retention import erase, purge, subject_hash
+from storage.retention import ERASE_SEARCHED, erase, purge, subject_hash, unhandled_by_erase
+from storage.tables import EventRow
 from tests.storage.conftest import new_event
 from workbench.config import ConfigError, parse_config
 
@@ -99,6 +100,45 @@ def test_erase_deletes_or_redacts_everything_holding_the_identifier(store: Store
     assert "jane" not in dumped and subject_hash(subject) in dumped
     with pytest.raises(ValueError, match="at least 4"):
         erase(store, "ab")
+
+
+def test_erase_places_every_column_of_the_row_shape() -> None:
+    """Read from the table's metadata: a column added to the event row shape fails here
+    until erasure either searches it or says why it keeps it; the check can fail."""
+    table = EventRow.__table__
+    assert isinstance(table, Table)
+    assert unhandled_by_erase([c.key for c in table.columns]) == set()
+    wider = table.to_metadata(MetaData())
+    wider.append_column(Column("region", String(64)))
+    assert unhandled_by_erase([c.key for c in wider.columns]) == {"region"}
+
+
+def test_erase_redacts_every_searched_column_of_a_linked_event(store: Store) -> None:
+    """Every free-text column holds the identifier (tags and attribute keys included):
+    each is found, rewritten without it, and the rest of the row is as it was."""
+    subject = "jane.doe@example.com"
+    event = new_event(0, title=f"login by {subject}", body=f"user {subject} failed",
+                      url=f"http://sso.local/u/{subject}", tags=["pager", f"user:{subject}"],
+                      attributes={"user": subject, subject: {"seen": [subject, 3]}},
+                      host="web-3", trace_id="4bf92f3577b34da6", span_id="00f067aa",
+                      commit_sha="0123456789abcdef")
+    store.ingest([event])
+    [stored] = store.list_events(EventQuery(limit=10)).items
+    store.link_events(store.create_investigation(NewInvestigation(title="x")).id, [stored.id])
+    report = erase(store, subject.upper())
+    assert report.events_redacted == [stored.id] and not report.events_deleted
+    after = store.get_event(stored.id)
+    assert subject not in repr([getattr(after, name) for name in ERASE_SEARCHED])
+    assert after.title == "login by [erased]" and after.url == "http://sso.local/u/[erased]"
+    assert after.tags == ("pager", "user:[erased]")
+    assert after.attributes == {"user": "[erased]", "[erased]": {"seen": ["[erased]", 3]}}
+    unchanged = set(type(stored).model_fields) - set(ERASE_SEARCHED)
+    assert {n: getattr(after, n) for n in unchanged} == {n: getattr(stored, n) for n in unchanged}
+    assert [e.id for e in store.list_events(EventQuery(tag="user:[erased]")).items] == [stored.id]
+    assert not store.list_events(EventQuery(tag=f"user:{subject}")).items
+    assert not store.list_events(EventQuery(text="jane.doe")).items
+    assert [e.id for e in store.list_events(EventQuery(text="failed")).items] == [stored.id]
+    assert erase(store, subject).events_redacted == [], "nothing left to find"
 
 
 def test_the_retention_table() -> None:

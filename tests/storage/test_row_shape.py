@@ -13,44 +13,37 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Column, MetaData, String, Table
 
-from storage import EventKind, EventQuery, NewEvent, Severity, Source, Store
+from storage import EventQuery, NewEvent, Store
 from storage.converters import event_params, event_row, sqlite_time
 from storage.tables import EventRow
+from tests.storage.conftest import full_event
 
 NOW = datetime(2026, 11, 2, 8, 30, 15, 123456, tzinfo=UTC)
 STORE_ONLY = {"id", "received_at"}
 """Columns the store fills, not the event: the key and the time of arrival."""
 
 
-def _full_event() -> NewEvent:
-    """An event with every field set to something other than its default."""
-    return NewEvent(
-        source=Source.TRACES, kind=EventKind.SPAN_ERROR, severity=Severity.HIGH,
-        occurred_at=datetime(2026, 11, 2, 8, 29, 59, 5, tzinfo=UTC), service="checkout",
-        environment="production", host="web-3", title="POST /pay failed", body="timeout",
-        trace_id="4bf92f3577b34da6a3ce929d0e0e4736", span_id="00f067aa0ba902b7",
-        commit_sha="0123456789abcdef0123456789abcdef01234567", url="http://ci.local/run/7",
-        attributes={"status": 503, "nested": {"a": [1, 2]}}, tags=("pager", "team:pay"),
-        dedup_key="span_error:4bf92f35:00f067aa")
-
-
 def _unshaped(table: Table) -> set[str]:
     """Columns of ``table`` that the row shape gives no value."""
-    shaped = set(event_params(_full_event(), NOW))
+    shaped = set(event_params(full_event(), NOW))
     return {c.key for c in table.columns} - {"id"} - shaped
 
 
 def test_every_column_gets_a_value_from_the_one_shape() -> None:
-    assert _unshaped(EventRow.__table__) == set()  # type: ignore[arg-type]
+    table = EventRow.__table__
+    assert isinstance(table, Table)
+    assert _unshaped(table) == set()
     columns = [c.key for c in EventRow.__table__.columns if c.key != "id"]
-    row = event_row(_full_event(), sqlite_time(NOW))
+    row = event_row(full_event(), sqlite_time(NOW))
     assert len(row) == len(columns)
-    assert list(event_params(_full_event(), NOW)) == columns  # the table's order
+    assert list(event_params(full_event(), NOW)) == columns  # the table's order
 
 
 def test_the_check_sees_a_column_missing_from_the_shape() -> None:
     """The check above can fail: a table with one more column is reported."""
-    wider = EventRow.__table__.to_metadata(MetaData())  # type: ignore[attr-defined]
+    table = EventRow.__table__
+    assert isinstance(table, Table)
+    wider = table.to_metadata(MetaData())
     wider.append_column(Column("region", String(64)))
     assert _unshaped(wider) == {"region"}
 
@@ -62,7 +55,7 @@ def test_every_event_field_has_a_column() -> None:
 
 def test_sqlite_text_and_native_times_are_one_shape() -> None:
     """The SQLite hot path and the Core parameters differ only in how times are given."""
-    event = _full_event()
+    event = full_event()
     native = event_params(event, NOW)
     texts = dict(zip(native, event_row(event, sqlite_time(NOW)), strict=True))
     for name, value in native.items():
@@ -72,7 +65,7 @@ def test_sqlite_text_and_native_times_are_one_shape() -> None:
 
 def test_a_full_event_comes_back_field_for_field(store: Store) -> None:
     """Through the engine's own insert (SQLite tuples, PostgreSQL Core parameters)."""
-    event = _full_event()
+    event = full_event()
     assert store.ingest([event]).stored == 1
     [stored] = store.list_events(EventQuery(limit=10)).items
     for name in NewEvent.model_fields:

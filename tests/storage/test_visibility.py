@@ -5,7 +5,10 @@ SQLite fast path)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
+from sqlalchemy.orm import Session
 
 from storage import EventQuery, InvestigationQuery, NewInvestigation, NotFoundError, Store
 from storage import events as event_repo
@@ -44,7 +47,8 @@ def test_investigation_reads_see_only_the_callers_teams(store: Store) -> None:
 
 def test_event_queries_by_investigation_see_only_visible_timelines(store: Store) -> None:
     mine, other = _store_with_two_teams(store)
-    queries = {"page": lambda s, q: [e.id for e in event_repo.list_events(session=s,
+    queries: dict[str, Callable[[Session, EventQuery], list[int] | list[str]]] = {
+               "page": lambda s, q: [e.id for e in event_repo.list_events(session=s,
                                                                           query=q).items],
                "text": lambda s, q: [e.id for e in event_repo.list_events(
                    session=s, query=q.model_copy(update={"text": "body"})).items],

@@ -16,17 +16,21 @@ from pathlib import Path
 SLOW_PRELUDE = """
 import time
 from workbench.tui.data import Repo
+from workbench.tui.user_view import UserData
 def _slowed(name, seconds):
-    real = getattr(Repo, name)
+    owner, _, name = name.rpartition(".")
+    cls = {{"": Repo, "Repo": Repo, "UserData": UserData}}[owner]
+    real = getattr(cls, name)
     def slow(self, *args, **kwargs):
         time.sleep(seconds)  # a busy store: this read takes a while
         return real(self, *args, **kwargs)
-    setattr(Repo, name, slow)
+    setattr(cls, name, slow)
 for _name, _seconds in {slow!r}.items():
     _slowed(_name, _seconds)
 """
-"""Run before the CLI when a test asks for slow store reads (``slow={"events": 0.3}``):
-a busy store, so that data arrives well after the keys typed behind it."""
+"""Run before the CLI when a test asks for slow store reads (``slow={"events": 0.3}``:
+``Repo.events``; ``"UserData.load_view"``: the user's saved place): a busy store, so
+that data arrives well after the keys typed behind it."""
 
 KEYS = {"enter": b"\r", "tab": b"\t", "escape": b"\x1b", "down": b"\x1b[B", "pagedown": b"\x1b[6~"}
 
@@ -35,7 +39,10 @@ class PtyApp:
     """The TUI in a child process on a pty of ``cols`` x ``rows``."""
 
     def __init__(self, db: Path, *args: str, cols: int = 80, rows: int = 24,
-                 api: bool = False, slow: dict[str, float] | None = None) -> None:
+                 api: bool = False, slow: dict[str, float] | None = None,
+                 python_args: list[str] | None = None) -> None:
+        """``python_args``: run ``python <python_args>`` instead of ``workbench`` (a
+        benchmark's baseline app); ``started`` is the monotonic time of the spawn."""
         self.master, slave = os.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
         env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(cols),
@@ -46,8 +53,10 @@ class PtyApp:
         if slow:
             start = ["-c", SLOW_PRELUDE.format(slow=slow) + "from workbench.cli.main import main\n"
                      f"import sys\nsys.argv = ['workbench', *{argv!r}]\nraise SystemExit(main())"]
+        command = python_args if python_args is not None else [*start, *([] if slow else argv)]
+        self.started = time.monotonic()
         self.proc = subprocess.Popen(
-            [sys.executable, *start, *([] if slow else argv)],
+            [sys.executable, *command],
             stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True)
         os.close(slave)
         self.output = bytearray()

@@ -158,3 +158,49 @@ def test_enter_after_a_filter_waits_for_the_reloaded_list(incident: tuple[Path, 
         app.close()
     assert got[3] == ["after the filter"]
     assert "after the filter" not in _state(db, inv_id)[3]
+
+
+def test_keys_typed_at_start_wait_for_the_restored_timeline(
+        incident: tuple[Path, int], tmp_path: Path) -> None:
+    """A reopened TUI goes back to the user's investigation and timeline cursor. Keys
+    typed at launch (``ee`` then a tag) act on the timeline that restore brings, from the
+    restored cursor -- not on the list behind it, nor on the timeline while its first
+    page is still being read."""
+    from storage import user_state
+    from workbench.tui.fmt import ERROR_RANK
+
+    db, inv_id = incident
+    store = Store.open(db)
+    try:
+        linked = sorted((le.event for le in store.investigation_events(inv_id)),
+                        key=lambda e: (e.occurred_at, e.id))
+        start = 3  # the saved cursor
+        errors = [e.id for e in linked[start + 1:] if e.severity.rank >= ERROR_RANK]
+        with store.write() as session:
+            user_state.save_view(session=session, user="alice", state={
+                "screen": "investigation", "investigation_id": inv_id,
+                "timeline_filter": "", "timeline_cursor": linked[start].id})
+    finally:
+        store.close()
+    config = tmp_path / "alice.toml"
+    config.write_text('[tui]\nuser = "alice"\n[grouping]\nenabled = false\n')
+    # A busy store: the saved place is read after the list's rows are in, and each
+    # timeline page takes a second.
+    app = PtyApp(db, "--config", str(config),
+                 slow={"events": 1.0, "UserData.load_view": 1.0})
+    try:
+        app.wait_for(b"palette", settle=False)  # a first screen is drawn (the footer)
+        burst(app, f"eet{CTRL_U}restored\r")
+        deadline = time.monotonic() + 20
+        while True:
+            store = Store.open(db)
+            try:
+                tagged = [e.id for e in store.list_events(EventQuery(tag="restored")).items]
+            finally:
+                store.close()
+            if tagged or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)  # polling the store for a condition
+    finally:
+        app.close()
+    assert tagged == [errors[1]]

@@ -14,9 +14,13 @@ from rich.console import Console
 from storage import Store
 from tests.tui.conftest import make_app, settle
 from tests.tui.hostile import CORPUS, EVIL_MARKERS, PAYLOAD, seed_hostile
+from tests.tui.on_top import screen_as
 from tests.tui.ptyrun import PtyApp
 from workbench.sanitize import sanitize, sanitize_line
 from workbench.tui.safe import safe_text
+from workbench.tui.screens.health import HealthScreen
+from workbench.tui.screens.investigation import InvestigationScreen
+from workbench.tui.screens.investigations import InvestigationsScreen
 
 CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
@@ -54,11 +58,11 @@ async def test_markup_in_data_is_literal_in_every_view(tmp_path: Path) -> None:
     seed_hostile(store)
     app = make_app(store)
     async with app.run_test(size=(160, 50)) as pilot:
-        await settle(pilot, lambda: bool(app.screen.rows.rows))
+        await settle(pilot, lambda: bool(screen_as(app, InvestigationsScreen).rows.rows))
         screens = [app.export_screenshot()]
         await pilot.press("enter")
-        await settle(pilot, lambda: bool(getattr(app.screen, "pane", None)
-                                         and app.screen.pane.rows.rows))
+        await settle(pilot, lambda: isinstance(app.screen, InvestigationScreen)
+                     and bool(app.screen.pane.rows.rows))
         screens.append(app.export_screenshot())
         await pilot.press("enter")
         await settle(pilot, lambda: getattr(app.screen, "context", None) is not None)
@@ -67,8 +71,8 @@ async def test_markup_in_data_is_literal_in_every_view(tmp_path: Path) -> None:
         await settle(pilot)
         screens.append(app.export_screenshot())
         await pilot.press("escape", "H")
-        await settle(pilot, lambda: bool(getattr(app.screen, "letters", None)
-                                         and app.screen.letters.rows))
+        await settle(pilot, lambda: isinstance(app.screen, HealthScreen)
+                     and bool(app.screen.letters.rows))
         await pilot.press("tab", "enter")
         await settle(pilot)
         screens.append(app.export_screenshot())

@@ -13,11 +13,13 @@ from pathlib import Path
 import pytest
 
 from storage import Store, audit, tokens
-from storage.models import EventKind
+from storage.models import EventKind, LinkedEvent
 from tests.tui.conftest import make_app, seed, settle
+from tests.tui.on_top import screen_as
 from workbench.identity import Identity, IdentityError, actor, tui_identity
 from workbench.settings.tui import TuiSettings
 from workbench.tui.screens.investigation import InvestigationScreen
+from workbench.tui.screens.investigations import InvestigationsScreen
 
 
 def _token(store: Store, name: str, role: str) -> str:
@@ -56,12 +58,12 @@ async def test_writes_carry_the_user(store: Store) -> None:
     inv_id = seed(store)
     app = make_app(store, identity=Identity(name="alice", role="responder"))
     async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot, lambda: bool(app.screen.rows.rows))
+        await settle(pilot, lambda: bool(screen_as(app, InvestigationsScreen).rows.rows))
         await pilot.press("enter")
         await settle(pilot, lambda: isinstance(app.screen, InvestigationScreen)
                      and app.screen.view is not None)
-        app.screen.add_note("paged the database team")
-        await settle(pilot, lambda: _notes(store, inv_id))
+        screen_as(app, InvestigationScreen).add_note("paged the database team")
+        await settle(pilot, lambda: bool(_notes(store, inv_id)))
     (linked,) = _notes(store, inv_id)
     assert linked.link.linked_by == "alice"
     assert linked.event.attributes["author"] == "alice"
@@ -74,12 +76,12 @@ async def test_a_viewer_token_cannot_write(store: Store) -> None:
     inv_id = seed(store)
     app = make_app(store, identity=Identity(name="night-shift", role="viewer"))
     async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot, lambda: bool(app.screen.rows.rows))
+        await settle(pilot, lambda: bool(screen_as(app, InvestigationsScreen).rows.rows))
         await pilot.press("enter")
         await settle(pilot, lambda: isinstance(app.screen, InvestigationScreen)
                      and app.screen.view is not None)
-        app.screen.add_note("should not be stored")
-        app.screen.set_status("resolved")
+        screen_as(app, InvestigationScreen).add_note("should not be stored")
+        screen_as(app, InvestigationScreen).set_status("resolved")
         await settle(pilot)
         toasts = [n.message for n in app._notifications]
     assert any("night-shift" in t and "viewer" in t and "cannot change" in t for t in toasts)
@@ -99,7 +101,7 @@ def test_a_bad_token_stops_the_tui_with_a_clear_error(tmp_path: Path) -> None:
     assert "WB_TUI_TOKEN_UNSET is unset" in run.stderr
 
 
-def _notes(store: Store, inv_id: int) -> list:  # type: ignore[type-arg]
+def _notes(store: Store, inv_id: int) -> list[LinkedEvent]:
     return [le for le in store.investigation_events(inv_id)
             if le.event.kind is EventKind.NOTE and le.event.title in NOTES]
 

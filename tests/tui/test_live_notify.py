@@ -16,8 +16,10 @@ from storage import Store
 from storage.models import EventKind, NewEvent, Severity, Source
 from tests.conftest import PG_URL, _pg_database
 from tests.tui.conftest import NOW, make_app, seed, settle
+from tests.tui.on_top import screen_as
 from workbench.settings.tui import TuiSettings
 from workbench.tui.screens.events import EventsScreen
+from workbench.tui.screens.investigations import InvestigationsScreen
 
 pytestmark = pytest.mark.postgres
 
@@ -35,12 +37,12 @@ async def test_event_from_another_instance_appears_without_a_key(pg_url: str) ->
     app = make_app(mine, live=True, settings=TuiSettings(poll_seconds=60))
     try:
         async with app.run_test(size=(80, 24)) as pilot:
-            await settle(pilot, lambda: bool(app.screen.rows.rows))
+            await settle(pilot, lambda: bool(screen_as(app, InvestigationsScreen).rows.rows))
             await pilot.press("A")
             await settle(pilot, lambda: isinstance(app.screen, EventsScreen)
                          and bool(app.screen.pane.rows.rows) and app._feed is not None
                          and app._feed.listening.is_set())
-            rows = app.screen.pane.rows
+            rows = screen_as(app, EventsScreen).pane.rows
             started = time.monotonic()
             other.ingest([NewEvent(source=Source.LOGS, kind=EventKind.LOG,
                                    severity=Severity.HIGH, service="checkout",

@@ -8,16 +8,14 @@ from storage import Store
 from storage.models import EventKind, InvestigationStatus, Severity, Source
 from storage.queries import InvestigationQuery
 from tests.tui.conftest import make_app, settle
+from tests.tui.on_top import present, screen_as
 from workbench.tui.screens.event import EventScreen
 from workbench.tui.screens.events import EventsScreen
 from workbench.tui.screens.health import DeadLetterScreen, HealthScreen
+from workbench.tui.screens.help import HelpScreen
 from workbench.tui.screens.investigation import InvestigationScreen
 from workbench.tui.screens.investigations import InvestigationsScreen
-from workbench.tui.screens.modals import ConfirmScreen
-
-
-def screen(app: Any) -> Any:
-    return app.screen
+from workbench.tui.screens.modals import ChoiceScreen, ConfirmScreen
 
 
 async def test_done_flow_by_keys(seeded: tuple[Store, int]) -> None:
@@ -26,28 +24,29 @@ async def test_done_flow_by_keys(seeded: tuple[Store, int]) -> None:
     store, inv_id = seeded
     app = make_app(store)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot, lambda: bool(app.screen.rows.rows))
+        await settle(pilot, lambda: bool(screen_as(app, InvestigationsScreen).rows.rows))
         assert isinstance(app.screen, InvestigationsScreen)
         await pilot.press("enter")
         await settle(pilot, lambda: isinstance(app.screen, InvestigationScreen)
                      and bool(app.screen.pane.rows.rows))
-        timeline = app.screen.pane.rows
+        timeline = screen_as(app, InvestigationScreen).pane.rows
         await pilot.press("tab")  # the details, then back: the timeline has the keys again
         await settle(pilot, lambda: app.focused is not None and app.focused.id == "details")
         await pilot.press("tab")
         await settle(pilot, lambda: app.focused is timeline)
         await pilot.press("e")
-        assert timeline.current.severity.rank >= Severity.HIGH.rank
+        assert present(timeline.current).severity.rank >= Severity.HIGH.rank
         await pilot.press("enter")
         await settle(pilot, lambda: isinstance(app.screen, EventScreen)
                      and app.screen.context is not None)
-        event = app.screen.context.event
+        event = present(screen_as(app, EventScreen).context).event
         assert "Traceback" in event.body or "stack" in str(event.attributes)
         await pilot.press("c")
-        await settle(pilot, lambda: app.screen.context is not None
+        await settle(pilot, lambda: isinstance(app.screen, EventScreen)
+                     and app.screen.context is not None
                      and app.screen.context.event.id != event.id)
-        assert app.screen.context.event.kind is EventKind.COMMIT
-        assert app.screen.context.event.occurred_at < event.occurred_at
+        assert present(screen_as(app, EventScreen).context).event.kind is EventKind.COMMIT
+        assert present(screen_as(app, EventScreen).context).event.occurred_at < event.occurred_at
         await pilot.press("escape", "escape")
         await settle(pilot, lambda: isinstance(app.screen, InvestigationScreen))
         await pilot.press("a")
@@ -70,8 +69,8 @@ async def test_list_filter_sort_and_new(seeded: tuple[Store, int]) -> None:
     store, inv_id = seeded
     app = make_app(store)
     async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot, lambda: bool(app.screen.rows.rows))
-        list_screen = app.screen
+        await settle(pilot, lambda: bool(screen_as(app, InvestigationsScreen).rows.rows))
+        list_screen = screen_as(app, InvestigationsScreen)
         await pilot.press("slash", *"status:resolved", "enter")
         await settle(pilot)
         assert list_screen.rows.rows == []
@@ -96,12 +95,12 @@ async def test_fields_status_and_validation(seeded: tuple[Store, int]) -> None:
     store, inv_id = seeded
     app = make_app(store)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot, lambda: bool(app.screen.rows.rows))
+        await settle(pilot, lambda: bool(screen_as(app, InvestigationsScreen).rows.rows))
         await pilot.press("enter")
         await settle(pilot, lambda: isinstance(app.screen, InvestigationScreen))
         await pilot.press("v")
         await settle(pilot)
-        values = [v for v, _ in app.screen.options]
+        values = [v for v, _ in screen_as(app, ChoiceScreen).options]
         await pilot.press(*["down"] * values.index("high"), "ctrl+y")
         await settle(pilot, lambda: store.get_investigation(inv_id).severity == "high")
         await pilot.press("O", "ctrl+u", *"sam", "enter")
@@ -132,11 +131,11 @@ async def test_mark_create_link_tag_unlink(seeded: tuple[Store, int]) -> None:
     store, inv_id = seeded
     app = make_app(store)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot, lambda: bool(app.screen.rows.rows))
+        await settle(pilot, lambda: bool(screen_as(app, InvestigationsScreen).rows.rows))
         await pilot.press("enter")
         await settle(pilot, lambda: isinstance(app.screen, InvestigationScreen)
                      and bool(app.screen.pane.rows.rows))
-        rows = app.screen.pane.rows
+        rows = screen_as(app, InvestigationScreen).pane.rows
         first, second = rows.rows[0].id, rows.rows[1].id
         await pilot.press("space", "space", "C", *"Gateway 502s", "enter")
         await settle(pilot)
@@ -145,9 +144,9 @@ async def test_mark_create_link_tag_unlink(seeded: tuple[Store, int]) -> None:
         assert {le.event.id for le in store.investigation_events(created.id)} == {first, second}
         await pilot.press("t", "ctrl+u", *"pool, db", "enter")
         await settle(pilot)
-        tagged = store.get_event(rows.current.id)
+        tagged = store.get_event(present(rows.current).id)
         assert tagged.tags == ("pool", "db")
-        victim = rows.current.id
+        victim = present(rows.current).id
         await pilot.press("u", "n")
         await settle(pilot)
         assert victim in {le.event.id for le in store.investigation_events(inv_id)}
@@ -165,33 +164,33 @@ async def test_pivot_and_back_to_exactly_where_you_were(seeded: tuple[Store, int
     store, _ = seeded
     app = make_app(store)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot, lambda: bool(app.screen.rows.rows))
+        await settle(pilot, lambda: bool(screen_as(app, InvestigationsScreen).rows.rows))
         await pilot.press("enter")
         await settle(pilot, lambda: isinstance(app.screen, InvestigationScreen)
                      and bool(app.screen.pane.rows.rows))
         await pilot.press("e", "e")
-        cursor = app.screen.pane.rows.cursor
+        cursor = screen_as(app, InvestigationScreen).pane.rows.cursor
         await pilot.press("enter")
         await settle(pilot, lambda: isinstance(app.screen, EventScreen)
                      and app.screen.context is not None)
-        event_screen = app.screen
-        trace = event_screen.context.event.trace_id
+        event_screen = screen_as(app, EventScreen)
+        trace = present(event_screen.context).event.trace_id
         await pilot.press("j", "j")
         scroll = event_screen.query_one("#event-scroll").scroll_y
         await pilot.press("p")
         await settle(pilot)
-        assert [v for v, _ in app.screen.options][0] == "trace"
+        assert [v for v, _ in screen_as(app, ChoiceScreen).options][0] == "trace"
         await pilot.press("enter")
         await settle(pilot, lambda: isinstance(app.screen, EventsScreen)
                      and bool(app.screen.pane.rows.rows))
-        assert {e.trace_id for e in app.screen.pane.rows.rows} == {trace}
+        assert {e.trace_id for e in screen_as(app, EventsScreen).pane.rows.rows} == {trace}
         await pilot.press("escape")
         await settle(pilot)
         assert app.screen is event_screen
         assert event_screen.query_one("#event-scroll").scroll_y == scroll
         await pilot.press("escape")
         await settle(pilot)
-        assert app.screen.pane.rows.cursor == cursor
+        assert screen_as(app, InvestigationScreen).pane.rows.cursor == cursor
 
 
 async def test_health_inspect_and_discard_with_confirmation(seeded: tuple[Store, int]) -> None:
@@ -199,11 +198,11 @@ async def test_health_inspect_and_discard_with_confirmation(seeded: tuple[Store,
     store, _ = seeded
     app = make_app(store)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot, lambda: bool(app.screen.rows.rows))
+        await settle(pilot, lambda: bool(screen_as(app, InvestigationsScreen).rows.rows))
         await pilot.press("H")
         await settle(pilot, lambda: isinstance(app.screen, HealthScreen)
                      and bool(app.screen.connectors.rows))
-        health = app.screen
+        health = screen_as(app, HealthScreen)
         assert health.connectors.rows[0]["dlq_size"] == 1
         await pilot.press("enter")
         await settle(pilot, lambda: bool(health.letters.rows))
@@ -227,7 +226,7 @@ async def test_read_only_writes_nothing(seeded: tuple[Store, int]) -> None:
     before = store.get_investigation(inv_id)
     app = make_app(store, read_only=True)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot, lambda: bool(app.screen.rows.rows))
+        await settle(pilot, lambda: bool(screen_as(app, InvestigationsScreen).rows.rows))
         await pilot.press("enter")
         await settle(pilot, lambda: isinstance(app.screen, InvestigationScreen))
         await pilot.press("a", *"should not land", "enter")
@@ -247,19 +246,20 @@ async def test_keymap_remaps_by_binding_id(seeded: tuple[Store, int]) -> None:
     settings = TuiSettings(keymap={"timeline.next_error": "x"})
     app = make_app(store, settings=settings)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot, lambda: bool(app.screen.rows.rows))
+        await settle(pilot, lambda: bool(screen_as(app, InvestigationsScreen).rows.rows))
         await pilot.press("enter")
         await settle(pilot, lambda: isinstance(app.screen, InvestigationScreen)
                      and bool(app.screen.pane.rows.rows))
-        rows = app.screen.pane.rows
+        rows = screen_as(app, InvestigationScreen).pane.rows
         await pilot.press("x")  # the first error may be the first row: it is not skipped
         first = rows.cursor
-        assert rows.current.severity.rank >= Severity.HIGH.rank
+        assert present(rows.current).severity.rank >= Severity.HIGH.rank
         await pilot.press("x")
-        assert rows.cursor > first and rows.current.severity.rank >= Severity.HIGH.rank
+        assert rows.cursor > first and present(rows.current).severity.rank >= Severity.HIGH.rank
         await pilot.press("question_mark")
         await settle(pilot)
-        assert "x" in app.screen.active and "e" not in app.screen.active
+        active = screen_as(app, HelpScreen).active
+        assert "x" in active and "e" not in active
 
 
 def test_unknown_keymap_id_is_a_clear_error(seeded: tuple[Store, int]) -> None:
@@ -278,34 +278,36 @@ async def test_pivot_on_request_id_commit_and_service(seeded: tuple[Store, int])
     store, _ = seeded
     app = make_app(store)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot, lambda: bool(app.screen.rows.rows))
+        await settle(pilot, lambda: bool(screen_as(app, InvestigationsScreen).rows.rows))
         await pilot.press("enter")
         await settle(pilot, lambda: isinstance(app.screen, InvestigationScreen)
                      and bool(app.screen.pane.rows.rows))
-        assert app.screen.pane.rows.current.severity is Severity.HIGH  # the first error
+        first_row = present(screen_as(app, InvestigationScreen).pane.rows.current)
+        assert first_row.severity is Severity.HIGH  # the first error
         await pilot.press("enter")
         await settle(pilot, lambda: isinstance(app.screen, EventScreen)
                      and app.screen.context is not None)
-        event = app.screen.context.event
+        event = present(screen_as(app, EventScreen).context).event
         request = event.attributes["request_id"]
         await pilot.press("colon", *"pivot request", "enter")
         await settle(pilot, lambda: isinstance(app.screen, EventsScreen)
                      and bool(app.screen.pane.rows.rows))
-        found = app.screen.pane.rows.rows
+        found = screen_as(app, EventsScreen).pane.rows.rows
         assert len(found) >= 2 and all(e.attributes.get("request_id") == request for e in found)
         assert {e.service for e in found} >= {"checkout", "api-gateway"}
         await pilot.press("escape", "colon", *"pivot service", "enter")
         await settle(pilot, lambda: isinstance(app.screen, EventsScreen)
                      and bool(app.screen.pane.rows.rows))
-        assert {e.service for e in app.screen.pane.rows.rows} == {event.service}
+        assert {e.service for e in screen_as(app, EventsScreen).pane.rows.rows} == {event.service}
         await pilot.press("escape", "c")
-        await settle(pilot, lambda: app.screen.context is not None
+        await settle(pilot, lambda: isinstance(app.screen, EventScreen)
+                     and app.screen.context is not None
                      and app.screen.context.event.kind is EventKind.COMMIT)
-        sha = app.screen.context.event.commit_sha
+        sha = present(screen_as(app, EventScreen).context).event.commit_sha
         await pilot.press("colon", *"pivot commit", "enter")
         await settle(pilot, lambda: isinstance(app.screen, EventsScreen)
                      and bool(app.screen.pane.rows.rows))
-        rows = app.screen.pane.rows.rows
+        rows = screen_as(app, EventsScreen).pane.rows.rows
         assert len(rows) >= 2 and {e.commit_sha for e in rows} == {sha}
 
 
@@ -315,14 +317,14 @@ async def test_timeline_window_filter_and_previous_error(seeded: tuple[Store, in
     store, _ = seeded
     app = make_app(store)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot, lambda: bool(app.screen.rows.rows))
+        await settle(pilot, lambda: bool(screen_as(app, InvestigationsScreen).rows.rows))
         await pilot.press("slash", "ctrl+u", *"payments", "enter")
         await settle(pilot)
-        assert len(app.screen.rows.rows) == 1
+        assert len(screen_as(app, InvestigationsScreen).rows.rows) == 1
         await pilot.press("enter")
         await settle(pilot, lambda: isinstance(app.screen, InvestigationScreen)
                      and bool(app.screen.pane.rows.rows))
-        screen = app.screen
+        screen = screen_as(app, InvestigationScreen)
         linked = len(screen.pane.rows.rows)
         await pilot.press("w")
         await settle(pilot, lambda: screen.window_mode and len(screen.pane.rows.rows) > linked)
@@ -336,7 +338,7 @@ async def test_timeline_window_filter_and_previous_error(seeded: tuple[Store, in
         second = screen.pane.rows.cursor
         await pilot.press("E")
         assert screen.pane.rows.cursor < second
-        assert screen.pane.rows.current.severity.rank >= Severity.HIGH.rank
+        assert present(screen.pane.rows.current).severity.rank >= Severity.HIGH.rank
 
 
 async def test_keyset_pages_load_as_you_scroll(seeded: tuple[Store, int]) -> None:
@@ -348,11 +350,11 @@ async def test_keyset_pages_load_as_you_scroll(seeded: tuple[Store, int]) -> Non
     total = sum(store.count_events("source").values())
     app = make_app(store, settings=TuiSettings(page_size=10))
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot, lambda: bool(app.screen.rows.rows))
+        await settle(pilot, lambda: bool(screen_as(app, InvestigationsScreen).rows.rows))
         await pilot.press("A")
         await settle(pilot, lambda: isinstance(app.screen, EventsScreen)
                      and bool(app.screen.pane.rows.rows))
-        rows = app.screen.pane.rows
+        rows = screen_as(app, EventsScreen).pane.rows
         assert len(rows.rows) < total and rows.has_more  # a page or two (prefetch), not all
         for _ in range(total):  # page down until every page is in (G jumps instead)
             if not rows.has_more:
@@ -384,7 +386,7 @@ async def test_a_page_of_the_old_query_is_dropped(seeded: tuple[Store, int]) -> 
 
     app.repo.events = gated  # type: ignore[method-assign]
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot, lambda: bool(app.screen.rows.rows))
+        await settle(pilot, lambda: bool(screen_as(app, InvestigationsScreen).rows.rows))
         await pilot.press("A")
         await pilot.pause()
         await pilot.pause()
@@ -410,11 +412,11 @@ async def test_G_reaches_the_oldest_event_of_the_whole_store(
     assert len(every) > 30
     app = make_app(store, settings=TuiSettings(page_size=10))
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot, lambda: bool(app.screen.rows.rows))
+        await settle(pilot, lambda: bool(screen_as(app, InvestigationsScreen).rows.rows))
         await pilot.press("A")
         await settle(pilot, lambda: isinstance(app.screen, EventsScreen)
                      and bool(app.screen.pane.rows.rows))
-        rows = app.screen.pane.rows
+        rows = screen_as(app, EventsScreen).pane.rows
         await pilot.press("G")
         await settle(pilot, lambda: rows.current is not None
                      and rows.current.id == every[-1].id)

@@ -6,8 +6,11 @@ from __future__ import annotations
 from storage import Store
 from storage.models import Event
 from tests.tui.conftest import make_app, open_first_investigation, settle
+from tests.tui.on_top import screen_as
 from workbench.settings.tui import TuiSettings
 from workbench.tui.screens.events import EventsScreen
+from workbench.tui.screens.investigation import InvestigationScreen
+from workbench.tui.screens.investigations import InvestigationsScreen
 from workbench.tui.widgets.timeline import SEARCH_PAGES
 
 
@@ -23,7 +26,7 @@ async def test_slash_then_n_and_N_step_through_matches(seeded: tuple[Store, int]
     app = make_app(store)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_first_investigation(pilot)
-        pane = app.screen.pane
+        pane = screen_as(app, InvestigationScreen).pane
         await pilot.press("down", "down")  # the search starts at the cursor's row
         hits = [i for i in _matching(pane.rows.rows, "checkout p99") if i >= 2]
         assert len(hits) >= 1
@@ -42,7 +45,8 @@ async def test_slash_then_n_and_N_step_through_matches(seeded: tuple[Store, int]
         before = pane.rows.cursor
         await pilot.press("slash", "ctrl+u", *"no such words here", "enter")
         assert pane.rows.cursor == before
-        assert len(pane.rows.rows) == len(app.screen.pane.rows.rows)  # nothing hidden
+        assert len(pane.rows.rows) == len(
+            screen_as(app, InvestigationScreen).pane.rows.rows)  # nothing hidden
 
 
 async def test_smart_case_and_highlight(seeded: tuple[Store, int]) -> None:
@@ -51,7 +55,7 @@ async def test_smart_case_and_highlight(seeded: tuple[Store, int]) -> None:
     app = make_app(store)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_first_investigation(pilot)
-        rows = app.screen.pane.rows
+        rows = screen_as(app, InvestigationScreen).pane.rows
         await pilot.press("slash", *"pooltimeout", "enter")
         loose = rows.match_count()[1]
         await pilot.press("slash", "ctrl+u", *"POOLTIMEOUT", "enter")
@@ -76,11 +80,11 @@ async def test_n_fetches_pages_until_the_next_match(seeded: tuple[Store, int]) -
     assert target > 10 * (SEARCH_PAGES + 3)  # beyond what one key may fetch
     app = make_app(store, settings=TuiSettings(page_size=10))
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot, lambda: bool(app.screen.rows.rows))
+        await settle(pilot, lambda: bool(screen_as(app, InvestigationsScreen).rows.rows))
         await pilot.press("A")
         await settle(pilot, lambda: isinstance(app.screen, EventsScreen)
                      and bool(app.screen.pane.rows.rows))
-        pane = app.screen.pane
+        pane = screen_as(app, EventsScreen).pane
         await pilot.press("slash", *word, "enter")
         await settle(pilot, lambda: pane.searching == 0)
         assert pane.rows.cursor == 0  # stopped after SEARCH_PAGES pages, said so
@@ -99,7 +103,7 @@ async def test_filter_moved_to_f_and_note_to_a(seeded: tuple[Store, int]) -> Non
     app = make_app(store)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_first_investigation(pilot)
-        screen = app.screen
+        screen = screen_as(app, InvestigationScreen)
         await pilot.press("f", *"source:traces", "enter")
         await settle(pilot, lambda: bool(screen.pane.rows.rows) and all(
             e.source.value == "traces" for e in screen.pane.rows.rows))

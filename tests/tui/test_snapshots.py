@@ -14,6 +14,7 @@ from textual.pilot import Pilot
 
 from storage import Store
 from tests.tui.conftest import make_app, settle
+from workbench.tui.screens.investigations import InvestigationsScreen
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((160, 50), id="160x50")]
 
@@ -22,8 +23,8 @@ def _opened(*keys: str, until: Callable[[Any], bool] | None = None
             ) -> Callable[[Pilot[None]], Awaitable[None]]:
     async def run(pilot: Pilot[None]) -> None:
         app = pilot.app
-        await settle(pilot, lambda: bool(getattr(app.screen, "rows", None)
-                                         and app.screen.rows.rows))
+        await settle(pilot, lambda: isinstance(app.screen, InvestigationsScreen)
+                     and bool(app.screen.rows.rows))
         for key in keys:
             await pilot.press(key)
             await settle(pilot)

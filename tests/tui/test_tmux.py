@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,7 +29,7 @@ def _tmux(*args: str) -> str:
 
 
 @pytest.fixture
-def session(tmp_path: Path) -> Iterator[Callable[[str], str]]:
+def session(tmp_path: Path) -> Iterator[str]:
     db = tmp_path / "e2e.db"
     store = Store.open(db)
     seed(store)

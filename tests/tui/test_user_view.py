@@ -12,7 +12,9 @@ from datetime import timedelta
 
 from storage import Store, user_state
 from storage.models import EventKind, NewEvent, Severity, Source
+from storage.queries import EventQuery
 from tests.tui.conftest import NOW, make_app, seed, settle
+from tests.tui.on_top import screen_as
 from workbench.tui.screens.investigation import InvestigationScreen
 from workbench.tui.screens.investigations import InvestigationsScreen
 
@@ -28,9 +30,7 @@ def _arrive(store: Store, inv_id: int, count: int) -> list[int]:
     return ids
 
 
-def store_query(count: int):  # type: ignore[no-untyped-def]
-    from storage.queries import EventQuery
-
+def store_query(count: int) -> EventQuery:
     return EventQuery(text="arrived while away", order="desc", limit=count)
 
 
@@ -43,7 +43,7 @@ async def test_new_events_are_marked_in_the_list_and_timeline(store: Store) -> N
     inv_id = seed(store)
     first = make_app(store, user="alice")
     async with first.run_test(size=(100, 30)) as pilot:
-        await settle(pilot, lambda: bool(first.screen.rows.rows))
+        await settle(pilot, lambda: bool(screen_as(first, InvestigationsScreen).rows.rows))
         await pilot.press("enter")
         await settle(pilot, lambda: isinstance(first.screen, InvestigationScreen)
                      and first.screen.seen.recorded > 0)
@@ -53,15 +53,16 @@ async def test_new_events_are_marked_in_the_list_and_timeline(store: Store) -> N
 
     again = make_app(store, user="alice")
     async with again.run_test(size=(100, 30)) as pilot:
-        rows = again.screen.rows
+        rows = screen_as(again, InvestigationsScreen).rows
         await settle(pilot, lambda: rows.new_counts.get(inv_id) == 2)
         assert "+2 " in str(rows.render_row(rows.rows[0], 90))
         await pilot.press("enter")
         await settle(pilot, lambda: isinstance(again.screen, InvestigationScreen)
                      and again.screen.seen.marked)
-        timeline = again.screen.pane.rows
+        timeline = screen_as(again, InvestigationScreen).pane.rows
         assert timeline.new_ids == set(arrived)
-        await settle(pilot, lambda: again.screen.seen.recorded >= max(arrived))
+        await settle(pilot, lambda: screen_as(again, InvestigationScreen).seen.recorded
+                     >= max(arrived))
     with store.read() as session:  # looked at: nothing is new any more
         assert user_state.new_counts(session=session, user="alice",
                                      investigation_ids=[inv_id]) == {}
@@ -74,13 +75,15 @@ async def test_reopening_comes_back_to_the_screen_filter_and_cursor(store: Store
     inv_id = seed(store)
     first = make_app(store, user="alice")
     async with first.run_test(size=(100, 30)) as pilot:
-        await settle(pilot, lambda: bool(first.screen.rows.rows))
-        first.screen.apply_filter("status:investigating")
+        await settle(pilot, lambda: bool(screen_as(first, InvestigationsScreen).rows.rows))
+        screen_as(first, InvestigationsScreen).apply_filter("status:investigating")
         await pilot.press("enter")
         await settle(pilot, lambda: isinstance(first.screen, InvestigationScreen)
                      and len(first.screen.pane.rows.rows) > 3)
         await pilot.press("j", "j", "j")
-        cursor = first.screen.pane.rows.current.id
+        current = screen_as(first, InvestigationScreen).pane.rows.current
+        assert current is not None
+        cursor = current.id
         await settle(pilot, lambda: _saved(store, "alice").get("timeline_cursor") == cursor)
     assert _saved(store, "alice")["list_filter"] == "status:investigating"
 
@@ -89,14 +92,14 @@ async def test_reopening_comes_back_to_the_screen_filter_and_cursor(store: Store
         await settle(pilot, lambda: isinstance(again.screen, InvestigationScreen)
                      and again.screen.pane.rows.current is not None
                      and again.screen.pane.rows.current.id == cursor)
-        assert again.screen.investigation_id == inv_id
+        assert screen_as(again, InvestigationScreen).investigation_id == inv_id
         await pilot.press("escape")
         await settle(pilot, lambda: isinstance(again.screen, InvestigationsScreen))
-        assert again.screen.filter_text == "status:investigating"
+        assert screen_as(again, InvestigationsScreen).filter_text == "status:investigating"
 
     other = make_app(store, user="bob")  # another user starts from the list as always
     async with other.run_test(size=(100, 30)) as pilot:
-        await settle(pilot, lambda: bool(other.screen.rows.rows))
+        await settle(pilot, lambda: bool(screen_as(other, InvestigationsScreen).rows.rows))
         assert isinstance(other.screen, InvestigationsScreen)
 
 
@@ -104,7 +107,7 @@ async def test_read_only_session_writes_no_user_state(store: Store) -> None:
     seed(store)
     app = make_app(store, user="alice", read_only=True)
     async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot, lambda: bool(app.screen.rows.rows))
+        await settle(pilot, lambda: bool(screen_as(app, InvestigationsScreen).rows.rows))
         await pilot.press("enter")
         await settle(pilot, lambda: isinstance(app.screen, InvestigationScreen)
                      and app.screen.seen.baseline is not None

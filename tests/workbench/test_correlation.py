@@ -87,7 +87,9 @@ def test_a_superseded_deploy_is_marked_down_and_its_sha_no_longer_counts() -> No
     old = _change(EventKind.DEPLOY, 90, sha="abcdef1234567")
     config = _change(EventKind.DEPLOY, 10, sha="abcdef1234567", change_type="config")
     ctx = _ctx(_picture(checkout=(30, 0)), [old, config], shas=frozenset({"abcdef1"}))
-    parts = {p.name for p in score_change(old, ctx).parts}  # type: ignore[union-attr]
+    scored = score_change(old, ctx)
+    assert scored is not None
+    parts = {p.name for p in scored.parts}
     assert "superseded" in parts and "sha" not in parts
     assert _score(config, ctx) > _score(old, ctx)
 

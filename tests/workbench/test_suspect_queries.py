@@ -127,3 +127,59 @@ def test_the_ci_connectors_own_marker_is_recognised() -> None:
     assert never_ran(ci_attributes(provider="x", phase=NOT_RUN))
     assert not never_ran(ci_attributes(provider="x", phase="started"))
     assert not never_ran({"ran": 0}) and not never_ran({"ran": "false"})
+
+
+def test_the_change_index_predicate_names_the_change_kinds() -> None:
+    from storage.models import CHANGE_KINDS
+    from storage.tables import CHANGE_KINDS_SQL
+
+    listed = CHANGE_KINDS_SQL.removeprefix("kind IN (").removesuffix(")")
+    assert sorted(v.strip(" '") for v in listed.split(",")) == sorted(
+        k.value for k in CHANGE_KINDS)
+
+
+def test_changes_are_read_through_the_change_index_and_match_a_plain_kind_filter(
+        store: Store) -> None:
+    """The window's log lines are not walked (SQLite plan), and the indexed read returns
+    what a kind filter with bound values returns (both engines)."""
+    from sqlalchemy import select
+
+    from storage.converters import EVENT_READ_COLUMNS, event_from_tuple
+    from storage.models import CHANGE_KINDS
+    from storage.tables import EventRow
+
+    start = T0 + timedelta(days=next(_n))
+    kinds = [EventKind.LOG, EventKind.DEPLOY, EventKind.COMMIT, EventKind.PIPELINE,
+             EventKind.JOB, EventKind.ALERT, EventKind.LOG]
+    store.ingest([NewEvent(source=Source.CI, kind=kinds[i % len(kinds)], title=f"e{i}",
+                           occurred_at=start + timedelta(seconds=i // 3), service="s",
+                           dedup_key=f"ci{next(_n)}") for i in range(300)])
+    end = start + timedelta(seconds=60)
+    with store.read() as session:
+        got = list_changes(session=session, start=start, end=end)
+        plain = select(*EVENT_READ_COLUMNS).where(
+            EventRow.kind.in_(sorted(CHANGE_KINDS)), EventRow.occurred_at >= start,
+            EventRow.occurred_at <= end).order_by(EventRow.occurred_at.desc(),
+                                                  EventRow.id.desc())
+        want = [event_from_tuple(r) for r in session.connection().execute(plain)]
+        assert [e.id for e in got] == [e.id for e in want] and len(got) > 50
+    if store.engine.dialect.name == "sqlite":
+        from sqlalchemy import event
+
+        seen: list[tuple[str, Any]] = []
+
+        def capture(conn: Any, cursor: Any, sql: str, params: Any, *_: Any) -> None:
+            seen.append((sql, params))
+
+        event.listen(store.engine, "before_cursor_execute", capture)
+        try:
+            with store.read() as session:
+                list_changes(session=session, start=start, end=end)
+                sql, params = next(s for s in seen if "FROM event" in s[0])
+                raw = session.connection().connection.dbapi_connection
+                assert raw is not None
+                cursor = raw.cursor()
+                plan = cursor.execute("EXPLAIN QUERY PLAN " + sql, params).fetchall()
+        finally:
+            event.remove(store.engine, "before_cursor_execute", capture)
+        assert any("ix_event_change_time" in row[-1] for row in plan), plan

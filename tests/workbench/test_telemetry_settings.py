@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import os
-import subprocess
-import sys
 
 import pytest
 
 from connectors import tracing
+from tests.import_probe import run_probe
 from workbench.config import parse_config
 from workbench.telemetry.logs import JsonFormatter
 from workbench.telemetry.settings import TelemetrySettings, exporter, traces_endpoint
@@ -67,7 +66,6 @@ def test_telemetry_table_is_validated() -> None:
 # The OpenTelemetry *API* may load anyway (FastAPI imports it when it is installed);
 # what must not load is the SDK and its exporters.
 OFF_PROBE = """
-import json, sys
 from workbench.cli import serve
 from workbench.api.app import create_app
 from workbench.config import parse_config
@@ -77,8 +75,7 @@ config = parse_config(sys.argv[1])
 store = Store.open(sys.argv[2])
 handle = start(config.telemetry, engine=store.engine)
 create_app(store=store, settings=config.api)
-print(json.dumps([handle is not None, sorted(m for m in sys.modules
-                  if m.startswith(("opentelemetry.sdk", "opentelemetry.exporter")))]))
+print(json.dumps([handle is not None, loaded("opentelemetry.sdk", "opentelemetry.exporter")]))
 """
 
 
@@ -89,26 +86,20 @@ print(json.dumps([handle is not None, sorted(m for m in sys.modules
 ])
 def test_no_sdk_import_when_off(tmp_path: object, table: str, environ: dict[str, str],
                                 on: bool) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
-    run = subprocess.run([sys.executable, "-c", OFF_PROBE, table, f"{tmp_path}/wb.db"],
-                         capture_output=True, text=True, env={**env, **environ}, timeout=120)
-    assert run.returncode == 0, run.stderr
-    started, loaded = json.loads(run.stdout.strip().splitlines()[-1])
+    started, loaded = run_probe(OFF_PROBE, table, f"{tmp_path}/wb.db", environ=environ)
     assert started is on
     assert bool(loaded) is on, loaded  # the third case proves the probe sees an import
 
 
 # The TUI's start-up path (``workbench`` with no subcommand) decides the same way.
 TUI_PROBE = """
-import json, sys
 from workbench.cli.tui import _start_telemetry
 from workbench.config import parse_config
 from storage import Store
 config = parse_config(sys.argv[1])
 store = Store.open(sys.argv[2])
 handle = _start_telemetry(config, store)
-print(json.dumps([handle is not None, sorted(m for m in sys.modules
-                  if m.startswith(("opentelemetry.sdk", "opentelemetry.exporter")))]))
+print(json.dumps([handle is not None, loaded("opentelemetry.sdk", "opentelemetry.exporter")]))
 """
 
 
@@ -119,11 +110,7 @@ print(json.dumps([handle is not None, sorted(m for m in sys.modules
 ])
 def test_the_tui_loads_no_sdk_when_off(tmp_path: object, table: str,
                                        environ: dict[str, str], on: bool) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
-    run = subprocess.run([sys.executable, "-c", TUI_PROBE, table, f"{tmp_path}/wb.db"],
-                         capture_output=True, text=True, env={**env, **environ}, timeout=120)
-    assert run.returncode == 0, run.stderr
-    started, loaded = json.loads(run.stdout.strip().splitlines()[-1])
+    started, loaded = run_probe(TUI_PROBE, table, f"{tmp_path}/wb.db", environ=environ)
     assert started is on
     assert bool(loaded) is on, loaded  # the third case proves the probe sees an import
 

@@ -98,7 +98,8 @@ def create_app(*, store: Store, settings: ApiSettings | None = None,
         app.add_middleware(ReadOnlyMiddleware)  # inside the edge: headers and metrics still
     app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes,
                        metrics=app.state.metrics, authenticator=app.state.authenticator,
-                       receiver_failures=app.state.receiver_failures)
+                       receiver_failures=app.state.receiver_failures,
+                       body_limits={triage.IMPORT_PATH: settings.max_import_bytes})
     if (tracer := tracing.tracer()) is not None:  # outermost: the span covers everything
         from workbench.telemetry.asgi import TracingMiddleware
 

@@ -97,6 +97,10 @@ class _RuntimeFamilies:
         self.last_success = GaugeMetricFamily(
             "workbench_connector_last_success_timestamp_seconds",
             "Unix time of the last successful poll", labels=labels)
+        self.skew = GaugeMetricFamily(
+            "workbench_connector_clock_skew_seconds",
+            "median received minus event time over the latest events (negative: the "
+            "source's clock is ahead)", labels=labels)
 
     def add(self, name: str, details: Mapping[str, Any]) -> None:
         """Add one connector's snapshot."""
@@ -117,11 +121,14 @@ class _RuntimeFamilies:
             success = datetime.fromisoformat(success)
         if isinstance(success, datetime):
             self.last_success.add_metric([name], success.timestamp())
+        skew = details.get("clock_skew_seconds")
+        if isinstance(skew, int | float):
+            self.skew.add_metric([name], float(skew))
 
     def all(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         """Every family, in a stable order."""
         yield from (self.status, self.events, self.errors, self.retries, self.polls,
-                    self.breaker, self.last_success)
+                    self.breaker, self.last_success, self.skew)
 
 
 class _RedactionCollector:

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi.security import HTTPAuthorizationCredentials
@@ -57,9 +58,12 @@ class EdgeMiddleware:
 
     def __init__(self, app: ASGIApp, *, max_body_bytes: int, metrics: ApiMetrics,
                  authenticator: Any = None,
-                 receiver_failures: TokenBucketLimiter | None = None) -> None:
+                 receiver_failures: TokenBucketLimiter | None = None,
+                 body_limits: Mapping[str, int] | None = None) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.body_limits = dict(body_limits or {})
+        """Paths with a body limit of their own (the bundle import)."""
         self.metrics = metrics
         self.authenticator = authenticator
         self.receiver_failures = receiver_failures
@@ -79,12 +83,13 @@ class EdgeMiddleware:
 
         refusal = _header_problem(scope) or await self._gate(scope)
         declared = _content_length(scope)
+        limit = self.body_limits.get(scope["path"], self.max_body_bytes)
         if refusal is not None:
             await refusal(scope, receive, send_with_headers)
-        elif declared is not None and declared > self.max_body_bytes:
-            await self._too_large(scope, receive, send_with_headers)
+        elif declared is not None and declared > limit:
+            await self._too_large(scope, receive, send_with_headers, limit)
         else:
-            await self.app(scope, self._limited(receive), send_with_headers)
+            await self.app(scope, self._limited(receive, limit), send_with_headers)
         route = scope.get("route")
         template = getattr(route, "path_format", None) or "unmatched"
         self.metrics.observe(scope["method"], template, status[0],
@@ -112,16 +117,16 @@ class EdgeMiddleware:
         scope.setdefault("state", {})["principal"] = principal
         return None
 
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send,
+                         limit: int) -> None:
         response = problem_response(
             413, "payload-too-large",
-            f"the request body is larger than the limit of {self.max_body_bytes} bytes",
+            f"the request body is larger than the limit of {limit} bytes",
             headers={"Connection": "close"})
         await response(scope, receive, send)
 
-    def _limited(self, receive: Receive) -> Receive:
+    def _limited(self, receive: Receive, limit: int) -> Receive:
         seen = 0
-        limit = self.max_body_bytes
 
         async def receive_limited() -> Message:
             nonlocal seen

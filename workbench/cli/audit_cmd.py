@@ -10,7 +10,7 @@ from typing import Any
 from workbench.cli.main import open_store
 
 
-def register(sub: Any) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``audit list|verify``."""
     parser: argparse.ArgumentParser = sub.add_parser(
         "audit", help="read the audit log and verify its hash chain")

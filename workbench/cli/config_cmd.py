@@ -31,6 +31,8 @@ port = 8765
 [tui]
 # Remap a binding by its id: keymap = { "app.quit" = "q,ctrl+c" }
 keymap = {}
+# Times shown in "UTC", "local" (this machine's zone) or an IANA name; Z toggles.
+display_zone = "UTC"
 
 [grouping]
 # Link new events to open investigations: same trace id, same alert fingerprint,
@@ -68,7 +70,9 @@ enabled = false
 # sample_ratio = 0.1
 
 # One [[connectors]] table per source. Common keys: name (unique), kind, enabled,
-# interval_seconds (pause between polls), timeout_seconds (per poll attempt), and
+# interval_seconds (pause between polls), timeout_seconds (per poll attempt),
+# clock_offset_seconds (added to every time the source gives: 90 for a clock 90 s
+# slow), clock_skew_warn_seconds (health warns past it, default 300, 0: never), and
 # the optional [connectors.retry] / [connectors.breaker] tables shown below.
 
 # [[connectors]]
@@ -124,7 +128,7 @@ enabled = false
 """
 
 
-def register(sub: Any) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "config", help="write, check or show the config file")
     actions = parser.add_subparsers(dest="config_command", metavar="ACTION", required=True)

@@ -25,7 +25,7 @@ HEADERS = ("connector", "kind", "status", "breaker", "last success", "last error
            "stored", "dlq", "updated", "held by", "since", "lease age")
 
 
-def register(sub: Any) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "connectors", help="connector health and DLQ sizes (from the store)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")

@@ -9,7 +9,7 @@ from typing import Any
 from workbench.cli.main import CliError
 
 
-def register(sub: Any) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser: argparse.ArgumentParser = sub.add_parser("db", help="manage the store's schema")
     actions = parser.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     upgrade = actions.add_parser("upgrade", help="apply migrations up to REVISION (default: head)")

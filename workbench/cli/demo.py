@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from typing import Any
 
 from workbench.cli.main import open_store
 
 
-def register(sub: Any) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "demo", help="load a realistic demo incident into the store and open it")
     parser.add_argument("--no-ui", action="store_true",

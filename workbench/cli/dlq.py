@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 from workbench.cli.main import CliError, cli_actor, open_store
 from workbench.cli.runtime import config_or_exit, parsers, table
 
 
-def register(sub: Any) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser: argparse.ArgumentParser = sub.add_parser("dlq", help="inspect, replay or discard "
                                                      "records that could not be stored")
     actions = parser.add_subparsers(dest="dlq_command", metavar="ACTION", required=True)

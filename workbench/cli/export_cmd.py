@@ -12,12 +12,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from workbench.cli.main import CliError, cli_actor, load_config, open_store
 
 
-def register(sub: Any) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     export = sub.add_parser("export", help="export an investigation's timeline or a bundle")
     what = export.add_subparsers(dest="what", metavar="WHAT", required=True)
     events = what.add_parser("events", help="the linked events as JSONL (import format) or "
@@ -25,7 +25,8 @@ def register(sub: Any) -> None:
     events.add_argument("investigation_id", type=int, metavar="ID")
     events.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     events.add_argument("--raw", action="store_true",
-                        help="CSV cells unescaped (refused when stdout is a terminal)")
+                        help="CSV cells as stored: no escapes, no formula guard "
+                             "(refused when stdout is a terminal)")
     events.add_argument("--output", "-o", type=Path, default=None, metavar="FILE")
     events.set_defaults(handler=_events)
     bundle = what.add_parser("bundle", help="the investigation as one file for another store")
@@ -74,16 +75,16 @@ def _events(args: argparse.Namespace) -> int:
 
 
 def _bundle(args: argparse.Namespace) -> int:
-    from storage import NotFoundError, audit
+    from storage import NotFoundError
     from workbench.export.bundle import build_bundle
+    from workbench.export.save import record_bundle_export
 
     store = open_store(args)
     try:
         built = build_bundle(store, args.investigation_id, settings=load_config(args).suspects)
         with store.write() as session:
-            audit.record(session=session, actor=cli_actor(), action="investigation.export",
-                         target=f"investigation:{args.investigation_id}",
-                         detail={"via": "cli", "bundle_sha256": built.sha256, **built.counts})
+            record_bundle_export(session, actor=cli_actor(), via="cli",
+                                 investigation_id=args.investigation_id, built=built)
     except NotFoundError as exc:
         raise CliError(str(exc)) from exc
     finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from workbench.cli.main import CliError, open_store
 
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from workbench.grouping import GroupingResult, GroupingRules
 
 
-def register(sub: Any) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "group", help="link new events to open investigations by the grouping rules")
     parser.add_argument("--window-minutes", type=int, default=None, metavar="N",

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from storage import NewDeadLetter, NewEvent, Store
 
 
-def register(sub: Any) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "ingest", help="import events from JSON Lines files (bad lines go to the DLQ)")
     parser.add_argument("files", nargs="+", type=Path, metavar="FILE")

@@ -18,6 +18,7 @@ from workbench import __version__
 
 if TYPE_CHECKING:
     from storage import Store
+    from workbench.config import Config
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -108,7 +109,7 @@ class CliError(Exception):
     """A user-facing error: printed as one line, exit status 2."""
 
 
-def load_config(args: argparse.Namespace) -> Any:
+def load_config(args: argparse.Namespace) -> Config:
     """The config named by ``--config`` (or the default); problems become :class:`CliError`."""
     from workbench.config import ConfigError
     from workbench.config import load_config as load

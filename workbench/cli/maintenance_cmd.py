@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 from workbench.cli.main import CliError, cli_actor, load_config, open_store
 from workbench.cli.when import parse_when
 
 
-def register(sub: Any) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("maintenance", help="maintenance windows: alerts in them neither "
                                                 "group nor auto-open")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)

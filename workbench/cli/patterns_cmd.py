@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 from workbench.cli.main import CliError, load_config, open_store
 from workbench.cli.when import parse_when
 
 
-def register(sub: Any) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("patterns", help="log patterns: mine them, see which are new or "
                                              "surging since the suspect change")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)

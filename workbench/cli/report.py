@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 from workbench.cli.main import CliError, open_store
 
 
-def register(sub: Any) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "report", help="print an investigation (fields, suspects, timeline) as Markdown or JSON")
     parser.add_argument("investigation_id", type=int, metavar="ID")

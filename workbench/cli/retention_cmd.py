@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 from workbench.cli.main import CliError, cli_actor, load_config, open_store
 
 
-def register(sub: Any) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``purge`` and ``erase``."""
     purge = sub.add_parser("purge", help="delete events older than [retention] allows "
                                          "(events linked to an investigation are kept)")

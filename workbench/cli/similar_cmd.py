@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 from workbench.cli.main import CliError, open_store
 
 
-def register(sub: Any) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("similar", help="seen before: past resolved investigations like "
                                             "this one, with the reasons and what fixed them")
     parser.add_argument("investigation_id", type=int, metavar="ID")

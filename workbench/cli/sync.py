@@ -11,7 +11,7 @@ from workbench.cli.main import open_store
 from workbench.cli.runtime import build_connectors, config_or_exit, table
 
 
-def register(sub: Any) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "sync", help="poll every enabled connector until caught up, print a summary, exit")
     parser.add_argument("connector", nargs="*", help="only these connectors (default: all)")

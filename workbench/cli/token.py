@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 from workbench.cli.main import CliError, cli_actor, open_store
 
 ROLES = ("viewer", "responder", "admin")
 
 
-def register(sub: Any) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``token create|list|revoke``."""
     parser: argparse.ArgumentParser = sub.add_parser("token", help="manage REST API tokens")
     actions = parser.add_subparsers(dest="token_command", metavar="ACTION", required=True)

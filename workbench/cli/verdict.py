@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 from workbench.cli.main import CliError, cli_actor, open_store
 
 ACTIONS = {"confirm": "confirmed", "rule-out": "ruled_out", "clear": None}
 
 
-def register(sub: Any) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "suspect", help="confirm a suspect change as the cause, rule it out, or clear the verdict")
     parser.add_argument("investigation_id", type=int, metavar="ID")
@@ -26,28 +25,18 @@ def register(sub: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from storage import NotFoundError, audit, verdicts
+    from storage import NotFoundError, verdicts
     from workbench.sanitize import sanitize_line
 
     actor = cli_actor()
     store = open_store(args)
     try:
+        verdict = ACTIONS[args.action]
         with store.write() as session:
-            verdict = ACTIONS[args.action]
-            if verdict is None:
-                change = verdicts.clear_verdict(session=session,
-                                                investigation_id=args.investigation_id,
-                                                event_id=args.event_id)
-            else:
-                change = verdicts.set_verdict(
-                    session=session, investigation_id=args.investigation_id,
-                    event_id=args.event_id, verdict=verdicts.Verdict(verdict), actor=actor,
-                    note=args.note)
-            audit.record(session=session, actor=actor,
-                         action="suspect.verdict" if verdict else "suspect.verdict.clear",
-                         target=f"investigation:{args.investigation_id}",
-                         detail={"via": "cli", "event_id": args.event_id, "verdict": verdict,
-                                 "root_cause": change.investigation.root_cause})
+            change = verdicts.decide(
+                session=session, investigation_id=args.investigation_id,
+                event_id=args.event_id, verdict=verdicts.Verdict(verdict) if verdict else None,
+                actor=actor, via="cli", note=args.note)
     except (NotFoundError, verdicts.NotAChangeError) as exc:
         raise CliError(str(exc)) from exc
     finally:

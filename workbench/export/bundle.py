@@ -18,8 +18,10 @@ and safe to print to a terminal.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,10 +30,12 @@ import orjson
 from sqlalchemy.orm import Session
 
 from storage import origins
-from storage.events import get_events, list_events
+from storage.converters import import_values
+from storage.event_sql import stream_rows
+from storage.events import get_events
 from storage.investigations import get_investigation
 from storage.models import Event, utcnow
-from storage.queries import MAX_PAGE, EventQuery
+from storage.queries import EventQuery
 from storage.store import Store
 from storage.verdicts import SuspectVerdict, list_verdicts
 from workbench.correlation import analyse_in
@@ -80,15 +84,16 @@ def _verdict(verdict: SuspectVerdict, event: Event) -> dict[str, Any]:
             "decided_by": verdict.decided_by, "decided_at": verdict.decided_at}
 
 
-def _linked(session: Session, investigation_id: int) -> Iterator[Event]:
-    """The linked events a page at a time (the event query's fast read path)."""
-    cursor: str | None = None
-    while True:
-        page = list_events(session=session, query=EventQuery(
-            investigation_id=investigation_id, order="asc", limit=MAX_PAGE, cursor=cursor))
-        yield from page.items
-        if (cursor := page.next_cursor) is None:
-            return
+def _linked(session: Session, investigation_id: int) -> tuple[list[dict[str, Any]], set[int]]:
+    """The linked events as import records, oldest first, and their ids: the event
+    query's linked timeline read in one pass, no model per event."""
+    records: list[dict[str, Any]] = []
+    ids: set[int] = set()
+    query = EventQuery(investigation_id=investigation_id, order="asc")
+    for rows in stream_rows(session.connection(), query):
+        ids.update(row[0] for row in rows)
+        records.extend(map(import_values, rows))
+    return records, ids
 
 
 def sections(store: Store, investigation_id: int,
@@ -96,29 +101,50 @@ def sections(store: Store, investigation_id: int,
     """The four sections of ``investigation_id``'s bundle, read in one transaction."""
     with store.read() as session:
         inv = get_investigation(session=session, investigation_id=investigation_id)
-        events = {e.id: e for e in _linked(session, investigation_id)}
+        records, linked = _linked(session, investigation_id)
         links = origins.link_rows(session=session, investigation_id=investigation_id)
         suspects = analyse_in(session, inv, settings=settings, limit=SUSPECTS).suspects
         verdicts = list_verdicts(session=session, investigation_id=investigation_id)
         judged = {e.id: e for e in get_events(session=session, ids=sorted(verdicts))}
         origin = origins.origin_of(session=session, investigation_id=inv.id,
                                    created_at=inv.created_at)
-    extra = [e for e in [*(s.event for s in suspects), *judged.values()] if e.id not in events]
-    for event in sorted(extra, key=lambda e: (e.occurred_at, e.id)):
-        events.setdefault(event.id, event)
+    extra = {e.id: e for e in [*(s.event for s in suspects), *judged.values()]
+             if e.id not in linked}
+    records.extend(import_record(e) for e in sorted(extra.values(),
+                                                    key=lambda e: (e.occurred_at, e.id)))
     record = inv.model_dump(mode="json", exclude={"id", "event_count"})
     return {
         "investigation": {"origin": origin, "record": record},
-        "events": [import_record(e) for e in events.values()],
+        "events": records,
         "links": links,
         "verdicts": [_verdict(v, judged[i]) for i, v in sorted(verdicts.items()) if i in judged],
     }
+
+
+@contextmanager
+def _collection_paused() -> Iterator[None]:
+    """No cyclic garbage collection meanwhile: building a bundle allocates a few hundred
+    thousand small containers (none in a cycle), and each collection would walk them all
+    again (a quarter of the time of a 100k-event bundle)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def build_bundle(store: Store, investigation_id: int, *,
                  settings: SuspectSettings | None = None,
                  now: datetime | None = None) -> Bundle:
     """The bundle of one investigation (:class:`~storage.NotFoundError` if none)."""
+    with _collection_paused():
+        return _build(store, investigation_id, settings, now)
+
+
+def _build(store: Store, investigation_id: int, settings: SuspectSettings | None,
+           now: datetime | None) -> Bundle:
     parts = sections(store, investigation_id, settings)
     encoded = {name: canonical(parts[name]) for name in SECTIONS}
     checksums = {name: digest(encoded[name]) for name in SECTIONS}

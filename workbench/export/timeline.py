@@ -13,6 +13,10 @@ holds one page in memory.
   microseconds, as its examples carry it, and this event's fields). Cells go through
   :func:`~workbench.sanitize.sanitize` (escape sequences, C0/C1 controls and bidi
   overrides made visible) unless ``raw`` is asked for -- CSV has no lossless escape.
+  A text cell that a spreadsheet would read as a formula (it begins with ``=``, ``+``,
+  ``-``, ``@``, a tab or a carriage return) is neutralised as OWASP's "CSV Injection"
+  page recommends, with a leading ``'``: a log line such as ``=HYPERLINK(...)`` stays
+  text when a responder opens the export. ``raw`` keeps cells exactly as stored.
 """
 
 from __future__ import annotations
@@ -37,6 +41,16 @@ CSV_COLUMNS = ("message", "datetime", "timestamp_desc", "timestamp", "source", "
                "severity", "service", "environment", "host", "trace_id", "span_id",
                "commit_sha", "url", "tags", "body", "attributes", "dedup_key", "event_id")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""First characters that make a spreadsheet evaluate a cell (OWASP, "CSV Injection")."""
+_NUMBERS = frozenset({CSV_COLUMNS.index("timestamp"), CSV_COLUMNS.index("event_id")})
+"""Columns this exporter writes as integers (a timestamp before 1970 is negative): not
+text from the event, so not neutralised."""
+
+
+def formula_safe(cell: str) -> str:
+    """``cell`` with a leading ``'`` if a spreadsheet would take it for a formula."""
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
 
 
 def timeline(store: Store, investigation_id: int, *, page: int = MAX_PAGE,
@@ -80,7 +94,9 @@ def csv_row(event: Event, *, raw: bool = False) -> list[str]:
              event.commit_sha or "", event.url or "", ",".join(event.tags), event.body,
              orjson.dumps(event.attributes, option=orjson.OPT_SORT_KEYS).decode(),
              event.dedup_key, str(event.id)]
-    return cells if raw else [sanitize(c) for c in cells]
+    if raw:
+        return cells
+    return [c if i in _NUMBERS else formula_safe(sanitize(c)) for i, c in enumerate(cells)]
 
 
 def csv_chunks(events: Iterator[Event], *, raw: bool = False, rows: int = 500

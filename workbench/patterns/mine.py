@@ -77,27 +77,38 @@ Line = tuple[int, str | None, str, datetime]
 """A log event as mining reads it: id, service, title, time."""
 
 
-def _mine(session: Session, miners: Miners, logs: list[Line]) -> int:
-    miners.ensure(session, {service for _, service, _, _ in logs})
+Members = list[tuple[int, Cluster]]
+"""Each mined line's event id and the cluster it joined."""
+
+
+def _file(miners: Miners, logs: list[Line]) -> tuple[list[_Touched], Members]:
+    """Mine the lines in memory: the clusters touched (with the span of their lines here)
+    and each line's cluster. No store access, so no lock is held meanwhile."""
     touched: dict[int, _Touched] = {}
-    members: list[tuple[Line, Cluster]] = []
-    for line in logs:
-        _, service, title, at = line
-        cluster, _ = miners.by_service[service].add(title)
+    members: Members = []
+    by_service = miners.by_service
+    for event_id, service, title, at in logs:
+        cluster, _ = by_service[service].add(title)
         seen = touched.get(id(cluster))
         if seen is None:
             touched[id(cluster)] = _Touched(cluster, service, cluster.size == 1, at, at)
-        else:
-            seen.first, seen.last = min(seen.first, at), max(seen.last, at)
-        members.append((line, cluster))
-    new = [t for t in touched.values() if t.new]
+        elif at < seen.first:
+            seen.first = at
+        elif at > seen.last:
+            seen.last = at
+        members.append((event_id, cluster))
+    return list(touched.values()), members
+
+
+def _store(session: Session, touched: list[_Touched], members: Members) -> int:
+    """Write a mined batch: new patterns, changed ones, and the assignments."""
+    new = [t for t in touched if t.new]
     ids = patterns.insert_patterns(session=session, changes=[_change(t) for t in new])
     for item, pattern_id in zip(new, ids, strict=True):
         item.cluster.id = pattern_id
     patterns.update_patterns(session=session,
-                             changes=[_change(t) for t in touched.values() if not t.new])
-    patterns.assign(session=session, rows=[(line[0], c.id, line[1], line[3])
-                                           for line, c in members])
+                             changes=[_change(t) for t in touched if not t.new])
+    patterns.assign(session=session, rows=[(event_id, c.id) for event_id, c in members])
     return len(new)
 
 
@@ -107,21 +118,36 @@ def _change(item: _Touched) -> patterns.PatternChange:
                                   item.first, item.last)
 
 
-def mine_once(store: Store, miners: Miners, *, batch_size: int = 2_000,
+class MiningRaced(RuntimeError):
+    """The cursor moved while a batch was mined: another miner ran without the lease."""
+
+
+def mine_once(store: Store, miners: Miners, *, batch_size: int = 5_000,
               grant: Grant | None = None) -> MineResult:
-    """Mine one batch of events stored since the last batch, in one write transaction."""
+    """Mine one batch of events stored since the last batch.
+
+    The batch is read and mined outside any write transaction (mining is the costly
+    part, and a write transaction would hold back every ingest meanwhile); its
+    patterns, assignments and cursor then commit together, after checking that the
+    cursor is still where the batch began.
+    """
     try:
-        with store.write() as session:
-            if grant is not None:
-                fence(session=session, grant=grant)
+        with store.read() as session:
             after = int(get_cursor(session=session, connector=CURSOR_NAME) or 0)
             last, logs = patterns.log_lines_after(session=session, after_id=after,
                                                   limit=batch_size)
             if last is None:
                 return MineResult(0, 0, 0)
-            created = _mine(session, miners, logs)
+            miners.ensure(session, {service for _, service, _, _ in logs})
+        touched, members = _file(miners, logs)
+        with store.write() as session:
+            if grant is not None:
+                fence(session=session, grant=grant)
+            if int(get_cursor(session=session, connector=CURSOR_NAME) or 0) != after:
+                raise MiningRaced(f"the {CURSOR_NAME} cursor moved from {after}")
+            created = _store(session, touched, members)
             set_cursor(session=session, connector=CURSOR_NAME, cursor=str(last))
-            return MineResult(last - after, len(logs), created)
+        return MineResult(last - after, len(logs), created)
     except BaseException:
         miners.by_service.clear()  # the store has not got this batch: forget it here too
         raise

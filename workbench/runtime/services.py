@@ -14,10 +14,13 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench.runtime.build import build_connectors
 from workbench.runtime.core import Runtime, Service
+
+if TYPE_CHECKING:
+    from workbench.api.server import ApiServer
 
 log = logging.getLogger(__name__)
 
@@ -165,15 +168,7 @@ async def api_service(rt: Runtime) -> AsyncIterator[None]:
         rt.notes.append("api: disabled")
         yield
         return
-    from workbench.api.app import create_app
-    from workbench.api.server import ApiServer
-
-    app = create_app(store=rt.store, settings=settings, health=rt.health, control=rt.control,
-                     read_only=rt.options.read_only, access=rt.config.access,
-                     teams=rt.config.teams)
-    app.state.suspects = rt.config.suspects
-    app.state.grouping = rt.config.grouping
-    server = await asyncio.to_thread(ApiServer(app, settings).start)
+    server = await asyncio.to_thread(_serve_api, rt)  # importing FastAPI: not on the loop
     rt.api_url = server.url
     rt.notes.append(f"api: {server.url}")
     log.info("REST API listening on %s", server.url)
@@ -181,6 +176,19 @@ async def api_service(rt: Runtime) -> AsyncIterator[None]:
         yield
     finally:
         await asyncio.to_thread(server.stop)
+
+
+def _serve_api(rt: Runtime) -> ApiServer:
+    """Build the API app and start serving it (blocking: imports FastAPI and uvicorn)."""
+    from workbench.api.app import create_app
+    from workbench.api.server import ApiServer
+
+    app = create_app(store=rt.store, settings=rt.config.api, health=rt.health,
+                     control=rt.control, read_only=rt.options.read_only,
+                     access=rt.config.access, teams=rt.config.teams)
+    app.state.suspects = rt.config.suspects
+    app.state.grouping = rt.config.grouping
+    return ApiServer(app, rt.config.api).start()
 
 
 SERVICES: list[Service] = [leases_service, connectors_service, grouping_service,

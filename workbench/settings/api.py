@@ -24,6 +24,10 @@ class ApiSettings(BaseModel):
     """TCP port."""
     max_body_bytes: int = Field(default=5_000_000, ge=1_024)
     """Largest request body accepted; bigger ones get 413 before they are read in full."""
+    max_import_bytes: int = Field(default=512_000_000, ge=1_024)
+    """Largest bundle ``POST /api/investigations/import`` accepts (413 above it, checked
+    the same way): a bundle carries a whole timeline (100k events are tens of MB), so
+    that one route has its own limit instead of ``max_body_bytes``."""
     rate_limit_per_second: float = Field(default=200.0, gt=0)
     """Sustained requests per second allowed to one token (token-bucket refill rate)."""
     rate_limit_burst: int = Field(default=400, ge=1)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from connectors.secrets import SecretRef
 
@@ -28,3 +28,13 @@ class TuiSettings(BaseModel):
     token: SecretRef | None = None
     """Require an API token for this TUI (``"env:WB_TOKEN"``, ``"file:PATH"``): it must be
     a live token of the store; its name becomes the user and a viewer token cannot write."""
+    display_zone: str = "UTC"
+    """Where times are shown: ``UTC``, ``local`` (this machine's zone) or an IANA name
+    (``Europe/Paris``). ``Z`` switches between UTC and it; the choice is kept per user."""
+
+    @field_validator("display_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from storage.times import display_zone
+
+        return display_zone(value).name  # a typo is an error at start-up, not UTC

@@ -7,6 +7,7 @@ supervisor) when those are installed and enabled.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -20,9 +21,10 @@ from textual.timer import Timer
 from storage import Store
 from storage.models import utcnow
 from storage.queries import EventQuery
+from storage.times import DisplayZone, ZoneError, display_zone
 from workbench.identity import Identity, os_user
 from workbench.settings.tui import TuiSettings
-from workbench.tui import keymap
+from workbench.tui import fmt, keymap
 from workbench.tui.commands import WorkbenchCommands, action_for
 from workbench.tui.data import Repo
 from workbench.tui.host import ScreenHost
@@ -32,10 +34,21 @@ from workbench.tui.runtime import BesideRuntime
 from workbench.tui.user_view import UserData, ViewKeeper
 
 if TYPE_CHECKING:
+    from textual.driver import Driver
+
     from connectors.control import Control
     from connectors.dlq import Parsers
+    from storage.notify import ChangeFeed
+    from workbench.config import Config
 
 Clock = Callable[[], datetime]
+
+SERVICES_AFTER_LIST = 1.0
+"""Seconds between the first list's rows and starting the services beside the UI: the
+first keys (Enter on the top row and its suspects) do not compete with their imports."""
+SERVICES_AT_THE_LATEST = 4.0
+"""Seconds after mount by which the services start even if the first list never
+arrives (a store read that fails or hangs must not keep the connectors off)."""
 
 
 class WorkbenchApp(App[None]):
@@ -68,15 +81,30 @@ class WorkbenchApp(App[None]):
         """Poll for new data; tests switch it off to keep snapshots still."""
         self.runtime = runtime
         """Connectors, grouping and the API beside the UI (built by the CLI), if any."""
-        self.config: Any = None
+        self.config: Config | None = None
         """The loaded ``workbench.config.Config``, when there is one (DLQ parsers)."""
         self._poll_timers: dict[tuple[int, str], Timer] = {}
         self._poll_callbacks: dict[tuple[int, str], Callable[[], None]] = {}
-        self._feed: Any = None
+        self._feed: ChangeFeed | None = None
         self._paused_polls: dict[int, Callable[[], None]] = {}
+        self._services_started = False
+        self._services_timer: Timer | None = None
         self.gate = KeyGate(self)
         """Routes each key only after the previous one was handled (type-ahead safety)."""
         self.set_keymap(keymap.check_keymap(self.settings.keymap))
+        fmt.set_display_zone(display_zone(self.settings.display_zone))
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's terminal driver, writing only style changes (``workbench.tui.wire``);
+        a driver named in ``TEXTUAL_DRIVER``, or another platform's, as Textual picks it."""
+        driver = super().get_driver_class()
+        from textual.drivers.linux_driver import LinuxDriver
+
+        if driver is LinuxDriver:
+            from workbench.tui.wire import LeanDriver
+
+            return LeanDriver
+        return driver
 
     async def on_event(self, event: events.Event) -> None:
         """Raw keys pass the gate one at a time; everything else as Textual does it."""
@@ -97,13 +125,32 @@ class WorkbenchApp(App[None]):
         from workbench.tui.screens.investigations import InvestigationsScreen
 
         self.push_screen(InvestigationsScreen())
-        self.run_worker(self._load_view, thread=True, group="view", exit_on_error=False)
-        self.gate.hold_until_loaded()
+        self.gate.hold_until_loaded(
+            self.run_worker(self._load_view, thread=True, group="view", exit_on_error=False))
         if self.live and self.repo.store.dialect == "postgresql":
             self.run_worker(self._listen, thread=True, group="feed", exit_on_error=False)
         if self.runtime is not None:
-            self.run_worker(self.runtime.start(self._service_failed), group="services",
-                            exit_on_error=False)
+            self._services_timer = self.set_timer(SERVICES_AT_THE_LATEST, self.start_services)
+
+    def list_shown(self) -> None:
+        """The first list's rows are on the screen: the services follow shortly."""
+        if self.runtime is not None and not self._services_started:
+            self.set_timer(SERVICES_AFTER_LIST, self.start_services)
+
+    def start_services(self) -> None:
+        """Start the runtime beside the UI (connectors, grouping, the API), once.
+
+        Not at mount: starting the services imports FastAPI, uvicorn, the connectors
+        and numpy (about a second of CPU), work that would otherwise stand between
+        launch and the first screen, and between it and the first suspects (issue 11).
+        Connectors resume from their stored cursors, so nothing is missed meanwhile."""
+        if self.runtime is None or self._services_started:
+            return
+        self._services_started = True
+        if self._services_timer is not None:
+            self._services_timer.stop()
+        self.run_worker(self.runtime.start(self._service_failed), group="services",
+                        exit_on_error=False)
 
     def _load_view(self) -> None:
         try:
@@ -119,6 +166,7 @@ class WorkbenchApp(App[None]):
         from workbench.tui.screens.investigations import InvestigationsScreen
 
         self.views.adopt(view)
+        self._restore_zone(view)
         listed = self.screen
         if not view or len(self.screen_stack) != 2 or \
                 not isinstance(listed, InvestigationsScreen):
@@ -126,6 +174,46 @@ class WorkbenchApp(App[None]):
         listed.restore(view)
         if view.get("screen") == "investigation":
             self.open_investigation(int(view["investigation_id"]), restore=view)
+
+    def _restore_zone(self, view: dict[str, Any] | None) -> None:
+        """The zone this user last chose with ``Z`` (a zone this machine lacks: ignored)."""
+        name = (view or {}).get("display_zone")
+        if isinstance(name, str) and name != fmt.shown_zone().name:
+            with contextlib.suppress(ZoneError):  # a zone this machine lacks: stay
+                self._show_zone(display_zone(name))
+
+    def action_toggle_zone(self) -> None:
+        """``Z``: times in UTC or in the configured zone (``local`` if that is UTC)."""
+        zone = fmt.toggled_zone(self.settings.display_zone)
+        self._show_zone(zone)
+        self.remember(display_zone=zone.name)
+        self.notify(f"times shown in {zone.name} ({zone.label()})", markup=False)
+
+    def action_set_zone(self, name: str) -> None:
+        """``:zone Europe/Paris`` (``:zone`` alone toggles like ``Z``)."""
+        if not name.strip():
+            self.action_toggle_zone()
+            return
+        try:
+            zone = display_zone(name)
+        except ZoneError as exc:
+            self.notify(str(exc), severity="error", markup=False)  # the name as typed
+            return
+        self._show_zone(zone)
+        self.remember(display_zone=zone.name)
+        self.notify(f"times shown in {zone.name} ({zone.label()})", markup=False)
+
+    def _show_zone(self, zone: DisplayZone) -> None:
+        """Every pane draws its times again in ``zone``."""
+        from workbench.tui.widgets.rowview import RowView
+
+        fmt.set_display_zone(zone)
+        for screen in self.screen_stack:
+            for rows in screen.query(RowView):
+                rows.redraw()
+            redraw = getattr(screen, "redraw_times", None)
+            if callable(redraw):
+                redraw()
 
     def remember(self, **changes: Any) -> None:
         """Where the user is now (screen, filter, cursor): saved shortly after."""
@@ -214,11 +302,13 @@ class WorkbenchApp(App[None]):
         self.screen.refresh(self.screen.region, layout=True)
 
     def action_help(self) -> None:
-        """Help generated from the live bindings."""
+        """Help generated from the live bindings: this app's own (Textual's scrolling and
+        copy keys of its widgets are not the app's to document)."""
         from workbench.tui.screens.help import HelpScreen
 
+        ours = {key.id for key in keymap.ALL}
         active = {key: (b.binding.description or b.binding.action, b.binding.id or "")
-                  for key, b in self.screen.active_bindings.items()}
+                  for key, b in self.screen.active_bindings.items() if b.binding.id in ours}
         self.push_screen(HelpScreen(active))
 
     def action_command_line(self) -> None:

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -39,6 +39,14 @@ from storage.queries import EventQuery
 from workbench.settings.access import with_team
 from workbench.tui.filters import Filter, investigation_query
 
+if TYPE_CHECKING:  # correlation is optional at run time (see Repo.analysis)
+    from workbench.correlation import Suspect
+    from workbench.dependencies import ErrorDirection
+    from workbench.suspect_settings import SuspectSettings
+
+Analysed = tuple[list["Suspect"], "ErrorDirection | None"]
+"""Ranked suspect changes and where the errors point."""
+
 ANALYSIS_MAX_AGE = 30.0
 """Seconds an investigation's suspects are reused while its links do not change."""
 REQUEST_ID_KEYS = ("request_id", "http.request_id", "request.id", "x-request-id")
@@ -55,8 +63,8 @@ class InvestigationView:
 
     investigation: Investigation
     linked: list[LinkedEvent]
-    suspects: list[Any]
-    direction: Any = None
+    suspects: list[Suspect]
+    direction: ErrorDirection | None = None
     """Where the errors point (:class:`workbench.dependencies.ErrorDirection`), if known."""
 
 
@@ -70,11 +78,11 @@ class Repo:
     def __init__(self, store: Store, *, actor: str = "tui") -> None:
         self.store = store
         self.actor = actor
-        self.suspect_settings: Any = None
+        self.suspect_settings: SuspectSettings | None = None
         """The config's ``[suspects]`` table (``None``: defaults)."""
         self.owners: dict[str, str] = {}
         """``[teams]`` as service -> team: the team of an investigation created here."""
-        self._analysis: tuple[tuple[Any, ...], float, tuple[list[Any], Any]] | None = None
+        self._analysis: tuple[tuple[int, int, datetime], float, Analysed] | None = None
 
     # -- reads ---------------------------------------------------------------
     def investigations(self, flt: Filter, *, sort: str, limit: int) -> list[Investigation]:
@@ -99,7 +107,7 @@ class Repo:
             return inv_repo.investigation_updated_at(session=session,
                                                      investigation_id=investigation_id)
 
-    def analysis(self, inv: Investigation) -> tuple[list[Any], Any]:
+    def analysis(self, inv: Investigation) -> Analysed:
         """Ranked suspect changes and where the errors point (empty without correlation)."""
         try:
             from workbench.correlation import analyse
@@ -115,6 +123,10 @@ class Repo:
         result = (list(found.suspects), found.direction)
         self._analysis = (key, time.monotonic(), result)
         return result
+
+    def forget_analysis(self) -> None:
+        """Rank again next time (a verdict changed the order without touching the links)."""
+        self._analysis = None
 
     def events(self, query: EventQuery) -> Page[Event]:
         """One keyset page of events."""

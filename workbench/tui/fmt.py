@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from storage.models import InvestigationStatus, Severity, Source
+from storage.times import DisplayZone, display_zone
 
 SEVERITY_STYLE = {
     Severity.CRITICAL: "bold red",
@@ -51,16 +52,49 @@ def age(then: datetime, now: datetime) -> str:
     return duration((now - then).total_seconds())
 
 
+_display = DisplayZone("UTC", UTC)
+
+
+def set_display_zone(zone: DisplayZone) -> None:
+    """Show every time in ``zone`` from now on (``[tui] display_zone``, the ``Z`` key).
+
+    One zone per process, like the terminal it is drawn on: the panes read it when they
+    draw, and the app redraws them all when it changes."""
+    global _display
+    _display = zone
+
+
+def shown_zone() -> DisplayZone:
+    """The zone times are shown in."""
+    return _display
+
+
+def toggled_zone(configured: str) -> DisplayZone:
+    """What the ``Z`` key switches to: UTC from anything else, else the configured zone
+    (``local`` when UTC is configured)."""
+    if _display.zone is not UTC:
+        return display_zone("UTC")
+    return display_zone(configured if display_zone(configured).zone is not UTC else "local")
+
+
+def day(value: datetime) -> date:
+    """The calendar day of ``value`` where it is shown (a range spans days there or not)."""
+    return _display.local(value).date()
+
+
 def stamp(value: datetime | None, *, seconds: bool = True) -> str:
-    """UTC time as ``2026-11-28 14:03:07Z`` (or an em dash when unknown)."""
+    """``2026-11-28 14:03:07Z`` in UTC, ``2026-11-28 15:03:07 CET`` in another display
+    zone (or an em dash when unknown)."""
     if value is None:
         return "\u2014"
-    return value.strftime("%Y-%m-%d %H:%M:%SZ" if seconds else "%Y-%m-%d %H:%MZ")
+    shown = _display.local(value)
+    text = shown.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    return text + "Z" if _display.zone is UTC else f"{text} {_display.label(value)}"
 
 
 def short_time(value: datetime, wide: bool) -> str:
-    """Time of day for a timeline row; the date too on wide terminals."""
-    return value.strftime("%m-%d %H:%M:%S" if wide else "%H:%M:%S")
+    """Time of day for a timeline row (in the display zone); the date too when ``wide``."""
+    return _display.local(value).strftime("%m-%d %H:%M:%S" if wide else "%H:%M:%S")
 
 
 def within(delta: timedelta) -> str:

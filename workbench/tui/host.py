@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from connectors.control import Control
     from connectors.dlq import Parsers
+    from workbench.config import Config
     from workbench.identity import Identity
     from workbench.settings.tui import TuiSettings
     from workbench.tui.data import Repo
@@ -37,7 +38,7 @@ class ScreenHost(Protocol):
     user_data: UserData
     """This user's "new since you looked" in the store (blocking: thread workers)."""
     read_only: bool
-    config: Any
+    config: Config | None
     """The loaded ``workbench.config.Config``, when there is one (DLQ replay fallback)."""
     now: Callable[[], datetime]
     """The clock (frozen in tests)."""
@@ -61,6 +62,9 @@ class ScreenHost(Protocol):
 
     def open_event(self, event_id: int) -> None:
         """Push one event in full."""
+
+    def list_shown(self) -> None:
+        """The first list's rows are shown (what runs beside the UI starts after it)."""
 
     def arm(self, screen: Screen[Any], callback: Callable[[], None]) -> None:
         """Schedule the next poll of ``screen`` once the previous one completed."""

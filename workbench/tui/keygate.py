@@ -9,8 +9,8 @@ to the list (status chooser) instead of the filter box that ``/`` was opening.
 The gate holds each raw key until the previous one was handled — stopped by a
 widget, or bubbled to the app and its binding run — and until the screen on top
 (perhaps one that key just pushed) has processed what was queued for it: mounting,
-focusing. Held keys are then replayed in order, so they reach the prompt, filter box
-or chooser that the previous key opened.
+focusing -- and has painted it. Held keys are then replayed in order, so they reach
+the prompt, filter box or chooser that the previous key opened.
 
 Widgets are not enough: a key often starts a fetch (``Enter`` on a filter reloads
 the list, ``Enter`` on a row opens a screen that loads its data) and the next key
@@ -64,12 +64,17 @@ class KeyGate:
         self._fetches: list[Worker[Any]] = []
         """Fetches the current key started: the next key waits for their results."""
 
-    def hold_until_loaded(self) -> None:
+    def hold_until_loaded(self, *reads: Worker[Any]) -> None:
         """At start-up: keys typed before the first screen shows its data wait for it
         (an ``Enter`` typed while the list loads opens the first row, not nothing).
+        ``reads`` are other start-up reads the first key waits for -- the user's saved
+        place, whose restore opens another screen: the keys then wait for *that*
+        screen's data too (its fetches start while this hold is on), so they act on
+        the restored timeline, not on the list behind it or on a timeline still empty.
         Call from the app's mount, after the first screen was pushed."""
         startup = events.Key("", None)
         self.current, self._began = startup, time.monotonic()
+        self._fetches.extend(reads)
         self.app.call_after_refresh(self.finish, startup)
 
     def track(self, worker: Worker[Any]) -> None:
@@ -142,7 +147,10 @@ class KeyGate:
 
     def _drain(self, nodes: list[DOMNode], event: events.Key) -> None:
         if not nodes:
-            if not self.app.screen.call_later(self._next, event):
+            # Last, the top screen paints what the key did: every step of a burst
+            # reaches the terminal (an event pane is seen before the key after it
+            # replaces it), as it would for keys typed one at a time.
+            if not self.app.screen.call_after_refresh(self._next, event):
                 self._next(event)
             return
         head, rest = nodes[0], nodes[1:]

@@ -44,6 +44,7 @@ APP = (
     Key("app.interrupt", "ctrl+c", "interrupt", "quit (asks first)", show=False,
         priority=True),
     Key("app.redraw", "ctrl+l", "redraw", "redraw the screen", show=False),
+    Key("app.zone", "Z", "toggle_zone", "UTC/local time", show=False),
 )
 BACK = (Key("nav.back", "escape,backspace", "back", "back"),)
 ROWS = (
@@ -70,6 +71,10 @@ INVESTIGATION = (
     Key("inv.window", "w", "toggle_window", "linked/window"),
     Key("inv.unlink", "u", "unlink", "unlink", show=False),
     Key("inv.details", "d,tab", "toggle_details", "details"),
+    Key("inv.patterns", "P", "open_patterns", "new log patterns", show=False),
+    Key("inv.similar", "B", "open_similar", "seen before", show=False),
+    Key("inv.verdict", "V", "verdict", "verdict", show=False),
+    Key("inv.export", "x", "export", "export", show=False),
 )
 TIMELINE = (
     Key("timeline.next_error", "e", "next_error(1)", "next error"),
@@ -113,7 +118,7 @@ WRITE_ACTIONS = frozenset({
     "change_status", "set_severity", "set_owner", "set_impact", "add_note", "unlink",
     "tag", "link_marked", "new_from_marked", "new_investigation", "replay", "discard",
     "pause", "set_status", "set_field_severity", "set_field_owner",
-    "set_field_business_impact", "add_note_text",
+    "set_field_business_impact", "add_note_text", "verdict",
 })
 """Actions that write: hidden and inert in a read-only session."""
 

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 SAVE_DELAY = 0.5
 """Seconds between a change of screen, filter or cursor and its write."""
 VIEW_KEYS = ("screen", "investigation_id", "list_filter", "list_sort", "list_cursor",
-             "timeline_filter", "timeline_cursor")
+             "timeline_filter", "timeline_cursor", "display_zone")
 """What a saved view may hold (anything else in a stored document is ignored)."""
 
 

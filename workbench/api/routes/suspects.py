@@ -13,7 +13,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from storage import audit, investigations, verdicts
+from storage import investigations, verdicts
 from storage.models import MAX_ID, Investigation
 from storage.verdicts import SuspectVerdict, Verdict, VerdictChange
 from workbench.api.deps import Db, Responder, Viewer
@@ -74,17 +74,7 @@ async def suspects(_: Viewer, db: Db, request: Request,
     return await db.read(work)
 
 
-def _audit(session: Session, actor: str, action: str, investigation_id: int,
-           change: VerdictChange, event_id: int) -> VerdictOut:
-    detail: dict[str, Any] = {"event_id": event_id,
-                              "verdict": change.verdict.verdict.value if change.verdict else None,
-                              "previous": change.previous.verdict.value if change.previous
-                              else None,
-                              "root_cause": change.investigation.root_cause}
-    if change.displaced is not None:
-        detail["displaced_event_id"] = change.displaced.event_id
-    audit.record(session=session, actor=actor, action=action,
-                 target=f"investigation:{investigation_id}", detail=detail)
+def _out(change: VerdictChange) -> VerdictOut:
     return VerdictOut(verdict=change.verdict, previous=change.previous,
                       displaced=change.displaced, investigation=change.investigation)
 
@@ -97,11 +87,9 @@ async def put_verdict(principal: Responder, db: Db, investigation_id: Investigat
     the root cause and replaces any other confirmed change; 422 if the event is not a
     change (commit, deploy, pipeline)."""
     def work(session: Session) -> VerdictOut:
-        change = verdicts.set_verdict(session=session, investigation_id=investigation_id,
-                                      event_id=event_id, verdict=body.verdict,
-                                      actor=principal.name, note=body.note)
-        return _audit(session, principal.name, "suspect.verdict", investigation_id, change,
-                      event_id)
+        return _out(verdicts.decide(session=session, investigation_id=investigation_id,
+                                    event_id=event_id, verdict=body.verdict,
+                                    actor=principal.name, via="api", note=body.note))
 
     return await db.write(work)
 
@@ -112,10 +100,8 @@ async def delete_verdict(principal: Responder, db: Db, investigation_id: Investi
                          event_id: EventId) -> Response:
     """Remove the verdict (404 if there is none); a root cause it set is cleared."""
     def work(session: Session) -> None:
-        change = verdicts.clear_verdict(session=session, investigation_id=investigation_id,
-                                        event_id=event_id)
-        _audit(session, principal.name, "suspect.verdict.clear", investigation_id, change,
-               event_id)
+        verdicts.decide(session=session, investigation_id=investigation_id,
+                        event_id=event_id, verdict=None, actor=principal.name, via="api")
 
     await db.write(work)
     return Response(status_code=204)

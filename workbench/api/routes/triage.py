@@ -48,6 +48,7 @@ from workbench.api.routes.suspects import suspect_settings
 from workbench.export.bundle import build_bundle
 from workbench.export.load import BundleError, load_bundle
 from workbench.export.postmortem import postmortem
+from workbench.export.save import record_bundle_export
 from workbench.export.timeline import export_chunks
 from workbench.grouping import GroupingSettings
 from workbench.grouping_preview import preview
@@ -87,9 +88,8 @@ async def export(principal: Viewer, db: Db, request: Request,
                                     settings=suspect_settings(request))
 
     def record(session: Session) -> None:
-        audit.record(session=session, actor=principal.name, action="investigation.export",
-                     target=f"investigation:{investigation_id}",
-                     detail={"via": "api", "bundle_sha256": built.sha256, **built.counts})
+        record_bundle_export(session, actor=principal.name, via="api",
+                             investigation_id=investigation_id, built=built)
 
     try:
         await db.write(record)
@@ -110,8 +110,13 @@ class ImportOut(BaseModel):
     conflicts: list[str]
 
 
-@router.post("/api/investigations/import", response_model=ImportOut,
-             responses={422: problem_doc("Not a bundle, or a checksum does not match")},
+IMPORT_PATH = "/api/investigations/import"
+"""The bundle import: its body limit is ``[api] max_import_bytes``, not ``max_body_bytes``."""
+
+
+@router.post(IMPORT_PATH, response_model=ImportOut,
+             responses={422: problem_doc("Not a bundle, or a checksum does not match"),
+                        413: problem_doc("The bundle is larger than [api] max_import_bytes")},
              summary="Load an investigation bundle (idempotent)")
 async def load(principal: Responder, db: Db, request: Request) -> ImportOut:
     """The request body is a bundle from an export; importing it twice is importing it

@@ -24,9 +24,10 @@ if TYPE_CHECKING:
 
 R = TypeVar("R")
 
-BACKGROUND = frozenset({"suspects", "histogram", "preview"})
+BACKGROUND = frozenset({"suspects", "histogram", "preview", "export"})
 """Fetch groups no key waits for: what they bring (rankings, counts, a preview beside
-the list) is never what the next key acts on, and they can take seconds on a big store.
+the list, a file written by an export) is never what the next key acts on, and they can
+take seconds on a big store.
 Every other fetch a key starts holds the keys typed after it until its result is in
 (``workbench.tui.keygate``)."""
 

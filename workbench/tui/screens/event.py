@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from textual.app import ComposeResult
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from storage.models import Event, EventKind
 from storage.queries import EventQuery
@@ -21,6 +21,7 @@ from workbench.tui.screens.base import BaseScreen
 from workbench.tui.screens.modals import ChoiceScreen
 from workbench.tui.widgets.askbar import AskBar
 from workbench.tui.widgets.detail import event_text
+from workbench.tui.widgets.footer import SteadyFooter
 from workbench.tui.widgets.pager import Pager
 
 
@@ -48,7 +49,7 @@ class EventScreen(BaseScreen):
         with Pager(id="event-scroll"):
             yield Static("loading\u2026", id="event-text", markup=False)
         yield AskBar()
-        yield Footer()
+        yield SteadyFooter()
 
     def on_mount(self) -> None:
         self.set_focus(self.query_one("#event-scroll"))
@@ -68,6 +69,11 @@ class EventScreen(BaseScreen):
         self.context = context
         self.query_one("#event-text", Static).update(
             event_text(context.event, context.changes, context.investigations))
+
+    def redraw_times(self) -> None:
+        """The display zone changed: the same event, its times in the new zone."""
+        if self.context is not None:
+            self._loaded(self.context)
 
     def action_scroll(self, delta: int) -> None:
         """j/k scroll the detail."""

@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.widgets import Footer
 
 from storage.queries import EventQuery
 from workbench.tui.messages import TimelineFilterChanged
 from workbench.tui.screens.base import BaseScreen
 from workbench.tui.screens.timeline_loader import TimelineLoader
 from workbench.tui.widgets.askbar import AskBar
+from workbench.tui.widgets.footer import SteadyFooter
 from workbench.tui.widgets.timeline import TimelinePane
 
 
@@ -27,7 +27,7 @@ class EventsScreen(BaseScreen):
     def compose(self) -> ComposeResult:
         yield self.pane
         yield AskBar()
-        yield Footer()
+        yield SteadyFooter()
 
     def on_mount(self) -> None:
         self.set_focus(self.pane.rows)

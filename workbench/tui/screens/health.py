@@ -10,7 +10,7 @@ from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from storage.models import DeadLetter
 from workbench.sanitize import sanitize, sanitize_line
@@ -19,6 +19,7 @@ from workbench.tui.fmt import stamp
 from workbench.tui.screens.base import BaseScreen, describe
 from workbench.tui.screens.modals import ConfirmScreen
 from workbench.tui.widgets.askbar import AskBar
+from workbench.tui.widgets.footer import SteadyFooter
 from workbench.tui.widgets.header import ColumnHeader
 from workbench.tui.widgets.pager import Pager
 from workbench.tui.widgets.rows import ConnectorRows, DeadLetterRows
@@ -50,7 +51,7 @@ class HealthScreen(BaseScreen):
         yield ColumnHeader(self.letters)
         yield self.letters
         yield AskBar()
-        yield Footer()
+        yield SteadyFooter()
 
     def on_mount(self) -> None:
         self.set_focus(self.connectors)
@@ -198,7 +199,7 @@ class DeadLetterScreen(BaseScreen):
         with Pager(id="dl-scroll"):
             yield Static(dead_letter_text(self.letter), markup=False)
         yield AskBar()
-        yield Footer()
+        yield SteadyFooter()
 
     def on_mount(self) -> None:
         self.set_focus(self.query_one("#dl-scroll"))

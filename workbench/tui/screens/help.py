@@ -22,7 +22,9 @@ TRIAGE = Text.assemble(
     ("c", "bold"), " the commit before\n",
     ("/", "bold"), " searches a timeline, ", ("n", "bold"), "/", ("N", "bold"),
     " next/previous match; ", ("f", "bold"), " filters; ", ("a", "bold"), " adds a note\n",
-    "Writes (s v u R X P, :status, :resolve) ask first; only ", ("ctrl+y", "bold"),
+    ("P", "bold"), " log patterns new since the suspect; ", ("B", "bold"), " seen before; ",
+    ("V", "bold"), " verdict; ", ("x", "bold"), " export; ", ("Z", "bold"), " UTC/local\n",
+    "Writes (s v u V R X P, :status, :resolve) ask first; only ", ("ctrl+y", "bold"),
     " confirms. ctrl+l redraws.")
 
 

@@ -14,7 +14,6 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Container
-from textual.widgets import Footer
 
 from storage.models import ALLOWED_TRANSITIONS, Event, Investigation, Severity
 from storage.queries import EventQuery
@@ -24,12 +23,14 @@ from workbench.tui.data import InvestigationView
 from workbench.tui.filters import EVENT_KEYS, FilterError, parse
 from workbench.tui.fmt import STATUS_STYLE, within
 from workbench.tui.messages import TimelineFilterChanged
+from workbench.tui.screens import triage_flows
 from workbench.tui.screens.base import BaseScreen
 from workbench.tui.screens.modals import ChoiceScreen, ConfirmScreen
 from workbench.tui.screens.seen import SeenMarks
 from workbench.tui.screens.timeline_loader import TimelineLoader
 from workbench.tui.widgets.askbar import AskBar
 from workbench.tui.widgets.detail import investigation_text, mttr_line
+from workbench.tui.widgets.footer import SteadyFooter
 from workbench.tui.widgets.pager import Pager
 from workbench.tui.widgets.steady import Steady
 from workbench.tui.widgets.timeline import TimelinePane
@@ -86,7 +87,7 @@ class InvestigationScreen(BaseScreen):
                 yield Steady("loading\u2026", id="detail-text")
             yield self.pane
         yield AskBar()
-        yield Footer()
+        yield SteadyFooter()
 
     def on_mount(self) -> None:
         self.set_focus(self.pane.rows)
@@ -157,6 +158,12 @@ class InvestigationScreen(BaseScreen):
             self.loader.refresh()  # an unlink: the loaded pages again, the cursor kept
         self._load_suspects()
         self.wb.arm(self, self.reload)
+
+    def redraw_times(self) -> None:
+        """The display zone changed: the head and details again (the rows redraw themselves)."""
+        if self.view is not None:
+            self._draw_head(self.view.investigation)
+            self._draw_details()
 
     def _draw_details(self) -> None:
         assert self.view is not None
@@ -411,3 +418,30 @@ class InvestigationScreen(BaseScreen):
     def action_new_investigation(self) -> None:
         """``:new`` here creates one from the marked events."""
         self.pane.action_new_from_marked()
+
+    # -- triage ----------------------------------------------------------------
+    def action_open_patterns(self) -> None:
+        """Log patterns new or surging since the top suspect change."""
+        from workbench.tui.screens.triage import PatternsScreen
+
+        self.app.push_screen(PatternsScreen(self.investigation_id))
+
+    def action_open_similar(self) -> None:
+        """Seen before: past resolved investigations like this one."""
+        from workbench.tui.screens.triage import SimilarScreen
+
+        self.app.push_screen(SimilarScreen(self.investigation_id))
+
+    def action_verdict(self) -> None:
+        """Confirm a suspect change as the cause, rule it out, or clear its verdict."""
+        triage_flows.choose_suspect(self, self.investigation_id, self.suspects,
+                                    self.verdict_written)
+
+    def verdict_written(self) -> None:
+        """A verdict changed the ranking: rank again now, not in 30 seconds."""
+        self.suspects_of, self.suspects_at = None, -SUSPECTS_EVERY
+        self._load_suspects()
+
+    def action_export(self) -> None:
+        """Write the investigation to a file: JSONL, Timesketch CSV, bundle or postmortem."""
+        triage_flows.choose_export(self, self.investigation_id)

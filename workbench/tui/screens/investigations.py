@@ -14,7 +14,7 @@ from collections.abc import Hashable
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Footer, Input
+from textual.widgets import Input
 
 from storage.models import Investigation
 from workbench.tui import keymap
@@ -30,6 +30,7 @@ from workbench.tui.screens.base import BaseScreen
 from workbench.tui.widgets.askbar import AskBar
 from workbench.tui.widgets.detail import investigation_text
 from workbench.tui.widgets.filterbox import FilterBox
+from workbench.tui.widgets.footer import SteadyFooter
 from workbench.tui.widgets.header import ColumnHeader
 from workbench.tui.widgets.rows import InvestigationRows
 from workbench.tui.widgets.steady import Steady
@@ -75,7 +76,7 @@ class InvestigationsScreen(BaseScreen):
             with VerticalScroll(id="preview", can_focus=False):
                 yield Steady("", id="preview-text")
         yield AskBar()
-        yield Footer()
+        yield SteadyFooter()
 
     def on_mount(self) -> None:
         self.set_focus(self.rows)
@@ -141,6 +142,8 @@ class InvestigationsScreen(BaseScreen):
             self.rows.set_rows(items)
             self._restore_cursor()
         self._refresh_preview()
+        if not self.loaded_once:
+            self.call_after_refresh(self.wb.list_shown)  # the rows are up: now the rest
         self.loaded_once = True
         self._draw_status()
         self.wb.arm(self, self.reload)

@@ -28,6 +28,7 @@ from workbench.tui.fmt import (
     SOURCE_STYLE,
     STATUS_STYLE,
     duration,
+    short_time,
     stamp,
 )
 
@@ -124,17 +125,36 @@ def _direction(text: Text, direction: Any) -> None:
         text.append(f"  {sanitize_line(how, limit=120)}\n", "dim")
 
 
+VERDICT_WORDS = {"confirmed": "CONFIRMED", "ruled_out": "RULED OUT"}
+
+
+def verdict_label(suspect: Any) -> str:
+    """``[CONFIRMED by tui:alex]`` for a suspect with a verdict, else ``""``."""
+    verdict = getattr(suspect, "verdict", None)
+    if verdict is None:
+        return ""
+    return f"[{VERDICT_WORDS[verdict.verdict.value]} by {verdict.decided_by}]"
+
+
 def _suspects(text: Text, suspects: Sequence[Any]) -> None:
     if not suspects:
         return
-    text.append("\nSuspect changes (ranked)\n", "bold underline")
+    text.append("\nSuspect changes (ranked)", "bold underline")
+    text.append("  V verdict \u00b7 P patterns \u00b7 B seen before\n", "dim")
     for rank, suspect in enumerate(suspects, 1):
         event: Event = suspect.event
         text.append(f"{rank}. ", "bold")
         text.append(f"{float(suspect.score):5.2f} ", "yellow")
         text.append(SOURCE_BADGE[event.source] + " ", SOURCE_STYLE[event.source])
         text.append(sanitize_line(event.commit_sha or "", limit=8) + " ", "magenta")
-        text.append(sanitize_line(event.title, limit=120) + "\n")
+        text.append(sanitize_line(event.title, limit=120))
+        label = verdict_label(suspect)
+        if label:
+            style = "bold green" if suspect.verdict.verdict.value == "confirmed" else "dim"
+            text.append(" " + sanitize_line(label, limit=120), style)
+            if suspect.verdict.note:
+                text.append(" " + sanitize_line(suspect.verdict.note, limit=120), "dim")
+        text.append("\n")
         reasons = "; ".join(str(r) for r in suspect.reasons)
         text.append("     " + sanitize_line(reasons, limit=200) + "\n", "dim")
 
@@ -145,7 +165,7 @@ def _links(text: Text, linked: Sequence[LinkedEvent], total: int) -> None:
     text.append(f"\nLinked events ({total}) and why\n", "bold underline")
     for item in linked[:200]:
         event = item.event
-        text.append(event.occurred_at.strftime("%H:%M:%S "), "dim")
+        text.append(short_time(event.occurred_at, False) + " ", "dim")
         text.append(SOURCE_BADGE[event.source] + " ", SOURCE_STYLE[event.source])
         text.append(sanitize_line(event.title, limit=80), SEVERITY_STYLE[event.severity])
         text.append("  \u2190 " + sanitize_line(link_reason(item), limit=120) + "\n", "dim")

@@ -21,7 +21,9 @@ from workbench.tui.fmt import (
     SOURCE_STYLE,
     STATUS_STYLE,
     age,
+    day,
     short_time,
+    shown_zone,
 )
 from workbench.tui.widgets.rowview import RowView
 
@@ -42,6 +44,16 @@ def compact_count(n: int) -> str:
 def _cell(value: object, width: int) -> str:
     text = sanitize_line("" if value is None else value, limit=max(width, 1))
     return text[:width].ljust(width)
+
+
+def _time_title(rows: list[Event], width: int) -> str:
+    """``TIME`` (UTC, the default), or the display zone's name: ``TIME CET``, ``CEST``."""
+    zone = shown_zone()
+    if zone.name == "UTC":
+        return "TIME"
+    label = zone.label(rows[0].occurred_at if rows else None)
+    title = f"TIME {label}"
+    return title if len(title) < width else label[:width - 1]
 
 
 class InvestigationRows(RowView[Investigation]):
@@ -112,7 +124,7 @@ class EventRows(RowView[Event]):
         if self.size.width >= 110:
             return True
         rows = self.rows
-        return bool(rows) and rows[0].occurred_at.date() != rows[-1].occurred_at.date()
+        return bool(rows) and day(rows[0].occurred_at) != day(rows[-1].occurred_at)
 
     def set_rows(self, rows: Iterable[Event], *, has_more: bool = False) -> None:
         """Replace the rows; the column header follows if the date column came or went."""
@@ -123,15 +135,19 @@ class EventRows(RowView[Event]):
                 header.refresh()
 
     def header(self, width: int) -> Text:
-        wide = self.dated()
-        time_w = 15 if wide else 9
-        return Text(" " + "TIME".ljust(time_w) + "SRC " + "SEV  " + "SERVICE".ljust(13)
-                    + "TITLE", style="bold")
+        time_w = self.head_width(None)
+        return Text(" " + _time_title(self.rows, time_w).ljust(time_w) + "SRC " + "SEV  "
+                    + "SERVICE".ljust(13) + "TITLE", style="bold")
+
+    def head_width(self, text: Text | None) -> int:
+        """The time column, which the cursor paints (in the text's own colour: one style
+        run fewer per row, ~11 bytes of each row a scroll rewrites)."""
+        return 15 if self.dated() else 9
 
     def render_row(self, row: Event, width: int) -> Text:
         wide = self.dated()
         text = Text(no_wrap=True, end="")
-        text.append(short_time(row.occurred_at, wide) + " ", "dim")
+        text.append(short_time(row.occurred_at, wide) + " ")
         text.append(SOURCE_BADGE[row.source].ljust(4), SOURCE_STYLE[row.source])
         text.append(SEVERITY_SHORT[row.severity].ljust(5), SEVERITY_STYLE[row.severity])
         text.append(_cell(row.service or "", 12) + " ", "cyan")

@@ -62,7 +62,9 @@ class RowView(ScrollView, Generic[T], can_focus=True):
     COMPONENT_CLASSES = {"rowview--cursor", "rowview--marked", "rowview--empty",
                          "rowview--match"}
     DEFAULT_CSS = """
-    RowView { height: 1fr; background: $surface; }
+    RowView { height: 1fr; background: $surface; overflow-x: hidden;
+        scrollbar-background: $surface; scrollbar-background-hover: $surface;
+        scrollbar-background-active: $surface; }
     RowView > .rowview--cursor { background: $primary 45%; text-style: bold; }
     RowView:blur > .rowview--cursor { background: $primary 20%; text-style: none; }
     RowView > .rowview--marked { color: $warning; }
@@ -180,12 +182,40 @@ class RowView(ScrollView, Generic[T], can_focus=True):
         self.scroll_to(y=self.scroll_offset.y + len(rows), animate=False, immediate=True)
         self.refresh()
 
-    def refresh_line(self, y: int) -> None:
-        """Repaint row ``y``'s cells only: Textual's version spans the widget's whole
-        width, so every cursor move also rewrote the scrollbar cells of both rows
-        (~70 of ~540 bytes per keystroke at 80x24, measured by benchmarks/bench_tui)."""
+    def redraw(self) -> None:
+        """Render every row again (what a row shows changed: the display zone)."""
+        self._cache.clear()
+        self._texts.clear()
+        self.refresh()
+        if self.parent is not None:
+            for header in self.parent.query("ColumnHeader"):
+                header.refresh()
+
+    def refresh_line(self, y: int, cells: int | None = None) -> None:
+        """Repaint row ``y``'s cells only (``cells``: its first ones): Textual's version
+        spans the widget's whole width, so every cursor move also rewrote the scrollbar
+        cells of both rows (~70 of ~540 bytes per keystroke at 80x24, measured by
+        benchmarks/bench_tui)."""
         width = self.scrollable_content_region.width or self.size.width
+        if cells is not None:
+            width = min(width, cells)
         self.refresh(Region(0, y - int(self.scroll_offset.y), width, 1))
+
+    def cursor_cells(self, index: int) -> int | None:
+        """How many cells of row ``index`` the cursor paints: the gutter and the row's
+        first column (its first styled run), so a cursor move rewrites those cells of
+        two rows, not both rows (a whole row is ~220 bytes over SSH in 256 colours).
+        ``None``: the whole row (a row without styles)."""
+        if not 0 <= index < len(self.rows):
+            return None
+        width = self.scrollable_content_region.width or self.size.width
+        head = self.head_width(self.render_row(self.rows[index], max(width - 1, 1)))
+        return None if head is None else 1 + head
+
+    def head_width(self, text: Text | None) -> int | None:
+        """Cells of a rendered row that the cursor paints, after the gutter: the first
+        column (here: the first styled run; ``None``, a row without styles: all)."""
+        return min(span.end for span in text.spans) if text and text.spans else None
 
     def _resize(self) -> None:
         self.virtual_size = Size(self.size.width, len(self.rows))
@@ -237,8 +267,8 @@ class RowView(ScrollView, Generic[T], can_focus=True):
         index = max(0, min(index, len(self.rows) - 1))
         previous = self.cursor
         self.set_reactive(RowView.cursor, index)
-        self.refresh_line(previous)
-        self.refresh_line(index)
+        self.refresh_line(previous, self.cursor_cells(previous))
+        self.refresh_line(index, self.cursor_cells(index))
         self._follow()
         if notify and self.rows:
             self.post_message(self.Highlighted(self, index))  # type: ignore[arg-type]
@@ -325,7 +355,10 @@ class RowView(ScrollView, Generic[T], can_focus=True):
                       base: Style) -> Strip:
         gutter = GUTTER_CURSOR if is_cursor else GUTTER_MARK if is_marked else " "
         text = Text(gutter, end="")
-        text.append_text(self.render_row(row, max(width - 1, 1)))
+        body = self.render_row(row, max(width - 1, 1))
+        head = self.head_width(body)
+        cells = width if head is None else 1 + head
+        text.append_text(body)
         if self.search.regex is not None:
             text.highlight_regex(self.search.regex,
                                  self.get_component_rich_style("rowview--match"))
@@ -333,8 +366,19 @@ class RowView(ScrollView, Generic[T], can_focus=True):
         line_style = base
         if is_marked:
             line_style = line_style + self.get_component_rich_style("rowview--marked")
-        if is_cursor:
-            line_style = line_style + self.get_component_rich_style("rowview--cursor")
-        segments = [Segment(s.text, line_style + s.style if s.style else line_style)
-                    for s in text.render(self.app.console) if s.text != "\n"]
+        # The cursor paints the gutter and the first column (see :meth:`cursor_cells`).
+        head_style = line_style + self.get_component_rich_style("rowview--cursor") \
+            if is_cursor else line_style
+        segments: list[Segment] = []
+        at = 0
+        for seg in text.render(self.app.console):
+            if seg.text == "\n":
+                continue
+            parts = [seg]
+            if at < cells < at + seg.cell_length:
+                parts = list(seg.split_cells(cells - at))
+            for part in parts:
+                style = head_style if at < cells else line_style
+                segments.append(Segment(part.text, style + part.style if part.style else style))
+                at += part.cell_length
         return Strip(fewer_runs(segments), width)
