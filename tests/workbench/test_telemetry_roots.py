@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx
 import pytest
@@ -151,7 +152,7 @@ print(len(exporter.get_finished_spans()))
 """
 
 
-def test_fastapi_makes_no_spans_of_its_own_even_with_a_global_provider(tmp_path) -> None:
+def test_fastapi_makes_no_spans_of_its_own_even_with_a_global_provider(tmp_path: Path) -> None:
     """The workbench's request span is the only one: FastAPI's hook stays off (in a fresh
     interpreter: a global provider can be set only once per process)."""
     code = FRAMEWORK_SPANS.replace("{db}", str(tmp_path / "wb.db"))
