@@ -2,7 +2,8 @@
 
 ``workbench``: the real app from :func:`workbench.api.app.create_app` (auth, rate
 limit, metrics, security headers included); ``workbench-nocache``: the same with
-the token cache off (every request looks its token up). ``baseline``: bare Starlette + orjson
+the token cache off (every request looks its token up); both freeze their start-up heap
+once listening, as ``workbench serve`` does. ``baseline``: bare Starlette + orjson
 doing the same lookups with a ``sqlite3`` connection per thread, no auth (the
 anchor of performance.md §4).
 """
@@ -74,6 +75,10 @@ def serve(kind: str, db_path: str, port: int = 0) -> None:
         start(None, engine=store.engine)  # tracing only if OTEL_TRACES_EXPORTER asks for it
         app = create_app(store=store, settings=settings)
     server = ApiServer(app, settings, loop="uvloop", http="httptools").start()
+    if kind != "baseline":
+        from workbench.cli.serve import freeze_start_up_heap
+
+        freeze_start_up_heap()  # as `workbench serve` does once it is ready
     sys.stdout.write(f"{server.port}\n")
     sys.stdout.flush()
     stop = threading.Event()

@@ -23,15 +23,24 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from contextlib import AbstractContextManager
+from typing import Protocol
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from storage.tables import EventRow
 
-if TYPE_CHECKING:
-    from storage.store import Store  # storage.store -> ingest -> here: no cycle at runtime
+
+class Store(Protocol):
+    """What the feed needs of :class:`storage.store.Store` (a protocol: the store imports
+    ingest, which imports this module)."""
+
+    @property
+    def engine(self) -> Engine: ...
+    @property
+    def dialect(self) -> str: ...
+    def read(self) -> AbstractContextManager[Session]: ...
 
 CHANNEL = "workbench_events"
 INGEST_LOCK = 7262012

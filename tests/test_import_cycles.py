@@ -12,15 +12,7 @@ import grimp
 
 PACKAGES = ("storage", "connectors", "workbench")
 
-KNOWN_TYPE_ONLY: set[frozenset[str]] = {
-    # Issue 13: the timeline widget and its loader annotate with each other (the widget
-    # asks its loader for more pages; its writes are messages to the screen already).
-    frozenset({"workbench.tui.screens.timeline_loader", "workbench.tui.widgets.timeline"}),
-    # ``notify`` annotates with ``Store``; ``store`` -> ``ingest`` -> ``notify`` at runtime.
-    frozenset({"storage.ingest", "storage.notify", "storage.store"}),
-    # ``scoring`` annotates with ``detect.MetricQuery``; ``detect`` calls ``scoring``.
-    frozenset({"connectors.metrics.detect", "connectors.metrics.scoring"}),
-}
+KNOWN_TYPE_ONLY: set[frozenset[str]] = set()
 
 
 def cycles(graph: grimp.ImportGraph) -> set[frozenset[str]]:

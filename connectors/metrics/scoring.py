@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -17,8 +17,20 @@ from numpy.typing import NDArray
 from connectors.metrics.episodes import Direction, crosses, flag
 from connectors.metrics.zscore import Matrix, ZScores, carry_baseline, rolling_zscore
 
-if TYPE_CHECKING:
-    from connectors.metrics.detect import MetricQuery
+
+class MetricQuery(Protocol):
+    """What scoring reads of a configured query (:class:`connectors.metrics.detect.MetricQuery`
+    satisfies it; a protocol, so the scoring module does not depend on the one that calls it)."""
+
+    @property
+    def window(self) -> int: ...
+    @property
+    def min_baseline(self) -> int: ...
+    @property
+    def rel_std_floor(self) -> float: ...
+    @property
+    def recovery_samples(self) -> int: ...
+    def effective(self) -> tuple[float, Direction]: ...
 
 MAX_EPISODES = 64
 """Episodes walked per series and range; more are scored against rolling baselines."""

@@ -12,7 +12,7 @@ from connectors import dlq
 from connectors.dlq import Parsers, ReplayStatus, UnknownParserError
 from connectors.supervisor import Supervisor
 from storage import Store
-from storage.models import DeadLetterStatus, NewDeadLetter
+from storage.models import DeadLetterStatus, NewDeadLetter, NewEvent
 from tests.connectors.runtime_fakes import FakeConnector, config, records
 
 
@@ -110,11 +110,11 @@ async def test_store_rejected_events_go_to_the_dlq(store: Store) -> None:
     fake = FakeConnector("nul", data)
     real_parse = fake.parse
 
-    def parse(raw: bytes):  # type: ignore[no-untyped-def]
+    def parse(raw: bytes) -> NewEvent:
         event = real_parse(raw)
         return event.model_copy(update={"title": "bad\x00title"}) if raw == b"n-3" else event
 
-    fake.parse = parse  # type: ignore[method-assign]
+    fake.parse = parse  # type: ignore[method-assign]  # the fake's parser, wrapped
     summary = await Supervisor(store, [(fake, config("nul"))]).sync()
     assert (summary["nul"].stored, summary["nul"].dead_lettered) == (9, 1)
     letter = dlq.list_letters(store, connector="nul").items[0]

@@ -33,7 +33,7 @@ def _plan(store: Store) -> str:
         conn = session.connection()
         for stmt in statements:
             dialect = sqlite.dialect() if store.dialect == "sqlite" \
-                else postgresql.dialect()  # type: ignore[no-untyped-call]
+                else postgresql.dialect()  # type: ignore[no-untyped-call]  # untyped in SQLAlchemy
             compiled = stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
             if store.dialect == "postgresql":
                 rows = conn.execute(text(f"EXPLAIN {compiled}")).all()

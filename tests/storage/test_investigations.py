@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from storage import (
     EventQuery,
     InvalidTransitionError,
+    Investigation,
     InvestigationQuery,
     InvestigationStatus,
     LinkReason,
@@ -24,7 +25,7 @@ from tests.storage.conftest import T0, new_event
 OPEN, INVESTIGATING, RESOLVED = InvestigationStatus
 
 
-def _create(store: Store, title: str = "Checkout errors", **kwargs: object):  # type: ignore[no-untyped-def]
+def _create(store: Store, title: str = "Checkout errors", **kwargs: object) -> Investigation:
     return store.create_investigation(NewInvestigation(title=title, **kwargs))
 
 

@@ -112,7 +112,7 @@ def test_naive_datetime_object_is_refused() -> None:
 def test_events_are_frozen() -> None:
     event = NewEvent.model_validate(GOOD)
     with pytest.raises(ValidationError):
-        event.title = "changed"  # type: ignore[misc]
+        event.title = "changed"  # type: ignore[misc]  # the point: frozen refuses it
 
 
 def test_dedup_key_is_derived_from_content_and_stable() -> None:

@@ -184,10 +184,11 @@ def test_keys_typed_at_start_wait_for_the_restored_timeline(
         store.close()
     config = tmp_path / "alice.toml"
     config.write_text('[tui]\nuser = "alice"\n[grouping]\nenabled = false\n')
-    # A busy store: the saved place is read after the list's rows are in, and each
-    # timeline page takes a second.
+    # A busy store: the saved place is read well after the list's rows are in (the old
+    # gate let the keys go to the list then), each timeline page takes a while; all of
+    # it within the gate's 3 s watchdog.
     app = PtyApp(db, "--config", str(config),
-                 slow={"events": 1.0, "UserData.load_view": 1.0})
+                 slow={"events": 0.6, "UserData.load_view": 1.8})
     try:
         app.wait_for(b"palette", settle=False)  # a first screen is drawn (the footer)
         burst(app, f"eet{CTRL_U}restored\r")
@@ -204,3 +205,4 @@ def test_keys_typed_at_start_wait_for_the_restored_timeline(
     finally:
         app.close()
     assert tagged == [errors[1]]
+

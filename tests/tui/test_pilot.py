@@ -384,7 +384,7 @@ async def test_a_page_of_the_old_query_is_dropped(seeded: tuple[Store, int]) -> 
             release.wait(10)  # hold next pages until the test lets them go
         return real_events(query)
 
-    app.repo.events = gated  # type: ignore[method-assign]
+    app.repo.events = gated  # type: ignore[method-assign]  # pages held back by the test
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot, lambda: bool(screen_as(app, InvestigationsScreen).rows.rows))
         await pilot.press("A")

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-import yaml  # type: ignore[import-untyped]
+import yaml  # type: ignore[import-untyped]  # PyYAML has no hints; no stubs installed
 
 from storage import Store
 

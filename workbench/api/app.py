@@ -11,6 +11,7 @@ process.
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -79,7 +80,8 @@ def create_app(*, store: Store, settings: ApiSettings | None = None,
                   lifespan=lifespan,
                   description="Every `/api` route needs `Authorization: Bearer <token>` "
                               "(`workbench token create`). Errors are "
-                              "`application/problem+json`. " + RULES)
+                              "`application/problem+json`. " + RULES,
+                  **framework_telemetry_off())
     _state(app, store, db, settings, health, control)
     app.state.access = access or AccessSettings()
     app.state.owners = (teams or TeamsSettings()).owners()
@@ -103,6 +105,23 @@ def create_app(*, store: Store, settings: ApiSettings | None = None,
 
         app.add_middleware(TracingMiddleware, tracer=tracer)
     return app
+
+
+FRAMEWORK_TELEMETRY_OFF = {"tracing": False, "metrics": False, "logs": False,
+                           "operation_spans": False, "auto_configure": False}
+
+
+def framework_telemetry_off() -> dict[str, Any]:
+    """``FastAPI(telemetry=...)`` turning FastAPI's own OpenTelemetry hook off, where it has one.
+
+    The workbench makes its own request span (``workbench.telemetry.asgi``) from its own
+    provider and sets no global one. FastAPI's hook would otherwise look the three global
+    providers up on every request, traced or not (~4% of a request's CPU), and make a
+    second server span if something did set them (or ``FASTAPI_OTEL_AUTO_CONFIGURE``).
+    """
+    if "telemetry" not in inspect.signature(FastAPI.__init__).parameters:
+        return {}  # a FastAPI from before the hook
+    return {"telemetry": dict(FRAMEWORK_TELEMETRY_OFF)}
 
 
 def _state(app: FastAPI, store: Store, db: Database, settings: ApiSettings,

@@ -94,11 +94,17 @@ class Authenticator:
         principal: Principal | None = request.scope.get("state", {}).get("principal")
         if principal is not None:  # authenticated at the edge (workbench.api.middleware)
             return principal
-        if credentials is None or not credentials.credentials:
+        client = request.client.host if request.client else "unknown"
+        return await self.authenticate_secret(
+            credentials.credentials if credentials is not None else None, client)
+
+    async def authenticate_secret(self, secret: str | None, client: str) -> Principal:
+        """The caller with bearer token ``secret`` from address ``client``, after
+        authentication and rate limiting (what :meth:`authenticate` does for a request)."""
+        if not secret:
             raise ProblemError(401, "unauthorized", "send `Authorization: Bearer <token>`",
                                headers={"WWW-Authenticate": "Bearer"})
-        secret = credentials.credentials
-        guessed = self._guess_key(request, secret)
+        guessed = self._guess_key(client, secret)
         wait = self._failures.wait(guessed)
         if wait > 0:
             raise _too_many(wait)
@@ -132,9 +138,8 @@ class Authenticator:
             self.cache.put(token_hash, found, generation, stamp)
         return found
 
-    def _guess_key(self, request: Request, secret: str) -> str:
+    def _guess_key(self, client: str, secret: str) -> str:
         """The bucket a failure of ``secret`` counts in (see the module's docstring)."""
-        client = request.client.host if request.client else "unknown"
         prefix = secret[:PREFIX_CHARS]
         return f"prefix:{prefix}:{client}" if prefix in self._known else f"client:{client}"
 

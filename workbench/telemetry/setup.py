@@ -66,7 +66,11 @@ def start(settings: TelemetrySettings | None, *, engine: Engine | None = None
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-    provider = TracerProvider(resource=_resource(settings), sampler=_sampler(settings))
+    from workbench.telemetry.roots import StagedIds
+
+    # StagedIds: request roots ask the sampler before the SDK builds a span (roots.py).
+    provider = TracerProvider(resource=_resource(settings), sampler=_sampler(settings),
+                              id_generator=StagedIds())
     provider.add_span_processor(BatchSpanProcessor(_exporter(chosen, settings)))
     tracer = provider.get_tracer("workbench", __version__)
     tracing.install(tracer)

@@ -3,8 +3,9 @@
 The TUI does not import the runtime (the runtime starts the REST API, and the TUI
 and the API must not depend on each other); the CLI builds the runtime and hands
 it to the app, which starts it on Textual's own loop shortly after the first list is
-shown (``WorkbenchApp.start_services``) and stops it on unmount. This protocol is the whole seam: start/stop, the control facade of the
-connector supervisor, and the DLQ parsers of every configured connector.
+shown (``WorkbenchApp.start_services``) and stops it on unmount. This protocol is the
+whole seam: start/stop, the control facade of the connector supervisor, and the DLQ
+parsers of every configured connector.
 """
 
 from __future__ import annotations

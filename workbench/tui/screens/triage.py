@@ -13,7 +13,6 @@ from datetime import datetime
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.widgets import Footer
 
 from storage.queries import EventQuery
 from workbench.patterns.shifts import Shift, Shifts
@@ -23,6 +22,7 @@ from workbench.tui import keymap, triage_data
 from workbench.tui.fmt import STATUS_STYLE, short_time, stamp
 from workbench.tui.screens.base import BaseScreen
 from workbench.tui.widgets.askbar import AskBar
+from workbench.tui.widgets.footer import SteadyFooter
 from workbench.tui.widgets.header import ColumnHeader
 from workbench.tui.widgets.pager import Pager
 from workbench.tui.widgets.steady import Steady
@@ -49,7 +49,7 @@ class PatternsScreen(BaseScreen):
         yield ColumnHeader(self.rows)
         yield self.rows
         yield AskBar()
-        yield Footer()
+        yield SteadyFooter()
 
     def on_mount(self) -> None:
         self.set_focus(self.rows)
@@ -132,7 +132,7 @@ class SimilarScreen(BaseScreen):
         with Pager(id="similar-detail"):
             yield Steady("", id="similar-text")
         yield AskBar()
-        yield Footer()
+        yield SteadyFooter()
 
     def on_mount(self) -> None:
         self.set_focus(self.rows)

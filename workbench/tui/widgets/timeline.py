@@ -7,7 +7,7 @@ same grammar.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -28,8 +28,16 @@ from workbench.tui.widgets.rows import EventRows
 from workbench.tui.widgets.search import SearchPattern
 from workbench.tui.widgets.steady import Steady
 
-if TYPE_CHECKING:
-    from workbench.tui.screens.timeline_loader import TimelineLoader
+
+class TimelineLoader(Protocol):
+    """What the pane asks of the loader that feeds it
+    (:class:`workbench.tui.screens.timeline_loader.TimelineLoader`; a protocol, so the
+    widget does not depend on the screen-side module that fills it)."""
+
+    def load_more(self) -> None: ...
+    def load_before(self) -> None: ...
+    def load_end(self) -> None: ...
+    def refresh_from_start(self) -> None: ...
 
 SEARCH_PAGES = 20
 """Pages one ``n`` may fetch looking for the next match before it says so and stops
