@@ -25,7 +25,6 @@ from sqlalchemy.types import NullType
 
 from storage.converters import utc_time
 from storage.models import utcnow
-from storage.visibility import tenant_clause
 from storage.tables import (
     EventRow,
     InvestigationEventRow,
@@ -34,6 +33,7 @@ from storage.tables import (
     StoreIdentityRow,
     SuspectVerdictRow,
 )
+from storage.visibility import tenant_clause
 
 
 def store_id(*, session: Session) -> str:

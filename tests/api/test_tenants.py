@@ -114,6 +114,7 @@ def _check_reads(api: Api, acme: dict[str, httpx.Client], admin: httpx.Client,
             continue
         url = _url(path, {**ids, "name": "api", "pattern_id": 1, "letter_id": 1})
         params = {k: v for k, v in PARAMS.items() if k != "q" or "search" in url}
+        assert needed is not None, (method, path)  # every GET route needs one role
         for role, client in acme.items():
             if rank[role] < needed.rank:
                 continue

@@ -72,9 +72,9 @@ class Clock:
 def test_cache_expires_after_ttl() -> None:
     clock = Clock()
     cache = TokenCache(5.0, clock=clock)
-    cache.put("h", (1, "n", "viewer", None), cache.generation)
+    cache.put("h", (1, "n", "viewer", None, 1), cache.generation)
     clock.now += 4.9
-    assert cache.get("h") == (1, "n", "viewer", None)
+    assert cache.get("h") == (1, "n", "viewer", None, 1)
     clock.now += 0.2
     assert cache.get("h") is None
 
@@ -83,22 +83,22 @@ def test_a_lookup_that_began_before_a_clear_is_not_stored() -> None:
     cache = TokenCache(5.0, clock=Clock())
     began = cache.generation
     cache.clear()  # a revocation committed while the lookup was in flight
-    cache.put("h", (1, "n", "viewer", None), began)
+    cache.put("h", (1, "n", "viewer", None, 1), began)
     assert cache.get("h") is None
 
 
 def test_cache_is_bounded_and_off_at_zero() -> None:
     cache = TokenCache(5.0, size=2, clock=Clock())
     for n in range(3):
-        cache.put(f"h{n}", (n, "n", "viewer", None), cache.generation)
+        cache.put(f"h{n}", (n, "n", "viewer", None, 1), cache.generation)
     assert cache.get("h0") is None and cache.get("h2") is not None
     off = TokenCache(0.0, clock=Clock())
-    off.put("h", (1, "n", "viewer", None), off.generation)
+    off.put("h", (1, "n", "viewer", None, 1), off.generation)
     assert off.get("h") is None
 
 
 def test_an_entry_stamped_before_another_commit_is_looked_up_again() -> None:
     cache = TokenCache(5.0, clock=Clock())
-    cache.put("h", (1, "n", "viewer", None), cache.generation, stamp=7)
-    assert cache.get("h", 7) == (1, "n", "viewer", None)
+    cache.put("h", (1, "n", "viewer", None, 1), cache.generation, stamp=7)
+    assert cache.get("h", 7) == (1, "n", "viewer", None, 1)
     assert cache.get("h", 8) is None  # data_version moved: someone else committed
