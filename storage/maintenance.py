@@ -11,7 +11,7 @@ name, which the reports and ``workbench maintenance list`` show.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from storage import dialects
 from storage.events import NotFoundError
-from storage.models import Event, UTCDateTime, utcnow
+from storage.models import Event, Investigation, UTCDateTime, utcnow
 from storage.tables import MaintenanceWindowRow, SuppressedEventRow
 
 
@@ -146,3 +146,18 @@ def suppressed_between(*, session: Session, start: datetime, end: datetime,
     if services:
         stmt = stmt.where(s.service.in_(list(services)))
     return {name: count for name, count in session.execute(stmt.group_by(s.window))}
+
+
+MARGIN = timedelta(hours=1)
+"""How far before an investigation's start suppressed alerts still concern it."""
+
+
+def suppressed_around(*, session: Session, investigation: Investigation,
+                      now: datetime) -> dict[str, int]:
+    """Alerts of the investigation's services that maintenance windows held back around
+    it (:data:`MARGIN` before its start to its resolution, or ``now``), per window: what
+    the report and the TUI's details say the windows hid."""
+    inv = investigation
+    start = inv.impact_started_at or inv.detected_at or inv.created_at
+    return suppressed_between(session=session, start=start - MARGIN,
+                              end=inv.resolved_at or now, services=inv.services)

@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from storage.maintenance import suppressed_between
+from storage.maintenance import suppressed_around
 from storage.models import TIMESTAMP_ORDER, Investigation, LinkedEvent, utcnow
 from storage.store import Store
 from workbench.correlation import Analysis, Suspect, analyse
@@ -88,17 +88,11 @@ def _direction(found: ErrorDirection) -> list[str]:
     return lines
 
 
-MAINTENANCE_MARGIN = timedelta(hours=1)
-"""How far before an investigation's start suppressed alerts still concern it."""
-
-
 def suppressed(store: Store, inv: Investigation, now: datetime) -> dict[str, int]:
-    """Alerts of the investigation's services that maintenance windows held back around
-    it (an hour before its start to its resolution or now), per window."""
-    start = inv.impact_started_at or inv.detected_at or inv.created_at
+    """Alerts that maintenance windows held back around the investigation, per window
+    (:func:`storage.maintenance.suppressed_around`)."""
     with store.read() as session:
-        return suppressed_between(session=session, start=start - MAINTENANCE_MARGIN,
-                                  end=inv.resolved_at or now, services=inv.services)
+        return suppressed_around(session=session, investigation=inv, now=now)
 
 
 def _maintenance(counts: dict[str, int]) -> list[str]:

@@ -277,3 +277,37 @@ async def test_zone_command_takes_any_zone_and_refuses_others_as_text(
         rows = screen_as(app, InvestigationScreen).pane.rows
         first = rows.rows[0].occurred_at
         assert (first + timedelta(hours=9)).strftime("%H:%M:%S") in str(rows.render_line(0))
+
+
+async def test_details_say_what_maintenance_windows_held_back(
+        seeded: tuple[Store, int]) -> None:
+    """Alerts a maintenance window held back are stored but never linked: the details
+    pane names the window and the count, as the report does (one function for both)."""
+    from storage.maintenance import Window, create_window, record_suppressed
+    from workbench.report import suppressed
+
+    store, inv_id = seeded
+    inv = store.get_investigation(inv_id)
+    service = inv.services[0]
+    start = (inv.impact_started_at or inv.created_at)
+    assert store.ingest([NewEvent(
+        source=Source.METRICS, kind=EventKind.ALERT, severity=Severity.HIGH,
+        occurred_at=start + timedelta(minutes=n), title=f"held back {n}", service=service,
+        dedup_key=f"maint-{n}") for n in range(3)]).stored == 3
+    with store.write() as session:
+        ids = event_ids_by_key(session=session, keys=[("metrics", f"maint-{n}")
+                                                     for n in range(3)])
+        held = [store.get_event(i) for i in ids.values()]
+        create_window(session=session, actor="tester", window=Window(
+            name="db-failover[/b]", service=service, starts_at=start - timedelta(hours=1),
+            ends_at=start + timedelta(hours=1)))
+        record_suppressed(session=session, marks=[(e, "db-failover[/b]") for e in held])
+    assert suppressed(store, inv, NOW) == {"db-failover[/b]": 3}
+    app = make_app(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_first_investigation(pilot)
+        await pilot.press("tab")
+        await settle(pilot, lambda: "Held back by maintenance" in str(
+            app.screen.query_one("#detail-text").render()))
+        details = str(app.screen.query_one("#detail-text").render())
+        assert "3 alerts by window db-failover[/b] (stored, not grouped)" in details

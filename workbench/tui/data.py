@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +20,7 @@ from storage import events as event_repo
 from storage import investigations as inv_repo
 from storage.linked import link_reasons
 from storage.lookups import event_ids_by_key
+from storage.maintenance import suppressed_around
 from storage.models import (
     CHANGE_KINDS,
     Event,
@@ -34,6 +35,7 @@ from storage.models import (
     Page,
     Severity,
     Source,
+    utcnow,
 )
 from storage.queries import EventQuery
 from workbench.settings.access import with_team
@@ -66,6 +68,8 @@ class InvestigationView:
     suspects: list[Suspect]
     direction: ErrorDirection | None = None
     """Where the errors point (:class:`workbench.dependencies.ErrorDirection`), if known."""
+    suppressed: dict[str, int] = field(default_factory=dict)
+    """Alerts maintenance windows held back around it, per window (as the report says)."""
 
 
 class Repo:
@@ -98,8 +102,9 @@ class Repo:
         with self.store.read() as session:
             linked = inv_repo.investigation_events(
                 session=session, investigation_id=investigation_id, limit=LINK_PREVIEW)
+            held = suppressed_around(session=session, investigation=inv, now=utcnow())
         found, direction = self.analysis(inv) if suspects else ([], None)
-        return InvestigationView(inv, linked, found, direction)
+        return InvestigationView(inv, linked, found, direction, held)
 
     def investigation_version(self, investigation_id: int) -> datetime:
         """When the investigation last changed (links included): what a poll compares."""

@@ -169,7 +169,7 @@ class InvestigationScreen(BaseScreen):
         assert self.view is not None
         self.query_one("#detail-text", Steady).show(investigation_text(
             self.view.investigation, self.view.linked, self.suspects, self.wb.now(),
-            self.direction))
+            self.direction, self.view.suppressed))
 
     def _load_suspects(self) -> None:
         """Rank the suspects in a thread (they read aggregates over every linked event)."""

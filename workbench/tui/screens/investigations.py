@@ -117,7 +117,8 @@ class InvestigationsScreen(BaseScreen):
 
     def _preview(self, view: InvestigationView) -> None:
         self.query_one("#preview-text", Steady).show(investigation_text(
-            view.investigation, view.linked, view.suspects, self.wb.now()))
+            view.investigation, view.linked, view.suspects, self.wb.now(),
+            suppressed=view.suppressed))
 
     def reload(self) -> None:
         flt, sort, limit, repo, user = self.filter, self.sort, 500, self.wb.repo, self.wb.user_data

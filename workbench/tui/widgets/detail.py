@@ -6,7 +6,7 @@ pieces or ``sanitize``, so data can never become markup or an escape sequence.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -70,8 +70,10 @@ def describe_link(why: EventLink) -> str:
 
 
 def investigation_text(inv: Investigation, linked: Sequence[LinkedEvent],
-                       suspects: Sequence[Any], now: datetime, direction: Any = None) -> Text:
-    """Every field of an investigation, MTTR with its formula, suspects and links."""
+                       suspects: Sequence[Any], now: datetime, direction: Any = None,
+                       suppressed: Mapping[str, int] | None = None) -> Text:
+    """Every field of an investigation, MTTR with its formula, suspects, what maintenance
+    windows held back, and links."""
     text = Text()
     text.append(f"#{inv.id} ", "dim")
     text.append(sanitize_line(inv.title, limit=300) + "\n", "bold")
@@ -108,8 +110,20 @@ def investigation_text(inv: Investigation, linked: Sequence[LinkedEvent],
         _field(text, "metadata", orjson.dumps(inv.metadata).decode())
     _direction(text, direction)
     _suspects(text, suspects)
+    _maintenance(text, suppressed or {})
     _links(text, linked, inv.event_count)
     return text
+
+
+def _maintenance(text: Text, suppressed: Mapping[str, int]) -> None:
+    """Alerts held back by maintenance windows around the investigation: stored, not
+    grouped, so they are not among the links (the report's section, in the pane)."""
+    if not suppressed:
+        return
+    text.append("\nHeld back by maintenance windows\n", "bold")
+    for name, count in sorted(suppressed.items()):
+        text.append(f"  {count} alerts", "yellow")
+        text.append(f" by window {sanitize_line(name, limit=120)} (stored, not grouped)\n")
 
 
 def _direction(text: Text, direction: Any) -> None:
