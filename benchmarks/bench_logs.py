@@ -46,6 +46,7 @@ from storage import Store  # noqa: E402
 from storage.converters import INSERT_NAMES  # noqa: E402
 from storage.ingest import ingest  # noqa: E402
 from storage.redaction import Policy  # noqa: E402
+from storage.tenant_context import DEFAULT_TENANT  # noqa: E402
 
 
 def run_project_redacted(log: Path, db: Path, batch: int) -> int:
@@ -56,7 +57,7 @@ LEVELS = ("debug", "info", "info", "info", "warn", "error")
 SERVICES = ("checkout", "payments", "search", "auth", "inventory")
 INSERT = (
     f"INSERT INTO event ({', '.join(INSERT_NAMES)}) VALUES ({', '.join('?' * len(INSERT_NAMES))})"
-    " ON CONFLICT (source, dedup_key) DO NOTHING"
+    " ON CONFLICT (tenant_id, source, dedup_key) DO NOTHING"
 )
 SEVERITY = {"debug": 0, "info": 0, "warn": 2, "error": 3}
 
@@ -99,7 +100,8 @@ def run_anchor(log: Path, db: Path, batch: int, *, fts: bool = False) -> int:
             ts = datetime.fromisoformat(r["ts"]).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
             rows.append(("logs", f"f@{offset}", "log", SEVERITY[r["level"]], ts, now, r["service"],
                          None, None, r["msg"], "", r["trace_id"], r["span_id"], None, None,
-                         orjson.dumps({"request_id": r["request_id"]}).decode(), "[]"))
+                         orjson.dumps({"request_id": r["request_id"]}).decode(), "[]",
+                         DEFAULT_TENANT))
             offset += len(line)
             if len(rows) == batch:
                 total += _flush(conn, rows, fts)

@@ -36,7 +36,7 @@ from storage.models import NewEvent, utcnow  # noqa: E402
 
 COLUMNS = ", ".join(INSERT_NAMES)
 UPSERT = (f"INSERT INTO event ({COLUMNS}) VALUES ({', '.join(['%s'] * len(INSERT_NAMES))}) "
-          "ON CONFLICT (source, dedup_key) DO NOTHING")
+          "ON CONFLICT (tenant_id, source, dedup_key) DO NOTHING")
 
 
 def _rows(events: Sequence[NewEvent]) -> list[tuple[Any, ...]]:

@@ -28,7 +28,7 @@ from storage.models import utcnow
 # same rows, so the comparison is of the machinery around them.
 INSERT = (f"INSERT INTO event ({', '.join(INSERT_NAMES)}) "
           f"VALUES ({', '.join('?' * len(INSERT_NAMES))}) "
-          "ON CONFLICT (source, dedup_key) DO NOTHING")
+          "ON CONFLICT (tenant_id, source, dedup_key) DO NOTHING")
 FTS_FILL = ("INSERT INTO event_fts(rowid, title, body, attributes) "
             "SELECT id, title, body, attributes FROM event WHERE id > ?")
 
