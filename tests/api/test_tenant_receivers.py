@@ -128,3 +128,18 @@ def test_otlp_sent_with_an_api_token_lands_in_the_tokens_tenant(tenant_api: Api)
     assert admin.get("/api/connectors/otlp/dlq").json()["items"] == []
     with visibility.seeing(visibility.Visibility(tenant_id=DEFAULT_TENANT)):
         assert api.store.list_dead_letters(connector="otlp").items == []
+
+
+def test_a_secret_of_a_tenant_the_store_lacks_is_refused(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WB_TEST_GH_GHOST", "ghost-secret")
+    receivers = ReceiverSettings(tenants={"ghost": ReceiverSecrets(
+        github_secret="env:WB_TEST_GH_GHOST")})
+    api = start_api(store, ApiSettings(port=0, receivers=receivers))
+    try:
+        body = orjson.dumps(payloads.workflow_run())
+        reply = _github(api, body, str(uuid.uuid4()), "ghost-secret")
+        assert reply.status_code == 401 and "'ghost', which does not exist" in reply.text
+        assert _items(api.client("admin"), "ci") == []
+    finally:
+        stop_api(api)
