@@ -68,6 +68,8 @@ class Runner:
     health_saved: float = float("-inf")
     grant: Grant | None = None
     """The lease this runner works under (``None`` without a lease keeper)."""
+    tenant_id: int | None = None
+    """Its configured tenant's id, once its task has entered it (``None``: default)."""
 
     @property
     def name(self) -> str:
@@ -294,6 +296,7 @@ class Supervisor:
         if name is None:
             return
         found = await asyncio.to_thread(_tenant_id, self.store, name)
+        runner.tenant_id = found
         visibility.set_current(visibility.in_tenant(found))
 
     async def _run(self, runner: Runner) -> None:
@@ -355,8 +358,12 @@ class Supervisor:
             return  # the holder's snapshot is the one to show
         runner.health_saved = self._loop_time()
         snapshot = self.health.get(runner.name).model_dump(mode="json")
+        # Also called outside the runner's task (sync's end, stop): enter its tenant.
+        seen = visibility.current() if runner.tenant_id is None \
+            else visibility.in_tenant(runner.tenant_id)
         try:
-            await asyncio.to_thread(save_health, self.store, runner.name, snapshot)
+            with visibility.seeing(seen):
+                await asyncio.to_thread(save_health, self.store, runner.name, snapshot)
         except Exception:  # health is advisory; the store being down is already reported
             log.debug("could not persist health of %s", runner.name, exc_info=True)
 

@@ -14,6 +14,12 @@ acknowledged (2xx, so the sender does not retry), ignored and counted.
 
 Secrets are references (``env:NAME``/``file:PATH``) in :class:`ReceiverSettings`,
 found at ``app.state.receivers`` or ``app.state.settings.receivers`` (``[api.receivers]``).
+
+Tenants: each secret belongs to a tenant (the default's at the top of
+``[api.receivers]``, others' in ``[api.receivers.tenants.NAME]``), and a delivery is
+stored in the tenant whose secret verified it (the request's visibility is set to
+that tenant before anything is stored or dead-lettered); a delivery authenticated
+by an API token lands in the token's tenant.
 """
 
 from __future__ import annotations
@@ -40,10 +46,13 @@ from connectors.push import (
     register_receiver,
 )
 from connectors.registry import RECEIVERS
-from connectors.secrets import SecretError, SecretRef
+from connectors.secrets import SecretError
 from connectors.traces import otlp
 from connectors.traces.detect import TraceDetector
 from connectors.traces.model import InvalidSpanIdError
+from storage import Store, tenants, visibility
+from storage.events import NotFoundError
+from storage.tenant_context import DEFAULT_TENANT_NAME
 from workbench.api import receiver_docs as docs
 from workbench.api.deps import responder
 from workbench.api.middleware import receiver_key
@@ -71,7 +80,7 @@ async def _lifespan(app: Any) -> AsyncIterator[None]:
     if health is not None:
         settings = _settings(app.state)
         for name, kind in KINDS.items():
-            if getattr(settings, NEEDS_SECRET.get(name, ""), True) is not None:
+            if name not in NEEDS_SECRET or settings.secrets_by_tenant(NEEDS_SECRET[name]):
                 register_receiver(health, name, kind)
     yield
 
@@ -87,29 +96,64 @@ class _State:
         self.settings = settings
         self.stats = ReceiverStats()
         self.deliveries = SeenDeliveries()
-        self.detector = TraceDetector(settings.traces)
+        self.detectors: dict[int | None, TraceDetector] = {}
+        """Slow-trace baselines per tenant (one tenant's traces never set another's)."""
         self.detector_lock = threading.Lock()
         self.secret_errors: dict[str, str] = {}
+        self.tenant_ids: dict[str, int] = {}
 
-    async def secret(self, field: str) -> str | None:
-        """The current value of a configured secret (read off the loop), else ``None``."""
-        ref: SecretRef | None = getattr(self.settings, field)
-        if ref is None:
-            return None
-        try:
-            value = await asyncio.to_thread(ref.resolve)
-        except SecretError as exc:
-            # A configured but unreadable secret refuses every sender, like no secret,
-            # and the refusal says why ("configured as env:X, but X is unset").
-            self.secret_errors[field] = str(exc)
-            return None
-        self.secret_errors.pop(field, None)
-        return value
+    def detector(self, tenant: int | None) -> TraceDetector:
+        """The trace detector of ``tenant`` (call with :attr:`detector_lock` held)."""
+        found = self.detectors.get(tenant)
+        if found is None:
+            found = self.detectors[tenant] = TraceDetector(self.settings.traces)
+        return found
+
+    async def secrets(self, field: str) -> list[tuple[str, str]]:
+        """The current values of every tenant's ``field`` secret (read off the loop)
+        with the tenant's name, the default tenant's first; unreadable ones left out."""
+        values = []
+        for tenant, ref in self.settings.secrets_by_tenant(field):
+            try:
+                value = await asyncio.to_thread(ref.resolve)
+            except SecretError as exc:
+                # A configured but unreadable secret refuses every sender, like no
+                # secret, and the refusal says why ("configured as env:X, but X is unset").
+                self.secret_errors[field] = str(exc)
+                continue
+            self.secret_errors.pop(field, None)
+            values.append((tenant, value))
+        return values
 
     def missing(self, field: str, what: str) -> str:
         """Why no secret is at hand: not configured, or configured but unresolvable."""
         error = self.secret_errors.get(field)
         return f"{what} {error}" if error else f"no {what} is configured"
+
+    async def tenant_id(self, store: Store, name: str) -> int:
+        """The id of the tenant called ``name`` (tenants are never deleted: cached)."""
+        found = self.tenant_ids.get(name)
+        if found is None:
+            found = self.tenant_ids[name] = await asyncio.to_thread(_tenant_id, store, name)
+        return found
+
+
+def _tenant_id(store: Store, name: str) -> int:
+    with store.read() as session:
+        return tenants.tenant_id_by_name(session=session, name=name)
+
+
+async def _enter_tenant(request: Request, state: _State, name: str, tenant: str
+                        ) -> Response | None:
+    """Store the rest of this delivery in ``tenant`` (whose secret verified it); a
+    refusal if the config names a tenant the store does not have."""
+    try:
+        found = await state.tenant_id(request.app.state.store, tenant)
+    except NotFoundError:
+        return _unauthorized(request, state, name, f"the secret belongs to tenant {tenant!r}, "
+                             "which does not exist (workbench tenant create)")
+    visibility.set_current(visibility.Visibility(tenant_id=found))
+    return None
 
 
 _CREATE = threading.Lock()
@@ -173,22 +217,29 @@ async def github_webhook(request: Request) -> Response:
     """``workflow_run``, ``workflow_job``, ``deployment_status`` and ``push`` deliveries."""
     state = _state(request)
     body = await request.body()
-    secret = await state.secret("github_secret")
-    if not verify_github(secret, body, request.headers.get("x-hub-signature-256")):
-        return _unauthorized(request, state, GITHUB, "missing or wrong X-Hub-Signature-256"
-                             if secret else state.missing("github_secret", "GitHub webhook secret"))
+    secrets = await state.secrets("github_secret")
+    signature = request.headers.get("x-hub-signature-256")
+    tenant = next((t for t, secret in secrets if verify_github(secret, body, signature)), None)
+    if tenant is None:
+        why = "missing or wrong X-Hub-Signature-256" if secrets else \
+            state.missing("github_secret", "GitHub webhook secret")
+        return _unauthorized(request, state, GITHUB, why)
+    if (refused := await _enter_tenant(request, state, GITHUB, tenant)) is not None:
+        return refused
     event_type = request.headers.get("x-github-event", "")
     delivery = request.headers.get("x-github-delivery", "")
     if event_type not in github_events.HANDLED:
         return _ignored(state, GITHUB, f"event type {event_type!r} is not used")
-    if delivery and state.deliveries.seen(delivery):
+    # Delivery ids are the sender's; two tenants' hooks are two deliveries.
+    delivery_key = f"{tenant}\0{delivery}"
+    if delivery and state.deliveries.seen(delivery_key):
         state.stats.add(GITHUB, redelivered=1)
         return _json({"status": "duplicate", "delivery": delivery})
     raw = github_events.webhook_record(event_type, delivery, body,
                                        request.headers.get("content-type", ""))
     counts = await _store(request, state, GITHUB, [raw])
     if delivery:
-        state.deliveries.record(delivery)
+        state.deliveries.record(delivery_key)
     return _json({"status": "ok", **counts})
 
 
@@ -197,10 +248,14 @@ async def github_webhook(request: Request) -> Response:
 async def gitlab_webhook(request: Request) -> Response:
     """Pipeline, Job and Deployment Hooks; other hooks are acknowledged and ignored."""
     state = _state(request)
-    token = await state.secret("gitlab_token")
-    if not verify_token(token, request.headers.get("x-gitlab-token")):
+    tokens = await state.secrets("gitlab_token")
+    given = request.headers.get("x-gitlab-token")
+    tenant = next((t for t, token in tokens if verify_token(token, given)), None)
+    if tenant is None:
         return _unauthorized(request, state, GITLAB, "missing or wrong X-Gitlab-Token"
-                             if token else state.missing("gitlab_token", "GitLab webhook token"))
+                             if tokens else state.missing("gitlab_token", "GitLab webhook token"))
+    if (refused := await _enter_tenant(request, state, GITLAB, tenant)) is not None:
+        return refused
     event_type = request.headers.get("x-gitlab-event", "")
     if event_type not in gitlab.HOOKS:
         return _ignored(state, GITLAB, f"event type {event_type!r} is not used")
@@ -209,19 +264,29 @@ async def gitlab_webhook(request: Request) -> Response:
     return _json({"status": "ok", **counts})
 
 
-async def _bearer_ok(expected: str | None, request: Request) -> bool:
-    """The receiver's own token if configured, else an API token of a responder."""
-    if expected is not None:
-        header = request.headers.get("authorization", "")
-        scheme, _, given = header.partition(" ")
-        return scheme.lower() == "bearer" and verify_token(expected, given.strip())
-    if getattr(request.app.state, "authenticator", None) is None:
-        return False  # no way to check an API token here: fail closed
+async def _bearer(request: Request, state: _State, name: str, field: str) -> Response | None:
+    """Authenticate a bearer sender and enter its tenant; a refusal, else ``None``.
+
+    A receiver token of any tenant (``field``) puts the delivery in that tenant. While
+    the default tenant has no receiver token of its own, an API token of a responder
+    is accepted instead, and the delivery lands in the token's tenant.
+    """
+    tokens = await state.secrets(field)
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer":
+        tenant = next((t for t, token in tokens if verify_token(token, given.strip())), None)
+        if tenant is not None:
+            return await _enter_tenant(request, state, name, tenant)
+    if any(t == DEFAULT_TENANT_NAME for t, _ in tokens) or \
+            getattr(request.app.state, "authenticator", None) is None:
+        # the default tenant's own token is required, or no way to check an API
+        # token here: fail closed
+        return _unauthorized(request, state, name, "missing or wrong bearer token")
     try:
-        await responder(request)
+        await responder(request)  # sets the token's tenant for the rest of the request
     except ProblemError:
-        return False
-    return True
+        return _unauthorized(request, state, name, "missing or wrong bearer token")
+    return None
 
 
 @router.post(RECEIVERS[ALERTMANAGER].path, summary="Alertmanager webhook (payload v4)",
@@ -229,8 +294,8 @@ async def _bearer_ok(expected: str | None, request: Request) -> bool:
 async def alertmanager_webhook(request: Request) -> Response:
     """Firing and resolved alerts; a resend of the same state stores nothing."""
     state = _state(request)
-    if not await _bearer_ok(await state.secret("alertmanager_token"), request):
-        return _unauthorized(request, state, ALERTMANAGER, "missing or wrong bearer token")
+    if (refused := await _bearer(request, state, ALERTMANAGER, "alertmanager_token")) is not None:
+        return refused
     body = await request.body()
     try:
         records = split_webhook(body)
@@ -248,8 +313,8 @@ async def alertmanager_webhook(request: Request) -> Response:
 async def otlp_traces(request: Request) -> Response:
     """Decode, detect span errors and slow traces, store the events; OTLP response."""
     state = _state(request)
-    if not await _bearer_ok(await state.secret("otlp_token"), request):
-        return _unauthorized(request, state, OTLP, "missing or wrong bearer token")
+    if (refused := await _bearer(request, state, OTLP, "otlp_token")) is not None:
+        return refused
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype not in (PROTOBUF, "application/json"):
         return problem_response(415, "unsupported-media-type",
@@ -280,7 +345,7 @@ def _decode_and_detect(state: _State, body: bytes, ctype: str
     """CPU-bound: runs in a worker thread; the detector is shared, so it is locked."""
     decoded = otlp.decode_protobuf(body) if ctype == PROTOBUF else otlp.decode_json(body)
     with state.detector_lock:
-        events = state.detector.observe(decoded.spans)
+        events = state.detector(visibility.current().tenant_id).observe(decoded.spans)
     return decoded, events
 
 
