@@ -52,7 +52,9 @@ async def list_tokens(_: Admin, db: Db) -> list[ApiToken]:
 
 
 @router.post("", response_model=CreatedToken, status_code=201, summary="Create a token",
-             responses={409: problem_doc("A token with this name exists")})
+             responses={409: problem_doc("A token with this name exists"),
+                        404: problem_doc("No tenant with this name (or not one the caller "
+                                         "may name)")})
 async def create_token(principal: Admin, db: Db, body: NewToken) -> CreatedToken:
     """Create a token; the secret is in this response only."""
     def work(session: Session) -> CreatedToken:
