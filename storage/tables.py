@@ -119,7 +119,8 @@ class EventRow(TenantOwned, Base):
         partial_index("ix_event_commit", "commit_sha", where="commit_sha IS NOT NULL"),
         # Changes by time (migration 0016): ranking suspects reads the changes of a
         # look-back window, which otherwise walks every event in it (6 h of logs).
-        partial_index("ix_event_change_time", "occurred_at", "id", where=CHANGE_KINDS_SQL),
+        partial_index("ix_event_change_time", "tenant_id", "occurred_at", "id",
+                      where=CHANGE_KINDS_SQL),
     )
 
     id: Mapped[int] = mapped_column(ID, primary_key=True)
