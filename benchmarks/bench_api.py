@@ -189,13 +189,13 @@ def run(events: int, duration: float, reps: int, conns: int, db_dir: Path,
     with ExitStack() as stack:
         ports = {kind: stack.enter_context(server(kind, db, pin, port + n))
                  for n, kind in enumerate(kinds)}  # (port, pid) each
-        for port in ports.values():  # warm-up, discarded
-            load(port, "", events, token, min(2.0, duration), conns, pin)
+        for served in ports.values():  # warm-up, discarded
+            load(served, "", events, token, min(2.0, duration), conns, pin)
         for _ in range(reps):
             for scenario, path in SCENARIOS.items():
-                for kind, port in ports.items():
+                for kind, served in ports.items():
                     samples[scenario][kind].append(
-                        load(port, path, events, token, duration, conns, pin))
+                        load(served, path, events, token, duration, conns, pin))
     return samples
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import event
 
-from benchmarks.harness import Report, median, percentiles
+from benchmarks.harness import Report, Role, median, percentiles
 from benchmarks.store_data import batches, events
 from storage import Store
 from tests.api.conftest import note, start_api, stop_api
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
                 rates[mode].append(bulk(store, args.events))
                 store.close()
     for mode in MODES:
-        role = "anchor" if mode == "NORMAL" else "project"
+        role: Role = "anchor" if mode == "NORMAL" else "project"
         report.figure("post", f"10-event POST mean, synchronous={mode}", role,
                       median(post_ms[mode]), "ms", post_ms[mode])
         report.figure("post", f"10-event POST p99, synchronous={mode}", role,

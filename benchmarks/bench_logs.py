@@ -34,6 +34,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -116,7 +117,7 @@ def run_anchor_fts(log: Path, db: Path, batch: int) -> int:
     return run_anchor(log, db, batch, fts=True)
 
 
-def _flush(conn: sqlite3.Connection, rows: list[tuple[object, ...]], fts: bool) -> int:
+def _flush(conn: sqlite3.Connection, rows: Sequence[tuple[object, ...]], fts: bool) -> int:
     if not rows:
         return 0
     conn.execute("BEGIN IMMEDIATE")

@@ -50,7 +50,7 @@ def make_bodies(spans: int, per_request: int, seed: int = 5) -> list[bytes]:
     """Serialised export requests holding ``spans`` spans in whole traces."""
     rng = random.Random(seed)
     traces_per_request = max(1, per_request // SPANS_PER_TRACE)
-    bodies = []
+    bodies: list[bytes] = []
     trace_no = 0
     while trace_no * SPANS_PER_TRACE < spans:
         request = ExportTraceServiceRequest()

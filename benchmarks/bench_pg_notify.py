@@ -21,14 +21,16 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import psycopg  # noqa: E402
 
 from benchmarks.bench_pg_ingest import databases  # noqa: E402
-from benchmarks.harness import Report, percentiles  # noqa: E402
+from benchmarks.harness import Report, Role, percentiles  # noqa: E402
 from storage import Store  # noqa: E402
 from storage.models import EventKind, NewEvent, Severity, Source  # noqa: E402
 from storage.notify import CHANNEL  # noqa: E402
@@ -61,6 +63,17 @@ class Listener(threading.Thread):
                 self.arrivals.append(time.perf_counter())
 
 
+def _shows(view: Any, title: str) -> bool:
+    """The title is among the first rows on screen (``view.rows``, read each time: the
+    view replaces its list as rows arrive)."""
+    return any(r.title == title for r in view.rows[:5])
+
+
+def _heard_more(arrivals: list[float], heard: int) -> bool:
+    """A notification arrived after the first ``heard``."""
+    return len(arrivals) > heard
+
+
 async def _until(condition: Callable[[], bool]) -> None:
     """Check every millisecond (the figure's resolution) until ``condition`` holds."""
     deadline = time.perf_counter() + 30.0
@@ -88,10 +101,10 @@ async def _measure(store: Store, other: Store, listener: Listener, samples: int
             started = time.perf_counter()
             ingest = asyncio.create_task(asyncio.to_thread(other.ingest, [_event(n)]))
             title = f"sample {n}"
-            await _until(lambda title=title: any(r.title == title for r in rows.rows[:5]))
+            await _until(partial(_shows, rows, title))
             screen.append(time.perf_counter() - started)
             await ingest
-            await _until(lambda heard=heard: len(listener.arrivals) > heard)
+            await _until(partial(_heard_more, listener.arrivals, heard))
             delivered.append(listener.arrivals[heard] - started)
     return delivered, screen
 
@@ -118,8 +131,9 @@ def main(argv: list[str] | None = None) -> int:
             listener.conn.close()
             store.close()
             other.close()
-    for name, values, role in (("LISTEN delivery", delivered, "anchor"),
-                               ("row on the TUI screen", screen, "project")):
+    figures: tuple[tuple[str, list[float], Role], ...] = (
+        ("LISTEN delivery", delivered, "anchor"), ("row on the TUI screen", screen, "project"))
+    for name, values, role in figures:
         for key, value in percentiles(values).items():
             report.figure("PG-2", f"ingest start -> {name}, {key}", role, value, "s", values)
     p99 = percentiles(screen)["p99"]

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -65,9 +66,10 @@ def bench_export(report: Report, tmp: Path, events: int, reps: int) -> None:
     from workbench.export.timeline import export_chunks
 
     store, inv_id = linked_store(tmp / "export.db", events)
-    variants = {"page the events (baseline)": lambda: _page_all(store, inv_id),
-                "JSONL export": lambda: sum(map(len, export_chunks(store, inv_id, "jsonl"))),
-                "bundle export": lambda: len(build_bundle(store, inv_id).document)}
+    variants: dict[str, Callable[[], object]] = {
+        "page the events (baseline)": lambda: _page_all(store, inv_id),
+        "JSONL export": lambda: sum(map(len, export_chunks(store, inv_id, "jsonl"))),
+        "bundle export": lambda: len(build_bundle(store, inv_id).document)}
     rates: dict[str, float] = {}
     for name, fn in variants.items():
         runs = []

@@ -26,14 +26,15 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from connectors.metrics.detect import MetricQuery, score  # noqa: E402
+from connectors.metrics.detect import MetricQuery  # noqa: E402
 from connectors.metrics.episodes import MetricType, find_episodes  # noqa: E402
+from connectors.metrics.scoring import score  # noqa: E402
 from connectors.metrics.zscore import rolling_zscore  # noqa: E402
 
 GOAL = 1.5
 
 
-def make_matrix(series: int, points: int, seed: int = 3) -> np.ndarray:  # type: ignore[type-arg]
+def make_matrix(series: int, points: int, seed: int = 3) -> np.ndarray:
     """Noisy series around different levels, with a spike in 1% of them."""
     rng = np.random.default_rng(seed)
     levels = rng.uniform(0.05, 500.0, size=(series, 1))
@@ -43,7 +44,7 @@ def make_matrix(series: int, points: int, seed: int = 3) -> np.ndarray:  # type:
     return values
 
 
-def anchor(values: np.ndarray, window: int) -> np.ndarray:  # type: ignore[type-arg]
+def anchor(values: np.ndarray, window: int) -> np.ndarray:
     """The bare two-cumsum rolling z (baseline = the ``window`` samples before)."""
     rows, cols = values.shape
     c1 = np.empty((rows, cols + 1))
@@ -93,7 +94,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     return {"medians": medians, "ratio": ratio}
 
 
-def _detect(values: np.ndarray, query: MetricQuery) -> int:  # type: ignore[type-arg]
+def _detect(values: np.ndarray, query: MetricQuery) -> int:
     scores, flags = score(values, query)
     return len(find_episodes(flags, scores.z))
 

@@ -56,7 +56,7 @@ def machine_info(libs: Sequence[str] = ("sqlalchemy", "pydantic", "orjson")) -> 
         try:
             versions[lib] = metadata.version(lib)
         except metadata.PackageNotFoundError:
-            versions[lib] = None
+            versions[lib] = "not installed"
     return {
         "cpu": cpu_model(),
         "cores": os.cpu_count(),

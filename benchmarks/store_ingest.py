@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.harness import Report, interleave, median
+from benchmarks.harness import Report, Role, interleave, median
 from benchmarks.store_data import batches, empty_store_template, events, fresh_copy
 from storage import NewEvent, Store
 from storage.converters import INSERT_NAMES, event_row, sqlite_time
@@ -103,7 +103,7 @@ def run_ingest(report: Report, workdir: Path, total: int, reps: int, batch: int 
         assert _count(path) == total, f"{name} stored {_count(path)} of {total}"
     rates = {name: [total / t for t in ts] for name, ts in times.items()}
     for name in variants:
-        role = "project" if name == "store" else "anchor"
+        role: Role = "project" if name == "store" else "anchor"
         report.figure("ING", name, role, median(rates[name]), "events/s", reps=rates[name],
                       events=total, batch=batch)
     store_rate = median(rates["store"])

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from connectors.ci.github_events import ci_attributes
+from connectors.ci.common import ci_attributes
 from storage.models import EventKind, NewEvent, Severity, Source
 
 KINDS = ("self_sha", "self_nosha", "dep_spans", "dep_peer", "dep_logs", "busy_notran",
