@@ -6,8 +6,7 @@ light ``rules`` module, and the detector pulls in numpy and protobuf.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from connectors.lazy import lazy_exports
 
 _EXPORTS = {
     "JaegerConfig": "connectors.traces.jaeger",
@@ -19,8 +18,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(_EXPORTS[name]), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)

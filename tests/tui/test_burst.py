@@ -63,6 +63,20 @@ def _wait_state(db: Path, inv_id: int, until: Callable[[State], bool]) -> State:
         time.sleep(0.1)  # polling the store for a condition
 
 
+def _tagged(db: Path, tag: str, timeout: float = 20.0) -> list[int]:
+    """Ids of the events carrying ``tag``, once there are any (or ``[]`` at the timeout)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        store = Store.open(db)
+        try:
+            tagged = [e.id for e in store.list_events(EventQuery(tag=tag)).items]
+        finally:
+            store.close()
+        if tagged or time.monotonic() > deadline:
+            return tagged
+        time.sleep(0.1)  # polling the store for a condition
+
+
 def test_every_flow_typed_as_one_burst(incident: tuple[Path, int]) -> None:
     """Filter, note, ``:`` command, owner land where they were typed; status, severity
     and unlink with text typed after them write nothing; ``ctrl+y`` writes."""
@@ -118,16 +132,7 @@ def test_search_and_steps_typed_as_one_burst(incident: tuple[Path, int]) -> None
         # Open the incident and search its timeline in the same write: the Enter waits
         # for the list's rows, the search for the first page of the screen Enter opened.
         burst(app, f"\r/PoolTimeout\rnnNt{CTRL_U}second\r")
-        deadline = time.monotonic() + 20
-        while True:
-            store = Store.open(db)
-            try:
-                tagged = [e.id for e in store.list_events(EventQuery(tag="second")).items]
-            finally:
-                store.close()
-            if tagged or time.monotonic() > deadline:
-                break
-            time.sleep(0.1)  # polling the store for a condition
+        tagged = _tagged(db, "second")
     finally:
         app.close()
     assert tagged == [hits[1]]
@@ -192,16 +197,7 @@ def test_keys_typed_at_start_wait_for_the_restored_timeline(
     try:
         app.wait_for(b"palette", settle=False)  # a first screen is drawn (the footer)
         burst(app, f"eet{CTRL_U}restored\r")
-        deadline = time.monotonic() + 20
-        while True:
-            store = Store.open(db)
-            try:
-                tagged = [e.id for e in store.list_events(EventQuery(tag="restored")).items]
-            finally:
-                store.close()
-            if tagged or time.monotonic() > deadline:
-                break
-            time.sleep(0.1)  # polling the store for a condition
+        tagged = _tagged(db, "restored")
     finally:
         app.close()
     assert tagged == [errors[1]]
