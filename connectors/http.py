@@ -20,10 +20,8 @@ source would make us loop forever.
 
 from __future__ import annotations
 
-import gc
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -177,24 +175,6 @@ def decode_json(body: bytes, response: httpx.Response) -> Any:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise NotJsonError(f"{response.url}: body is not valid JSON ({exc})") from exc
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic GC around a bulk decode (never across an ``await``).
-
-    Decoding a large JSON document creates millions of containers, and the GC
-    rescans them again and again while they are built: about 70% of the parse time
-    (performance.md §6). Whatever the block creates and drops is freed by reference
-    counting as usual.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def check_advances(seen: set[str], token: str | None) -> None:

@@ -35,10 +35,11 @@ from pydantic import Field
 
 from connectors.base import Batch
 from connectors.datadog_site import DatadogSite, datadog_headers
-from connectors.http import decode_json, fetch_bytes, gc_paused
+from connectors.http import decode_json, fetch_bytes
 from connectors.metrics.datadog import parse_datadog_v1, parse_datadog_v2
 from connectors.metrics.prometheus import PrometheusConfig, PrometheusConnector
 from connectors.metrics.series import SeriesMatrix
+from storage.gcpause import gc_paused
 
 
 class DatadogConfig(DatadogSite, PrometheusConfig):

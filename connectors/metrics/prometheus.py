@@ -20,9 +20,10 @@ from pydantic import Field
 
 from connectors.base import Batch, ConnectorConfig
 from connectors.errors import PoisonRecordError
-from connectors.http import Limits, decode_json, fetch_bytes, fetch_json, gc_paused
+from connectors.http import Limits, decode_json, fetch_bytes, fetch_json
 from connectors.metrics.detect import MetricQuery, detect, graph_link, to_event
 from connectors.metrics.series import SeriesMatrix, parse_prometheus
+from storage.gcpause import gc_paused
 from storage.models import NewDeadLetter, NewEvent
 
 MAX_POINTS = 11_000
