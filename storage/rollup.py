@@ -48,7 +48,7 @@ from storage import dialects
 from storage.models import Severity
 from storage.queries import EventQuery
 from storage.tables import EventRollupRow, EventRow
-from storage.visibility import tenant_clause, tenant_param, tenant_values
+from storage.visibility import tenant_param, tenant_values
 
 WIDTHS = (86_400, 3_600, 60)
 """Bucket widths kept, widest first (each divides the one before)."""
@@ -84,11 +84,17 @@ def apply(conn: Connection, ids: range | Sequence[int], sign: int) -> None:
         params: dict[str, Any] = {"lo": ids.start, "hi": ids.stop}
     else:
         params = {"ids": list(ids)}
-    conn.execute(_upsert(dialect, sign, isinstance(ids, range)), params)
-    if sign < 0:  # emptied buckets go (a partial index finds them), or purged
-        # history would leave zero rows forever
-        conn.execute(delete(EventRollupRow).where(EventRollupRow.n == 0,
-                                                  tenant_clause(EventRollupRow)))
+    result = conn.execute(_upsert(dialect, sign, isinstance(ids, range)), params)
+    if sign < 0:
+        # Emptied buckets go, or purged history would leave zero rows forever: the
+        # rows this subtraction brought to 0 (the upsert returns what it touched),
+        # each deleted by its key. A delete of every ``n = 0`` row instead walked the
+        # whole roll-up on every call -- 52 ms of each retention batch's ~60 ms write
+        # lock at 1M events (benchmarks/bench_retention.py), and of a story rewrite.
+        emptied = [{f"p_{name}": value for name, value in row._mapping.items()}
+                   for row in result if row.n == 0]
+        if emptied:
+            conn.execute(_PRUNE, emptied)
 
 
 @functools.cache
@@ -113,9 +119,19 @@ def _upsert(dialect: str, sign: int, by_range: bool) -> Any:
     table = EventRollupRow.__table__
     stmt = insert.from_select(["tenant_id", "width", "dim", "bucket", "key", "n"],
                               union_all(*parts))
-    return stmt.on_conflict_do_update(index_elements=["tenant_id", "width", "dim", "bucket",
-                                                      "key"],
-                                      set_={"n": table.c.n + stmt.excluded.n})
+    upsert = stmt.on_conflict_do_update(index_elements=list(_KEY),
+                                        set_={"n": table.c.n + stmt.excluded.n})
+    if sign < 0:  # what it touched, for the prune of emptied buckets (:func:`apply`)
+        return upsert.returning(*(table.c[name] for name in _KEY), table.c.n)
+    return upsert
+
+
+_KEY = ("tenant_id", "width", "dim", "bucket", "key")
+"""The roll-up's primary key."""
+_PRUNE = delete(EventRollupRow).where(
+    *(EventRollupRow.__table__.c[name] == bindparam(f"p_{name}") for name in _KEY),
+    EventRollupRow.n == 0)
+"""One emptied row, by its key (the tenant is the row's own, returned by the upsert)."""
 
 
 def rebuild(conn: Connection) -> None:
