@@ -169,12 +169,13 @@ def sqlite_bytes(path: Path) -> int:
                if os.path.exists(f"{path}{suffix}"))
 
 
-def migrate_once(engine: Engine, disk: Callable[[], int]) -> dict[str, Any]:
-    """Upgrade ``engine``'s store to head; time, disk and rows around it."""
+def migrate_once(engine: Engine, disk: Callable[[], int], every: float) -> dict[str, Any]:
+    """Upgrade ``engine``'s store to head; time, disk (sampled every ``every`` s) and
+    rows around it."""
     assert current_revision(engine) == FROM, current_revision(engine)
     before = counts(engine)
     start_disk = disk()
-    with Sampler(disk) as sampled:
+    with Sampler(disk, every) as sampled:
         began = time.perf_counter()
         upgrade(engine)
         seconds = time.perf_counter() - began
@@ -192,7 +193,7 @@ def run_sqlite(source: Path, directory: Path) -> dict[str, Any]:
     target.chmod(0o600)
     engine = make_engine(target)
     try:
-        return migrate_once(engine, lambda: sqlite_bytes(target))
+        return migrate_once(engine, lambda: sqlite_bytes(target), 0.05)
     finally:
         engine.dispose()
         for suffix in ("", "-wal", "-shm"):
@@ -267,7 +268,7 @@ def run_pg(url: str) -> dict[str, Any]:
                 "SELECT pg_database_size(current_database())")).scalar_one())
 
     try:
-        return migrate_once(engine, disk)
+        return migrate_once(engine, disk, 0.2)  # a query per sample
     finally:
         engine.dispose()
         sizer.dispose()
