@@ -99,8 +99,11 @@ def main() -> int:
     for n in range(args.rounds):
         for label, tree in (("other", args.other), ("this", here))[:: 1 if n % 2 else -1]:
             load = os.getloadavg()[0]
-            runs[label].append(_run(tree, args.ingest, args.calls))
-            sys.stdout.write(f"round {n + 1} {label:<5} load {load:4.1f}\n")
+            found = _run(tree, args.ingest, args.calls)
+            runs[label].append(found)
+            sys.stdout.write(f"round {n + 1} {label:<5} load {load:4.1f} " + " ".join(
+                f"{name.split(' (')[0].replace(' ', '_')}={found[name]:.1f}"
+                for name in HEADLINE) + "\n")
             sys.stdout.flush()
     failed = []
     for name in runs["this"][0]:
