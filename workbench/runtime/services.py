@@ -161,6 +161,56 @@ async def retention_service(rt: Runtime) -> AsyncIterator[None]:
         yield
 
 
+FTS_MERGE_LEASE = "fts-merge"
+
+
+@asynccontextmanager
+async def fts_merge_service(rt: Runtime) -> AsyncIterator[None]:
+    """Merge the SQLite full-text index's segments every ``[search] merge_interval_minutes``
+    (under the ``fts-merge`` lease when this instance keeps leases: one instance merges),
+    in short steps with a pause between them; PostgreSQL has nothing to merge."""
+    settings = rt.config.search
+    if (not settings.merge or rt.store.dialect != "sqlite" or rt.options.read_only
+            or not rt.options.connectors):
+        yield
+        return
+
+    async def run(stop: asyncio.Event) -> None:
+        if rt.leases is not None:
+            rt.leases.want([FTS_MERGE_LEASE])
+        while not stop.is_set():
+            if rt.leases is None or rt.leases.grant(FTS_MERGE_LEASE) is not None:
+                try:
+                    if steps := await _merge_round(rt, stop):
+                        log.info("fts merge: %d step(s)", steps)
+                except Exception:                   # the next round tries again
+                    log.exception("fts merge failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), settings.merge_interval_minutes * 60)
+
+    rt.notes.append(f"fts merge: every {settings.merge_interval_minutes:g} min")
+    async with _task_until_exit("fts-merge", run):
+        yield
+
+
+async def _merge_round(rt: Runtime, stop: asyncio.Event) -> int:
+    """Merge steps until FTS5 has nothing left to merge (or ``stop``, or the lease is
+    lost); the first puts every segment on one level, so a round ends with one."""
+    from storage.search import merge_fts
+
+    settings = rt.config.search
+    steps = 0
+    while not stop.is_set() and (rt.leases is None
+                                 or rt.leases.grant(FTS_MERGE_LEASE) is not None):
+        if not await asyncio.to_thread(merge_fts, rt.store, pages=settings.merge_pages,
+                                       whole=steps == 0):
+            break
+        steps += 1
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), settings.merge_pause_seconds)
+    return steps
+
+
 @asynccontextmanager
 async def api_service(rt: Runtime) -> AsyncIterator[None]:
     """The REST API under uvicorn in its own thread and loop (not the connectors' loop:
@@ -195,5 +245,6 @@ def _serve_api(rt: Runtime) -> ApiServer:
 
 
 SERVICES: list[Service] = [leases_service, connectors_service, grouping_service,
-                           patterns_service, retention_service, api_service]
+                           patterns_service, retention_service, fts_merge_service,
+                           api_service]
 """Started in order, stopped in reverse."""
