@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -46,11 +47,13 @@ def _segments(store: Store) -> int | None:
         return fts_segments(session.connection())
 
 
-async def _until(condition: object, seconds: float = 20) -> None:
-    async def check() -> None:
-        while not condition():  # type: ignore[operator]
-            await asyncio.sleep(0.05)
-    await asyncio.wait_for(check(), seconds)
+async def _until(condition: Callable[[], bool], seconds: float = 20) -> None:
+    """Poll ``condition`` (a store read) until it holds; fail after ``seconds``."""
+    for _ in range(int(seconds / 0.05)):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the condition never held")
 
 
 async def test_serve_merges_the_index_under_its_lease(tmp_path: Path) -> None:
