@@ -8,7 +8,8 @@ a syntax error. A ``"quoted phrase"`` stays a phrase; a trailing ``*`` is a pref
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
@@ -212,6 +213,18 @@ def merge_fts(store: Store, *, pages: int, whole: bool = False) -> bool:
                              (-pages if whole else pages,))
         after = conn.exec_driver_sql("SELECT total_changes()").scalar_one()
     return bool(after - before >= 2)
+
+
+def merge_fts_round(store: Store, *, pages: int, pause: float,
+                    go: Callable[[], bool] = lambda: True) -> int:
+    """:func:`merge_fts` steps until FTS5 has nothing left to merge (the index is one
+    segment) or ``go()`` turns false; ``pause`` seconds after each step let waiting
+    writers in. The number of steps that did work."""
+    steps = 0
+    while go() and merge_fts(store, pages=pages, whole=steps == 0):
+        steps += 1
+        time.sleep(pause)
+    return steps
 
 
 def fts_segments(conn: Connection) -> int | None:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from storage import EventQuery, Store
-from storage.search import fts_segments, merge_fts
+from storage.search import fts_segments, merge_fts, merge_fts_round
 from tests.storage.conftest import new_event
 
 QUERIES = ["event", "w17", "w1*", '"body of event"', "event 7*", "zanzibar", "w3 w5"]
@@ -64,6 +64,22 @@ def test_merge_steps_leave_one_segment_and_the_same_answers(fragmented: Store) -
     assert _segments(fragmented) == 1
     assert _answers(fragmented) == before
     assert not merge_fts(fragmented, pages=64, whole=True)  # nothing left to merge
+
+
+def test_a_round_stops_when_told_and_the_next_one_finishes(fragmented: Store) -> None:
+    before = _answers(fragmented)
+    calls: list[int] = []
+
+    def go() -> bool:
+        calls.append(1)
+        return len(calls) <= 2
+
+    assert merge_fts_round(fragmented, pages=1, pause=0, go=go) == 2
+    assert (_segments(fragmented) or 0) > 1  # stopped half way
+    assert merge_fts_round(fragmented, pages=1, pause=0) > 0
+    assert _segments(fragmented) == 1
+    assert merge_fts_round(fragmented, pages=1, pause=0) == 0
+    assert _answers(fragmented) == before
 
 
 def test_a_step_with_nothing_eligible_does_no_work(fragmented: Store) -> None:

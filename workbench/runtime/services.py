@@ -175,13 +175,22 @@ async def fts_merge_service(rt: Runtime) -> AsyncIterator[None]:
         yield
         return
 
+    from storage.search import merge_fts_round
+
+    def ours() -> bool:
+        return rt.leases is None or rt.leases.grant(FTS_MERGE_LEASE) is not None
+
     async def run(stop: asyncio.Event) -> None:
         if rt.leases is not None:
             rt.leases.want([FTS_MERGE_LEASE])
         while not stop.is_set():
-            if rt.leases is None or rt.leases.grant(FTS_MERGE_LEASE) is not None:
-                try:
-                    if steps := await _merge_round(rt, stop):
+            if ours():
+                try:  # in a thread: stops after the step under way once stopped or lost
+                    steps = await asyncio.to_thread(
+                        merge_fts_round, rt.store, pages=settings.merge_pages,
+                        pause=settings.merge_pause_seconds,
+                        go=lambda: not stop.is_set() and ours())
+                    if steps:
                         log.info("fts merge: %d step(s)", steps)
                 except Exception:                   # the next round tries again
                     log.exception("fts merge failed")
@@ -191,24 +200,6 @@ async def fts_merge_service(rt: Runtime) -> AsyncIterator[None]:
     rt.notes.append(f"fts merge: every {settings.merge_interval_minutes:g} min")
     async with _task_until_exit("fts-merge", run):
         yield
-
-
-async def _merge_round(rt: Runtime, stop: asyncio.Event) -> int:
-    """Merge steps until FTS5 has nothing left to merge (or ``stop``, or the lease is
-    lost); the first puts every segment on one level, so a round ends with one."""
-    from storage.search import merge_fts
-
-    settings = rt.config.search
-    steps = 0
-    while not stop.is_set() and (rt.leases is None
-                                 or rt.leases.grant(FTS_MERGE_LEASE) is not None):
-        if not await asyncio.to_thread(merge_fts, rt.store, pages=settings.merge_pages,
-                                       whole=steps == 0):
-            break
-        steps += 1
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), settings.merge_pause_seconds)
-    return steps
 
 
 @asynccontextmanager
