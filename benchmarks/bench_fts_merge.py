@@ -14,9 +14,11 @@ left). Three parts, each on fresh copies:
   with the default settings; interleaved, median of ``--reps`` x ``--calls``.
 - ``FTS-LOCK``: wall time of each merge step (``BEGIN IMMEDIATE`` to commit: the time
   writers wait at most for one step), and of ``optimize`` in one transaction.
-- ``FTS-INGEST``: one writer ingests batches of 100 new events every 50 ms while a
-  merge round runs (until it is done), and for as long without one; interleaved, the
-  p99 of each pooled over the repeats (goal: merging / not <= 2, as for the purge).
+- ``FTS-INGEST``: for ``--seconds``, one writer ingests batches of 100 new events every
+  50 ms, with a merge round running beside it or not; interleaved, the p99 of each
+  pooled over the repeats (goal: merging / not <= 2, as for the purge).
+
+``--pages`` and ``--pause`` override the ``[search]`` defaults.
 """
 
 from __future__ import annotations
@@ -41,7 +43,6 @@ from storage.search import fts_segments, merge_fts, merge_fts_round
 from workbench.settings.search import SearchSettings
 
 GOAL = 2.0
-SETTINGS = SearchSettings()
 
 
 def copy(source: Path, target: Path) -> Path:
@@ -65,18 +66,18 @@ def warm(store: Store) -> Store:
     return store
 
 
-def timed_round(store: Store) -> list[float]:
-    """A merge round with the default settings; each step's wall time (ms)."""
+def timed_round(store: Store, settings: SearchSettings) -> list[float]:
+    """A merge round (as ``merge_fts_round`` runs it); each step's wall time (ms)."""
     holds: list[float] = []
     steps = 0
     while True:
         began = time.perf_counter()
-        worked = merge_fts(store, pages=SETTINGS.merge_pages, whole=steps == 0)
+        worked = merge_fts(store, pages=settings.merge_pages, whole=steps == 0)
         if not worked:
             return holds
         holds.append((time.perf_counter() - began) * 1000)
         steps += 1
-        time.sleep(SETTINGS.merge_pause_seconds)
+        time.sleep(settings.merge_pause_seconds)
 
 
 def queries(total: int) -> dict[str, tuple[EventQuery, tuple[int] | None]]:
@@ -108,24 +109,22 @@ def cpu_us(call: Any, calls: int) -> float:
 
 
 def search_cpu(report: Report, source: Path, tmp: Path, total: int, reps: int,
-               calls: int) -> None:
+               calls: int, settings: SearchSettings) -> None:
     as_built = warm(Store.open(copy(source, tmp / "built.db"), upgrade=False))
     merged = warm(Store.open(copy(source, tmp / "merged.db"), upgrade=False))
     report.say(f"segments as built: {segments(as_built)}")
-    holds = timed_round(merged)
+    holds = timed_round(merged, settings)
     report.say(f"segments after a round: {segments(merged)}")
     for store in (as_built, merged):
         # Both read from the database file alone: the round's last commits would
         # otherwise sit in the WAL, and every page read would look there first.
-        with store.engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        with store.engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     spread = percentiles(holds)
-    report.figure("FTS-LOCK", f"step of {SETTINGS.merge_pages} pages, p50", "info",
-                  spread["p50"], "ms", steps=len(holds))
-    report.figure("FTS-LOCK", f"step of {SETTINGS.merge_pages} pages, p90", "info",
-                  spread["p90"], "ms")
-    report.figure("FTS-LOCK", f"step of {SETTINGS.merge_pages} pages, max", "info",
-                  spread["max"], "ms")
+    step = f"step of {settings.merge_pages} pages"
+    report.figure("FTS-LOCK", f"{step}, p50", "info", spread["p50"], "ms", steps=len(holds))
+    report.figure("FTS-LOCK", f"{step}, p90", "info", spread["p90"], "ms")
+    report.figure("FTS-LOCK", f"{step}, max", "info", spread["max"], "ms")
     report.figure("FTS-LOCK", "round, lock held in all", "info", sum(holds), "ms",
                   steps=len(holds))
     optimized = tmp / "optimized.db"
@@ -168,11 +167,14 @@ def search_cpu(report: Report, source: Path, tmp: Path, total: int, reps: int,
         store.close()
 
 
-def ingest_run(db: Path, seconds: float | None, merge: bool) -> tuple[list[float], float]:
-    """Ingest latencies (ms) while a round runs (``merge``) or for ``seconds``."""
+def ingest_run(db: Path, seconds: float, settings: SearchSettings | None
+               ) -> tuple[list[float], int]:
+    """Ingest latencies (ms) for ``seconds``, with a merge round running (``settings``)
+    or not; and the number of merge steps taken."""
     store = warm(Store.open(db, upgrade=False))
     stop = threading.Event()
     writes: list[float] = []
+    steps: list[int] = []
 
     def writer() -> None:
         offset = 0
@@ -184,39 +186,46 @@ def ingest_run(db: Path, seconds: float | None, merge: bool) -> tuple[list[float
             writes.append((time.perf_counter() - began) * 1000)
             time.sleep(0.05)
 
-    thread = threading.Thread(target=writer)
-    began = time.perf_counter()
-    thread.start()
-    if merge:
-        merge_fts_round(store, pages=SETTINGS.merge_pages, pause=SETTINGS.merge_pause_seconds)
-    else:
-        assert seconds is not None
-        time.sleep(seconds)
-    took = time.perf_counter() - began
+    def merger(settings: SearchSettings) -> None:
+        steps.append(merge_fts_round(store, pages=settings.merge_pages,
+                                     pause=settings.merge_pause_seconds,
+                                     go=lambda: not stop.is_set()))
+
+    threads = [threading.Thread(target=writer)]
+    if settings is not None:
+        threads.append(threading.Thread(target=merger, args=(settings,)))
+    for thread in threads:
+        thread.start()
+    time.sleep(seconds)
     stop.set()
-    thread.join()
+    for thread in threads:
+        thread.join()
     store.close()
-    return writes, took
+    return writes, sum(steps)
 
 
-def ingest_under_merge(report: Report, source: Path, tmp: Path, reps: int) -> None:
+def ingest_under_merge(report: Report, source: Path, tmp: Path, reps: int, seconds: float,
+                       settings: SearchSettings) -> None:
     pooled: dict[str, list[float]] = {"baseline": [], "merging": []}
     for _ in range(reps):
-        db = copy(source, tmp / "ingest.db")
-        writes, took = ingest_run(db, None, merge=True)
-        pooled["merging"].extend(writes)
-        report.figure("FTS-INGEST", "round under ingest, wall", "info", took, "s")
-        db = copy(source, tmp / "ingest.db")
-        writes, _ = ingest_run(db, took, merge=False)
-        pooled["baseline"].extend(writes)
+        for variant in ("baseline", "merging"):
+            db = copy(source, tmp / "ingest.db")
+            writes, steps = ingest_run(db, seconds, settings if variant == "merging" else None)
+            pooled[variant].extend(writes)
+            if variant == "merging":
+                report.figure("FTS-INGEST", f"merge steps in {seconds:g} s", "info", steps,
+                              "steps")
     base = percentiles(pooled["baseline"])
     under = percentiles(pooled["merging"])
+    what = f"{settings.merge_pages} pages, pause {settings.merge_pause_seconds:g} s"
     report.figure("FTS-INGEST", "ingest of 100, p99, no merge", "anchor", base["p99"], "ms",
                   samples=len(pooled["baseline"]), p50=base["p50"])
-    report.figure("FTS-INGEST", "ingest of 100, p99, merging", "project", under["p99"], "ms",
-                  samples=len(pooled["merging"]), p50=under["p50"])
+    report.figure("FTS-INGEST", f"ingest of 100, p99, merging ({what})", "project",
+                  under["p99"], "ms", samples=len(pooled["merging"]), p50=under["p50"])
+    report.say(f"{'':>6} ingest p50: {base['p50']:.1f} ms no merge, {under['p50']:.1f} ms "
+               "merging")
     report.goal("FTS-INGEST", under["p99"] / base["p99"], GOAL, higher_is_better=False,
-                detail="ingest of 100: p99 merging / not merging")
+                detail=f"ingest of 100: p99 merging ({what}) / not merging")
 
 
 def main() -> None:
@@ -224,17 +233,21 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--only", choices=("cpu", "ingest"))
+    parser.add_argument("--pages", type=int, default=SearchSettings().merge_pages)
+    parser.add_argument("--pause", type=float, default=SearchSettings().merge_pause_seconds)
     args = parser.parse_args()
+    settings = SearchSettings(merge_pages=args.pages, merge_pause_seconds=args.pause)
     report = Report("bench_fts_merge")
     source = query_db(args.events, say=report.say)
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         if args.only != "ingest":
-            search_cpu(report, source, tmp, args.events, args.reps, args.calls)
+            search_cpu(report, source, tmp, args.events, args.reps, args.calls, settings)
             report.say(f"load average {os.getloadavg()}")
         if args.only != "cpu":
-            ingest_under_merge(report, source, tmp, args.reps)
+            ingest_under_merge(report, source, tmp, args.reps, args.seconds, settings)
             report.say(f"load average {os.getloadavg()}")
 
 
