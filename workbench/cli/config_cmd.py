@@ -69,6 +69,15 @@ enabled = false
 # endpoint = "http://localhost:4318"
 # sample_ratio = 0.1
 
+[search]
+# SQLite: `workbench serve` merges the full-text index's segments (one instance at a
+# time, under a lease), in short steps; fewer segments make searches cheaper.
+# PostgreSQL needs none of this.
+merge = true
+merge_interval_minutes = 60
+merge_pages = 16            # index pages (~4 KB) per step, each its own short transaction
+merge_pause_seconds = 0.25  # after each step, so ingest gets in
+
 # One [[connectors]] table per source. Common keys: name (unique), kind, enabled,
 # interval_seconds (pause between polls), timeout_seconds (per poll attempt),
 # clock_offset_seconds (added to every time the source gives: 90 for a clock 90 s
