@@ -143,3 +143,27 @@ def test_a_secret_of_a_tenant_the_store_lacks_is_refused(
         assert _items(api.client("admin"), "ci") == []
     finally:
         stop_api(api)
+
+
+def test_a_secret_two_tenants_share_is_refused(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two references that resolve to one value (the config check reports it, but a
+    secret file can change under a running server): a delivery signed with it fits
+    both tenants, so it is refused, naming them, and stored in neither."""
+    monkeypatch.setenv("WB_TEST_GH_DEFAULT", "shared-secret")
+    monkeypatch.setenv("WB_TEST_GH_ACME", "shared-secret")
+    receivers = ReceiverSettings(github_secret="env:WB_TEST_GH_DEFAULT", tenants={
+        "acme": ReceiverSecrets(github_secret="env:WB_TEST_GH_ACME")})
+    api = start_api(store, ApiSettings(port=0, receivers=receivers))
+    try:
+        admin, acme = api.client("admin"), _acme_clients(api)
+        body = orjson.dumps(payloads.workflow_run())
+        reply = _github(api, body, str(uuid.uuid4()), "shared-secret")
+        assert reply.status_code == 401, reply.text
+        assert "shared by tenants 'default', 'acme'" in reply.json()["detail"]
+        assert _items(admin, "ci") == [] and _items(acme["viewer"], "ci") == []
+        monkeypatch.setenv("WB_TEST_GH_ACME", "acme's-own")  # rotated: no restart needed
+        assert _github(api, body, str(uuid.uuid4()), "acme's-own").json()["stored"] == 1
+        assert _items(admin, "ci") == [] and len(_items(acme["viewer"], "ci")) == 1
+    finally:
+        stop_api(api)
