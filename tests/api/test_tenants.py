@@ -248,10 +248,15 @@ def test_a_dead_letter_replays_into_its_own_tenant_only(store: Store) -> None:
     supervisor = Supervisor(store, [(mine, config("app")),
                                     (theirs, config("acme-app", tenant="acme"))],
                             persist_health=False)
-    api = start_api(store, control=Control(supervisor))
+    api = start_api(store, control=Control(supervisor), health=supervisor.health)
     try:
         admin, acme = api.client("admin"), _acme_clients(api)
         asyncio.run(supervisor.sync())
+        # The live health table too: each tenant sees its own connector only.
+        names = {who: {s["name"] for s in client.get("/api/connectors/status").json()}
+                 for who, client in (("default", admin), ("acme", acme["viewer"]))}
+        assert "app" in names["default"] and "acme-app" not in names["default"], names
+        assert "acme-app" in names["acme"] and "app" not in names["acme"], names
         mine.fixed = theirs.fixed = True  # "a new parser deployed": the records parse now
         [letter] = admin.get("/api/connectors/app/dlq").json()["items"]
         [acme_letter] = acme["viewer"].get("/api/connectors/acme-app/dlq").json()["items"]
