@@ -150,11 +150,6 @@ class HealthRegistry:
         with self._lock:
             return {name: h for (owner, name), h in self._items.items() if owner == wanted}
 
-    def tenants(self) -> set[int]:
-        """The tenants that have an entry (every one, or :data:`UNASSIGNED`)."""
-        with self._lock:
-            return {owner for owner, _ in self._items}
-
     def update(self, name: str, tenant: int | None = None, **changes: Any) -> ConnectorHealth:
         """Replace fields of ``name``'s health; returns the new value."""
         return self._apply(name, tenant, lambda h: changes)
