@@ -23,13 +23,13 @@ from storage.models import (
 )
 from workbench.sanitize import sanitize, sanitize_line
 from workbench.tui.fmt import (
-    SEVERITY_STYLE,
     SOURCE_BADGE,
     SOURCE_STYLE,
-    STATUS_STYLE,
     duration,
+    severity_style,
     short_time,
     stamp,
+    status_style,
 )
 
 STACK_KEYS = ("exception.stacktrace", "stacktrace", "stack_trace", "stack", "traceback")
@@ -77,9 +77,9 @@ def investigation_text(inv: Investigation, linked: Sequence[LinkedEvent],
     text = Text()
     text.append(f"#{inv.id} ", "dim")
     text.append(sanitize_line(inv.title, limit=300) + "\n", "bold")
-    text.append(f"{inv.status.value}", STATUS_STYLE[inv.status])
+    text.append(f"{inv.status.value}", status_style(inv.status))
     text.append("  severity ")
-    text.append(inv.severity.value, SEVERITY_STYLE[inv.severity])
+    text.append(inv.severity.value, severity_style(inv.severity))
     text.append(f"  events {inv.event_count}\n\n")
     value, how = mttr_line(inv, now)
     text.append("MTTR so far       ", "bold")
@@ -181,7 +181,7 @@ def _links(text: Text, linked: Sequence[LinkedEvent], total: int) -> None:
         event = item.event
         text.append(short_time(event.occurred_at, False) + " ", "dim")
         text.append(SOURCE_BADGE[event.source] + " ", SOURCE_STYLE[event.source])
-        text.append(sanitize_line(event.title, limit=80), SEVERITY_STYLE[event.severity])
+        text.append(sanitize_line(event.title, limit=80), severity_style(event.severity))
         text.append("  \u2190 " + sanitize_line(link_reason(item), limit=120) + "\n", "dim")
     if total > 200:
         text.append(f"\u2026 and {total - 200} more (see the timeline)\n", "dim")
@@ -200,7 +200,7 @@ def event_text(event: Event, changes: Sequence[Event], investigations: Sequence[
     """An event in full: fields, body, stack trace, attributes, and what preceded it."""
     text = Text()
     text.append(SOURCE_BADGE[event.source] + " ", SOURCE_STYLE[event.source])
-    text.append(event.severity.value.upper() + " ", SEVERITY_STYLE[event.severity])
+    text.append(event.severity.value.upper() + " ", severity_style(event.severity))
     text.append(sanitize_line(event.title, limit=2000) + "\n\n", "bold")
     for name, value in (("id", event.id), ("kind", event.kind.value),
                         ("occurred", stamp(event.occurred_at)),

@@ -16,14 +16,14 @@ from storage.models import DeadLetter, Event, Investigation
 from workbench.sanitize import sanitize_line
 from workbench.tui.fmt import (
     SEVERITY_SHORT,
-    SEVERITY_STYLE,
     SOURCE_BADGE,
     SOURCE_STYLE,
-    STATUS_STYLE,
     age,
     day,
+    severity_style,
     short_time,
     shown_zone,
+    status_style,
 )
 from workbench.tui.widgets.rowview import RowView
 
@@ -89,8 +89,8 @@ class InvestigationRows(RowView[Investigation]):
     def render_row(self, row: Investigation, width: int) -> Text:
         title_w, service_w = self.widths(width)
         text = Text(no_wrap=True, end="")
-        text.append(row.status.value.ljust(14), STATUS_STYLE[row.status])
-        text.append(SEVERITY_SHORT[row.severity].ljust(5), SEVERITY_STYLE[row.severity])
+        text.append(row.status.value.ljust(14), status_style(row.status))
+        text.append(SEVERITY_SHORT[row.severity].ljust(5), severity_style(row.severity))
         new = self.new_counts.get(row.id, 0)
         mark = f"+{compact_count(new)} " if new else ""
         text.append(mark, "bold yellow")
@@ -149,9 +149,9 @@ class EventRows(RowView[Event]):
         text = Text(no_wrap=True, end="")
         text.append(short_time(row.occurred_at, wide) + " ")
         text.append(SOURCE_BADGE[row.source].ljust(4), SOURCE_STYLE[row.source])
-        text.append(SEVERITY_SHORT[row.severity].ljust(5), SEVERITY_STYLE[row.severity])
+        text.append(SEVERITY_SHORT[row.severity].ljust(5), severity_style(row.severity))
         text.append(_cell(row.service or "", 12) + " ", "cyan")
-        title_style = SEVERITY_STYLE[row.severity] if row.severity.rank >= 3 else ""
+        title_style = severity_style(row.severity) if row.severity.rank >= 3 else ""
         marker = "+" if row.id in self.new_ids else ""
         text.append(marker + sanitize_line(row.title, limit=max(width, 20)), title_style)
         reason = self.reasons.get(row.id)
