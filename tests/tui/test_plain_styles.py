@@ -41,3 +41,13 @@ def test_colour_is_the_default() -> None:
     assert fmt.severity_style(Severity.HIGH) == fmt.SEVERITY_STYLE[Severity.HIGH]
     assert fmt.status_style(InvestigationStatus.OPEN) == \
         fmt.STATUS_STYLE[InvestigationStatus.OPEN]
+
+
+def test_tone_keeps_attributes_only_without_colour(plain: None) -> None:
+    assert [fmt.tone(s) for s in ("bold red", "magenta", "dim italic", "")] == \
+        ["bold", "", "dim italic", ""]
+    assert {fmt.source_style(s) for s in fmt.SOURCE_STYLE} <= {"", "bold"}
+
+
+def test_tone_is_the_identity_in_colour() -> None:
+    assert fmt.tone("bold red") == "bold red"

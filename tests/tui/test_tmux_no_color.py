@@ -6,7 +6,9 @@ the red of high and critical came out as grey 237 on the 234 background: nearly
 invisible, and the worst events the hardest to see. Under ``NO_COLOR`` every severity
 must be legible (its text stands out from its own background) and high and critical
 must carry an attribute of their own (critical reverse, high underline), told apart
-from each other and from the ranks below without a colour.
+from each other and from the ranks below without a colour. Other meaningful colours
+(source badges, commit shas, errors) drop their colour too: an event's page and its
+preceding commit are legible in every character.
 """
 
 from __future__ import annotations
@@ -47,7 +49,15 @@ def demo(tmp_path: Path) -> Iterator[str]:
     try:
         yield name
     finally:
-        subprocess.run(["tmux", "-L", SOCKET, "kill-server"], capture_output=True)
+        subprocess.run(["tmux", "-L", SOCKET, "kill-session", "-t", name], capture_output=True)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _server() -> Iterator[None]:
+    """One private tmux server for the module (a server killed between tests may still be
+    going away when the next test starts one on the same socket)."""
+    yield
+    subprocess.run(["tmux", "-L", SOCKET, "kill-server"], capture_output=True)
 
 
 def wait_for(name: str, text: str, timeout: float = 30.0) -> list[list[Cell]]:
@@ -69,7 +79,7 @@ def cells(captured: str) -> list[list[Cell]]:
     rows: list[list[Cell]] = [[] for _ in range(terminal.row + 1)]
     for (row, _col), cell in sorted(terminal.cells.items()):
         rows[row].append(cell)
-    return rows
+    return rows[:-1] if rows and not rows[-1] else rows  # the dump ends with a newline
 
 
 def line(row: list[Cell]) -> str:
@@ -128,8 +138,8 @@ def attributes(run: list[Cell]) -> frozenset[str]:
 
 
 def assert_legible(run: list[Cell], what: str) -> None:
-    worst = min(contrast(cell) for cell in run if cell[0] != " ")
-    assert worst >= 4.5, f"{what}: contrast {worst:.2f} ({run[0]})"
+    worst = min((cell for cell in run if cell[0] != " "), key=contrast)
+    assert contrast(worst) >= 4.5, f"{what}: contrast {contrast(worst):.2f} ({worst})"
 
 
 MARK = {"CRIT": REVERSE, "HIGH": UNDERLINE}
@@ -164,3 +174,25 @@ def test_every_severity_is_legible_and_high_ones_marked_without_colour(demo: str
     for lower in set(seen) - {"CRIT", "HIGH"}:  # no rank below borrows their marks
         assert not {REVERSE, UNDERLINE} & seen[lower], (lower, seen)
     assert REVERSE not in seen["HIGH"]
+
+
+def assert_pane_legible(screen: list[list[Cell]], what: str) -> None:
+    """Every character of the pane's content (above the footer, left of the
+    scrollbar) stands out from its background."""
+    for row in screen[:-1]:
+        assert_legible([cell for cell in row[:-2] if cell[0] != " "] or [("x", frozenset(),
+                        "", "")], f"{what}: {line(row)!r}")
+
+
+def test_an_event_and_its_commit_are_legible_without_colour(demo: str) -> None:
+    """The error's text and the preceding commit (its badge and sha were magenta, greyed
+    to the background like red)."""
+    wait_for(demo, "Checkout payments failing")
+    _tmux("send-keys", "-t", demo, "Enter")
+    wait_for(demo, "linked events")
+    _tmux("send-keys", "-t", demo, "e", "Enter")
+    assert_pane_legible(wait_for(demo, "Traceback"), "event")
+    _tmux("send-keys", "-t", demo, "c")
+    screen = wait_for(demo, "kind              commit")
+    assert line(screen[0]).lstrip().startswith("git")
+    assert_pane_legible(screen, "commit")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+from rich.style import Style
+
 from storage.models import InvestigationStatus, Severity, Source
 from storage.times import DisplayZone, display_zone
 
@@ -79,6 +81,24 @@ def use_colour(on: bool) -> None:
     with attributes only. One choice per process, like :func:`set_display_zone`."""
     global _colour
     _colour = on
+
+
+def tone(style: str) -> str:
+    """``style`` as drawn: unchanged in colour; under ``NO_COLOR`` its attributes only.
+
+    For every colour that carries meaning outside the severity and status tables
+    (source badges, commit shas, errors, a stack trace): Textual's monochrome filter
+    greys red and magenta (its dark theme's ``#f4005f``) to ``#3b3b3b``, next to the
+    background, where the text is then unreadable."""
+    if _colour or not style:
+        return style
+    plain = str(Style.parse(style).without_color)
+    return "" if plain == "none" else plain  # Rich's name for no attributes at all
+
+
+def source_style(source: Source) -> str:
+    """How a source badge is drawn (its text says the source without colour)."""
+    return tone(SOURCE_STYLE[source])
 
 
 def severity_style(severity: Severity) -> str:
