@@ -142,8 +142,9 @@ def _insert_sqlite(conn: Connection, events: Sequence[NewEvent], now: datetime, 
     # cost more than the insert itself).
     with all_tenants():  # ids are numbered across tenants: the next is above all of them
         before = conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM event").scalar() or 0
-    received = sqlite_time(now)
-    result = conn.exec_driver_sql(_SQLITE_INSERT, [event_row(e, received) for e in events])
+    received, tenant = sqlite_time(now), tenant_id()
+    result = conn.exec_driver_sql(_SQLITE_INSERT,
+                                  [event_row(e, received, tenant=tenant) for e in events])
     stored = result.rowcount
     index_new_events(conn, after_id=before)
     rollup.apply(conn, range(before + 1, 2**63 - 1), 1)  # every id above: this batch
@@ -151,7 +152,7 @@ def _insert_sqlite(conn: Connection, events: Sequence[NewEvent], now: datetime, 
         return stored, []
     new = conn.exec_driver_sql(
         "SELECT id, source, dedup_key FROM event WHERE tenant_id = ? AND id > ? "
-        "AND tags != '[]'", (tenant_id(), before))
+        "AND tags != '[]'", (tenant, before))
     return stored, [(r[0], r[1], r[2]) for r in new]
 
 
