@@ -16,9 +16,7 @@ import orjson
 from sqlalchemy import (
     ColumnElement,
     Dialect,
-    delete,
     func,
-    insert,
     select,
     tuple_,
     update,
@@ -28,11 +26,12 @@ from sqlalchemy.orm import Session
 from storage import rollup
 from storage.converters import EVENT_COLUMNS, EVENT_READ_COLUMNS, event_from_row, event_from_tuple
 from storage.event_sql import filter_clauses, filter_values, page_rows
-from storage.models import Event, Page, without_nul
+from storage.event_tags import unique_tags, write_tags
+from storage.models import Event, Page
 from storage.pagination import Cursor, int_value, time_value
 from storage.queries import EventQuery
 from storage.search import fts5_query, text_filter, tsquery_terms
-from storage.tables import EventRow, EventTagRow
+from storage.tables import EventRow
 from storage.visibility import tenant_clause
 
 
@@ -230,10 +229,8 @@ def set_tags(*, session: Session, event_id: int, tags: Sequence[str]) -> Event:
     """Replace an event's tags (a NUL becomes U+FFFD, as in every stored text: PostgreSQL
     text cannot hold one)."""
     get_event(session=session, event_id=event_id)
-    unique = list(dict.fromkeys(without_nul(tuple(tags))))
-    session.execute(delete(EventTagRow).where(EventTagRow.event_id == event_id))
-    if unique:
-        session.execute(insert(EventTagRow), [{"event_id": event_id, "tag": t} for t in unique])
+    unique = unique_tags(tags)
+    write_tags(session.connection(), {event_id: unique}, replace=True)
     encoded = orjson.dumps(unique).decode()
     session.execute(update(EventRow).where(EventRow.id == event_id).values(tags=encoded))
     return get_event(session=session, event_id=event_id)
