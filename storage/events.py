@@ -63,7 +63,7 @@ def events_after(*, session: Session, after_id: int, limit: int) -> list[Event]:
     stmt = (select(*EVENT_COLUMNS).where(EventRow.id > after_id, tenant_clause(EventRow))
             .order_by(EventRow.id)
             .limit(limit))
-    return [event_from_row(r) for r in session.execute(stmt).mappings()]
+    return [event_from_row(r) for r in session.connection().execute(stmt).mappings()]
 
 
 def event_filters(session: Session, query: EventQuery) -> list[ColumnElement[bool]]:
@@ -193,7 +193,9 @@ def _raw_counts(session: Session, by: CountField, query: EventQuery) -> dict[str
     column = getattr(EventRow, by)
     stmt = select(column, func.count()).where(*event_filters(session, query))
     counts: dict[str, int] = {}
-    for key, count in session.execute(stmt.group_by(column)):
+    # Core, like every event read: the filter shape carries the tenant (and teams),
+    # and the ORM's per-statement criteria would add them a second time.
+    for key, count in session.connection().execute(stmt.group_by(column)):
         counts[rollup.label(by, key)] = count
     return counts
 
@@ -216,7 +218,7 @@ def _raw_series(session: Session, by: CountField, bucket_seconds: int,
     epoch = rollup.epoch_seconds(session.get_bind().dialect.name)
     bucket = (epoch // bucket_seconds).label("bucket")
     stmt = select(bucket, column, func.count()).where(*event_filters(session, query))
-    rows = session.execute(stmt.group_by(bucket, column))
+    rows = session.connection().execute(stmt.group_by(bucket, column))
     return sorted((_bucket_start(int(b), bucket_seconds), rollup.label(by, key), n)
                   for b, key, n in rows)
 
