@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, inspect, text
 
+from storage import planner_stats
 from storage.engine import WRITE_OPTION
 from storage.tenant_context import all_tenants
 
@@ -87,6 +88,25 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 
 def ensure_current(engine: Engine) -> None:
-    """Upgrade to head unless the store is already there (the common, cheap case)."""
+    """Upgrade to head unless the store is already there (the common, cheap case).
+
+    On SQLite, also give the planner the statistics the store ships
+    (:mod:`storage.planner_stats`): they are part of what the code expects of the
+    schema, and a store upgraded by an older version has none.
+    """
     if current_revision(engine) != head_revision():
         upgrade(engine)
+    if engine.dialect.name == "sqlite":
+        ensure_planner_stats(engine)
+
+
+def ensure_planner_stats(engine: Engine) -> None:
+    """Write the shipped planner statistics if the store's differ (SQLite only)."""
+    with engine.connect() as conn:
+        current = planner_stats.stored(conn) == planner_stats.EVENT_STATS
+    if current:
+        return
+    with engine.execution_options(**{WRITE_OPTION: True}).connect() as conn, conn.begin():
+        planner_stats.ensure(conn)
+    # Pooled connections loaded the schema without these statistics.
+    engine.dispose()
