@@ -39,10 +39,9 @@ BODIES: dict[str, Any] = {
 }
 
 
-def _acme_clients(api: Api, *, create: bool = True) -> dict[str, httpx.Client]:
-    if create:
-        with api.store.write() as session:
-            tenants.create_tenant(session=session, name="acme")
+def _acme_clients(api: Api) -> dict[str, httpx.Client]:
+    with api.store.write() as session:
+        tenants.create_tenant(session=session, name="acme")
     admin = api.client("admin")
     clients = {}
     for role in ROLES:
