@@ -90,6 +90,11 @@ def test_check_store_lists_every_unknown_tenant_with_its_key_path(
         for name in ("ghost", "nope"):
             tenants.create_tenant(session=session, name=name)
     assert main(["--db", store_url, "--config", config, "config", "check", "--store"]) == 0
+    # A store that was never created: one clear line, not a traceback.
+    empty = str(tmp_path / "never.db")
+    assert main(["--db", empty, "--config", config, "config", "check", "--store"]) == 2
+    assert "cannot read the store's tenants: OperationalError: no such table: tenant" in \
+        capsys.readouterr().err
 
 
 def test_serve_refuses_receivers_of_an_unknown_tenant(store: Store, store_url: str,

@@ -206,12 +206,18 @@ def _secret_problems(config: Any) -> list[str]:
 
 def _store_problems(config: Any, args: argparse.Namespace) -> list[str]:
     """Every tenant the config names that the store (opened read-only) does not have."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from workbench.cli.main import open_store
     from workbench.config_tenants import tenant_references, unknown_tenants
 
     store = open_store(args, read_only=True)
     try:
         return unknown_tenants(store, tenant_references(config))
+    except SQLAlchemyError as exc:  # no schema (a store never opened for writing)
+        cause = getattr(exc, "orig", None) or exc
+        raise CliError(f"cannot read the store's tenants: {type(cause).__name__}: "
+                       f"{str(cause).splitlines()[0]}") from exc
     finally:
         store.close()
 
