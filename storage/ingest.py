@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import orjson
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from storage import notify, rollup, stories
@@ -33,11 +33,11 @@ from storage.converters import (
 )
 from storage.cursors import set_cursor
 from storage.dead_letters import enqueue
+from storage.event_tags import write_tags
 from storage.lookups import by_key_statements
 from storage.models import Event, IngestResult, NewDeadLetter, NewEvent, utcnow
 from storage.redaction import REDACTION
 from storage.search import index_new_events
-from storage.tables import EventTagRow
 from storage.tenant_context import all_tenants, tenant_id
 
 
@@ -72,13 +72,9 @@ def ingest(
     dead_letters = [*dead_letters, *conflicts]
     stored += superseded
     stories.conclude(session=session, events=events)
-    tag_rows = [
-        {"event_id": event_id, "tag": tag}
-        for event_id, source, key in new_rows
-        for tag in dict.fromkeys(tagged.get((source, key), ()))
-    ]
-    if tag_rows:
-        session.execute(insert(EventTagRow), tag_rows)
+    write_tags(session.connection(), {event_id: tagged[(source, key)]
+                                      for event_id, source, key in new_rows
+                                      if (source, key) in tagged}, replace=False)
     for letter in dead_letters:
         enqueue(session=session, letter=letter, now=now)
     if connector is not None and cursor is not None:

@@ -162,6 +162,9 @@ def parse_config(raw: bytes | str, *, path: Path | None = None) -> Config:
         problems.extend(_problems(exc))
         tables = _Tables.model_validate(_known_good(data, exc))
     connectors = _connectors(tables.connectors, problems)
+    # Two tenants naming one secret: a delivery signed with it fits both (the values are
+    # compared where they can be read: `config check --secrets`, and every delivery).
+    problems.extend(tables.api.receivers.shared_secrets(lambda ref: ref.reference))
     if problems:
         raise ConfigError(path, problems)
     settings = {name: getattr(tables, name) for name in _Settings.model_fields}

@@ -76,7 +76,9 @@ async def connectors_service(rt: Runtime) -> AsyncIterator[None]:
     if rt.options.read_only or not rt.options.connectors:
         yield
         return
-    built = [(connector, item) for connector, item in every if item.enabled]
+    broken.update(await asyncio.to_thread(_without_tenant, rt))
+    built = [(connector, item) for connector, item in every
+             if item.enabled and item.name not in broken]
     broken = {name: error for name, error in broken.items()
               if any(c.name == name and c.enabled for c in rt.config.connectors)}
     for name, error in broken.items():
@@ -90,6 +92,15 @@ async def connectors_service(rt: Runtime) -> AsyncIterator[None]:
         yield
     finally:
         await supervisor.stop()
+
+
+def _without_tenant(rt: Runtime) -> dict[str, str]:
+    """Connectors naming a tenant the store lacks, with why (they are not started)."""
+    from workbench.config_tenants import connector_tenants, missing_tenants, problem
+
+    names = {f"connectors[{i}].tenant": c.name for i, c in enumerate(rt.config.connectors)}
+    return {names[found[0]]: problem(found)
+            for found in missing_tenants(rt.store, connector_tenants(rt.config))}
 
 
 @asynccontextmanager
@@ -212,6 +223,10 @@ async def api_service(rt: Runtime) -> AsyncIterator[None]:
         rt.notes.append("api: disabled")
         yield
         return
+    from workbench.config_tenants import require_receiver_tenants
+
+    # Receivers of a tenant the store lacks would refuse every delivery: refuse to start.
+    await asyncio.to_thread(require_receiver_tenants, settings.receivers, rt.store)
     server = await asyncio.to_thread(_serve_api, rt)  # importing FastAPI: not on the loop
     rt.api_url = server.url
     rt.notes.append(f"api: {server.url}")
