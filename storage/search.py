@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
 
 from sqlalchemy import (
     ColumnElement,
@@ -24,12 +25,10 @@ from sqlalchemy import (
     table,
     text,
 )
+from sqlalchemy.orm import Session
 
 from storage.tables import EventRow
 from storage.tenant_context import tenant_id
-
-if TYPE_CHECKING:
-    from storage.store import Store
 
 _TOKEN = re.compile(r'"([^"]*)"|(\S+)')
 
@@ -192,7 +191,17 @@ def fts_add(conn: Connection, id_: int, title: str, body: str, attributes: str) 
             (id_, title, body, attributes))
 
 
-def merge_fts(store: Store, *, pages: int, whole: bool = False) -> bool:
+class WritableStore(Protocol):
+    """What a merge needs of :class:`storage.store.Store` (named structurally: the store
+    imports this module)."""
+
+    @property
+    def dialect(self) -> str: ...
+
+    def write(self) -> AbstractContextManager[Session]: ...
+
+
+def merge_fts(store: WritableStore, *, pages: int, whole: bool = False) -> bool:
     """One bounded step of FTS5's incremental merge of ``event_fts`` in its own short write
     transaction (SQLite; PostgreSQL's GIN index needs nothing): True if it did work.
 
@@ -217,7 +226,7 @@ def merge_fts(store: Store, *, pages: int, whole: bool = False) -> bool:
     return bool(after - before >= 2)
 
 
-def merge_fts_round(store: Store, *, pages: int, pause: float,
+def merge_fts_round(store: WritableStore, *, pages: int, pause: float,
                     go: Callable[[], bool] = lambda: True) -> int:
     """:func:`merge_fts` steps until FTS5 has nothing left to merge (the index is one
     segment) or ``go()`` turns false; ``pause`` seconds after each step let waiting
