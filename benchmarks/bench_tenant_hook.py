@@ -11,6 +11,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -35,11 +36,12 @@ with tempfile.TemporaryDirectory() as tmp:
     store.ingest(batch)
     for n in range(20):
         store.create_investigation(NewInvestigation(title=f"inv {n}", services=("svc1",)))
-    work = {"page": lambda: store.list_events(EventQuery(limit=50)),
+    work: dict[str, Callable[[], object]] = {
+            "page": lambda: store.list_events(EventQuery(limit=50)),
             "page_service": lambda: store.list_events(EventQuery(limit=50, services=("svc3",))),
             "investigation": lambda: store.get_investigation(5),
             "investigations": lambda: store.list_investigations(InvestigationQuery())}
-    res = {k: {"scoped": [], "unscoped": []} for k in work}
+    res: dict[str, dict[str, list[float]]] = {k: {"scoped": [], "unscoped": []} for k in work}
     for rnd in range(6):
         for mode in (("scoped", "unscoped") if rnd % 2 else ("unscoped", "scoped")):
             vis = visibility.EVERYTHING if mode == "scoped" else visibility.SYSTEM

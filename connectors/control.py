@@ -23,6 +23,7 @@ from connectors.dlq import Parsers, ReplayOutcome
 from connectors.health import ConnectorHealth
 from connectors.supervisor import Supervisor
 from storage.models import DeadLetter
+from storage.tenant_context import current
 
 T = TypeVar("T")
 
@@ -42,8 +43,9 @@ class Control:
 
     # -- reads ----------------------------------------------------------------------
     def snapshot(self) -> dict[str, ConnectorHealth]:
-        """Every connector's health (the registry is already thread-safe)."""
-        return self.supervisor.health.snapshot()
+        """The health of every connector of the caller's tenant (the registry is already
+        thread-safe)."""
+        return self.supervisor.health.snapshot(current().tenant_id)
 
     def names(self) -> list[str]:
         """Configured connector names."""

@@ -3,6 +3,13 @@
 Written by the supervisor on the event loop, read from any thread (the API's
 uvicorn thread, the TUI's workers): every access holds one lock, and readers get
 frozen :class:`ConnectorHealth` values, never the mutable state.
+
+Each entry belongs to a tenant, like the rows its connector writes: a connector's to
+its configured tenant (:data:`UNASSIGNED`, seen by nobody, until its task has found
+that tenant's id in the store), a push receiver's to the tenant of each delivery, so
+the same receiver has one entry per tenant that sent to it. Readers ask for one
+tenant's entries (:meth:`HealthRegistry.snapshot`); calls that name only a connector
+mean the tenant it was registered in (connector names are unique in a deployment).
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.breaker import BreakerState, Transition
 from storage.models import IngestResult, utcnow
+from storage.tenant_context import DEFAULT_TENANT
 from storage.times import Skew, skew_of
 
 MAX_WARNINGS = 20
@@ -28,6 +36,9 @@ SKEW_MIN_EVENTS = 20
 """Fewer recent events than this say nothing about a clock."""
 SKEW_WARN = timedelta(minutes=5)
 """Default threshold of the clock warning (``clock_skew_warn_seconds``)."""
+UNASSIGNED = 0
+"""The tenant of a connector whose tenant's id is not known yet (no tenant has id 0)."""
+Key = tuple[int, str]
 
 
 class RunStatus(StrEnum):
@@ -92,61 +103,84 @@ class HealthRegistry:
 
     def __init__(self, clock: Callable[[], datetime] = utcnow) -> None:
         self._lock = threading.Lock()
-        self._items: dict[str, ConnectorHealth] = {}
+        self._items: dict[Key, ConnectorHealth] = {}
+        self._home: dict[str, int] = {}
+        """The tenant a name alone means: where it was first registered (or assigned)."""
         self._clock = clock
         self._listeners: list[Listener] = []
-        self._gaps: dict[str, deque[tuple[datetime, datetime]]] = {}
+        self._gaps: dict[Key, deque[tuple[datetime, datetime]]] = {}
 
     def add_listener(self, listener: Listener) -> None:
         """Call ``listener`` with the new value after every change (from the writer's thread)."""
         self._listeners.append(listener)
 
-    def register(self, name: str, kind: str) -> None:
-        """Start tracking ``name`` (idempotent: counters survive a re-register)."""
-        with self._lock:
-            if name not in self._items:
-                self._items[name] = ConnectorHealth(name=name, kind=kind,
-                                                    updated_at=self._clock())
+    def _key(self, name: str, tenant: int | None) -> Key:
+        return (self._home.get(name, DEFAULT_TENANT) if tenant is None else tenant, name)
 
-    def get(self, name: str) -> ConnectorHealth:
+    def register(self, name: str, kind: str, tenant: int | None = DEFAULT_TENANT) -> None:
+        """Start tracking ``name`` in ``tenant`` (idempotent: counters survive a
+        re-register)."""
+        tenant = DEFAULT_TENANT if tenant is None else tenant
+        with self._lock:
+            self._home.setdefault(name, tenant)
+            if (tenant, name) not in self._items:
+                self._items[tenant, name] = ConnectorHealth(name=name, kind=kind,
+                                                            updated_at=self._clock())
+
+    def assign(self, name: str, tenant: int) -> None:
+        """Move ``name``'s entry to ``tenant`` (a connector whose tenant's id was just
+        found): from now on its name alone means that tenant."""
+        with self._lock:
+            old = self._key(name, None)
+            self._home[name] = tenant
+            if old[0] != tenant and old in self._items:
+                self._items[tenant, name] = self._items.pop(old)
+                if old in self._gaps:
+                    self._gaps[tenant, name] = self._gaps.pop(old)
+
+    def get(self, name: str, tenant: int | None = None) -> ConnectorHealth:
         """One connector's health; ``KeyError`` if it is not registered."""
         with self._lock:
-            return self._items[name]
+            return self._items[self._key(name, tenant)]
 
-    def snapshot(self) -> dict[str, ConnectorHealth]:
-        """Every connector's health, by name (a copy: safe to keep)."""
+    def snapshot(self, tenant: int | None = None) -> dict[str, ConnectorHealth]:
+        """The health of ``tenant``'s connectors by name (a copy: safe to keep);
+        ``None``: the default tenant's."""
+        wanted = DEFAULT_TENANT if tenant is None else tenant
         with self._lock:
-            return dict(self._items)
+            return {name: h for (owner, name), h in self._items.items() if owner == wanted}
 
-    def update(self, name: str, **changes: Any) -> ConnectorHealth:
+    def update(self, name: str, tenant: int | None = None, **changes: Any) -> ConnectorHealth:
         """Replace fields of ``name``'s health; returns the new value."""
-        return self._apply(name, lambda h: changes)
+        return self._apply(name, tenant, lambda h: changes)
 
-    def _apply(self, name: str, change: Callable[[ConnectorHealth], dict[str, Any]]
-               ) -> ConnectorHealth:
+    def _apply(self, name: str, tenant: int | None,
+               change: Callable[[ConnectorHealth], dict[str, Any]]) -> ConnectorHealth:
         with self._lock:
-            current = self._items[name]
+            key = self._key(name, tenant)
+            current = self._items[key]
             new = current.model_copy(update={**change(current), "updated_at": self._clock()})
-            self._items[name] = new
+            self._items[key] = new
         for listener in list(self._listeners):
             listener(new)
         return new
 
     # -- what the supervisor reports ----------------------------------------------
-    def set_status(self, name: str, status: RunStatus) -> None:
+    def set_status(self, name: str, status: RunStatus, tenant: int | None = None) -> None:
         """The runner moved to ``status``."""
-        self.update(name, status=status)
+        self.update(name, tenant, status=status)
 
     def record_batch(self, name: str, received: int, result: IngestResult,
                      dlq_size: int | None = None, warnings: Sequence[str] = (),
                      unmatched: int = 0, times: Sequence[datetime] = (),
-                     skew_warn: timedelta | None = SKEW_WARN) -> ConnectorHealth:
+                     skew_warn: timedelta | None = SKEW_WARN, tenant: int | None = None
+                     ) -> ConnectorHealth:
         """A poll committed: bump the counters; a success clears ``failing``;
         ``warnings`` (what it skipped) replace the previous poll's. ``times``: the
         batch's event times, received now -- the clock skew is judged over the latest
         :data:`SKEW_WINDOW` of them (``skew_warn`` ``None``: never warn)."""
         now = self._clock()
-        skew = self._skew(name, times, now)
+        skew = self._skew(self._key(name, tenant), times, now)
         clock = clock_warning(skew, skew_warn) if skew_warn is not None else None
         kept = ((clock,) if clock else ()) + tuple(w[:500] for w in warnings[:MAX_WARNINGS])
 
@@ -161,11 +195,11 @@ class HealthRegistry:
                     "dlq_size": h.dlq_size if dlq_size is None else dlq_size,
                     "clock_skew_seconds": round(skew.seconds, 3) if skew else None}
 
-        return self._apply(name, change)
+        return self._apply(name, tenant, change)
 
-    def _skew(self, name: str, times: Sequence[datetime], now: datetime) -> Skew | None:
+    def _skew(self, key: Key, times: Sequence[datetime], now: datetime) -> Skew | None:
         with self._lock:
-            window = self._gaps.setdefault(name, deque(maxlen=SKEW_WINDOW))
+            window = self._gaps.setdefault(key, deque(maxlen=SKEW_WINDOW))
             window.extend((t, now) for t in times[-SKEW_WINDOW:])
             pairs = list(window)
         return skew_of(pairs) if len(pairs) >= SKEW_MIN_EVENTS else None
@@ -180,15 +214,15 @@ class HealthRegistry:
                     "last_error": str(error)[:1000] or type(error).__name__,
                     "last_error_class": type(error).__name__, "status": status}
 
-        return self._apply(name, change)
+        return self._apply(name, None, change)
 
     def record_retry(self, name: str) -> None:
         """One retry attempt of a poll."""
-        self._apply(name, lambda h: {"retries": h.retries + 1})
+        self._apply(name, None, lambda h: {"retries": h.retries + 1})
 
     def record_transition(self, name: str, transition: Transition) -> None:
         """The connector's breaker changed state."""
-        self._apply(name, lambda h: {"breaker_state": transition.target,
+        self._apply(name, None, lambda h: {"breaker_state": transition.target,
                                      "breaker_since": self._clock(),
                                      "breaker_transitions": h.breaker_transitions + 1,
                                      "breaker_moves": _moved(h.breaker_moves, transition)})

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from connectors import tracing
 from storage.models import IngestResult, NewDeadLetter, NewEvent, utcnow
+from storage.tenant_context import DEFAULT_TENANT, current
 from storage.txretry import run_retrying
 
 if TYPE_CHECKING:
@@ -106,7 +107,9 @@ async def ingest_push(store: Any, *, connector: str, events: Sequence[NewEvent],
     """Store a receiver's events and dead letters in one transaction, off the loop.
 
     ``health`` (the connector health registry) gets the batch like a polled one, so
-    push sources show in the same health table as pull connectors.
+    push sources show in the same health table as pull connectors: in the entry of the
+    tenant the delivery is stored in (the current one), so each tenant sees only what
+    its own senders did.
     """
     batch, letters = list(events), list(dead_letters)
     # Several instances may store overlapping batches at once (a sender posting to
@@ -121,19 +124,22 @@ async def ingest_push(store: Any, *, connector: str, events: Sequence[NewEvent],
                   ignored=ignored)
         stats.note(connector)
     if health is not None:
-        register_receiver(health, connector, kind)
+        tenant = current().tenant_id or DEFAULT_TENANT
+        register_receiver(health, connector, kind, tenant)
         health.record_batch(connector, result.received + ignored, result,
-                            times=[e.occurred_at for e in batch])
+                            times=[e.occurred_at for e in batch], tenant=tenant)
     return result
 
 
-def register_receiver(health: HealthRegistry, connector: str, kind: str) -> None:
-    """Make a receiver visible in the health table (running: it listens, never polls)."""
+def register_receiver(health: HealthRegistry, connector: str, kind: str,
+                      tenant: int = DEFAULT_TENANT) -> None:
+    """Make a receiver visible in ``tenant``'s health table (running: it listens, never
+    polls)."""
     from connectors.health import RunStatus  # the registry is optional for receivers
 
-    health.register(connector, kind)
-    if health.get(connector).status is RunStatus.STARTING:
-        health.set_status(connector, RunStatus.RUNNING)
+    health.register(connector, kind, tenant)
+    if health.get(connector, tenant).status is RunStatus.STARTING:
+        health.set_status(connector, RunStatus.RUNNING, tenant)
 
 
 def record_refusal(health: HealthRegistry | None, connector: str, kind: str, reason: str
@@ -141,11 +147,13 @@ def record_refusal(health: HealthRegistry | None, connector: str, kind: str, rea
     """Show a refused delivery (bad signature, wrong token) in the health table.
 
     The receiver itself is fine, so its status does not change; the refusal is its
-    last error, so someone sending with a wrong secret is visible to the on-call.
+    last error, so someone sending with a wrong secret is visible to the on-call. A
+    refused delivery belongs to no tenant: it shows in the default tenant's entry (the
+    deployment's own).
     """
     if health is None:
         return
     register_receiver(health, connector, kind)
-    current = health.get(connector)
-    health.update(connector, errors=current.errors + 1, last_error=reason,
+    before = health.get(connector, DEFAULT_TENANT)
+    health.update(connector, DEFAULT_TENANT, errors=before.errors + 1, last_error=reason,
                   last_error_class="Unauthorized", last_error_at=utcnow())

@@ -20,6 +20,8 @@ from connectors.leasing import CONNECTOR_PREFIX
 from storage.connector_health import load_health
 from storage.dead_letters import count_pending
 from storage.leases import list_leases
+from storage.tenant_context import DEFAULT_TENANT
+from storage.tenant_context import current as current_tenant
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +74,14 @@ def collect_statuses(*, session: Session,
     stored = load_health(session=session) if len(current) < len(local) or not current else {}
     pending = count_pending(session=session)
     leases = lease_views(session=session)
+    names = set(local) | set(stored) | set(pending)
+    if current_tenant().tenant_id in (DEFAULT_TENANT, None):
+        # A lease names no tenant (leases are the deployment's): a connector known
+        # only by its lease -- run elsewhere and not polled yet, or held by nobody --
+        # is listed in the default tenant's view alone, never in another tenant's.
+        names |= set(leases)
     statuses = []
-    for name in sorted(set(local) | set(stored) | set(pending) | set(leases)):
+    for name in sorted(names):
         snapshot, updated = ((current[name], None) if name in current
                              else stored.get(name, (local.get(name, {}), None)))
         statuses.append(ConnectorStatus(name=name, health=snapshot, live=name in current,

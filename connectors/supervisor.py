@@ -38,7 +38,7 @@ from connectors.base import Batch, Connector, ConnectorConfig
 from connectors.breaker import CircuitBreaker, CircuitOpenError
 from connectors.commit import Committed, commit_batch, load_cursor, save_health
 from connectors.errors import PoisonRecordError, SourceTimeoutError
-from connectors.health import HealthRegistry, RunStatus
+from connectors.health import UNASSIGNED, HealthRegistry, RunStatus
 from connectors.leasing import LeaseKeeper, lease_name
 from connectors.retry import Sleep, call_with_retry
 from storage import Store, tenants, visibility
@@ -122,7 +122,10 @@ class Supervisor:
         runner = Runner(connector, config, breaker)
         runner.resumed.set()
         self.runners[connector.name] = runner
-        self.health.register(connector.name, connector.kind)
+        # A connector of a configured tenant is nobody's to see until its task has
+        # found that tenant (``_enter_tenant``); the others are the default tenant's.
+        self.health.register(connector.name, connector.kind,
+                             visibility.DEFAULT_TENANT if config.tenant is None else UNASSIGNED)
         breaker.add_listener(partial(self.health.record_transition, connector.name))
 
     # -- lifecycle -----------------------------------------------------------------
@@ -297,6 +300,7 @@ class Supervisor:
             return
         found = await asyncio.to_thread(_tenant_id, self.store, name)
         runner.tenant_id = found
+        self.health.assign(runner.name, found)
         visibility.set_current(visibility.in_tenant(found))
 
     async def _run(self, runner: Runner) -> None:

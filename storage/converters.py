@@ -69,8 +69,8 @@ def sqlite_time(value: datetime) -> str:
     return value.isoformat(" ", "microseconds")[:26]
 
 
-def event_row(event: NewEvent, received_at: Any, *, native_times: bool = False
-              ) -> tuple[Any, ...]:
+def event_row(event: NewEvent, received_at: Any, *, native_times: bool = False,
+              tenant: int | None = None) -> tuple[Any, ...]:
     """The event row shape, written once: insert values for one event in
     :data:`INSERT_NAMES` order.
 
@@ -80,7 +80,8 @@ def event_row(event: NewEvent, received_at: Any, *, native_times: bool = False
     nowhere else. By default the times are SQLite's stored text and ``received_at``
     must already be that text (the bulk-ingest hot path hands a plain tuple straight
     to ``executemany``, no per-row parameter processing); ``native_times`` keeps
-    datetimes for SQLAlchemy's column types to bind.
+    datetimes for SQLAlchemy's column types to bind. ``tenant``: the row's tenant, by
+    default the current one (a batch looks it up once and passes it).
     """
     attributes = event.attributes
     tags = event.tags
@@ -92,7 +93,7 @@ def event_row(event: NewEvent, received_at: Any, *, native_times: bool = False
         event.trace_id, event.span_id, event.commit_sha, event.url,
         event.attributes_json() if attributes else "{}",
         orjson.dumps(list(tags)).decode() if tags else "[]",
-        tenant_id(),
+        tenant_id() if tenant is None else tenant,
     )
 
 

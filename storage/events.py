@@ -16,9 +16,7 @@ import orjson
 from sqlalchemy import (
     ColumnElement,
     Dialect,
-    delete,
     func,
-    insert,
     select,
     tuple_,
     update,
@@ -28,11 +26,12 @@ from sqlalchemy.orm import Session
 from storage import rollup
 from storage.converters import EVENT_COLUMNS, EVENT_READ_COLUMNS, event_from_row, event_from_tuple
 from storage.event_sql import filter_clauses, filter_values, page_rows
-from storage.models import Event, Page, without_nul
+from storage.event_tags import unique_tags, write_tags
+from storage.models import Event, Page
 from storage.pagination import Cursor, int_value, time_value
 from storage.queries import EventQuery
 from storage.search import fts5_query, text_filter, tsquery_terms
-from storage.tables import EventRow, EventTagRow
+from storage.tables import EventRow
 from storage.visibility import tenant_clause
 
 
@@ -64,7 +63,7 @@ def events_after(*, session: Session, after_id: int, limit: int) -> list[Event]:
     stmt = (select(*EVENT_COLUMNS).where(EventRow.id > after_id, tenant_clause(EventRow))
             .order_by(EventRow.id)
             .limit(limit))
-    return [event_from_row(r) for r in session.execute(stmt).mappings()]
+    return [event_from_row(r) for r in session.connection().execute(stmt).mappings()]
 
 
 def event_filters(session: Session, query: EventQuery) -> list[ColumnElement[bool]]:
@@ -194,7 +193,9 @@ def _raw_counts(session: Session, by: CountField, query: EventQuery) -> dict[str
     column = getattr(EventRow, by)
     stmt = select(column, func.count()).where(*event_filters(session, query))
     counts: dict[str, int] = {}
-    for key, count in session.execute(stmt.group_by(column)):
+    # Core, like every event read: the filter shape carries the tenant (and teams),
+    # and the ORM's per-statement criteria would add them a second time.
+    for key, count in session.connection().execute(stmt.group_by(column)):
         counts[rollup.label(by, key)] = count
     return counts
 
@@ -217,7 +218,7 @@ def _raw_series(session: Session, by: CountField, bucket_seconds: int,
     epoch = rollup.epoch_seconds(session.get_bind().dialect.name)
     bucket = (epoch // bucket_seconds).label("bucket")
     stmt = select(bucket, column, func.count()).where(*event_filters(session, query))
-    rows = session.execute(stmt.group_by(bucket, column))
+    rows = session.connection().execute(stmt.group_by(bucket, column))
     return sorted((_bucket_start(int(b), bucket_seconds), rollup.label(by, key), n)
                   for b, key, n in rows)
 
@@ -230,10 +231,8 @@ def set_tags(*, session: Session, event_id: int, tags: Sequence[str]) -> Event:
     """Replace an event's tags (a NUL becomes U+FFFD, as in every stored text: PostgreSQL
     text cannot hold one)."""
     get_event(session=session, event_id=event_id)
-    unique = list(dict.fromkeys(without_nul(tuple(tags))))
-    session.execute(delete(EventTagRow).where(EventTagRow.event_id == event_id))
-    if unique:
-        session.execute(insert(EventTagRow), [{"event_id": event_id, "tag": t} for t in unique])
+    unique = unique_tags(tags)
+    write_tags(session.connection(), {event_id: unique}, replace=True)
     encoded = orjson.dumps(unique).decode()
     session.execute(update(EventRow).where(EventRow.id == event_id).values(tags=encoded))
     return get_event(session=session, event_id=event_id)

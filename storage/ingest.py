@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import orjson
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from storage import notify, rollup, stories
@@ -33,11 +33,11 @@ from storage.converters import (
 )
 from storage.cursors import set_cursor
 from storage.dead_letters import enqueue
+from storage.event_tags import write_tags
 from storage.lookups import by_key_statements
 from storage.models import Event, IngestResult, NewDeadLetter, NewEvent, utcnow
 from storage.redaction import REDACTION
 from storage.search import index_new_events
-from storage.tables import EventTagRow
 from storage.tenant_context import all_tenants, tenant_id
 
 
@@ -72,13 +72,9 @@ def ingest(
     dead_letters = [*dead_letters, *conflicts]
     stored += superseded
     stories.conclude(session=session, events=events)
-    tag_rows = [
-        {"event_id": event_id, "tag": tag}
-        for event_id, source, key in new_rows
-        for tag in dict.fromkeys(tagged.get((source, key), ()))
-    ]
-    if tag_rows:
-        session.execute(insert(EventTagRow), tag_rows)
+    write_tags(session.connection(), {event_id: tagged[(source, key)]
+                                      for event_id, source, key in new_rows
+                                      if (source, key) in tagged}, replace=False)
     for letter in dead_letters:
         enqueue(session=session, letter=letter, now=now)
     if connector is not None and cursor is not None:
@@ -146,8 +142,9 @@ def _insert_sqlite(conn: Connection, events: Sequence[NewEvent], now: datetime, 
     # cost more than the insert itself).
     with all_tenants():  # ids are numbered across tenants: the next is above all of them
         before = conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM event").scalar() or 0
-    received = sqlite_time(now)
-    result = conn.exec_driver_sql(_SQLITE_INSERT, [event_row(e, received) for e in events])
+    received, tenant = sqlite_time(now), tenant_id()
+    result = conn.exec_driver_sql(_SQLITE_INSERT,
+                                  [event_row(e, received, tenant=tenant) for e in events])
     stored = result.rowcount
     index_new_events(conn, after_id=before)
     rollup.apply(conn, range(before + 1, 2**63 - 1), 1)  # every id above: this batch
@@ -155,7 +152,7 @@ def _insert_sqlite(conn: Connection, events: Sequence[NewEvent], now: datetime, 
         return stored, []
     new = conn.exec_driver_sql(
         "SELECT id, source, dedup_key FROM event WHERE tenant_id = ? AND id > ? "
-        "AND tags != '[]'", (tenant_id(), before))
+        "AND tags != '[]'", (tenant, before))
     return stored, [(r[0], r[1], r[2]) for r in new]
 
 

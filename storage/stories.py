@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 
 from storage import rollup
 from storage.converters import event_params
+from storage.event_tags import column_tags, write_tags
 from storage.models import NewEvent
 from storage.search import fts_add, fts_forget
 from storage.tables import EventRow
@@ -167,7 +168,8 @@ class _Row:
 
 
 def _rewrite(conn: Connection, row: _Row, values: dict[str, Any]) -> None:
-    """Update one event row in place, keeping SQLite's external-content FTS index true.
+    """Update one event row in place, keeping SQLite's external-content FTS index and
+    the tag table true.
 
     PostgreSQL's search column is generated; SQLite's FTS5 index must be told the
     old text before it changes.
@@ -187,3 +189,5 @@ def _rewrite(conn: Connection, row: _Row, values: dict[str, Any]) -> None:
     if "occurred_at" in values:
         row.occurred_at = values["occurred_at"]
     fts_add(conn, row.id, row.title, row.body, row.attributes)
+    if "tags" in values:  # the tag filter finds the event by its new tags only
+        write_tags(conn, {row.id: column_tags(values["tags"])}, replace=True)

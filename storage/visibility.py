@@ -67,7 +67,18 @@ def tenant_clause(table: Any) -> ColumnElement[bool]:
     found = current().tenant_id
     if found is None:
         return true()
-    clause: ColumnElement[bool] = _column(table) == found
+    try:
+        return _tenant_clause(table, found)
+    except TypeError:  # an unhashable table expression: built each time
+        clause: ColumnElement[bool] = _column(table) == found
+        return clause
+
+
+@functools.lru_cache(maxsize=1024)
+def _tenant_clause(table: Any, tenant: int) -> ColumnElement[bool]:
+    """Built once per table and tenant (statements are immutable, so one clause can be
+    shared): building it cost a tenth of a by-id read."""
+    clause: ColumnElement[bool] = _column(table) == tenant
     return clause
 
 

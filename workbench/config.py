@@ -11,7 +11,8 @@ Tables: ``[store]`` (``url``), ``[api]`` (:class:`~workbench.settings.api.ApiSet
 (:class:`~connectors.leasing.LeaseSettings`), ``[telemetry]``
 (:class:`~workbench.telemetry.settings.TelemetrySettings`), ``[redaction]``
 (:class:`~workbench.settings.redaction.RedactionSettings`), ``[retention]``
-(:class:`~workbench.settings.retention.RetentionSettings`), ``[teams]``
+(:class:`~workbench.settings.retention.RetentionSettings`), ``[search]``
+(:class:`~workbench.settings.search.SearchSettings`), ``[teams]``
 (:class:`~workbench.settings.access.TeamsSettings`), ``[access]``
 (:class:`~workbench.settings.access.AccessSettings`) and ``[[connectors]]``, each
 validated by the model its ``kind`` names in :mod:`connectors.registry`. Secrets are
@@ -40,6 +41,7 @@ from workbench.settings.access import AccessSettings, TeamsSettings
 from workbench.settings.api import ApiSettings
 from workbench.settings.redaction import RedactionSettings
 from workbench.settings.retention import RetentionSettings
+from workbench.settings.search import SearchSettings
 from workbench.settings.tui import TuiSettings
 from workbench.suspect_settings import SuspectSettings
 from workbench.telemetry.settings import TelemetrySettings
@@ -92,6 +94,7 @@ class _Settings(BaseModel):
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
     redaction: RedactionSettings = Field(default_factory=RedactionSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    search: SearchSettings = Field(default_factory=SearchSettings)
     teams: TeamsSettings = Field(default_factory=TeamsSettings)
     access: AccessSettings = Field(default_factory=AccessSettings)
 
@@ -159,6 +162,9 @@ def parse_config(raw: bytes | str, *, path: Path | None = None) -> Config:
         problems.extend(_problems(exc))
         tables = _Tables.model_validate(_known_good(data, exc))
     connectors = _connectors(tables.connectors, problems)
+    # Two tenants naming one secret: a delivery signed with it fits both (the values are
+    # compared where they can be read: `config check --secrets`, and every delivery).
+    problems.extend(tables.api.receivers.shared_secrets(lambda ref: ref.reference))
     if problems:
         raise ConfigError(path, problems)
     settings = {name: getattr(tables, name) for name in _Settings.model_fields}

@@ -47,6 +47,9 @@ class Identity:
     """The token's role when a token is required; ``None``: no token, writes allowed."""
     tenant_id: int | None = None
     """The token's tenant when a token is required."""
+    tenant: str | None = None
+    """The name of the tenant this TUI works in, when it is not the default one (the
+    investigation list names it: one user may switch between organisations)."""
 
     @property
     def can_write(self) -> bool:

@@ -87,6 +87,9 @@ def test_live_registry_status_and_metrics(live: Api) -> None:
     assert status["live"] is True and status["state"] == "open"
     assert status["details"]["stored"] == 12 and status["dlq_size"] == 2
     metrics = live.client("admin").get("/metrics").text
-    assert 'workbench_connector_state{connector="logs-app",state="open"} 1.0' in metrics
-    assert 'workbench_connector_state{connector="logs-app",state="closed"} 0.0' in metrics
-    assert 'workbench_connector_dlq_size{connector="logs-app"} 2.0' in metrics
+    # (the exposition sorts labels by name)
+    assert 'workbench_connector_state{connector="logs-app",state="open",tenant="default"} 1.0' \
+        in metrics
+    assert 'workbench_connector_state{connector="logs-app",state="closed",tenant="default"} 0.0' \
+        in metrics
+    assert 'workbench_connector_dlq_size{connector="logs-app",tenant="default"} 2.0' in metrics

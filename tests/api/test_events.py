@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.api.conftest import Api, note
+from tests.api.conftest import Api, note, stop_api
 from tests.api.test_investigations import _problem
 
 
@@ -139,3 +139,25 @@ def test_tags(api: Api) -> None:
     body = _problem(client.put(f"/api/events/{ids[3]}/tags", json={"tags": [""]}),
                     422, "validation")
     assert body["errors"][0]["field"].startswith("body.tags")
+
+
+def test_a_revised_event_is_found_by_its_new_tags(api: Api) -> None:
+    """A revision replaces the stored event in place, tags included: ``?tag=`` follows,
+    through the fast reader (SQLite) and the general path alike."""
+    from tests.api.test_fast_path import _general_api
+
+    client = api.client("responder")
+    first = note("slow trace", dedup_key="trace-1", attributes={"revision": 1},
+                 tags=["old", "kept"])
+    event_id = client.post("/api/events", json=first).json()["ids"][0]
+    revised = {**first, "attributes": {"revision": 2}, "tags": ["new", "kept"]}
+    assert client.post("/api/events", json=revised).json()["stored"] == 1
+    general = _general_api(api.store)
+    try:
+        for reader in (client, general.client("viewer")):
+            assert reader.get(f"/api/events/{event_id}").json()["tags"] == ["new", "kept"]
+            for tag, expected in (("new", [event_id]), ("kept", [event_id]), ("old", [])):
+                page = reader.get("/api/events", params={"tag": tag}).json()
+                assert _ids(page) == expected, (reader.base_url, tag)
+    finally:
+        stop_api(general)

@@ -143,3 +143,64 @@ def test_a_secret_of_a_tenant_the_store_lacks_is_refused(
         assert _items(api.client("admin"), "ci") == []
     finally:
         stop_api(api)
+
+
+def test_a_secret_two_tenants_share_is_refused(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two references that resolve to one value (the config check reports it, but a
+    secret file can change under a running server): a delivery signed with it fits
+    both tenants, so it is refused, naming them, and stored in neither."""
+    monkeypatch.setenv("WB_TEST_GH_DEFAULT", "shared-secret")
+    monkeypatch.setenv("WB_TEST_GH_ACME", "shared-secret")
+    receivers = ReceiverSettings(github_secret="env:WB_TEST_GH_DEFAULT", tenants={
+        "acme": ReceiverSecrets(github_secret="env:WB_TEST_GH_ACME")})
+    api = start_api(store, ApiSettings(port=0, receivers=receivers))
+    try:
+        admin, acme = api.client("admin"), _acme_clients(api)
+        body = orjson.dumps(payloads.workflow_run())
+        reply = _github(api, body, str(uuid.uuid4()), "shared-secret")
+        assert reply.status_code == 401, reply.text
+        assert "shared by tenants 'default', 'acme'" in reply.json()["detail"]
+        assert _items(admin, "ci") == [] and _items(acme["viewer"], "ci") == []
+        monkeypatch.setenv("WB_TEST_GH_ACME", "acme's-own")  # rotated: no restart needed
+        assert _github(api, body, str(uuid.uuid4()), "acme's-own").json()["stored"] == 1
+        assert _items(admin, "ci") == [] and len(_items(acme["viewer"], "ci")) == 1
+    finally:
+        stop_api(api)
+
+
+def test_receiver_health_and_counters_are_per_tenant(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Deliveries of two tenants to one receiver: each tenant's live health row counts
+    its own (the other's is not there), and ``/metrics`` has one series per tenant,
+    labelled with the tenant's name."""
+    from connectors.health import HealthRegistry
+
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+    receivers = ReceiverSettings(github_secret="env:WB_TEST_GH_DEFAULT", tenants={
+        "acme": ReceiverSecrets(github_secret="env:WB_TEST_GH_ACME")})
+    api = start_api(store, ApiSettings(port=0, receivers=receivers), health=HealthRegistry())
+    try:
+        admin, acme = api.client("admin"), _acme_clients(api)
+        body = orjson.dumps(payloads.workflow_run())
+        for _ in range(2):
+            assert _github(api, body, str(uuid.uuid4()),
+                           SECRETS["WB_TEST_GH_ACME"]).status_code == 200
+        assert _github(api, b"{not json", str(uuid.uuid4()),
+                       SECRETS["WB_TEST_GH_DEFAULT"]).status_code == 200
+        route = "/api/connectors/github-webhook/status"
+        mine, theirs = admin.get(route).json(), acme["viewer"].get(route).json()
+        assert (mine["details"]["received"], mine["details"]["dead_lettered"]) == (1, 1)
+        assert (theirs["details"]["received"], theirs["details"]["stored"]) == (2, 1)
+        assert theirs["details"]["deduplicated"] == 1 and theirs["dlq_size"] == 0
+        metrics = admin.get("/metrics").text
+        events = 'workbench_connector_events_total{connector="github-webhook",outcome='
+        assert f'{events}"received",tenant="acme"}} 2.0' in metrics
+        assert f'{events}"received",tenant="default"}} 1.0' in metrics
+        assert 'workbench_connector_dlq_size{connector="github-webhook",tenant="default"} 1.0' \
+            in metrics
+        assert 'workbench_connector_dlq_size{connector="github-webhook",tenant="acme"} 0.0' \
+            in metrics
+    finally:
+        stop_api(api)

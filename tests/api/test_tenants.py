@@ -6,6 +6,12 @@ admin) must meet it on no GET route, and every id of a default-tenant object mus
 answer exactly what a missing id answers (404, same type and detail), on reads and
 on writes; writes with those ids change nothing. The default tenant's admin, asking
 the same GETs, does see the marker, so the check can fail.
+
+The dead-letter queue is not empty while this runs: each tenant has an entry under the
+same receiver name (``otlp``), filed by the OTLP receiver itself from a body that is not
+an export, the default tenant's with the marker in its payload. A dead letter replayed
+through the live control facade is stored in its own tenant only
+(:func:`test_a_dead_letter_replays_into_its_own_tenant_only`).
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ from tests.api.test_auth import _api_routes, _concrete
 
 MARKER = "zq7-tenant-marker"
 MISSING = 987654
+RECEIVER = "otlp"
+"""The connector name of both tenants' dead letters (a receiver's: the same in each)."""
 _NOT_FOUND = "urn:workbench:problem:not-found"
 ROLES = ("viewer", "responder", "admin")
 PARAMS = {"q": MARKER, "start": "2025-01-01T00:00:00Z", "end": "2027-01-01T00:00:00Z"}
@@ -67,6 +75,29 @@ def _default_data(admin: httpx.Client) -> dict[str, int]:
             "window_id": window.json()["id"]}
 
 
+def _dead_letters(api: Api, admin: httpx.Client, acme: dict[str, httpx.Client]
+                  ) -> tuple[int, int]:
+    """One dead letter per tenant, filed by the OTLP receiver from a body that does not
+    decode (each sender's token picks its tenant); the default tenant's holds MARKER.
+    Returns the ids (default's, acme's)."""
+    def post(client: httpx.Client, body: bytes) -> httpx.Response:
+        return httpx.post(f"{api.url}/v1/traces", content=body, headers={
+            "Content-Type": "application/json",
+            "Authorization": client.headers["Authorization"]})
+
+    assert post(admin, b'{"resourceSpans": "' + MARKER.encode()).status_code == 400
+    assert post(acme["responder"], b'{"resourceSpans": "acme').status_code == 400
+    [mine] = admin.get(f"/api/connectors/{RECEIVER}/dlq").json()["items"]
+    [theirs] = acme["viewer"].get(f"/api/connectors/{RECEIVER}/dlq").json()["items"]
+    assert MARKER in mine["payload_preview"] and MARKER not in theirs["payload_preview"]
+    assert mine["id"] != theirs["id"]
+    return mine["id"], theirs["id"]
+
+
+EXTRA: dict[str, int | str] = {"name": RECEIVER, "pattern_id": 1}
+"""Path parameters that are not ids of a default-tenant object."""
+
+
 def _url(path: str, ids: dict[str, int | str]) -> str:
     for name, value in ids.items():
         path = path.replace("{" + name + "}", str(value))
@@ -79,6 +110,8 @@ def _snapshot(admin: httpx.Client, ids: dict[str, int]) -> list[Any]:
             admin.get(f"/api/investigations/{inv}/events").json(),
             admin.get(f"/api/events/{ids['event_id']}").json(),
             admin.get("/api/maintenance").json(),
+            admin.get(f"/api/connectors/{RECEIVER}/dlq/{ids['letter_id']}").json(),
+            admin.get(f"/api/connectors/{RECEIVER}/dlq").json(),
             sorted(t["name"] for t in admin.get("/api/tokens").json() if not t["revoked_at"])]
 
 
@@ -88,6 +121,7 @@ def test_no_tenant_reads_or_writes_another_tenants_rows_on_any_route(store: Stor
         admin = api.client("admin")
         acme = _acme_clients(api)
         ids = _default_data(admin)
+        ids["letter_id"], acme_letter = _dead_letters(api, admin, acme)
         # acme's own copy of the same alert: stored (per-tenant dedup), its own event.
         same = note("disk full", service="db", at="2026-01-01T00:10:00Z", dedup_key="alert-1")
         assert acme["responder"].post("/api/events", json=[same]).json()["stored"] == 1
@@ -99,6 +133,7 @@ def test_no_tenant_reads_or_writes_another_tenants_rows_on_any_route(store: Stor
         writes = _check_writes(api, acme, ids)
         assert writes >= 8, writes
         assert _snapshot(admin, ids) == before
+        _check_own_dead_letter(acme, admin, ids["letter_id"], acme_letter)
         _check_audit_chains(store)
     finally:
         stop_api(api)
@@ -112,7 +147,7 @@ def _check_reads(api: Api, acme: dict[str, httpx.Client], admin: httpx.Client,
     for method, path, needed in _api_routes(api.store):
         if method != "GET":
             continue
-        url = _url(path, {**ids, "name": "api", "pattern_id": 1, "letter_id": 1})
+        url = _url(path, {**ids, **EXTRA})
         params = {k: v for k, v in PARAMS.items() if k != "q" or "search" in url}
         assert needed is not None, (method, path)  # every GET route needs one role
         for role, client in acme.items():
@@ -122,7 +157,8 @@ def _check_reads(api: Api, acme: dict[str, httpx.Client], admin: httpx.Client,
             reads += 1
             assert MARKER not in answer.text, (role, url, answer.text[:300])
             if any("{" + name + "}" in path for name in ids):
-                _same_as_missing(client, path, url, ids, answer)
+                missing = client.get(_url(path, {**dict.fromkeys(ids, MISSING), **EXTRA}))
+                _same_as_missing(url, ids, answer, missing)
         seen += MARKER in admin.get(url, params=params).text
     # acme's own event is readable to acme, and to nobody else.
     assert acme["viewer"].get(f"/api/events/{acme_event}").status_code == 200
@@ -130,15 +166,33 @@ def _check_reads(api: Api, acme: dict[str, httpx.Client], admin: httpx.Client,
     return reads, seen
 
 
-def _same_as_missing(client: httpx.Client, path: str, url: str, ids: dict[str, int],
-                     answer: httpx.Response) -> None:
-    missing = client.get(_url(path, dict.fromkeys(ids, MISSING)))
+def _same_as_missing(url: str, ids: dict[str, int], answer: httpx.Response,
+                     missing: httpx.Response) -> None:
+    """``answer`` (about a default-tenant id) is what ``missing`` (about no object) is:
+    404, the same problem type, the same detail but for the id."""
+    assert answer.status_code == missing.status_code == 404, (url, answer.text)
     assert (answer.status_code, answer.json().get("type")) == \
         (missing.status_code, missing.json().get("type")) == (404, _NOT_FOUND), url
     strip = answer.json()["detail"]
     for value in ids.values():
         strip = strip.replace(str(value), "N")
     assert strip == missing.json()["detail"].replace(str(MISSING), "N"), url
+
+
+def _check_own_dead_letter(acme: dict[str, httpx.Client], admin: httpx.Client,
+                           default_letter: int, acme_letter: int) -> None:
+    """acme works on its own entry (which the default tenant cannot reach, alike a missing
+    one); the default tenant's stays pending."""
+    route = f"/api/connectors/{RECEIVER}/dlq"
+    missing = admin.get(f"{route}/{MISSING}")
+    _same_as_missing("default reads acme's", {"letter_id": acme_letter},
+                     admin.get(f"{route}/{acme_letter}"), missing)
+    _same_as_missing("default discards acme's", {"letter_id": acme_letter},
+                     admin.delete(f"{route}/{acme_letter}"), admin.delete(f"{route}/{MISSING}"))
+    assert acme["viewer"].get(f"{route}/{acme_letter}").json()["status"] == "pending"
+    assert acme["admin"].delete(f"{route}/{acme_letter}").status_code == 204
+    assert acme["viewer"].get(route).json()["items"] == []
+    assert [x["id"] for x in admin.get(route).json()["items"]] == [default_letter]
 
 
 def _check_writes(api: Api, acme: dict[str, httpx.Client], ids: dict[str, int]) -> int:
@@ -148,12 +202,12 @@ def _check_writes(api: Api, acme: dict[str, httpx.Client], ids: dict[str, int]) 
     for method, path, _ in _api_routes(api.store):
         if method == "GET" or not any("{" + name + "}" in path for name in ids):
             continue
-        url = _url(path, {**ids, "name": "api", "letter_id": 1})
+        url = _url(path, {**ids, **EXTRA})
         body = BODIES.get(path)
         answer = acme["admin"].request(method, url, json=body)
         missing = acme["admin"].request(method, _url(path, {
-            **dict.fromkeys(ids, MISSING), "name": "api", "letter_id": 1}), json=body)
-        assert answer.status_code == missing.status_code == 404, (method, url, answer.text)
+            **dict.fromkeys(ids, MISSING), **EXTRA}), json=body)
+        _same_as_missing(f"{method} {url}", ids, answer, missing)
         writes += 1
     # A default-tenant token name: acme's admin cannot revoke it (no such token there).
     assert acme["admin"].delete("/api/tokens/test-viewer").status_code == 404
@@ -175,3 +229,58 @@ def _check_audit_chains(store: Store) -> None:
             actions = {e.action for e in audit.list_entries(session=session)}
     assert default.ok and theirs.ok and default.rows > 0 and theirs.rows > 0
     assert "investigation.create" not in actions, actions
+
+
+def test_a_dead_letter_replays_into_its_own_tenant_only(store: Store) -> None:
+    """A poison record in each tenant's connector (the real supervisor's batch path), then a
+    fixed parser: acme's responder replays acme's entry into acme; the default tenant's
+    entry is out of acme's reach (replay and discard answer as for a missing id, and it
+    stays pending) until the default tenant's responder replays it into the default
+    tenant. The same record is one event in each tenant, never both in one."""
+    import asyncio
+
+    from connectors.control import Control
+    from connectors.supervisor import Supervisor
+    from tests.connectors.runtime_fakes import FakeConnector, config
+
+    mine, theirs = FakeConnector("app", [b"!rec-1"]), FakeConnector("acme-app", [b"!rec-1"])
+    supervisor = Supervisor(store, [(mine, config("app")),
+                                    (theirs, config("acme-app", tenant="acme"))],
+                            persist_health=False)
+    api = start_api(store, control=Control(supervisor), health=supervisor.health)
+    try:
+        admin, acme = api.client("admin"), _acme_clients(api)
+        asyncio.run(supervisor.sync())
+        # The live health table too: each tenant sees its own connector only.
+        names = {who: {s["name"] for s in client.get("/api/connectors/status").json()}
+                 for who, client in (("default", admin), ("acme", acme["viewer"]))}
+        assert "app" in names["default"] and "acme-app" not in names["default"], names
+        assert "acme-app" in names["acme"] and "app" not in names["acme"], names
+        mine.fixed = theirs.fixed = True  # "a new parser deployed": the records parse now
+        [letter] = admin.get("/api/connectors/app/dlq").json()["items"]
+        [acme_letter] = acme["viewer"].get("/api/connectors/acme-app/dlq").json()["items"]
+        assert acme["viewer"].get("/api/connectors/app/dlq").json()["items"] == []
+        assert admin.get("/api/connectors/acme-app/dlq").json()["items"] == []
+        ids = {"letter_id": letter["id"]}
+        for client, method, tail in ((acme["responder"], "POST", "/retry"),
+                                     (acme["admin"], "DELETE", "")):
+            answer = client.request(method, f"/api/connectors/app/dlq/{letter['id']}{tail}")
+            missing = client.request(method, f"/api/connectors/app/dlq/{MISSING}{tail}")
+            _same_as_missing(f"{method} {tail}", ids, answer, missing)
+        assert admin.get(f"/api/connectors/app/dlq/{letter['id']}").json() == letter
+        replayed = acme["responder"].post(
+            f"/api/connectors/acme-app/dlq/{acme_letter['id']}/retry")
+        assert replayed.status_code == 200 and replayed.json()["status"] == "replayed", \
+            replayed.text
+        [acme_event] = acme["viewer"].get("/api/events").json()["items"]
+        assert acme_event["title"] == "record rec-1"
+        assert admin.get("/api/events").json()["items"] == []
+        assert admin.get(f"/api/events/{acme_event['id']}").status_code == 404
+        again = api.client("responder").post(f"/api/connectors/app/dlq/{letter['id']}/retry")
+        assert again.status_code == 200 and again.json()["status"] == "replayed", again.text
+        [event] = admin.get("/api/events").json()["items"]
+        assert event["title"] == "record rec-1" and event["id"] != acme_event["id"]
+        assert [e["id"] for e in acme["viewer"].get("/api/events").json()["items"]] == \
+            [acme_event["id"]]
+    finally:
+        stop_api(api)

@@ -154,11 +154,12 @@ def test_the_skew_is_a_metric() -> None:
 
     now = T0 + timedelta(minutes=30)
     health = _health([now + timedelta(minutes=10)] * 30, now).get("app")
-    status = {"name": "app", "live": True, "details": health.model_dump(mode="json")}
+    status = {"name": "app", "tenant": "default", "live": True,
+              "details": health.model_dump(mode="json")}
     registry_ = CollectorRegistry()
     registry_.register(_ConnectorCollector(lambda: [status]))
     text = generate_latest(registry_).decode()
-    assert 'workbench_connector_clock_skew_seconds{connector="app"} -600.0' in text
+    assert 'workbench_connector_clock_skew_seconds{connector="app",tenant="default"} -600.0' in text
 
 
 async def test_a_source_can_turn_the_warning_off(sqlite_store: Store, tmp_path: Path) -> None:

@@ -41,3 +41,23 @@ def test_holder_since_and_age_reach_every_reader(store_url: str,
         assert "NOBODY" in capsys.readouterr().out
     finally:
         store.close()
+
+
+def test_a_connector_known_only_by_its_lease_is_the_default_tenants(store: Store) -> None:
+    """Leases name no tenant: another tenant's status list does not show a connector it
+    only knows from a lease, and does show the lease of a connector that is its own."""
+    from storage import NewDeadLetter, tenants, visibility
+
+    with store.write() as session:
+        acme = tenants.create_tenant(session=session, name="acme").id
+        claim(session=session, names=["connector:tail", "connector:acme-tail"],
+              holder=BASTION, ttl=timedelta(minutes=1))
+    with visibility.seeing(visibility.Visibility(tenant_id=acme)):
+        store.ingest([], dead_letters_=[NewDeadLetter(
+            connector="acme-tail", payload=b"x", error_class="E", message="m")])
+        with store.read() as session:
+            theirs = {s.name: s for s in collect_statuses(session=session)}
+    with store.read() as session:
+        mine = {s.name for s in collect_statuses(session=session)}
+    assert set(theirs) == {"acme-tail"} and theirs["acme-tail"].lease is not None
+    assert {"tail", "acme-tail"} <= mine

@@ -150,9 +150,10 @@ def test_every_metric_the_rules_use_is_exported(scrape: str, promtool: str) -> N
     names = set(re.findall(r"\bworkbench_[a-z_]+", RULES.read_text()))
     exported = set(re.findall(r"^(workbench_[a-z_]+)", scrape, flags=re.MULTILINE))
     assert names and names <= exported, sorted(names - exported)
-    assert 'workbench_connector_events_total{connector="logs-app",outcome="dead_lettered"} 3.0' \
-        in scrape
-    assert 'workbench_connector_last_success_timestamp_seconds{connector="logs-app"}' in scrape
-    assert 'workbench_connector_lease_held{connector="logs-app"} 1.0' in scrape
+    app = 'connector="logs-app"'  # labels come sorted by name: tenant last
+    assert f'workbench_connector_events_total{{{app},outcome="dead_lettered",tenant="default"}}' \
+        ' 3.0' in scrape
+    assert f'workbench_connector_last_success_timestamp_seconds{{{app},tenant="default"}}' in scrape
+    assert f'workbench_connector_lease_held{{{app},tenant="default"}} 1.0' in scrape
     # promtool's linter exits non-zero only for errors; naming advice is printed.
     _run(promtool, "check", "metrics", stdin=scrape)

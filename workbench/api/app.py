@@ -26,7 +26,7 @@ from storage import Store
 from workbench import __version__
 from workbench.api import contract, hot, problems
 from workbench.api.auth import Authenticator
-from workbench.api.connector_status import collect
+from workbench.api.connector_status import collect_every_tenant
 from workbench.api.db import Database
 from workbench.api.metrics import ApiMetrics
 from workbench.api.middleware import EdgeMiddleware
@@ -143,7 +143,8 @@ def _state(app: FastAPI, store: Store, db: Database, settings: ApiSettings,
 
     def statuses() -> list[Mapping[str, Any]]:
         with store.read() as session:
-            return [s.model_dump() for s in collect(session, health)]
+            return [{**s.model_dump(), "tenant": tenant}
+                    for tenant, s in collect_every_tenant(session, health)]
 
     metrics.watch_connectors(statuses)
     metrics.registry.register(OutcomeCollector(store))

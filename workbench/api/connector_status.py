@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from connectors.health import HealthRegistry
 from connectors.status import collect_statuses
+from storage import tenants, visibility
 
 
 class ConnectorLease(BaseModel):
@@ -59,10 +60,22 @@ def _state(snapshot: Mapping[str, Any]) -> str | None:
 
 
 def collect(session: Session, health: HealthRegistry | None) -> list[ConnectorStatus]:
-    """Every known connector's status, sorted by name (``health``: the live registry)."""
-    live = health.snapshot() if health is not None else None
+    """Every known connector's status in the caller's tenant, sorted by name (``health``:
+    the live registry, of which only this tenant's entries are read)."""
+    live = health.snapshot(visibility.current().tenant_id) if health is not None else None
     return [ConnectorStatus(name=s.name, state=_state(s.health), live=s.live,
                             dlq_size=s.dlq_size, updated_at=s.updated_at, details=s.health,
                             lease=ConnectorLease(**asdict(s.lease)) if s.lease else None,
                             local=s.local)
             for s in collect_statuses(session=session, live=live)]
+
+
+def collect_every_tenant(session: Session, health: HealthRegistry | None
+                         ) -> list[tuple[str, ConnectorStatus]]:
+    """:func:`collect` in each tenant of the store, with the tenant's name: the
+    deployment's view ``/metrics`` exports, whoever scrapes it."""
+    found = []
+    for tenant in tenants.list_tenants(session=session):
+        with visibility.seeing(visibility.Visibility(tenant_id=tenant.id)):
+            found += [(tenant.name, status) for status in collect(session, health)]
+    return found

@@ -23,7 +23,12 @@ OUTCOMES = ("received", "stored", "deduplicated", "dead_lettered")
 
 
 class _ConnectorCollector:
-    """Connector gauges, read from the health source at scrape time."""
+    """Connector gauges, read from the health source at scrape time.
+
+    Every series carries the connector's ``tenant`` (its name, from the store: the
+    statuses are collected tenant by tenant, so the label's values are bounded by the
+    tenants that exist, never taken from a request). A push receiver has a series per
+    tenant that sent to it."""
 
     def __init__(self, statuses: Callable[[], list[Mapping[str, Any]]]) -> None:
         self._statuses = statuses
@@ -31,23 +36,24 @@ class _ConnectorCollector:
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         state = GaugeMetricFamily("workbench_connector_state",
                                   "1 for the connector's current breaker state",
-                                  labels=["connector", "state"])
+                                  labels=["tenant", "connector", "state"])
         dlq = GaugeMetricFamily("workbench_connector_dlq_size",
-                                "pending dead letters per connector", labels=["connector"])
+                                "pending dead letters per connector",
+                                labels=["tenant", "connector"])
         families = _RuntimeFamilies()
         held = GaugeMetricFamily(
             "workbench_connector_lease_held",
             "1 if some instance holds the connector's lease (0: nobody polls it)",
-            labels=["connector"])
+            labels=["tenant", "connector"])
         age = GaugeMetricFamily("workbench_connector_lease_age_seconds",
                                 "seconds since the lease holder last renewed",
-                                labels=["connector"])
+                                labels=["tenant", "connector"])
         for status in self._statuses():
-            name = str(status.get("name", ""))
+            name = [str(status.get("tenant", "")), str(status.get("name", ""))]
             current = str(status.get("state") or "unknown").lower()
             for candidate in (*BREAKER_STATES, "unknown"):
-                state.add_metric([name, candidate], 1.0 if candidate == current else 0.0)
-            dlq.add_metric([name], float(status.get("dlq_size") or 0))
+                state.add_metric([*name, candidate], 1.0 if candidate == current else 0.0)
+            dlq.add_metric(name, float(status.get("dlq_size") or 0))
             details = status.get("details")
             if isinstance(details, Mapping) and status.get("live"):
                 families.add(name, details)
@@ -55,9 +61,9 @@ class _ConnectorCollector:
             if isinstance(lease, Mapping) and status.get("local"):
                 # Only connectors this instance could run: a stale row of a connector
                 # removed from the config is not anybody's job.
-                held.add_metric([name], 1.0 if lease.get("held") else 0.0)
+                held.add_metric(name, 1.0 if lease.get("held") else 0.0)
                 if lease.get("age_seconds") is not None:
-                    age.add_metric([name], float(lease["age_seconds"]))
+                    age.add_metric(name, float(lease["age_seconds"]))
         yield state
         yield dlq
         yield held
@@ -76,13 +82,13 @@ class _RuntimeFamilies:
     """
 
     def __init__(self) -> None:
-        labels = ["connector"]
+        labels = ["tenant", "connector"]
         self.status = GaugeMetricFamily("workbench_connector_status",
                                         "1 for the runner's current status",
-                                        labels=["connector", "status"])
+                                        labels=["tenant", "connector", "status"])
         self.events = CounterMetricFamily("workbench_connector_events",
                                           "records by outcome since the runner started",
-                                          labels=["connector", "outcome"])
+                                          labels=["tenant", "connector", "outcome"])
         self.errors = CounterMetricFamily("workbench_connector_errors",
                                           "failed polls since the runner started", labels=labels)
         self.retries = CounterMetricFamily("workbench_connector_retries",
@@ -93,7 +99,7 @@ class _RuntimeFamilies:
         self.breaker = CounterMetricFamily(
             "workbench_connector_breaker_transitions",
             "circuit-breaker state changes since the runner started",
-            labels=["connector", "from", "to"])
+            labels=["tenant", "connector", "from", "to"])
         self.last_success = GaugeMetricFamily(
             "workbench_connector_last_success_timestamp_seconds",
             "Unix time of the last successful poll", labels=labels)
@@ -102,28 +108,28 @@ class _RuntimeFamilies:
             "median received minus event time over the latest events (negative: the "
             "source's clock is ahead)", labels=labels)
 
-    def add(self, name: str, details: Mapping[str, Any]) -> None:
-        """Add one connector's snapshot."""
+    def add(self, name: list[str], details: Mapping[str, Any]) -> None:
+        """Add one connector's snapshot (``name``: its tenant and connector labels)."""
         current = str(details.get("status") or "").lower()
         for candidate in RUN_STATUSES:
-            self.status.add_metric([name, candidate], 1.0 if candidate == current else 0.0)
+            self.status.add_metric([*name, candidate], 1.0 if candidate == current else 0.0)
         for outcome in OUTCOMES:
-            self.events.add_metric([name, outcome], float(details.get(outcome) or 0))
-        self.errors.add_metric([name], float(details.get("errors") or 0))
-        self.retries.add_metric([name], float(details.get("retries") or 0))
-        self.polls.add_metric([name], float(details.get("polls") or 0))
+            self.events.add_metric([*name, outcome], float(details.get(outcome) or 0))
+        self.errors.add_metric(name, float(details.get("errors") or 0))
+        self.retries.add_metric(name, float(details.get("retries") or 0))
+        self.polls.add_metric(name, float(details.get("polls") or 0))
         moves = details.get("breaker_moves") or {}
         for source, target in BREAKER_MOVES:  # every legal move, 0 until it happens
-            self.breaker.add_metric([name, source, target],
+            self.breaker.add_metric([*name, source, target],
                                     float(moves.get(f"{source}->{target}", 0)))
         success = details.get("last_success_at")
         if isinstance(success, str):  # snapshots arrive JSON-shaped
             success = datetime.fromisoformat(success)
         if isinstance(success, datetime):
-            self.last_success.add_metric([name], success.timestamp())
+            self.last_success.add_metric(name, success.timestamp())
         skew = details.get("clock_skew_seconds")
         if isinstance(skew, int | float):
-            self.skew.add_metric([name], float(skew))
+            self.skew.add_metric(name, float(skew))
 
     def all(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         """Every family, in a stable order."""

@@ -69,6 +69,15 @@ enabled = false
 # endpoint = "http://localhost:4318"
 # sample_ratio = 0.1
 
+[search]
+# SQLite: `workbench serve` merges the full-text index's segments (one instance at a
+# time, under a lease), in short steps; fewer segments make searches cheaper.
+# PostgreSQL needs none of this.
+merge = true
+merge_interval_minutes = 60
+merge_pages = 16            # index pages (~4 KB) per step, each its own short transaction
+merge_pause_seconds = 0.25  # after each step, so ingest gets in
+
 # One [[connectors]] table per source. Common keys: name (unique), kind, enabled,
 # interval_seconds (pause between polls), timeout_seconds (per poll attempt),
 # clock_offset_seconds (added to every time the source gives: 90 for a clock 90 s
@@ -137,7 +146,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     init.set_defaults(handler=_init)
     check = actions.add_parser("check", help="validate; print every problem with its key path")
     check.add_argument("--secrets", action="store_true",
-                       help="also check that every secret reference resolves")
+                       help="also check that every secret reference resolves, and that no "
+                            "two tenants' receivers share a secret")
+    check.add_argument("--store", action="store_true",
+                       help="also check that every tenant the config names exists in the "
+                            "store (--db)")
     check.set_defaults(handler=_check)
     show = actions.add_parser("show", help="print the effective config (secrets masked)")
     show.set_defaults(handler=_show)
@@ -172,6 +185,7 @@ def _check(args: argparse.Namespace) -> int:
             sys.stdout.write(f"  {problem}\n")
         return 1
     problems = _secret_problems(config) if args.secrets else []
+    problems += _store_problems(config, args) if args.store else []
     for problem in problems:
         sys.stdout.write(f"  {problem}\n")
     if problems:
@@ -184,10 +198,37 @@ def _check(args: argparse.Namespace) -> int:
 def _secret_problems(config: Any) -> list[str]:
     """Every secret reference in the config -- connectors and ``[api.receivers]`` alike --
     that does not resolve now (values never shown)."""
-    from connectors.secrets import secret_references
+    from connectors.errors import ConnectorError
+    from connectors.secrets import SecretRef, secret_references
 
-    return [f"{where}: {why}" for where, ref in secret_references(config)
-            if (why := ref.check()) is not None]
+    def value(ref: SecretRef) -> str | None:
+        try:
+            return ref.resolve()
+        except ConnectorError:
+            return None  # reported above as unresolvable
+
+    unresolved = [f"{where}: {why}" for where, ref in secret_references(config)
+                  if (why := ref.check()) is not None]
+    shared: list[str] = config.api.receivers.shared_secrets(value)
+    return unresolved + shared
+
+
+def _store_problems(config: Any, args: argparse.Namespace) -> list[str]:
+    """Every tenant the config names that the store (opened read-only) does not have."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from workbench.cli.main import open_store
+    from workbench.config_tenants import tenant_references, unknown_tenants
+
+    store = open_store(args, read_only=True)
+    try:
+        return unknown_tenants(store, tenant_references(config))
+    except SQLAlchemyError as exc:  # no schema (a store never opened for writing)
+        cause = getattr(exc, "orig", None) or exc
+        raise CliError(f"cannot read the store's tenants: {type(cause).__name__}: "
+                       f"{str(cause).splitlines()[0]}") from exc
+    finally:
+        store.close()
 
 
 def _show(args: argparse.Namespace) -> int:

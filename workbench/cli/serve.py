@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from workbench.cli.main import open_store
+from workbench.cli.main import CliError, open_store
 from workbench.cli.runtime import config_or_exit
 from workbench.telemetry.logs import formatter as log_formatter
 from workbench.telemetry.setup import start as start_telemetry
@@ -50,8 +50,12 @@ def run(args: argparse.Namespace) -> int:
     config = config_or_exit(args)
     store = open_store(args)
     telemetry = start_telemetry(config.telemetry, engine=store.engine)
+    from workbench.config_tenants import UnknownTenantError
+
     try:
         asyncio.run(_serve(config, store))
+    except UnknownTenantError as exc:  # a config error only the store can see
+        raise CliError(f"{exc} (see `workbench config check --store`)") from exc
     finally:
         if telemetry is not None:
             telemetry.shutdown()  # flush the last spans before the process ends

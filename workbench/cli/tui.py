@@ -62,7 +62,9 @@ def run(args: argparse.Namespace) -> int:
 def _identity(config: Config, store: Store) -> Identity:
     """Who this TUI acts as, in its tenant (``[tui] tenant``, else its token's); a
     configured token that is not a live one, or of another tenant, stops the start."""
-    from storage import visibility
+    import dataclasses
+
+    from storage import tenants, visibility
     from workbench.cli.main import CliError, enter_tenant
     from workbench.identity import IdentityError, tui_identity
 
@@ -77,7 +79,12 @@ def _identity(config: Config, store: Store) -> Identity:
             store.close()
             raise CliError(f"[tui] token is not a token of tenant {config.tui.tenant!r}")
         visibility.set_process_default(visibility.in_tenant(identity.tenant_id))
-    return identity
+    working = visibility.tenant_id()
+    if working == visibility.DEFAULT_TENANT:
+        return identity
+    with store.read() as session:
+        name = tenants.tenant_name(session=session, tenant_id=working)
+    return dataclasses.replace(identity, tenant=name)
 
 
 def _start_telemetry(config: Config, store: Store) -> Telemetry | None:

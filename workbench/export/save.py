@@ -1,9 +1,10 @@
 """An investigation exported to a file, in any export format, and the audit of a bundle.
 
-The TUI's export key writes through :func:`save`; the CLI and the API stream the same
-bytes (:func:`~workbench.export.timeline.export_chunks`, :func:`build_bundle`,
-:func:`postmortem`) to stdout or a response, and audit a bundle with
-:func:`record_bundle_export` like :func:`save` does -- one meaning of "exported".
+The TUI's export key writes through :func:`save`; the API streams the same bytes
+(:func:`export_parts`, the one dispatch on the format) in a response, and the CLI
+(:func:`~workbench.export.timeline.export_chunks`, :func:`build_bundle`,
+:func:`postmortem`) to stdout; each audits a bundle with :func:`record_bundle_export`
+-- one meaning of "exported".
 
 The file is written beside its final path and moved into place when complete, so an
 interrupted export never leaves half a bundle under the name a reader expects.
@@ -58,8 +59,13 @@ def record_bundle_export(session: Session, *, actor: str, via: str, investigatio
                  detail={"via": via, "bundle_sha256": built.sha256, **built.counts})
 
 
-def _chunks(store: Store, investigation_id: int, fmt: str,
-            settings: SuspectSettings | None) -> tuple[Iterable[bytes], Bundle | None]:
+def export_parts(store: Store, investigation_id: int, fmt: str,
+                 settings: SuspectSettings | None = None
+                 ) -> tuple[Iterable[bytes], Bundle | None]:
+    """The bytes of ``fmt`` (``jsonl`` and ``csv`` lazily, as the events are read), and
+    the bundle when ``fmt`` is one (its export is audited with
+    :func:`record_bundle_export`). The one dispatch on the format: :func:`save` and the
+    API's download both use it. :class:`~storage.NotFoundError` for no investigation."""
     if fmt == "bundle":
         built = build_bundle(store, investigation_id, settings=settings)
         return [built.document], built
@@ -97,7 +103,7 @@ def save(store: Store, investigation_id: int, fmt: str, path: Path, *, actor: st
     :class:`~storage.NotFoundError` if there is no such investigation, ``OSError`` if the
     file cannot be written (nothing is left behind then)."""
     path = path.expanduser()
-    chunks, built = _chunks(store, investigation_id, fmt, settings)
+    chunks, built = export_parts(store, investigation_id, fmt, settings)
     size = _write(path, chunks)
     if built is None or not audited:
         return Saved(path, size, fmt)

@@ -17,6 +17,8 @@ holds one page in memory.
   ``-``, ``@``, a tab or a carriage return) is neutralised as OWASP's "CSV Injection"
   page recommends, with a leading ``'``: a log line such as ``=HYPERLINK(...)`` stays
   text when a responder opens the export. ``raw`` keeps cells exactly as stored.
+  Rows end with CRLF, as RFC 4180 has them, and a cell with a line break in it (CR,
+  LF or both) is quoted: a CSV reader reads each row back whole.
 """
 
 from __future__ import annotations
@@ -103,7 +105,10 @@ def csv_chunks(events: Iterator[Event], *, raw: bool = False, rows: int = 500
                ) -> Iterator[bytes]:
     """The header, then the rows, encoded a few hundred rows per chunk."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    # The csv module quotes a cell holding a delimiter, a quote or a character of the
+    # line terminator. With "\n" alone a lone CR went out unquoted and a reader broke
+    # the row there; RFC 4180's CRLF makes it quote every cell with a CR or an LF.
+    writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for count, event in enumerate(events, start=1):
         writer.writerow(csv_row(event, raw=raw))

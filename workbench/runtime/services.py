@@ -76,7 +76,9 @@ async def connectors_service(rt: Runtime) -> AsyncIterator[None]:
     if rt.options.read_only or not rt.options.connectors:
         yield
         return
-    built = [(connector, item) for connector, item in every if item.enabled]
+    broken.update(await asyncio.to_thread(_without_tenant, rt))
+    built = [(connector, item) for connector, item in every
+             if item.enabled and item.name not in broken]
     broken = {name: error for name, error in broken.items()
               if any(c.name == name and c.enabled for c in rt.config.connectors)}
     for name, error in broken.items():
@@ -90,6 +92,15 @@ async def connectors_service(rt: Runtime) -> AsyncIterator[None]:
         yield
     finally:
         await supervisor.stop()
+
+
+def _without_tenant(rt: Runtime) -> dict[str, str]:
+    """Connectors naming a tenant the store lacks, with why (they are not started)."""
+    from workbench.config_tenants import connector_tenants, missing_tenants, problem
+
+    names = {f"connectors[{i}].tenant": c.name for i, c in enumerate(rt.config.connectors)}
+    return {names[found[0]]: problem(found)
+            for found in missing_tenants(rt.store, connector_tenants(rt.config))}
 
 
 @asynccontextmanager
@@ -161,6 +172,47 @@ async def retention_service(rt: Runtime) -> AsyncIterator[None]:
         yield
 
 
+FTS_MERGE_LEASE = "fts-merge"
+
+
+@asynccontextmanager
+async def fts_merge_service(rt: Runtime) -> AsyncIterator[None]:
+    """Merge the SQLite full-text index's segments every ``[search] merge_interval_minutes``
+    (under the ``fts-merge`` lease when this instance keeps leases: one instance merges),
+    in short steps with a pause between them; PostgreSQL has nothing to merge."""
+    settings = rt.config.search
+    if (not settings.merge or rt.store.dialect != "sqlite" or rt.options.read_only
+            or not rt.options.connectors):
+        yield
+        return
+
+    from storage.search import merge_fts_round
+
+    def ours() -> bool:
+        return rt.leases is None or rt.leases.grant(FTS_MERGE_LEASE) is not None
+
+    async def run(stop: asyncio.Event) -> None:
+        if rt.leases is not None:
+            rt.leases.want([FTS_MERGE_LEASE])
+        while not stop.is_set():
+            if ours():
+                try:  # in a thread: stops after the step under way once stopped or lost
+                    steps = await asyncio.to_thread(
+                        merge_fts_round, rt.store, pages=settings.merge_pages,
+                        pause=settings.merge_pause_seconds,
+                        go=lambda: not stop.is_set() and ours())
+                    if steps:
+                        log.info("fts merge: %d step(s)", steps)
+                except Exception:                   # the next round tries again
+                    log.exception("fts merge failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), settings.merge_interval_minutes * 60)
+
+    rt.notes.append(f"fts merge: every {settings.merge_interval_minutes:g} min")
+    async with _task_until_exit("fts-merge", run):
+        yield
+
+
 @asynccontextmanager
 async def api_service(rt: Runtime) -> AsyncIterator[None]:
     """The REST API under uvicorn in its own thread and loop (not the connectors' loop:
@@ -171,6 +223,10 @@ async def api_service(rt: Runtime) -> AsyncIterator[None]:
         rt.notes.append("api: disabled")
         yield
         return
+    from workbench.config_tenants import require_receiver_tenants
+
+    # Receivers of a tenant the store lacks would refuse every delivery: refuse to start.
+    await asyncio.to_thread(require_receiver_tenants, settings.receivers, rt.store)
     server = await asyncio.to_thread(_serve_api, rt)  # importing FastAPI: not on the loop
     rt.api_url = server.url
     rt.notes.append(f"api: {server.url}")
@@ -195,5 +251,6 @@ def _serve_api(rt: Runtime) -> ApiServer:
 
 
 SERVICES: list[Service] = [leases_service, connectors_service, grouping_service,
-                           patterns_service, retention_service, api_service]
+                           patterns_service, retention_service, fts_merge_service,
+                           api_service]
 """Started in order, stopped in reverse."""

@@ -93,6 +93,7 @@ class WorkbenchApp(App[None]):
         """Routes each key only after the previous one was handled (type-ahead safety)."""
         self.set_keymap(keymap.check_keymap(self.settings.keymap))
         fmt.set_display_zone(display_zone(self.settings.display_zone))
+        fmt.use_colour(not self.no_color)  # NO_COLOR: severities by attribute, not grey
 
     def get_driver_class(self) -> type[Driver]:
         """Textual's terminal driver, writing only style changes (``workbench.tui.wire``);

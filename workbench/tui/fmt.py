@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+from rich.style import Style
+
 from storage.models import InvestigationStatus, Severity, Source
 from storage.times import DisplayZone, display_zone
 
@@ -14,6 +16,18 @@ SEVERITY_STYLE = {
     Severity.LOW: "cyan",
     Severity.INFO: "dim",
 }
+"""Severity in colour; :func:`severity_style` picks this or :data:`SEVERITY_PLAIN`."""
+SEVERITY_PLAIN = {
+    Severity.CRITICAL: "bold reverse",
+    Severity.HIGH: "bold underline",
+    Severity.MEDIUM: "bold",
+    Severity.LOW: "",
+    Severity.INFO: "dim",
+}
+"""Severity without colour (``NO_COLOR``): a ladder of attributes on the default
+foreground. Textual's monochrome filter turns a colour into the grey of its
+luminance, and red came out as grey 237 on the 234 background: the worst events
+were the hardest to read."""
 SEVERITY_SHORT = {
     Severity.CRITICAL: "CRIT", Severity.HIGH: "HIGH", Severity.MEDIUM: "MED",
     Severity.LOW: "LOW", Severity.INFO: "info",
@@ -31,6 +45,13 @@ STATUS_STYLE = {
     InvestigationStatus.INVESTIGATING: "bold yellow",
     InvestigationStatus.RESOLVED: "green",
 }
+"""Status in colour; :func:`status_style` picks this or :data:`STATUS_PLAIN`."""
+STATUS_PLAIN = {
+    InvestigationStatus.OPEN: "bold",
+    InvestigationStatus.INVESTIGATING: "bold",
+    InvestigationStatus.RESOLVED: "",
+}
+"""Status without colour (``NO_COLOR``): open as dark as high severity, otherwise."""
 ERROR_RANK = Severity.HIGH.rank
 """Events at or above this severity are what ``e``/``E`` jump between."""
 
@@ -50,6 +71,44 @@ def duration(seconds: float) -> str:
 def age(then: datetime, now: datetime) -> str:
     """How long ago ``then`` was."""
     return duration((now - then).total_seconds())
+
+
+_colour = True
+
+
+def use_colour(on: bool) -> None:
+    """Style severities and statuses in colour, or (``NO_COLOR``: Textual's ``App.no_color``)
+    with attributes only. One choice per process, like :func:`set_display_zone`."""
+    global _colour
+    _colour = on
+
+
+def tone(style: str) -> str:
+    """``style`` as drawn: unchanged in colour; under ``NO_COLOR`` its attributes only.
+
+    For every colour that carries meaning outside the severity and status tables
+    (source badges, commit shas, errors, a stack trace): Textual's monochrome filter
+    greys red and magenta (its dark theme's ``#f4005f``) to ``#3b3b3b``, next to the
+    background, where the text is then unreadable."""
+    if _colour or not style:
+        return style
+    plain = str(Style.parse(style).without_color)
+    return "" if plain == "none" else plain  # Rich's name for no attributes at all
+
+
+def source_style(source: Source) -> str:
+    """How a source badge is drawn (its text says the source without colour)."""
+    return tone(SOURCE_STYLE[source])
+
+
+def severity_style(severity: Severity) -> str:
+    """How ``severity`` is drawn, wherever it is shown (badge, title, detail)."""
+    return (SEVERITY_STYLE if _colour else SEVERITY_PLAIN)[severity]
+
+
+def status_style(status: InvestigationStatus) -> str:
+    """How an investigation's ``status`` is drawn."""
+    return (STATUS_STYLE if _colour else STATUS_PLAIN)[status]
 
 
 _display = DisplayZone("UTC", UTC)

@@ -19,7 +19,9 @@ Tenants: each secret belongs to a tenant (the default's at the top of
 ``[api.receivers]``, others' in ``[api.receivers.tenants.NAME]``), and a delivery is
 stored in the tenant whose secret verified it (the request's visibility is set to
 that tenant before anything is stored or dead-lettered); a delivery authenticated
-by an API token lands in the token's tenant.
+by an API token lands in the token's tenant. A secret that verifies for two tenants
+is refused (it cannot say which); the API does not start with receivers of a tenant
+the store lacks (:mod:`workbench.config_tenants`).
 """
 
 from __future__ import annotations
@@ -143,10 +145,17 @@ def _tenant_id(store: Store, name: str) -> int:
         return tenants.tenant_id_by_name(session=session, name=name)
 
 
-async def _enter_tenant(request: Request, state: _State, name: str, tenant: str
+async def _enter_tenant(request: Request, state: _State, name: str, matched: list[str]
                         ) -> Response | None:
-    """Store the rest of this delivery in ``tenant`` (whose secret verified it); a
-    refusal if the config names a tenant the store does not have."""
+    """Store the rest of this delivery in the tenant whose secret verified it; a refusal
+    if the secret is more than one tenant's (it cannot say which: the config check
+    reports such secrets, but a secret file may change under a running server), or if
+    the config names a tenant the store does not have."""
+    if len(matched) > 1:
+        return _unauthorized(request, state, name, "the secret is shared by tenants "
+                             f"{', '.join(map(repr, matched))}, so the delivery belongs to no "
+                             "one tenant (see `workbench config check --secrets`)")
+    tenant = matched[0]
     try:
         found = await state.tenant_id(request.app.state.store, tenant)
     except NotFoundError:
@@ -219,13 +228,14 @@ async def github_webhook(request: Request) -> Response:
     body = await request.body()
     secrets = await state.secrets("github_secret")
     signature = request.headers.get("x-hub-signature-256")
-    tenant = next((t for t, secret in secrets if verify_github(secret, body, signature)), None)
-    if tenant is None:
+    matched = [t for t, secret in secrets if verify_github(secret, body, signature)]
+    if not matched:
         why = "missing or wrong X-Hub-Signature-256" if secrets else \
             state.missing("github_secret", "GitHub webhook secret")
         return _unauthorized(request, state, GITHUB, why)
-    if (refused := await _enter_tenant(request, state, GITHUB, tenant)) is not None:
+    if (refused := await _enter_tenant(request, state, GITHUB, matched)) is not None:
         return refused
+    tenant = matched[0]
     event_type = request.headers.get("x-github-event", "")
     delivery = request.headers.get("x-github-delivery", "")
     if event_type not in github_events.HANDLED:
@@ -250,11 +260,11 @@ async def gitlab_webhook(request: Request) -> Response:
     state = _state(request)
     tokens = await state.secrets("gitlab_token")
     given = request.headers.get("x-gitlab-token")
-    tenant = next((t for t, token in tokens if verify_token(token, given)), None)
-    if tenant is None:
+    matched = [t for t, token in tokens if verify_token(token, given)]
+    if not matched:
         return _unauthorized(request, state, GITLAB, "missing or wrong X-Gitlab-Token"
                              if tokens else state.missing("gitlab_token", "GitLab webhook token"))
-    if (refused := await _enter_tenant(request, state, GITLAB, tenant)) is not None:
+    if (refused := await _enter_tenant(request, state, GITLAB, matched)) is not None:
         return refused
     event_type = request.headers.get("x-gitlab-event", "")
     if event_type not in gitlab.HOOKS:
@@ -274,9 +284,9 @@ async def _bearer(request: Request, state: _State, name: str, field: str) -> Res
     tokens = await state.secrets(field)
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer":
-        tenant = next((t for t, token in tokens if verify_token(token, given.strip())), None)
-        if tenant is not None:
-            return await _enter_tenant(request, state, name, tenant)
+        matched = [t for t, token in tokens if verify_token(token, given.strip())]
+        if matched:
+            return await _enter_tenant(request, state, name, matched)
     if any(t == DEFAULT_TENANT_NAME for t, _ in tokens) or \
             getattr(request.app.state, "authenticator", None) is None:
         # the default tenant's own token is required, or no way to check an API

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
@@ -45,11 +45,8 @@ from storage.patterns import get_pattern, pattern_event_ids, series
 from workbench.api.deps import Db, Responder, Viewer
 from workbench.api.problems import PROBLEM_RESPONSES, ProblemError, problem_doc
 from workbench.api.routes.suspects import suspect_settings
-from workbench.export.bundle import build_bundle
 from workbench.export.load import BundleError, load_bundle
-from workbench.export.postmortem import postmortem
-from workbench.export.save import record_bundle_export
-from workbench.export.timeline import export_chunks
+from workbench.export.save import FORMATS, default_name, export_parts, record_bundle_export
 from workbench.grouping import GroupingSettings
 from workbench.grouping_preview import preview
 from workbench.patterns.shifts import pattern_shifts, shifts_json
@@ -63,39 +60,38 @@ MEDIA = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8",
          "bundle": "application/json", "postmortem": "text/markdown; charset=utf-8"}
 
 
+ExportFormat = Literal["jsonl", "csv", "bundle", "postmortem"]
+if get_args(ExportFormat) != FORMATS:  # the parameter's schema lists the formats save has
+    raise RuntimeError(f"export formats differ: {get_args(ExportFormat)} != {FORMATS}")
+
+
 @router.get("/api/investigations/{investigation_id}/export", responses=NOT_FOUND,
             response_class=Response,
             summary="An investigation's timeline (JSONL, Timesketch CSV) or its bundle")
 async def export(principal: Viewer, db: Db, request: Request,
                  investigation_id: InvestigationId,
-                 format: Annotated[Literal["jsonl", "csv", "bundle", "postmortem"],  # noqa: A002
+                 format: Annotated[ExportFormat,  # noqa: A002
                                    Query(description="jsonl, csv, bundle or postmortem")
                                    ] = "jsonl",
                  ) -> Response:
     """``jsonl`` and ``csv`` stream the linked events in time order; ``bundle`` is the
     file ``workbench import bundle`` (or ``POST /api/investigations/import``) loads."""
-    suffix = {"bundle": "json", "postmortem": "md"}.get(format, format)
     headers = {"Content-Disposition":
-               f'attachment; filename="investigation-{investigation_id}.{suffix}"'}
-    if format == "postmortem":
-        text = await run_in_threadpool(postmortem, db.store, investigation_id,
-                                       settings=suspect_settings(request))
-        return Response(text, media_type=MEDIA[format], headers=headers)
-    if format != "bundle":
-        chunks = await run_in_threadpool(export_chunks, db.store, investigation_id, format)
+               f'attachment; filename="{default_name(investigation_id, format)}"'}
+    chunks, built = await run_in_threadpool(export_parts, db.store, investigation_id, format,
+                                            suspect_settings(request))
+    if format in ("jsonl", "csv"):
         return StreamingResponse(chunks, media_type=MEDIA[format], headers=headers)
-    built = await run_in_threadpool(build_bundle, db.store, investigation_id,
-                                    settings=suspect_settings(request))
+    if built is not None:
+        def record(session: Session) -> None:
+            record_bundle_export(session, actor=principal.name, via="api",
+                                 investigation_id=investigation_id, built=built)
 
-    def record(session: Session) -> None:
-        record_bundle_export(session, actor=principal.name, via="api",
-                             investigation_id=investigation_id, built=built)
-
-    try:
-        await db.write(record)
-    except OperationalError as exc:  # a read-only store still answers reads
-        log.warning("export of investigation %s not audited: %s", investigation_id, exc)
-    return Response(built.document, media_type=MEDIA["bundle"], headers=headers)
+        try:
+            await db.write(record)
+        except OperationalError as exc:  # a read-only store still answers reads
+            log.warning("export of investigation %s not audited: %s", investigation_id, exc)
+    return Response(b"".join(chunks), media_type=MEDIA[format], headers=headers)
 
 
 class ImportOut(BaseModel):

@@ -15,7 +15,7 @@ from textual.widgets import Static
 from storage.models import DeadLetter
 from workbench.sanitize import sanitize, sanitize_line
 from workbench.tui import health_data, keymap
-from workbench.tui.fmt import stamp
+from workbench.tui.fmt import stamp, tone
 from workbench.tui.screens.base import BaseScreen, describe
 from workbench.tui.screens.modals import ConfirmScreen
 from workbench.tui.widgets.askbar import AskBar
@@ -224,7 +224,7 @@ def dead_letter_text(letter: DeadLetter) -> Text:
         text.append(f"{name:<14}", "bold")
         text.append(sanitize_line(value, limit=400) + "\n")
     text.append("\nError\n", "bold underline")
-    text.append(sanitize(letter.message) + "\n", "red")
+    text.append(sanitize(letter.message) + "\n", tone("red"))
     payload = letter.payload[:PAYLOAD_PREVIEW].decode("utf-8", errors="replace")
     text.append(f"\nPayload ({len(letter.payload)} bytes)\n", "bold underline")
     text.append(sanitize(payload))

@@ -21,7 +21,7 @@ from workbench.sanitize import sanitize_line
 from workbench.tui import keymap
 from workbench.tui.data import InvestigationView
 from workbench.tui.filters import EVENT_KEYS, FilterError, parse
-from workbench.tui.fmt import STATUS_STYLE, within
+from workbench.tui.fmt import status_style, within
 from workbench.tui.messages import TimelineFilterChanged
 from workbench.tui.screens import triage_flows
 from workbench.tui.screens.base import BaseScreen
@@ -192,7 +192,7 @@ class InvestigationScreen(BaseScreen):
         the second names the top suspect (the details follow with Tab at 80x24)."""
         width = max(self.size.width - 2, 20)
         tail = Text("  ")
-        tail.append(inv.status.value, STATUS_STYLE[inv.status])
+        tail.append(inv.status.value, status_style(inv.status))
         tail.append(f"  {inv.severity.value}  MTTR {mttr_line(inv, self.wb.now())[0]}")
         head = Text(f"#{inv.id} ", style="bold")
         room = max(width - len(head) - len(tail), 8)

@@ -161,6 +161,8 @@ class InvestigationsScreen(BaseScreen):
 
     def _draw_status(self) -> None:
         text = Text("Investigations", style="bold")
+        if self.wb.identity.tenant is not None:
+            text.append(f" · {self.wb.identity.tenant}", "bold")
         text.append(f"  {len(self.rows.rows)} shown  sort: {self.sort}", "dim")
         text.append("  filter: ", "dim")
         text.append(self.filter_text or "none")

@@ -19,7 +19,7 @@ from workbench.patterns.shifts import Shift, Shifts
 from workbench.sanitize import sanitize, sanitize_line
 from workbench.similar import Match
 from workbench.tui import keymap, triage_data
-from workbench.tui.fmt import STATUS_STYLE, short_time, stamp
+from workbench.tui.fmt import short_time, stamp, status_style
 from workbench.tui.screens.base import BaseScreen
 from workbench.tui.widgets.askbar import AskBar
 from workbench.tui.widgets.footer import SteadyFooter
@@ -173,7 +173,7 @@ def match_text(match: Match) -> Text:
     text = Text()
     text.append(f"#{inv.id} ", "bold")
     text.append(sanitize_line(inv.title, limit=300) + "\n", "bold")
-    text.append(inv.status.value, STATUS_STYLE[inv.status])
+    text.append(inv.status.value, status_style(inv.status))
     if inv.resolved_at is not None:
         text.append(f" {stamp(inv.resolved_at, seconds=False)}")
     text.append(f"  score {match.score:.2f}\n")

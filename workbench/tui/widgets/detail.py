@@ -23,13 +23,14 @@ from storage.models import (
 )
 from workbench.sanitize import sanitize, sanitize_line
 from workbench.tui.fmt import (
-    SEVERITY_STYLE,
     SOURCE_BADGE,
-    SOURCE_STYLE,
-    STATUS_STYLE,
     duration,
+    severity_style,
     short_time,
+    source_style,
     stamp,
+    status_style,
+    tone,
 )
 
 STACK_KEYS = ("exception.stacktrace", "stacktrace", "stack_trace", "stack", "traceback")
@@ -77,9 +78,9 @@ def investigation_text(inv: Investigation, linked: Sequence[LinkedEvent],
     text = Text()
     text.append(f"#{inv.id} ", "dim")
     text.append(sanitize_line(inv.title, limit=300) + "\n", "bold")
-    text.append(f"{inv.status.value}", STATUS_STYLE[inv.status])
+    text.append(f"{inv.status.value}", status_style(inv.status))
     text.append("  severity ")
-    text.append(inv.severity.value, SEVERITY_STYLE[inv.severity])
+    text.append(inv.severity.value, severity_style(inv.severity))
     text.append(f"  events {inv.event_count}\n\n")
     value, how = mttr_line(inv, now)
     text.append("MTTR so far       ", "bold")
@@ -159,8 +160,8 @@ def _suspects(text: Text, suspects: Sequence[Any]) -> None:
         event: Event = suspect.event
         text.append(f"{rank}. ", "bold")
         text.append(f"{float(suspect.score):5.2f} ", "yellow")
-        text.append(SOURCE_BADGE[event.source] + " ", SOURCE_STYLE[event.source])
-        text.append(sanitize_line(event.commit_sha or "", limit=8) + " ", "magenta")
+        text.append(SOURCE_BADGE[event.source] + " ", source_style(event.source))
+        text.append(sanitize_line(event.commit_sha or "", limit=8) + " ", tone("magenta"))
         text.append(sanitize_line(event.title, limit=120))
         label = verdict_label(suspect)
         if label:
@@ -180,8 +181,8 @@ def _links(text: Text, linked: Sequence[LinkedEvent], total: int) -> None:
     for item in linked[:200]:
         event = item.event
         text.append(short_time(event.occurred_at, False) + " ", "dim")
-        text.append(SOURCE_BADGE[event.source] + " ", SOURCE_STYLE[event.source])
-        text.append(sanitize_line(event.title, limit=80), SEVERITY_STYLE[event.severity])
+        text.append(SOURCE_BADGE[event.source] + " ", source_style(event.source))
+        text.append(sanitize_line(event.title, limit=80), severity_style(event.severity))
         text.append("  \u2190 " + sanitize_line(link_reason(item), limit=120) + "\n", "dim")
     if total > 200:
         text.append(f"\u2026 and {total - 200} more (see the timeline)\n", "dim")
@@ -199,8 +200,8 @@ def stack_trace(event: Event) -> str | None:
 def event_text(event: Event, changes: Sequence[Event], investigations: Sequence[int]) -> Text:
     """An event in full: fields, body, stack trace, attributes, and what preceded it."""
     text = Text()
-    text.append(SOURCE_BADGE[event.source] + " ", SOURCE_STYLE[event.source])
-    text.append(event.severity.value.upper() + " ", SEVERITY_STYLE[event.severity])
+    text.append(SOURCE_BADGE[event.source] + " ", source_style(event.source))
+    text.append(event.severity.value.upper() + " ", severity_style(event.severity))
     text.append(sanitize_line(event.title, limit=2000) + "\n\n", "bold")
     for name, value in (("id", event.id), ("kind", event.kind.value),
                         ("occurred", stamp(event.occurred_at)),
@@ -210,14 +211,14 @@ def event_text(event: Event, changes: Sequence[Event], investigations: Sequence[
                         ("span id", event.span_id), ("commit sha", event.commit_sha),
                         ("link", event.url), ("tags", ", ".join(event.tags)),
                         ("investigations", ", ".join(f"#{i}" for i in investigations))):
-        _field(text, name, value, "magenta" if name == "commit sha" else "")
+        _field(text, name, value, tone("magenta") if name == "commit sha" else "")
     if event.body:
         text.append("\nBody\n", "bold underline")
         text.append(sanitize(event.body) + "\n")
     trace = stack_trace(event)
     if trace and trace not in event.body:
         text.append("\nStack trace\n", "bold underline")
-        text.append(sanitize(trace) + "\n", "red")
+        text.append(sanitize(trace) + "\n", tone("red"))
     if event.attributes:
         text.append("\nAttributes\n", "bold underline")
         pretty = orjson.dumps(event.attributes, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
@@ -228,8 +229,8 @@ def event_text(event: Event, changes: Sequence[Event], investigations: Sequence[
     for change in changes:
         ago = duration((event.occurred_at - change.occurred_at).total_seconds())
         text.append(f"{ago:>7} before  ", "dim")
-        text.append(SOURCE_BADGE[change.source] + " ", SOURCE_STYLE[change.source])
-        text.append(sanitize_line(change.commit_sha or "", limit=8).ljust(9), "magenta")
+        text.append(SOURCE_BADGE[change.source] + " ", source_style(change.source))
+        text.append(sanitize_line(change.commit_sha or "", limit=8).ljust(9), tone("magenta"))
         text.append(sanitize_line(change.service or "", limit=20) + "  ", "cyan")
         text.append(sanitize_line(change.title, limit=120) + "\n")
     return text

@@ -9,7 +9,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from storage.models import Source
-from workbench.tui.fmt import SOURCE_BADGE, SOURCE_STYLE
+from workbench.tui.fmt import SOURCE_BADGE, source_style
 
 BLOCKS = " \u2581\u2582\u2583\u2584\u2585\u2586\u2587\u2588"
 
@@ -66,7 +66,7 @@ class Histogram(Widget):
             counts = rows.get(source.value)
             if counts is None:
                 continue
-            text.append(SOURCE_BADGE[source].ljust(5), SOURCE_STYLE[source])
-            text.append(_spark(counts, peak) + "\n", SOURCE_STYLE[source])
+            text.append(SOURCE_BADGE[source].ljust(5), source_style(source))
+            text.append(_spark(counts, peak) + "\n", source_style(source))
         text.rstrip()
         return text

@@ -16,14 +16,15 @@ from storage.models import DeadLetter, Event, Investigation
 from workbench.sanitize import sanitize_line
 from workbench.tui.fmt import (
     SEVERITY_SHORT,
-    SEVERITY_STYLE,
     SOURCE_BADGE,
-    SOURCE_STYLE,
-    STATUS_STYLE,
     age,
     day,
+    severity_style,
     short_time,
     shown_zone,
+    source_style,
+    status_style,
+    tone,
 )
 from workbench.tui.widgets.rowview import RowView
 
@@ -89,8 +90,8 @@ class InvestigationRows(RowView[Investigation]):
     def render_row(self, row: Investigation, width: int) -> Text:
         title_w, service_w = self.widths(width)
         text = Text(no_wrap=True, end="")
-        text.append(row.status.value.ljust(14), STATUS_STYLE[row.status])
-        text.append(SEVERITY_SHORT[row.severity].ljust(5), SEVERITY_STYLE[row.severity])
+        text.append(row.status.value.ljust(14), status_style(row.status))
+        text.append(SEVERITY_SHORT[row.severity].ljust(5), severity_style(row.severity))
         new = self.new_counts.get(row.id, 0)
         mark = f"+{compact_count(new)} " if new else ""
         text.append(mark, "bold yellow")
@@ -148,10 +149,10 @@ class EventRows(RowView[Event]):
         wide = self.dated()
         text = Text(no_wrap=True, end="")
         text.append(short_time(row.occurred_at, wide) + " ")
-        text.append(SOURCE_BADGE[row.source].ljust(4), SOURCE_STYLE[row.source])
-        text.append(SEVERITY_SHORT[row.severity].ljust(5), SEVERITY_STYLE[row.severity])
+        text.append(SOURCE_BADGE[row.source].ljust(4), source_style(row.source))
+        text.append(SEVERITY_SHORT[row.severity].ljust(5), severity_style(row.severity))
         text.append(_cell(row.service or "", 12) + " ", "cyan")
-        title_style = SEVERITY_STYLE[row.severity] if row.severity.rank >= 3 else ""
+        title_style = severity_style(row.severity) if row.severity.rank >= 3 else ""
         marker = "+" if row.id in self.new_ids else ""
         text.append(marker + sanitize_line(row.title, limit=max(width, 20)), title_style)
         reason = self.reasons.get(row.id)
@@ -179,7 +180,7 @@ class DeadLetterRows(RowView[DeadLetter]):
         text.append(_cell(row.connector, 14) + " ", "cyan")
         text.append(str(row.attempts).rjust(5) + " ")
         text.append(row.status.value.ljust(10), "yellow" if row.status == "pending" else "dim")
-        text.append(_cell(row.error_class, 18) + " ", "red")
+        text.append(_cell(row.error_class, 18) + " ", tone("red"))
         text.append(sanitize_line(row.message, limit=max(width, 20)))
         return text
 
@@ -201,8 +202,8 @@ class ConnectorRows(RowView[dict[str, Any]]):
 
     def render_row(self, row: dict[str, Any], width: int) -> Text:
         breaker = str(row.get("breaker") or "-")
-        style = {"closed": "green", "open": "bold red", "half_open": "yellow"}.get(
-            breaker.lower(), "")
+        style = tone({"closed": "green", "open": "bold red", "half_open": "yellow"}.get(
+            breaker.lower(), ""))
         text = Text(no_wrap=True, end="")
         text.append(_cell(row.get("name"), 16) + " ", "bold")
         text.append(_cell(row.get("state") or "-", 9) + " ")
@@ -211,7 +212,7 @@ class ConnectorRows(RowView[dict[str, Any]]):
             text.append(str(row.get(key, 0) or 0).rjust(w))
         error, warnings = row.get("last_error") or "", list(row.get("warnings") or ())
         if error or not warnings:
-            text.append("  " + sanitize_line(error, limit=max(width, 20)), "red")
+            text.append("  " + sanitize_line(error, limit=max(width, 20)), tone("red"))
         else:  # the poll succeeded but skipped something (a git ref with missing objects)
             more = f" (+{len(warnings) - 1} more)" if len(warnings) > 1 else ""
             text.append("  ! " + sanitize_line(warnings[0], limit=max(width, 20)) + more,

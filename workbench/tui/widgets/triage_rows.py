@@ -14,7 +14,7 @@ from rich.text import Text
 from workbench.patterns.shifts import Shift
 from workbench.sanitize import sanitize_line
 from workbench.similar import Match
-from workbench.tui.fmt import STATUS_STYLE, short_time, stamp
+from workbench.tui.fmt import short_time, stamp, status_style, tone
 from workbench.tui.widgets.rowview import RowView
 
 STATUS_STYLE_OF_SHIFT = {"new": "bold red", "surging": "yellow"}
@@ -47,7 +47,7 @@ class PatternRows(RowView[Shift]):
     def render_row(self, row: Shift, width: int) -> Text:
         text = Text(no_wrap=True, end="")
         text.append(SHORT_STATUS.get(row.status, row.status[:4]).ljust(5),
-                    STATUS_STYLE_OF_SHIFT.get(row.status, ""))
+                    tone(STATUS_STYLE_OF_SHIFT.get(row.status, "")))
         text.append(f"{row.before:>6}\u2192{row.after:<5} ", "bold")
         # Narrow: the time of day only (the caption says the day and the zone).
         first = short_time(row.pattern.first_seen, width >= 110)[:-3]
@@ -81,6 +81,6 @@ class SimilarRows(RowView[Match]):
         text.append(_cell(f"#{inv.id}", 6) + " ", "bold")
         text.append(f"{row.score:5.2f} ", "yellow")
         resolved = stamp(inv.resolved_at)[:10] if inv.resolved_at else inv.status.value
-        text.append(resolved.ljust(11), STATUS_STYLE[inv.status])
+        text.append(resolved.ljust(11), status_style(inv.status))
         text.append(sanitize_line(inv.title, limit=max(width, 20)))
         return text
