@@ -128,12 +128,18 @@ def run(db: Path, seconds: float, purge: bool, batch: int = 250) -> dict[str, An
     with store.write() as session:
         _, token = create_token(session=session, name=f"bench-{time.monotonic_ns()}",
                                 role="viewer")
+    done: dict[str, Any] = {}
+    # The purge's own handle on the store: its writes are timed, nobody else's. Made
+    # before any thread starts: adding the engine listener while another thread begins
+    # a transaction fails that thread ("deque mutated during iteration").
+    mine = Store(store.engine)
+    mine.write, done["held"] = lock_timer(mine)  # type: ignore[method-assign]
+
     settings = ApiSettings(port=0, rate_limit_per_second=1e6, rate_limit_burst=10**6)
     server = ApiServer(create_app(store=store, settings=settings), settings).start()
     stop, finished = threading.Event(), threading.Event()
     pages: list[float] = []
     writes: list[float] = []
-    done: dict[str, Any] = {}
 
     def reader() -> None:
         with httpx.Client(base_url=server.url, timeout=30,
@@ -154,9 +160,6 @@ def run(db: Path, seconds: float, purge: bool, batch: int = 250) -> dict[str, An
             time.sleep(0.05)
 
     def purger() -> None:
-        # The purge's own handle on the store: its writes are timed, nobody else's.
-        mine = Store(store.engine)
-        mine.write, done["held"] = lock_timer(mine)  # type: ignore[method-assign]
         began = time.perf_counter()
         report = do_purge(mine, dict.fromkeys(SOURCES, CUTOFF), batch=batch)
         done["seconds"] = time.perf_counter() - began
