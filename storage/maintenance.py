@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from storage import dialects
 from storage.events import NotFoundError
-from storage.models import Event, Investigation, UTCDateTime, utcnow
+from storage.models import Event, Investigation, UTCDateTime, replace_nul_fields, utcnow
 from storage.tables import MaintenanceWindowRow, SuppressedEventRow
 
 
@@ -44,6 +44,7 @@ class Window(BaseModel):
 
     @model_validator(mode="after")
     def _order(self) -> Self:
+        replace_nul_fields(self)  # PostgreSQL text holds no NUL; events get U+FFFD too
         if self.ends_at <= self.starts_at:
             raise ValueError(f"the window ends ({self.ends_at.isoformat()}) before it starts "
                              f"({self.starts_at.isoformat()})")

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from storage import audit, investigations
 from storage.events import NotFoundError, get_event
-from storage.models import CHANGE_KINDS, Event, Investigation, UTCDateTime, utcnow
+from storage.models import CHANGE_KINDS, Event, Investigation, UTCDateTime, utcnow, without_nul
 from storage.tables import SuspectVerdictRow
 
 
@@ -108,7 +108,8 @@ def set_verdict(*, session: Session, investigation_id: int, event_id: int, verdi
                           if v.verdict is Verdict.CONFIRMED and v.event_id != event_id), None)
     _delete(session, investigation_id, [event_id] + ([displaced.event_id] if displaced else []))
     row = SuspectVerdictRow(investigation_id=investigation_id, event_id=event_id,
-                            verdict=verdict.value, note=note, decided_by=actor, decided_at=now)
+                            verdict=verdict.value, note=without_nul(note), decided_by=actor,
+                            decided_at=now)
     session.add(row)
     session.flush()
     replaced = _derived_root_causes(session, displaced) | _derived_root_causes(session, previous)

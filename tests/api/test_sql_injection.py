@@ -121,5 +121,13 @@ def test_written_payloads_are_stored_verbatim(injection_api: Api) -> None:
         for params in ({"service": clean}, {"tag": clean}):
             page = client.get("/api/events", params=params).json()
             assert [e["id"] for e in page["items"]] == [event_id], (payload, params)
+        window = client.post("/api/maintenance", json={
+            "name": payload, "service": payload, "reason": payload,
+            "starts_at": "2026-12-01T00:00:00Z", "ends_at": "2026-12-01T01:00:00Z"})
+        assert window.status_code == 201, (payload, window.text)  # NUL was a 500 on PostgreSQL
+        assert (window.json()["name"], window.json()["service"]) == (clean, clean)
+    windows = client.get("/api/maintenance", params={"all": True}).json()
+    assert sorted(w["reason"] for w in windows) == sorted(
+        p.replace("\x00", "\ufffd") for p in PAYLOADS)
     assert client.get("/api/events", params={"limit": 500}).json()["items"]  # tables intact
     assert len(client.get("/api/tokens").json()) == 3

@@ -81,12 +81,13 @@ async def test_scrape_while_a_connector_fails_and_recovers(sqlite_store: Store) 
         await supervisor.stop()
 
     moves = {(a, b): _sample(scrape, "workbench_connector_breaker_transitions_total",
-                             connector="flaky", **{"from": a, "to": b})
+                             connector="flaky", tenant="default", **{"from": a, "to": b})
              for a, b in (("closed", "open"), ("open", "half_open"), ("half_open", "closed"),
                           ("open", "closed"))}
     assert moves[("closed", "open")] >= 1 and moves[("open", "half_open")] >= 1
     assert moves[("half_open", "closed")] == 1 and moves[("open", "closed")] == 0
-    assert _sample(scrape, "workbench_connector_errors_total", connector="flaky") >= 1
+    assert _sample(scrape, "workbench_connector_errors_total", connector="flaky",
+                   tenant="default") >= 1
 
     # Resolution time by severity: 40 and 300 minutes (critical), 90 (low).
     assert _sample(scrape, "workbench_investigation_resolution_seconds_count",
