@@ -98,6 +98,20 @@ def _linked() -> Exists:
     return exists().where(InvestigationEventRow.event_id == EventRow.id)
 
 
+HOLD_TARGET = 0.025
+"""Seconds a purge batch should hold the write lock (:func:`next_batch`)."""
+MIN_BATCH = 25
+
+
+def next_batch(size: int, held: float, largest: int) -> int:
+    """The next purge batch after one of ``size`` held the write lock ``held`` seconds."""
+    if held > 2 * HOLD_TARGET:
+        return max(MIN_BATCH, size // 2)
+    if held < HOLD_TARGET / 2:
+        return min(largest, size * 2)
+    return size
+
+
 def purge(store: Store, cutoffs: Mapping[str, datetime], *, batch: int = 250,
           pause: float = 0.01, dry_run: bool = False, actor: str = "retention") -> PurgeReport:
     """Delete events of each source older than its cutoff, keeping linked ones.
@@ -108,8 +122,14 @@ def purge(store: Store, cutoffs: Mapping[str, datetime], *, batch: int = 250,
     waiting meanwhile (a connector, the API) is in SQLite's busy handler, which polls
     with growing sleeps (25 ms, then 50 and 100 ms once it has waited a while); a
     fixed 10 ms gap between 35 ms batches left it polling past gap after gap.
+
+    The batch adapts to keep each hold near :data:`HOLD_TARGET`: halved (down to
+    :data:`MIN_BATCH`) after a hold over twice the target, doubled back (up to
+    ``batch``) after one under half of it. A waiting writer's latency is about one
+    hold, and holds grow with the machine's load, not only with the batch.
     """
     report = PurgeReport()
+    size = batch
     for source, cutoff in sorted(cutoffs.items()):
         old: ColumnElement[bool] = (EventRow.source == source) & (EventRow.occurred_at < cutoff)
         with store.read() as session:
@@ -128,7 +148,7 @@ def purge(store: Store, cutoffs: Mapping[str, datetime], *, batch: int = 250,
                 rows = session.execute(
                     select(EventRow.id, EventRow.title, EventRow.body, EventRow.attributes)
                     .where(old, ~_linked(), EventRow.id > after).order_by(EventRow.id)
-                    .limit(batch)).all()
+                    .limit(size)).all()
             if not rows:
                 break
             after = rows[-1][0]
@@ -144,6 +164,7 @@ def purge(store: Store, cutoffs: Mapping[str, datetime], *, batch: int = 250,
             held = time.perf_counter() - locked
             report.deleted[source] += done
             report.batches += 1
+            size = next_batch(size, held, batch)
             time.sleep(max(pause, held))
     return report
 

@@ -17,7 +17,16 @@ from sqlalchemy import Column, MetaData, String, Table, text
 from storage import NewDeadLetter, NewInvestigation, Store, audit
 from storage.models import Source, utcnow
 from storage.queries import EventQuery
-from storage.retention import ERASE_SEARCHED, erase, purge, subject_hash, unhandled_by_erase
+from storage.retention import (
+    ERASE_SEARCHED,
+    HOLD_TARGET,
+    MIN_BATCH,
+    erase,
+    next_batch,
+    purge,
+    subject_hash,
+    unhandled_by_erase,
+)
 from storage.tables import EventRow
 from tests.storage.conftest import new_event
 from workbench.config import ConfigError, parse_config
@@ -228,3 +237,13 @@ def test_an_event_linked_after_the_purge_found_it_stays(store: Store) -> None:
     assert gone == 2
     assert [e.id for e in store.list_events(EventQuery(text="found")).items] == [ids[1]]
 
+
+
+def test_the_purge_batch_follows_the_lock_hold() -> None:
+    """Halved after a hold over twice the target (not below the minimum), doubled back
+    after one under half of it (not above the configured batch), else kept."""
+    assert next_batch(250, 3 * HOLD_TARGET, 250) == 125
+    assert next_batch(MIN_BATCH, 10 * HOLD_TARGET, 250) == MIN_BATCH
+    assert next_batch(100, HOLD_TARGET / 4, 250) == 200
+    assert next_batch(200, HOLD_TARGET / 4, 250) == 250
+    assert next_batch(120, HOLD_TARGET, 250) == 120
