@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks import bench_migrate
+from storage.migrate import head_revision
 from tests.conftest import PG_URL
 
 
@@ -22,7 +23,7 @@ def test_migrate_benchmark_runs_on_sqlite(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("WORKBENCH_BENCH_CACHE", str(tmp_path))
     assert bench_migrate.main(["--events", "1500", "--reps", "1"]) == 0
     figures = _figures(capsys)
-    upgrade = f"sqlite: upgrade {bench_migrate.FROM} -> " + bench_migrate.head_revision()
+    upgrade = f"sqlite: upgrade {bench_migrate.FROM} -> " + head_revision()
     assert figures[upgrade] > 0
     assert figures["sqlite: peak extra disk during the upgrade"] > 0
     assert figures["sqlite: tables whose rows differ after"] == 0
