@@ -232,9 +232,9 @@ def main(argv: list[str] | None = None) -> int:
                     Path(f"{db}{suffix}").unlink(missing_ok=True)
     if held:
         lock = percentiles(held)
-        report.figure("RET", f"purge batch of {args.batch}: write lock held, p50", "info",
+        report.figure("RET", f"purge batch (up to {args.batch}): write lock held, p50", "info",
                       lock["p50"], "ms", samples=len(held))
-        report.figure("RET", f"purge batch of {args.batch}: write lock held, p99", "info",
+        report.figure("RET", f"purge batch (up to {args.batch}): write lock held, p99", "info",
                       lock["p99"], "ms", samples=len(held))
     for key, what in (("pages", "API page of 50"), ("writes", "ingest of 100")):
         base = percentiles(pooled["baseline"][key])
