@@ -135,6 +135,32 @@ async def patterns_service(rt: Runtime) -> AsyncIterator[None]:
         yield
 
 
+def _leased_rounds(rt: Runtime, lease: str, every_seconds: float, what: str,
+                   round_: Callable[[Callable[[], bool]], None]
+                   ) -> Callable[[asyncio.Event], Coroutine[Any, Any, None]]:
+    """A periodic job under ``lease`` (when this instance keeps leases: one instance runs
+    it): every ``every_seconds``, ``round_`` runs in a thread if the lease is ours, given
+    ``go`` (still not stopped and still ours) to stop between steps; a failed round is
+    logged and the next one tries again."""
+
+    def ours() -> bool:
+        return rt.leases is None or rt.leases.grant(lease) is not None
+
+    async def run(stop: asyncio.Event) -> None:
+        if rt.leases is not None:
+            rt.leases.want([lease])
+        while not stop.is_set():
+            if ours():
+                try:
+                    await asyncio.to_thread(round_, lambda: not stop.is_set() and ours())
+                except Exception:                   # the next round tries again
+                    log.exception("%s failed", what)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every_seconds)
+
+    return run
+
+
 RETENTION_LEASE = "retention"
 
 
@@ -150,25 +176,16 @@ async def retention_service(rt: Runtime) -> AsyncIterator[None]:
     from storage.retention import purge
     from storage.tenants import in_each_tenant
 
-    async def run(stop: asyncio.Event) -> None:
-        if rt.leases is not None:
-            rt.leases.want([RETENTION_LEASE])
-        while not stop.is_set():
-            if rt.leases is None or rt.leases.grant(RETENTION_LEASE) is not None:
-                try:
-                    cutoffs = settings.cutoffs(utcnow())
-                    reports = await asyncio.to_thread(
-                        in_each_tenant, rt.store,
-                        functools.partial(purge, rt.store, cutoffs, batch=settings.batch))
-                    if total := sum(r.total for r in reports):
-                        log.info("retention: purged %d event(s)", total)
-                except Exception:                   # the next round tries again
-                    log.exception("retention purge failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), settings.interval_minutes * 60)
+    def purge_round(_go: Callable[[], bool]) -> None:
+        reports = in_each_tenant(rt.store, functools.partial(
+            purge, rt.store, settings.cutoffs(utcnow()), batch=settings.batch))
+        if total := sum(r.total for r in reports):
+            log.info("retention: purged %d event(s)", total)
 
     rt.notes.append(f"retention: every {settings.interval_minutes:g} min")
-    async with _task_until_exit("retention", run):
+    async with _task_until_exit("retention", _leased_rounds(
+            rt, RETENTION_LEASE, settings.interval_minutes * 60, "retention purge",
+            purge_round)):
         yield
 
 
@@ -188,28 +205,17 @@ async def fts_merge_service(rt: Runtime) -> AsyncIterator[None]:
 
     from storage.search import merge_fts_round
 
-    def ours() -> bool:
-        return rt.leases is None or rt.leases.grant(FTS_MERGE_LEASE) is not None
-
-    async def run(stop: asyncio.Event) -> None:
-        if rt.leases is not None:
-            rt.leases.want([FTS_MERGE_LEASE])
-        while not stop.is_set():
-            if ours():
-                try:  # in a thread: stops after the step under way once stopped or lost
-                    steps = await asyncio.to_thread(
-                        merge_fts_round, rt.store, pages=settings.merge_pages,
-                        pause=settings.merge_pause_seconds,
-                        go=lambda: not stop.is_set() and ours())
-                    if steps:
-                        log.info("fts merge: %d step(s)", steps)
-                except Exception:                   # the next round tries again
-                    log.exception("fts merge failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), settings.merge_interval_minutes * 60)
+    def merge_round(go: Callable[[], bool]) -> None:
+        # Stops after the step under way once stopped or the lease is lost.
+        steps = merge_fts_round(rt.store, pages=settings.merge_pages,
+                                pause=settings.merge_pause_seconds, go=go)
+        if steps:
+            log.info("fts merge: %d step(s)", steps)
 
     rt.notes.append(f"fts merge: every {settings.merge_interval_minutes:g} min")
-    async with _task_until_exit("fts-merge", run):
+    async with _task_until_exit("fts-merge", _leased_rounds(
+            rt, FTS_MERGE_LEASE, settings.merge_interval_minutes * 60, "fts merge",
+            merge_round)):
         yield
 
 
