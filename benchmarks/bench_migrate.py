@@ -41,7 +41,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, make_url, text
 
 from benchmarks.harness import Report, median
-from benchmarks.store_data import GENERATOR_VERSION, START, cache_dir, events
+from benchmarks.store_data import GENERATOR_VERSION, START, cache_dir, cached_file, events
 from storage.converters import INSERT_NAMES, event_row, sqlite_time
 from storage.engine import make_engine
 from storage.migrate import current_revision, head_revision, upgrade
@@ -106,15 +106,9 @@ def _fill_sqlite(path: Path, total: int) -> None:
 def old_store(total: int, say: Callable[[str], None]) -> Path:
     """The cached SQLite store of ``total`` events at :data:`FROM`."""
     path = cache_dir() / f"migrate-{total}-g{GENERATOR_VERSION}-r{FROM}.db"
-    if path.exists():
-        return path
-    partial = path.with_suffix(".building")
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{partial}{suffix}").unlink(missing_ok=True)
-    began = time.perf_counter()
-    _fill_sqlite(partial, total)
-    partial.rename(path)
-    say(f"built {path} ({total} events at {FROM}) in {time.perf_counter() - began:.1f} s")
+    took = cached_file(path, lambda partial: _fill_sqlite(partial, total))
+    if took is not None:
+        say(f"built {path} ({total} events at {FROM}) in {took:.1f} s")
     return path
 
 

@@ -15,7 +15,7 @@ import shutil
 import sqlite3
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -133,14 +133,56 @@ def cache_dir() -> Path:
     return path
 
 
+def cached_file(path: Path, build: Callable[[Path], None]) -> float | None:
+    """Build ``path`` once: ``build`` fills a ``.building`` file (any leftover of an
+    interrupted build removed first), which is then renamed, so a half-built file never
+    has the final name. The seconds the build took, or ``None`` if it was cached."""
+    if path.exists():
+        return None
+    partial = path.with_suffix(".building")
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{partial}{suffix}").unlink(missing_ok=True)
+    began = time.perf_counter()
+    build(partial)
+    partial.rename(path)
+    return time.perf_counter() - began
+
+
 def query_db(total: int, directory: Path | None = None, say: Any = None) -> Path:
     """The ``total``-event database, built through the store's ingest path once, cached."""
     from storage.migrate import head_revision
 
     directory = directory or cache_dir()
     path = directory / f"events-{total}-g{GENERATOR_VERSION}-r{head_revision()}.db"
-    if path.exists():
-        return path
+
+    def fill(partial: Path) -> None:
+        store = Store.open(partial)
+        chunk: list[NewEvent] = []
+        for event in events(total):
+            chunk.append(event)
+            if len(chunk) == 1000:
+                with store.write() as session:
+                    ingest(session=session, events=chunk)
+                chunk = []
+        if chunk:
+            with store.write() as session:
+                ingest(session=session, events=chunk)
+        store.close()
+        # Fold the WAL into the file and close before renaming: the WAL is named after
+        # the file, so anything left in it would not follow the rename.
+        conn = sqlite3.connect(partial)
+        try:
+            busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            conn.execute("PRAGMA journal_mode = DELETE")
+        finally:
+            conn.close()
+        if busy:
+            raise RuntimeError(f"could not checkpoint {partial}: another process has it open")
+
+    took = cached_file(path, fill)
+    if took is not None and say is not None:
+        say(f"built {path} ({total} events) in {took:.1f} s")
+    return path
     partial = path.with_suffix(".building")
     for suffix in ("", "-wal", "-shm"):
         Path(f"{partial}{suffix}").unlink(missing_ok=True)
