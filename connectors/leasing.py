@@ -20,7 +20,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -70,6 +70,7 @@ class LeaseKeeper:
         self._clock = clock
         self._lock = threading.Lock()
         self._wanted: list[str] = []
+        self._tenants: dict[str, int] = {}
         self._grants: dict[str, tuple[Grant, float]] = {}
         self._changed = asyncio.Event()
         self._next_claim = 0.0
@@ -78,10 +79,12 @@ class LeaseKeeper:
     def ttl(self) -> timedelta:
         return timedelta(seconds=self.settings.ttl_seconds)
 
-    def want(self, names: Iterable[str]) -> None:
-        """Compete for these jobs from the next renewal on."""
+    def want(self, names: Iterable[str], tenants: Mapping[str, int] | None = None) -> None:
+        """Compete for these jobs from the next renewal on (``tenants``: the tenant of a
+        job's work by name, stored on its lease row; other jobs are the deployment's)."""
         with self._lock:
             self._wanted = sorted(set(self._wanted) | set(names))
+            self._tenants.update(tenants or {})
 
     def grant(self, name: str) -> Grant | None:
         """The grant to work under for ``name`` now, or ``None`` if not ours."""
@@ -108,10 +111,11 @@ class LeaseKeeper:
     def renew_now(self) -> dict[str, Grant]:
         """Claim free jobs and renew ours (blocking: one write transaction)."""
         with self._lock:
-            wanted = list(self._wanted)
+            wanted, tenants = list(self._wanted), dict(self._tenants)
         started = self._clock()
         with self.store.write() as session:
-            grants = claim(session=session, names=wanted, holder=self.holder, ttl=self.ttl)
+            grants = claim(session=session, names=wanted, holder=self.holder, ttl=self.ttl,
+                           tenants=tenants)
             others = next_expiry(session=session, holder=self.holder,
                                  names=[n for n in wanted if n not in grants])
         self._next_claim = started + min(self.settings.renew(),
@@ -153,9 +157,10 @@ class LeaseKeeper:
             async with asyncio.timeout(seconds):
                 await event.wait()
 
-    async def claim_now(self, names: Iterable[str]) -> None:
+    async def claim_now(self, names: Iterable[str],
+                        tenants: Mapping[str, int] | None = None) -> None:
         """Want ``names`` and claim them at once (not at the next renewal)."""
-        self.want(names)
+        self.want(names, tenants)
         try:
             await asyncio.to_thread(self.renew_now)
         except Exception as exc:

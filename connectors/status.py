@@ -39,12 +39,16 @@ class LeaseView:
 
 
 def lease_views(*, session: Session) -> dict[str, LeaseView]:
-    """Every connector's lease by connector name."""
+    """The current tenant's connectors' leases by connector name: those claimed for
+    it, and for the default tenant also those that name no tenant (claimed before
+    leases named one)."""
     leases, now = list_leases(session=session)
+    seen = current_tenant().tenant_id
     return {lease.name.removeprefix(CONNECTOR_PREFIX): LeaseView(
         held=lease.live(now), host=lease.host, pid=lease.pid, since=lease.acquired_at,
         age_seconds=(now - lease.heartbeat_at).total_seconds() if lease.heartbeat_at else None)
-        for lease in leases if lease.name.startswith(CONNECTOR_PREFIX)}
+        for lease in leases if lease.name.startswith(CONNECTOR_PREFIX)
+        and seen in (None, lease.tenant_id if lease.tenant_id is not None else DEFAULT_TENANT)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,12 +78,8 @@ def collect_statuses(*, session: Session,
     stored = load_health(session=session) if len(current) < len(local) or not current else {}
     pending = count_pending(session=session)
     leases = lease_views(session=session)
-    names = set(local) | set(stored) | set(pending)
-    if current_tenant().tenant_id in (DEFAULT_TENANT, None):
-        # A lease names no tenant (leases are the deployment's): a connector known
-        # only by its lease -- run elsewhere and not polled yet, or held by nobody --
-        # is listed in the default tenant's view alone, never in another tenant's.
-        names |= set(leases)
+    # A connector known only by its lease: run by another instance, not polled yet.
+    names = set(local) | set(stored) | set(pending) | set(leases)
     statuses = []
     for name in sorted(names):
         snapshot, updated = ((current[name], None) if name in current

@@ -41,7 +41,7 @@ from connectors.errors import PoisonRecordError, SourceTimeoutError
 from connectors.health import UNASSIGNED, HealthRegistry, RunStatus
 from connectors.leasing import LeaseKeeper, lease_name
 from connectors.retry import Sleep, call_with_retry
-from storage import Store, tenants, visibility
+from storage import NotFoundError, Store, tenants, visibility
 from storage.leases import Grant, LeaseLostError
 from storage.models import NewDeadLetter, utcnow
 
@@ -135,12 +135,28 @@ class Supervisor:
         self._stopping = False
         if self.leases is not None:
             await self._drop_stale_leases()
-            await self.leases.claim_now(lease_name(r.name) for r in self.runners.values()
-                                        if r.config.enabled)
+            tenants = await asyncio.to_thread(self._lease_tenants)
+            await self.leases.claim_now(
+                [lease_name(r.name) for r in self.runners.values()
+                 if r.config.enabled and (r.config.tenant is None or r.name in tenants)],
+                {lease_name(name): tenant for name, tenant in tenants.items()})
         for runner in self.runners.values():
             if runner.config.enabled and runner.task is None:
                 self.health.set_status(runner.name, RunStatus.RUNNING)
                 runner.task = asyncio.create_task(self._run(runner), name=f"conn:{runner.name}")
+
+    def _lease_tenants(self) -> dict[str, int]:
+        """The tenant id of each enabled connector that names a tenant, for its lease row
+        (a status list shows a lease to its tenant only). One whose tenant the store
+        lacks is left out, and not claimed: its task cannot enter that tenant."""
+        found: dict[str, int] = {}
+        with self.store.read() as session:
+            for runner in self.runners.values():
+                if runner.config.enabled and runner.config.tenant is not None:
+                    with contextlib.suppress(NotFoundError):
+                        found[runner.name] = tenants.tenant_id_by_name(
+                            session=session, name=runner.config.tenant)
+        return found
 
     async def _drop_stale_leases(self) -> None:
         """Rows of connectors this config does not run, once expired, go at start."""

@@ -34,7 +34,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -92,6 +92,8 @@ class Lease(BaseModel):
     acquired_at: datetime | None
     heartbeat_at: datetime | None
     expires_at: datetime | None
+    tenant_id: int | None = None
+    """The tenant of the job's work (a connector's); ``None``: the deployment's job."""
 
     def live(self, now: datetime) -> bool:
         """Whether some instance holds it at ``now``."""
@@ -107,14 +109,15 @@ def db_now(session: Session) -> datetime:
     return utcnow()
 
 
-def _ensure_rows(session: Session, names: Sequence[str]) -> None:
+def _ensure_rows(session: Session, names: Sequence[str], tenants: Mapping[str, int]) -> None:
     known = set(session.scalars(select(JobLeaseRow.name).where(JobLeaseRow.name.in_(names))))
     missing = sorted(set(names) - known)  # sorted: concurrent inserts lock in one order
     if not missing:
         return
     dialect = dialects.module(session)
     stmt = dialect.insert(JobLeaseRow).on_conflict_do_nothing(index_elements=["name"])
-    session.execute(stmt, [{"name": n, "epoch": 0} for n in missing])
+    session.execute(stmt, [{"name": n, "epoch": 0, "tenant_id": tenants.get(n)}
+                           for n in missing])
 
 
 def _dead_here(row: JobLeaseRow, holder: Holder) -> bool:
@@ -131,8 +134,11 @@ def _dead_here(row: JobLeaseRow, holder: Holder) -> bool:
 
 
 def claim(*, session: Session, names: Sequence[str], holder: Holder,
-          ttl: timedelta) -> dict[str, Grant]:
+          ttl: timedelta, tenants: Mapping[str, int] | None = None) -> dict[str, Grant]:
     """Take every free or expired lease among ``names`` and renew those already held.
+
+    ``tenants`` names the tenant of a job's work (a connector's), stored on the rows
+    this call takes or renews; a job missing from it is the deployment's.
 
     Returns the leases held after this call. A lease whose row another transaction
     has locked is skipped (not waited for): if it is ours, our commit is renewing it.
@@ -141,7 +147,8 @@ def claim(*, session: Session, names: Sequence[str], holder: Holder,
     """
     if not names:
         return {}
-    _ensure_rows(session, names)
+    tenants = tenants or {}
+    _ensure_rows(session, names, tenants)
     now = db_now(session)
     c = JobLeaseRow
     rows = session.scalars(
@@ -159,6 +166,8 @@ def claim(*, session: Session, names: Sequence[str], holder: Holder,
             row.holder, row.host, row.pid, row.acquired_at = holder.id, holder.host, \
                 holder.pid, now
         row.heartbeat_at, row.expires_at = now, now + ttl
+        if row.tenant_id != tenants.get(row.name):  # a connector moved to another tenant
+            row.tenant_id = tenants.get(row.name)
         grants[row.name] = Grant(row.name, holder.id, row.epoch, ttl)
     session.flush()
     return grants

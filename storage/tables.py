@@ -270,9 +270,11 @@ class InvestigationGroupingRow(TenantOwned, Base):
 class JobLeaseRow(Base):
     """Who runs a background job (a connector's poll loop, the grouper) on a shared store.
 
-    Not a tenant's row: leases coordinate the deployment's instances, and job names
-    are the deployment's (connector names are unique in its config; the grouper and
-    the purge work through every tenant inside one pass).
+    Not a tenant-owned row: leases coordinate the deployment's instances, and job
+    names are the deployment's (connector names are unique in its config; the grouper
+    and the purge work through every tenant inside one pass). A connector's lease
+    still names the connector's tenant (``tenant_id``, set by the claim), so a status
+    list shows it to that tenant only; ``NULL`` is a job of the deployment.
     """
 
     __tablename__ = "job_lease"
@@ -285,6 +287,7 @@ class JobLeaseRow(Base):
     acquired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    tenant_id: Mapped[int | None]
 
 
 class UserSeenRow(TenantOwned, Base):

@@ -31,7 +31,9 @@ from sqlalchemy.pool import Pool
 from storage import visibility
 from storage.tables import Base
 
-TENANT_TABLES = frozenset(t.name for t in Base.metadata.tables.values() if "tenant_id" in t.c)
+TENANT_TABLES = frozenset(t.name for t in Base.metadata.tables.values()
+                          if "tenant_id" in t.c and not t.c.tenant_id.nullable)
+"""Tables whose every row belongs to a tenant (``job_lease`` only names one, if any)."""
 _TABLE = re.compile(r'\b(?:FROM|JOIN|INTO|UPDATE)\s+"?(\w+)"?', re.IGNORECASE)
 _EXEMPT = re.compile(r"^\s*(?:--|PRAGMA|CREATE|ALTER|DROP|BEGIN|COMMIT|ROLLBACK|SAVEPOINT|"
                      r"RELEASE|ANALYZE|VACUUM|REINDEX|SET|SHOW|LISTEN|NOTIFY)", re.IGNORECASE)

@@ -173,7 +173,7 @@ def test_receiver_health_and_counters_are_per_tenant(
         store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     """Deliveries of two tenants to one receiver: each tenant's live health row counts
     its own (the other's is not there), and ``/metrics`` has one series per tenant,
-    labelled with the tenant's name."""
+    labelled with the tenant's name, for the default tenant's tokens only."""
     from connectors.health import HealthRegistry
 
     for name, value in SECRETS.items():
@@ -202,5 +202,10 @@ def test_receiver_health_and_counters_are_per_tenant(
             in metrics
         assert 'workbench_connector_dlq_size{connector="github-webhook",tenant="acme"} 0.0' \
             in metrics
+        # The deployment's series cover every tenant: acme's tokens may not scrape them.
+        for role in ("viewer", "admin"):
+            refused = acme[role].get("/metrics")
+            assert refused.status_code == 403 and "default tenant" in refused.text, \
+                refused.text
     finally:
         stop_api(api)

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from connectors.status import collect_statuses
+from connectors.status import ConnectorStatus, collect_statuses
 from storage import Store
 from storage.leases import Holder, claim, release
 from workbench.cli.main import main
@@ -43,21 +43,37 @@ def test_holder_since_and_age_reach_every_reader(store_url: str,
         store.close()
 
 
-def test_a_connector_known_only_by_its_lease_is_the_default_tenants(store: Store) -> None:
-    """Leases name no tenant: another tenant's status list does not show a connector it
-    only knows from a lease, and does show the lease of a connector that is its own."""
+def test_a_connectors_lease_is_shown_to_its_tenant_only(store: Store) -> None:
+    """A lease names its connector's tenant: each tenant's status list shows its own
+    connectors' leases -- those known only by their lease too (run by another instance,
+    not polled yet) -- and never another tenant's name, host or pid. A lease claimed
+    before leases named a tenant is the default tenant's; a connector moved to another
+    tenant takes its lease along at the next claim."""
     from storage import NewDeadLetter, tenants, visibility
+
+    def listed() -> tuple[dict[str, ConnectorStatus], dict[str, ConnectorStatus]]:
+        with visibility.seeing(visibility.Visibility(tenant_id=acme)), \
+                store.read() as session:
+            theirs = {s.name: s for s in collect_statuses(session=session)}
+        with store.read() as session:
+            mine = {s.name: s for s in collect_statuses(session=session)}
+        return mine, theirs
 
     with store.write() as session:
         acme = tenants.create_tenant(session=session, name="acme").id
-        claim(session=session, names=["connector:tail", "connector:acme-tail"],
-              holder=BASTION, ttl=timedelta(minutes=1))
+        claim(session=session, names=["connector:tail", "connector:acme-tail",
+                                      "connector:acme-quiet"],
+              holder=BASTION, ttl=timedelta(minutes=1),
+              tenants={"connector:acme-tail": acme, "connector:acme-quiet": acme})
     with visibility.seeing(visibility.Visibility(tenant_id=acme)):
         store.ingest([], dead_letters_=[NewDeadLetter(
             connector="acme-tail", payload=b"x", error_class="E", message="m")])
-        with store.read() as session:
-            theirs = {s.name: s for s in collect_statuses(session=session)}
-    with store.read() as session:
-        mine = {s.name for s in collect_statuses(session=session)}
-    assert set(theirs) == {"acme-tail"} and theirs["acme-tail"].lease is not None
-    assert {"tail", "acme-tail"} <= mine
+    mine, theirs = listed()
+    assert set(theirs) == {"acme-tail", "acme-quiet"}, theirs
+    assert all(s.lease is not None and s.lease.host == "bastion-a" for s in theirs.values())
+    assert set(mine) == {"tail"} and mine["tail"].lease is not None, mine
+    with store.write() as session:  # the config moves tail to acme
+        claim(session=session, names=["connector:tail"], holder=BASTION,
+              ttl=timedelta(minutes=1), tenants={"connector:tail": acme})
+    mine, theirs = listed()
+    assert mine == {} and set(theirs) == {"tail", "acme-tail", "acme-quiet"}

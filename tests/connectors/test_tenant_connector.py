@@ -58,3 +58,39 @@ async def test_a_connector_with_a_tenant_stores_everything_in_that_tenant(
     await Supervisor(store, [(registry.build(mine), mine)], persist_health=False).sync()
     assert _seen(store, visibility.DEFAULT_TENANT, "app")[:2] == (titles, 1)
     assert _seen(store, acme, "acme-app")[0] == titles
+
+
+async def test_a_connectors_lease_names_its_tenant(store: Store, tmp_path: Path) -> None:
+    """The real supervisor under a lease keeper: a connector's lease row names its
+    tenant, so each tenant's status list shows the lease of its own connectors only;
+    a connector naming a tenant the store lacks is not claimed at all."""
+    import asyncio
+
+    from connectors.leasing import LeaseKeeper
+    from connectors.status import collect_statuses
+    from storage.leases import list_leases
+
+    with store.write() as session:
+        acme = tenants.create_tenant(session=session, name="acme").id
+    log = tmp_path / "app.log"
+    _log(log)
+    configs = [_config("acme-app", log, "acme"), _config("app", log, None),
+               _config("ghost-app", log, "ghost")]
+    keeper = LeaseKeeper(store)
+    supervisor = Supervisor(store, [(registry.build(c), c) for c in configs], leases=keeper,
+                            persist_health=False)
+    await supervisor.start()
+    try:
+        with store.read() as session:
+            rows = {lease.name: lease.tenant_id for lease in list_leases(session=session)[0]}
+        assert rows == {"connector:acme-app": acme, "connector:app": None}, rows
+        with visibility.seeing(visibility.Visibility(tenant_id=acme)), \
+                store.read() as session:
+            theirs = {s.name: s.lease for s in collect_statuses(session=session)}
+        with store.read() as session:
+            mine = {s.name: s.lease for s in collect_statuses(session=session)}
+        assert set(theirs) == {"acme-app"} and theirs["acme-app"] is not None, theirs
+        assert "acme-app" not in mine and mine["app"] is not None, mine
+    finally:
+        await supervisor.stop()
+        await asyncio.to_thread(keeper.release_all)

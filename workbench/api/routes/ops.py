@@ -7,6 +7,7 @@ from fastapi.security import HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 
+from storage.tenant_context import DEFAULT_TENANT
 from workbench.api.auth import Role, check_role
 from workbench.api.deps import SCHEME, Db
 from workbench.api.problems import PROBLEM_RESPONSES, ProblemError, problem_doc
@@ -39,7 +40,12 @@ async def readyz(db: Db) -> Health:
 
 
 class _MetricsBearer(HTTPBearer):
-    """A token of the role ``metrics_auth`` names, or none if it says ``none``."""
+    """A token of the role ``metrics_auth`` names, or none if it says ``none``.
+
+    ``/metrics`` is the deployment's: its connector series cover every tenant (labelled
+    ``tenant``), so only a token of the default tenant -- the deployment's own, whose
+    admins create the others -- may scrape it; another tenant's token gets a 403.
+    """
 
     async def __call__(self, request: Request) -> None:  # type: ignore[override]
         mode = request.app.state.settings.metrics_auth
@@ -48,6 +54,9 @@ class _MetricsBearer(HTTPBearer):
         credentials = await super().__call__(request)
         principal = await request.app.state.authenticator.authenticate(request, credentials)
         check_role(principal, Role.ADMIN if mode == "admin" else Role.VIEWER)
+        if principal.tenant_id != DEFAULT_TENANT:
+            raise ProblemError(403, "forbidden", "/metrics covers every tenant of the "
+                               "deployment: scrape it with a token of the default tenant")
 
 
 _metrics_access = _MetricsBearer(auto_error=False, scheme_name=SCHEME)
