@@ -104,15 +104,23 @@ def test_cli_changes_are_audited_as_the_os_user_and_verify_fails_on_tampering(
     letter = store.list_dead_letters().items[0].id
     store.close()
     assert workbench("dlq", "discard", str(letter)).returncode == 0
+    # A tenant is the deployment's: its creation is in the default tenant's chain, even
+    # when the command was given another tenant; a name that exists changes nothing.
+    assert workbench("tenant", "create", "acme").returncode == 0
+    assert workbench("--tenant", "acme", "tenant", "create", "beta").returncode == 0
+    assert workbench("tenant", "create", "acme").returncode == 2
     listed = workbench("audit", "list")
     assert listed.returncode == 0
     lines = listed.stdout.splitlines()
-    assert len(lines) == 2 and "dlq.discard" in lines[0] and "token.create" in lines[1]
+    assert len(lines) == 4 and "tenant:beta" in lines[0] and "tenant:acme" in lines[1]
+    assert "tenant.create" in lines[0] and "tenant.create" in lines[1]
+    assert "dlq.discard" in lines[2] and "token.create" in lines[3]
     assert all(" cli:" in line for line in lines)
     assert '{"attempts":1,"status":"pending"} -> {"attempts":1,"status":"discarded"}' \
-        in lines[0]
+        in lines[2]
     ok = workbench("audit", "verify")
-    assert ok.returncode == 0 and "2 row(s)" in ok.stdout
+    assert ok.returncode == 0 and "4 row(s)" in ok.stdout
+    assert workbench("--tenant", "acme", "audit", "list").stdout == ""
     engine = make_engine(str(db))
     with engine.begin() as conn:
         conn.execute(text("UPDATE audit_log SET target = 'token:other' WHERE id = 1"))

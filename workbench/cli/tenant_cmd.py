@@ -12,7 +12,7 @@ import argparse
 import sys
 from typing import Any
 
-from workbench.cli.main import CliError, open_store
+from workbench.cli.main import CliError, cli_actor, open_store
 
 
 def register(sub: Any) -> None:
@@ -27,12 +27,16 @@ def register(sub: Any) -> None:
 
 
 def _create(args: argparse.Namespace) -> int:
-    from storage import tenants
+    """Add a tenant, audited in the default tenant's chain (tenants are the deployment's,
+    which the default tenant administers), in the same transaction."""
+    from storage import audit, tenants, visibility
 
     store = open_store(args)
     try:
-        with store.write() as session:
+        with visibility.seeing(visibility.EVERYTHING), store.write() as session:
             made = tenants.create_tenant(session=session, name=args.name)
+            audit.record(session=session, actor=cli_actor(), action="tenant.create",
+                         target=f"tenant:{made.name}", after={"id": made.id, "name": made.name})
     except (tenants.TenantExistsError, ValueError) as exc:
         raise CliError(str(exc)) from exc
     finally:
