@@ -96,3 +96,54 @@ def test_serve_answers_with_a_token_controls_connectors_and_stops_cleanly(
     out, _ = proc.communicate(timeout=TIMEOUT)
     assert proc.returncode == 0 and "stopped cleanly" in out
     assert not re.search(r"iwb_[A-Za-z0-9_-]{43}", (tmp_path / "serve.log").read_text())
+
+
+def _serve(tmp_path: Path, config: str, *root: str) -> subprocess.Popen[str]:
+    (tmp_path / "wb.toml").write_text(config)
+    return subprocess.Popen([sys.executable, "-m", "workbench", "--db", str(tmp_path / "w.db"),
+                             "--config", str(tmp_path / "wb.toml"), *root, "serve",
+                             "--log-file", str(tmp_path / "serve.log")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_serve_on_a_taken_port_says_so_and_exits(tmp_path: Path) -> None:
+    """A second ``serve`` on the same port: one line naming the address and what to do,
+    exit status 2 -- not a traceback."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = _serve(tmp_path, f"[api]\nport = {port}\n")
+        out, err = proc.communicate(timeout=TIMEOUT)
+    assert proc.returncode == 2, (out, err)
+    assert "Traceback" not in err, err
+    assert f"the API cannot listen on 127.0.0.1:{port}: Address already in use" in err, err
+    assert "--no-api" in err
+
+
+def test_serve_with_no_api_runs_the_connectors_alone(tmp_path: Path) -> None:
+    """``workbench --no-api serve`` (the root option the TUI also takes): the connectors
+    run, no API is served."""
+    log = tmp_path / "app.log"
+    log.write_bytes(b'{"ts": "2026-11-28T10:00:00Z", "level": "error", "msg": "boom"}\n')
+    proc = _serve(tmp_path, "[api]\nport = 0\n\n[[connectors]]\nkind = \"logs\"\n"
+                  f"name = \"app\"\npaths = [{orjson.dumps(str(log)).decode()}]\n"
+                  "interval_seconds = 0.1\n", "--no-api")
+    try:
+        assert proc.stdout is not None
+        ready = proc.stdout.readline()
+        assert "api: disabled" in ready and "connectors: 1 running" in ready, ready
+        store = Store.open(tmp_path / "w.db")
+        try:
+            _wait(lambda: store.count_events("source").get("logs", 0) == 1, "the log line")
+        finally:
+            store.close()
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=TIMEOUT)
+        assert proc.returncode == 0 and "stopped cleanly" in out
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(10)

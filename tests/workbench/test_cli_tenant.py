@@ -39,3 +39,38 @@ def test_tenant_commands_and_tokens_per_tenant(tmp_path: Path,
             assert store.list_events(EventQuery()).items == []
     finally:
         store.close()
+
+
+def test_connectors_lists_the_configured_connectors_of_its_tenant(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``workbench connectors`` shows the config's connectors of the tenant it works in:
+    another tenant's would read "never run" here while it runs there."""
+    import json
+
+    db, config = str(tmp_path / "w.db"), tmp_path / "wb.toml"
+    config.write_text(f'''[[connectors]]
+name = "app-logs"
+kind = "logs"
+paths = ["{tmp_path / 'app.log'}"]
+
+[[connectors]]
+name = "acme-logs"
+kind = "logs"
+tenant = "acme"
+paths = ["{tmp_path / 'acme.log'}"]
+''')
+    assert main(["--db", db, "tenant", "create", "acme"]) == 0
+    capsys.readouterr()
+
+    def listed(*tenant: str) -> list[str]:
+        visibility.set_process_default(visibility.EVERYTHING)
+        assert main(["--db", db, "--config", str(config), *tenant, "connectors",
+                     "--json"]) == 0
+        return [row["connector"] for row in json.loads(capsys.readouterr().out)]
+
+    try:
+        assert listed() == ["app-logs"]
+        assert listed("--tenant", "acme") == ["acme-logs"]
+        assert listed("--tenant", "default") == ["app-logs"]
+    finally:
+        visibility.set_process_default(visibility.EVERYTHING)

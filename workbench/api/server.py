@@ -8,6 +8,7 @@ through ``server.should_exit`` so in-flight requests finish.
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from typing import Any
@@ -64,12 +65,24 @@ class ApiServer:
         deadline = time.monotonic() + timeout
         while not self.server.started:
             if not self._thread.is_alive():
-                raise ApiServerError(f"the API server did not start: {self._error!r}")
+                raise ApiServerError(self._failure())
             if time.monotonic() > deadline:
                 self.stop()
                 raise ApiServerError("the API server did not start in time")
             time.sleep(0.01)  # polling a flag uvicorn sets; there is no event to wait on
         return self
+
+    def _failure(self) -> str:
+        """Why the server did not start, in words: uvicorn logs a bind error and exits
+        with status 3, so a bind that fails now is the likely reason."""
+        config = self.server.config
+        if isinstance(self._error, SystemExit) and config.fd is None and config.uds is None:
+            why = _bind_error(config.host, config.port)
+            if why is not None:
+                return (f"the API cannot listen on {config.host}:{config.port}: {why} "
+                        "(another workbench serving there? change [api] port, or run "
+                        "with --no-api)")
+        return f"the API server did not start: {self._error!r}"
 
     def _run(self) -> None:
         try:
@@ -88,3 +101,19 @@ class ApiServer:
         self.server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout)
+
+
+def _bind_error(host: str, port: int) -> str | None:
+    """The error binding ``host:port`` gives now (``None``: it binds)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        return f"cannot resolve {host!r}: {exc.strerror or exc}"
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return None

@@ -78,13 +78,19 @@ def _warning_lines(warnings: dict[str, list[str]]) -> str:
 
 
 def _configured(args: argparse.Namespace) -> dict[str, str]:
-    """``name -> kind`` from the config; a broken config only warns (the store still answers)."""
+    """``name -> kind`` of the config's connectors in the tenant the command works in
+    (another tenant's would show as never run here); a broken config only warns (the
+    store still answers)."""
+    from storage.tenant_context import DEFAULT_TENANT_NAME
+
     try:
         config = load_config(args)
     except CliError as exc:
         sys.stderr.write(f"workbench: warning: {exc}\n")
         return {}
-    return {c.name: c.kind + ("" if c.enabled else " (disabled)") for c in config.connectors}
+    tenant = getattr(args, "tenant", None) or DEFAULT_TENANT_NAME
+    return {c.name: c.kind + ("" if c.enabled else " (disabled)") for c in config.connectors
+            if (c.tenant or DEFAULT_TENANT_NAME) == tenant}
 
 
 def _row(name: str, kind: str | None, status: ConnectorStatus | None) -> tuple[Any, ...]:

@@ -12,12 +12,23 @@ if TYPE_CHECKING:
     from connectors.base import Connector, ConnectorConfig
     from connectors.dlq import Parsers
     from workbench.config import Config
+    from workbench.runtime import RuntimeOptions
 
 
 def config_or_exit(args: argparse.Namespace) -> Config:
     """The validated config (a :class:`CliError` lists what is wrong)."""
     config: Config = load_config(args)
     return config
+
+
+def runtime_options(args: argparse.Namespace, *, read_only: bool = False) -> RuntimeOptions:
+    """Which services run beside the TUI or in ``serve``, from the root options
+    ``--no-api``, ``--no-connectors`` and ``--read-only`` (or ``read_only``)."""
+    from workbench.runtime import RuntimeOptions
+
+    return RuntimeOptions(connectors=not getattr(args, "no_connectors", False),
+                          api=not getattr(args, "no_api", False),
+                          read_only=read_only or bool(getattr(args, "read_only", False)))
 
 
 def build_connectors(config: Config, names: Sequence[str] = (), *, enabled_only: bool = True

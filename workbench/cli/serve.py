@@ -21,13 +21,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from workbench.cli.main import CliError, open_store
-from workbench.cli.runtime import config_or_exit
+from workbench.cli.runtime import config_or_exit, runtime_options
 from workbench.telemetry.logs import formatter as log_formatter
 from workbench.telemetry.setup import start as start_telemetry
 
 if TYPE_CHECKING:
     from storage import Store
     from workbench.config import Config
+    from workbench.runtime import RuntimeOptions
 
 log = logging.getLogger(__name__)
 
@@ -48,14 +49,18 @@ def run(args: argparse.Namespace) -> int:
     """Serve until a signal; exit 0 after a clean shutdown."""
     _configure_logging(args)
     config = config_or_exit(args)
-    store = open_store(args)
+    options = runtime_options(args)
+    store = open_store(args, read_only=options.read_only)
     telemetry = start_telemetry(config.telemetry, engine=store.engine)
+    from workbench.api.server import ApiServerError
     from workbench.config_tenants import UnknownTenantError
 
     try:
-        asyncio.run(_serve(config, store))
+        asyncio.run(_serve(config, store, options))
     except UnknownTenantError as exc:  # a config error only the store can see
         raise CliError(f"{exc} (see `workbench config check --store`)") from exc
+    except ApiServerError as exc:  # the port taken, an address not this host's
+        raise CliError(str(exc)) from exc
     finally:
         if telemetry is not None:
             telemetry.shutdown()  # flush the last spans before the process ends
@@ -65,13 +70,13 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _serve(config: Config, store: Store) -> None:
+async def _serve(config: Config, store: Store, options: RuntimeOptions) -> None:
     from workbench.runtime import build_runtime
 
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     _install_signals(loop, stop)
-    runtime = build_runtime(config, store)
+    runtime = build_runtime(config, store, options)
     async with runtime.running():
         freeze_start_up_heap()
         sys.stdout.write("workbench serve: ready (" + "; ".join(runtime.notes) + ")\n")

@@ -23,27 +23,28 @@ def register_root(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--read-only", action="store_true", default=False,
                         help="open the store read-only: no writes from the TUI, no "
                              "connectors or grouping, an API that only reads "
-                             "(for someone shadowing the on-call)")
+                             "(for someone shadowing the on-call; also for serve)")
     parser.add_argument("--no-api", action="store_true", default=False,
-                        help="do not serve the REST API beside the TUI")
+                        help="do not serve the REST API (beside the TUI, or in serve)")
     parser.add_argument("--no-connectors", action="store_true", default=False,
-                        help="do not run the configured connectors beside the TUI")
+                        help="do not run the configured connectors (beside the TUI, or "
+                             "in serve)")
 
 
 def run(args: argparse.Namespace) -> int:
     """Open the store and run the TUI with the runtime (connectors, grouping, API) beside it."""
     from workbench.cli.main import load_config, open_store
+    from workbench.cli.runtime import runtime_options
 
     config = load_config(args)
-    read_only = bool(getattr(args, "read_only", False)) or config.tui.read_only
+    options = runtime_options(args, read_only=config.tui.read_only)
+    read_only = options.read_only
     store = open_store(args, read_only=read_only)
     identity = _identity(config, store)
     _log_to_file()
-    from workbench.runtime import RuntimeOptions, build_runtime
+    from workbench.runtime import build_runtime
     from workbench.tui.app import WorkbenchApp
 
-    options = RuntimeOptions(connectors=not getattr(args, "no_connectors", False),
-                             api=not getattr(args, "no_api", False), read_only=read_only)
     app = WorkbenchApp(store, settings=config.tui, read_only=read_only, identity=identity,
                        runtime=build_runtime(config, store, options))
     app.config = config
