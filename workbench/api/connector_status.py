@@ -73,7 +73,7 @@ def collect(session: Session, health: HealthRegistry | None) -> list[ConnectorSt
 def collect_every_tenant(session: Session, health: HealthRegistry | None
                          ) -> list[tuple[str, ConnectorStatus]]:
     """:func:`collect` in each tenant of the store, with the tenant's name: the
-    deployment's view ``/metrics`` exports, whoever scrapes it."""
+    deployment's view ``/metrics`` exports (to the default tenant's tokens only)."""
     found = []
     for tenant in tenants.list_tenants(session=session):
         with visibility.seeing(visibility.Visibility(tenant_id=tenant.id)):

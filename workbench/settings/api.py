@@ -40,7 +40,8 @@ class ApiSettings(BaseModel):
     """How long a token that passed is trusted without a lookup; a revocation through
     the API applies at once, one made elsewhere (CLI, another instance) within this."""
     metrics_auth: Literal["none", "viewer", "admin"] = "viewer"
-    """Who may read ``/metrics``: anyone, any valid token, or admin tokens only."""
+    """Who may read ``/metrics``: anyone, any valid token of the default tenant, or its
+    admin tokens only (its series cover every tenant: another tenant's token gets 403)."""
     page_limit_default: int = Field(default=50, ge=1, le=500)
     """Page size when a request gives no ``limit``."""
     page_limit_max: int = Field(default=500, ge=1, le=500)
