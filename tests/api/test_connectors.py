@@ -58,12 +58,16 @@ def test_dlq_list_get_discard(api: Api) -> None:
     _problem(client.get(f"/api/connectors/git-main/dlq/{ids[0]}"), 404, "not-found")
     _problem(client.get("/api/connectors/logs-app/dlq/999999"), 404, "not-found")
     admin = api.client("admin")
-    assert admin.delete(f"/api/connectors/logs-app/dlq/{ids[0]}").status_code == 204
+    done = admin.post(f"/api/connectors/logs-app/dlq/{ids[0]}/discard")
+    assert done.status_code == 200 and done.json()["status"] == "discarded", done.text
+    # Discarded, not gone: it stays readable for the record (and a DELETE is no route).
+    assert client.get(f"/api/connectors/logs-app/dlq/{ids[0]}").json() == done.json()
+    assert admin.delete(f"/api/connectors/logs-app/dlq/{ids[0]}").status_code == 405
     pending = client.get("/api/connectors/logs-app/dlq").json()
     assert [x["id"] for x in pending["items"]] == [ids[1]]
     discarded = client.get("/api/connectors/logs-app/dlq", params={"status": "discarded"}).json()
     assert [(x["id"], x["resolved_by"]) for x in discarded["items"]] == [(ids[0], "test-admin")]
-    _problem(admin.delete("/api/connectors/git-main/dlq/999999"), 404, "not-found")
+    _problem(admin.post("/api/connectors/git-main/dlq/999999/discard"), 404, "not-found")
 
 
 @pytest.fixture

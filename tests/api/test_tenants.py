@@ -217,9 +217,10 @@ def _check_own_dead_letter(acme: dict[str, httpx.Client], admin: httpx.Client,
     _same_as_missing("default reads acme's", {"letter_id": acme_letter},
                      admin.get(f"{route}/{acme_letter}"), missing)
     _same_as_missing("default discards acme's", {"letter_id": acme_letter},
-                     admin.delete(f"{route}/{acme_letter}"), admin.delete(f"{route}/{MISSING}"))
+                     admin.post(f"{route}/{acme_letter}/discard"),
+                     admin.post(f"{route}/{MISSING}/discard"))
     assert acme["viewer"].get(f"{route}/{acme_letter}").json()["status"] == "pending"
-    assert acme["admin"].delete(f"{route}/{acme_letter}").status_code == 204
+    assert acme["admin"].post(f"{route}/{acme_letter}/discard").status_code == 200
     assert acme["viewer"].get(route).json()["items"] == []
     assert [x["id"] for x in admin.get(route).json()["items"]] == [default_letter]
 
@@ -262,3 +263,58 @@ def _check_audit_chains(store: Store, intruder: int) -> None:
             actions = {e.action for e in audit.list_entries(session=session)}
     assert len(chains) == 2 and all(c.ok and c.rows > 0 for c in chains), chains
     assert "investigation.create" not in actions, actions
+
+
+def test_a_dead_letter_replays_into_its_own_tenant_only(store: Store) -> None:
+    """A poison record in each tenant's connector (the real supervisor's batch path), then a
+    fixed parser: acme's responder replays acme's entry into acme; the default tenant's
+    entry is out of acme's reach (replay and discard answer as for a missing id, and it
+    stays pending) until the default tenant's responder replays it into the default
+    tenant. The same record is one event in each tenant, never both in one."""
+    import asyncio
+
+    from connectors.control import Control
+    from connectors.supervisor import Supervisor
+    from tests.connectors.runtime_fakes import FakeConnector, config
+
+    mine, theirs = FakeConnector("app", [b"!rec-1"]), FakeConnector("acme-app", [b"!rec-1"])
+    supervisor = Supervisor(store, [(mine, config("app")),
+                                    (theirs, config("acme-app", tenant="acme"))],
+                            persist_health=False)
+    api = start_api(store, control=Control(supervisor), health=supervisor.health)
+    try:
+        admin, acme = api.client("admin"), _acme_clients(api)
+        asyncio.run(supervisor.sync())
+        # The live health table too: each tenant sees its own connector only.
+        names = {who: {s["name"] for s in client.get("/api/connectors/status").json()}
+                 for who, client in (("default", admin), ("acme", acme["viewer"]))}
+        assert "app" in names["default"] and "acme-app" not in names["default"], names
+        assert "acme-app" in names["acme"] and "app" not in names["acme"], names
+        mine.fixed = theirs.fixed = True  # "a new parser deployed": the records parse now
+        [letter] = admin.get("/api/connectors/app/dlq").json()["items"]
+        [acme_letter] = acme["viewer"].get("/api/connectors/acme-app/dlq").json()["items"]
+        assert acme["viewer"].get("/api/connectors/app/dlq").json()["items"] == []
+        assert admin.get("/api/connectors/acme-app/dlq").json()["items"] == []
+        ids = {"letter_id": letter["id"]}
+        for client, method, tail in ((acme["responder"], "POST", "/retry"),
+                                     (acme["admin"], "POST", "/discard")):
+            answer = client.request(method, f"/api/connectors/app/dlq/{letter['id']}{tail}")
+            missing = client.request(method, f"/api/connectors/app/dlq/{MISSING}{tail}")
+            _same_as_missing(f"{method} {tail}", ids, answer, missing)
+        assert admin.get(f"/api/connectors/app/dlq/{letter['id']}").json() == letter
+        replayed = acme["responder"].post(
+            f"/api/connectors/acme-app/dlq/{acme_letter['id']}/retry")
+        assert replayed.status_code == 200 and replayed.json()["status"] == "replayed", \
+            replayed.text
+        [acme_event] = acme["viewer"].get("/api/events").json()["items"]
+        assert acme_event["title"] == "record rec-1"
+        assert admin.get("/api/events").json()["items"] == []
+        assert admin.get(f"/api/events/{acme_event['id']}").status_code == 404
+        again = api.client("responder").post(f"/api/connectors/app/dlq/{letter['id']}/retry")
+        assert again.status_code == 200 and again.json()["status"] == "replayed", again.text
+        [event] = admin.get("/api/events").json()["items"]
+        assert event["title"] == "record rec-1" and event["id"] != acme_event["id"]
+        assert [e["id"] for e in acme["viewer"].get("/api/events").json()["items"]] == \
+            [acme_event["id"]]
+    finally:
+        stop_api(api)

@@ -11,7 +11,7 @@ import base64
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -178,14 +178,17 @@ async def retry(principal: Responder, db: Db, request: Request, name: Name,
     return _out(await db.read(lambda s: _letter(s, name, letter_id)))
 
 
-@router.delete("/{name}/dlq/{letter_id}", status_code=204, responses=NOT_FOUND,
-               summary="Discard a dead letter")
-async def discard(principal: Admin, db: Db, name: Name, letter_id: LetterId) -> Response:
-    """Mark the entry discarded (kept for the record, never replayed)."""
-    def work(session: Session) -> None:
+@router.post("/{name}/dlq/{letter_id}/discard", response_model=DeadLetterOut,
+             responses=NOT_FOUND, summary="Discard a dead letter")
+async def discard(principal: Admin, db: Db, name: Name, letter_id: LetterId) -> DeadLetterOut:
+    """Mark the entry discarded: never replayed, kept for the record (it stays readable,
+    with ``status`` ``discarded``). A state change like a replay, hence a ``POST`` -- a
+    ``DELETE`` would promise the entry is gone. Discarding a discarded entry changes
+    nothing. The answer is the entry afterwards."""
+    def work(session: Session) -> DeadLetterOut:
         _letter(session, name, letter_id)
         dead_letters.resolve(session=session, letter_id=letter_id,
                              status=DeadLetterStatus.DISCARDED, by=principal.name)
+        return _out(_letter(session, name, letter_id))
 
-    await db.write(work)
-    return Response(status_code=204)
+    return await db.write(work)
