@@ -209,3 +209,37 @@ def test_receiver_health_and_counters_are_per_tenant(
                 refused.text
     finally:
         stop_api(api)
+
+
+def test_a_tenant_sees_its_receivers_before_their_first_delivery(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """At start, each tenant of ``[api.receivers.tenants]`` lists the receivers its own
+    secrets open, plus Alertmanager and OTLP (its tokens may send to them); the default
+    tenant lists its own. Nothing of one tenant's secrets opens a receiver in another."""
+    from connectors.health import HealthRegistry
+    from storage import tenants
+
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+    with store.write() as session:
+        tenants.create_tenant(session=session, name="acme")
+    receivers = ReceiverSettings(github_secret="env:WB_TEST_GH_DEFAULT", tenants={
+        "acme": ReceiverSecrets(gitlab_token="env:WB_TEST_GH_ACME")})
+    api = start_api(store, ApiSettings(port=0, receivers=receivers), health=HealthRegistry())
+    try:
+        admin = api.client("admin")
+        made = admin.post("/api/tokens", json={"name": "acme-viewer", "role": "viewer",
+                                               "tenant": "acme"})
+        assert made.status_code == 201, made.text
+        acme = httpx.Client(base_url=api.url, timeout=30, headers={
+            "Authorization": f"Bearer {made.json()['token']}"})
+        api.clients.append(acme)
+        listed = {who: {s["name"]: s["details"].get("status")
+                        for s in client.get("/api/connectors/status").json()}
+                  for who, client in (("default", admin), ("acme", acme))}
+        assert listed["acme"] == {"gitlab-webhook": "running", "alertmanager-webhook": "running",
+                                  "otlp": "running"}, listed
+        assert listed["default"] == {"github-webhook": "running",
+                                     "alertmanager-webhook": "running", "otlp": "running"}, listed
+    finally:
+        stop_api(api)

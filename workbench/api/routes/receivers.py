@@ -54,13 +54,13 @@ from connectors.traces.detect import TraceDetector
 from connectors.traces.model import InvalidSpanIdError
 from storage import Store, tenants, visibility
 from storage.events import NotFoundError
-from storage.tenant_context import DEFAULT_TENANT_NAME
+from storage.tenant_context import DEFAULT_TENANT, DEFAULT_TENANT_NAME
 from workbench.api import receiver_docs as docs
 from workbench.api.deps import responder
 from workbench.api.middleware import receiver_key
 from workbench.api.problems import ProblemError, problem_response
 from workbench.api.ratelimit import retry_after_header
-from workbench.settings.receivers import ReceiverSettings
+from workbench.settings.receivers import ReceiverSecrets, ReceiverSettings
 
 GITHUB, GITLAB, ALERTMANAGER, OTLP = ("github-webhook", "gitlab-webhook",
                                       "alertmanager-webhook", "otlp")
@@ -74,16 +74,27 @@ NEEDS_SECRET = {name: r.required_secret for name, r in RECEIVERS.items() if r.re
 async def _lifespan(app: Any) -> AsyncIterator[None]:
     """At startup, list the receivers that can accept deliveries in the health table.
 
-    GitHub and GitLab only once their secret is configured (without it they refuse
-    everything); Alertmanager and OTLP always. FastAPI merges this into the app's
-    own lifespan when the router is included.
+    In the default tenant and in each tenant of ``[api.receivers.tenants]``: GitHub
+    and GitLab once that tenant's secret is configured (without one they refuse its
+    deliveries), Alertmanager and OTLP always (a token of the tenant's may send to
+    them). So a tenant sees its receivers before their first delivery, and never one
+    only another tenant's secret opens. FastAPI merges this into the app's own
+    lifespan when the router is included.
     """
     health = getattr(app.state, "health", None)
     if health is not None:
         settings = _settings(app.state)
-        for name, kind in KINDS.items():
-            if name not in NEEDS_SECRET or settings.secrets_by_tenant(NEEDS_SECRET[name]):
-                register_receiver(health, name, kind)
+        tenants_secrets: list[tuple[int, ReceiverSecrets]] = [(DEFAULT_TENANT, settings)]
+        for tenant, secrets in sorted(settings.tenants.items()):
+            try:
+                found = await asyncio.to_thread(_tenant_id, app.state.store, tenant)
+            except NotFoundError:
+                continue  # refused at start by the runtime (workbench.config_tenants)
+            tenants_secrets.append((found, secrets))
+        for tenant_id, secrets in tenants_secrets:
+            for name, kind in KINDS.items():
+                if name not in NEEDS_SECRET or getattr(secrets, NEEDS_SECRET[name]):
+                    register_receiver(health, name, kind, tenant_id)
     yield
 
 
