@@ -118,8 +118,9 @@ def _spawn(kind: str, db: str, *extra: str) -> dict[str, float]:
     done = subprocess.run([sys.executable, "-m", "benchmarks.bench_tui", CHILD, kind, db,
                            *extra], check=False, capture_output=True, text=True,
                           env={**os.environ, SPAWNED: repr(time.time())})
-    if done.returncode:
-        raise RuntimeError(f"{kind} child failed:\n{done.stderr[-3000:]}")
+    if done.returncode:  # a signal shows as a negative code; Textual may print to stdout
+        raise RuntimeError(f"{kind} child failed (exit status {done.returncode}):\n"
+                           f"stderr: {done.stderr[-3000:]}\nstdout: {done.stdout[-3000:]}")
     out = done.stdout
     result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
     result["wall"] = time.perf_counter() - began

@@ -41,6 +41,7 @@ def linked_db(total: int) -> tuple[Path, int, int]:
     if not path.exists():
         partial = path.with_suffix(".building")
         shutil.copyfile(query_db(total), partial)
+        partial.chmod(0o600)  # a store readable by others is warned about at every open
         _link(partial, total)
         partial.rename(path)
     return path, 1, 2
