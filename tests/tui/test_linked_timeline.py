@@ -100,3 +100,9 @@ async def test_a_new_link_arrives_through_the_tail(seeded: tuple[Store, int]) ->
         assert len(screen.pane.rows.rows) == before + 1
         assert screen.pane.rows.rows[-1].id == late.id
         assert "someone" in screen.pane.rows.reasons[late.id]
+        # A second poll's answer for the same newest id (one that was in flight): the
+        # event is shown once (a whole-suite run under load showed it twice).
+        loader = screen.loader
+        loader._tail(loader.generation, [late], {})
+        await settle(pilot)
+        assert [e.id for e in screen.pane.rows.rows].count(late.id) == 1

@@ -267,6 +267,9 @@ class TimelineLoader:
         self.screen.fetch(fetch, lambda result: self._tail(gen, *result), group="tail")
 
     def _tail(self, gen: int, events: list[Event], reasons: dict[int, EventLink]) -> None:
+        # Two polls asked from the same newest id (a tick while the last one was still
+        # in flight) answer the same events: only ids above what is shown are new.
+        events = [e for e in events if e.id > self.max_id]
         if events and self.active and gen == self.generation:
             self.max_id = max(self.max_id, *(e.id for e in events))
             self._note_reasons(reasons)
