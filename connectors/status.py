@@ -19,7 +19,7 @@ from connectors.health import ConnectorHealth, RunStatus
 from connectors.leasing import CONNECTOR_PREFIX
 from storage.connector_health import load_health
 from storage.dead_letters import count_pending
-from storage.leases import list_leases
+from storage.leases import Lease, list_leases
 from storage.tenant_context import DEFAULT_TENANT
 from storage.tenant_context import current as current_tenant
 
@@ -43,12 +43,16 @@ def lease_views(*, session: Session) -> dict[str, LeaseView]:
     it, and for the default tenant also those that name no tenant (claimed before
     leases named one)."""
     leases, now = list_leases(session=session)
-    seen = current_tenant().tenant_id
+    seen = current_tenant().tenant_id  # None: every tenant (a system read)
+
+    def visible(lease: Lease) -> bool:
+        owner = DEFAULT_TENANT if lease.tenant_id is None else lease.tenant_id
+        return lease.name.startswith(CONNECTOR_PREFIX) and seen in (None, owner)
+
     return {lease.name.removeprefix(CONNECTOR_PREFIX): LeaseView(
         held=lease.live(now), host=lease.host, pid=lease.pid, since=lease.acquired_at,
         age_seconds=(now - lease.heartbeat_at).total_seconds() if lease.heartbeat_at else None)
-        for lease in leases if lease.name.startswith(CONNECTOR_PREFIX)
-        and seen in (None, lease.tenant_id if lease.tenant_id is not None else DEFAULT_TENANT)}
+        for lease in leases if visible(lease)}
 
 
 @dataclass(frozen=True, slots=True)

@@ -166,8 +166,7 @@ def claim(*, session: Session, names: Sequence[str], holder: Holder,
             row.holder, row.host, row.pid, row.acquired_at = holder.id, holder.host, \
                 holder.pid, now
         row.heartbeat_at, row.expires_at = now, now + ttl
-        if row.tenant_id != tenants.get(row.name):  # a connector moved to another tenant
-            row.tenant_id = tenants.get(row.name)
+        row.tenant_id = tenants.get(row.name)  # follows a connector moved to another tenant
         grants[row.name] = Grant(row.name, holder.id, row.epoch, ttl)
     session.flush()
     return grants
